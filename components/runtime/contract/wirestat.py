@@ -1,0 +1,89 @@
+"""Activator -> autoscaler stat batches: Knative's `WireStatMessages`, sent as binary
+websocket frames.
+
+    message WireStatMessage  { string namespace = 1; string name = 2; Stat stat = 3; }
+    message WireStatMessages { repeated WireStatMessage messages = 1; }
+
+(`pkg/autoscaler/metrics/protocol` in Knative Serving.) A message whose `stat` is absent
+decodes with `stat=None`; Knative drops such messages, and so do our consumers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from knpy.runtime.contract import _protowire as pw
+from knpy.runtime.contract._protowire import WireError
+from knpy.runtime.contract.stat import Stat, decode_stat, write_stat
+
+__all__ = ["WireError", "WireStatMessage", "decode_wire_stats", "encode_wire_stats"]
+
+
+@dataclass(slots=True)
+class WireStatMessage:
+    """A Stat for the revision `namespace/name`."""
+
+    namespace: str = ""
+    name: str = ""
+    stat: Stat | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def _write_message(out: bytearray, msg: WireStatMessage) -> None:
+    if msg.namespace:
+        pw.put_bytes(out, 1, msg.namespace.encode("utf-8"))
+    if msg.name:
+        pw.put_bytes(out, 2, msg.name.encode("utf-8"))
+    if msg.stat is not None:
+        inner = bytearray()
+        write_stat(inner, msg.stat)
+        pw.put_bytes(out, 3, bytes(inner))
+
+
+def encode_wire_stats(messages: list[WireStatMessage]) -> bytes:
+    """Encode a batch as `WireStatMessages`."""
+    out = bytearray()
+    for msg in messages:
+        inner = bytearray()
+        _write_message(inner, msg)
+        pw.put_bytes(out, 1, bytes(inner))
+    return bytes(out)
+
+
+def _utf8(value: object, field: str) -> str:
+    try:
+        return bytes(value).decode("utf-8")  # type: ignore[call-overload]
+    except UnicodeDecodeError as exc:
+        raise WireError(f"{field} is not valid UTF-8: {exc}") from None
+
+
+def _decode_message(data: memoryview) -> WireStatMessage:
+    msg = WireStatMessage()
+    stat_parts: list[bytes] = []
+    for number, wire_type, value in pw.fields(data, "WireStatMessage"):
+        if number == 1:
+            pw.expect("WireStatMessage", "namespace", wire_type, pw.LEN)
+            msg.namespace = _utf8(value, "WireStatMessage.namespace")
+        elif number == 2:
+            pw.expect("WireStatMessage", "name", wire_type, pw.LEN)
+            msg.name = _utf8(value, "WireStatMessage.name")
+        elif number == 3:
+            pw.expect("WireStatMessage", "stat", wire_type, pw.LEN)
+            stat_parts.append(bytes(value))  # type: ignore[call-overload]
+    if stat_parts:
+        # A repeated embedded message merges; decoding the concatenation does exactly that.
+        msg.stat = decode_stat(b"".join(stat_parts))
+    return msg
+
+
+def decode_wire_stats(data: bytes | bytearray | memoryview) -> list[WireStatMessage]:
+    """Decode `WireStatMessages`; unknown fields are skipped, bad input raises WireError."""
+    out: list[WireStatMessage] = []
+    for number, wire_type, value in pw.fields(data, "WireStatMessages"):
+        if number == 1:
+            pw.expect("WireStatMessages", "messages", wire_type, pw.LEN)
+            out.append(_decode_message(value))  # type: ignore[arg-type]
+    return out
