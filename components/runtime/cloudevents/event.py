@@ -1,0 +1,99 @@
+"""The frozen CloudEvent value and its validation (CloudEvents 1.0 core attributes)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from knpy.runtime.cloudevents.errors import InvalidAttribute
+
+SPECVERSION = "1.0"
+REQUIRED = ("specversion", "id", "source", "type")
+# Attribute names: lower-case ASCII letters and digits (CloudEvents 1.0, "Attribute Naming").
+_NAME = re.compile(r"^[a-z0-9]+$")
+# Attributes whose value must be a non-empty string when present.
+_STRING_ATTRS = ("id", "source", "type", "subject", "datacontenttype", "dataschema", "time")
+
+AttrValue = str | int | bool
+
+
+@dataclass(frozen=True, slots=True)
+class CloudEvent:
+    """Context attributes (lower-case names; extensions included) plus opaque `data` bytes.
+
+    `data` is never decoded: the broker stores and forwards exactly what it received
+    (binary mode) or the JSON text of the `data` member (structured mode).
+    """
+
+    attributes: Mapping[str, AttrValue]
+    data: bytes | None = None
+
+    @property
+    def id(self) -> str:
+        return self.attributes["id"]  # type: ignore[return-value]
+
+    @property
+    def source(self) -> str:
+        return self.attributes["source"]  # type: ignore[return-value]
+
+    @property
+    def type(self) -> str:
+        return self.attributes["type"]  # type: ignore[return-value]
+
+    @property
+    def datacontenttype(self) -> str | None:
+        v = self.attributes.get("datacontenttype")
+        return v if isinstance(v, str) else None
+
+    def get(self, name: str, default: AttrValue | None = None) -> AttrValue | None:
+        return self.attributes.get(name, default)
+
+    def replace(self, updates: Mapping[str, AttrValue] | None = None,
+                remove: tuple[str, ...] = ()) -> CloudEvent:
+        """A copy with attributes set and/or removed (same data); not re-validated."""
+        attrs = {k: v for k, v in self.attributes.items() if k not in remove}
+        if updates:
+            attrs.update(updates)
+        return CloudEvent(MappingProxyType(attrs), self.data)
+
+
+def make_event(attributes: Mapping[str, AttrValue], data: bytes | None = None) -> CloudEvent:
+    """Validate attributes and build a CloudEvent; raises InvalidAttribute naming the field."""
+    attrs = dict(attributes)
+    spec = attrs.get("specversion")
+    if spec is None or spec == "":
+        raise InvalidAttribute("specversion", "is required")
+    if spec != SPECVERSION:
+        raise InvalidAttribute("specversion", f"unsupported value {spec!r} (only 1.0)")
+    for name in REQUIRED[1:]:
+        value = attrs.get(name)
+        if value is None or value == "":
+            raise InvalidAttribute(name, "is required and must be non-empty")
+    for name, value in attrs.items():
+        if not _NAME.match(name):
+            raise InvalidAttribute(name, "attribute names are lower-case letters and digits")
+        if isinstance(value, int):  # bool is an int too
+            if name in _STRING_ATTRS or name == "specversion":
+                raise InvalidAttribute(name, "must be a string")
+            continue
+        if not isinstance(value, str):
+            raise InvalidAttribute(name, f"unsupported value type {type(value).__name__}")
+        if name in _STRING_ATTRS and value == "":
+            raise InvalidAttribute(name, "must be non-empty when present")
+    time = attrs.get("time")
+    if time is not None:
+        try:
+            datetime.fromisoformat(str(time).replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise InvalidAttribute("time", f"not an RFC 3339 timestamp: {time!r}") from None
+    return CloudEvent(MappingProxyType(attrs), data)
+
+
+def attr_to_str(value: AttrValue) -> str:
+    """Canonical string form of an attribute value (CloudEvents type system)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
