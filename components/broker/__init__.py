@@ -1,0 +1,1 @@
+"""The broker: ingress and filter/dispatcher for Knative Eventing brokers."""
