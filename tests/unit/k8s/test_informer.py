@@ -1,0 +1,118 @@
+"""Informer against a scripted API: list, watch, bookmarks, 410 -> relist with a diff."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from knpy.runtime.k8s.errors import ApiError
+from knpy.runtime.k8s.informer import Informer
+from knpy.runtime.k8s.resources import CONFIGMAPS, Obj
+from knpy.runtime.k8s.testing import eventually
+
+
+def cm(name: str, rv: str, ns: str = "default") -> Obj:
+    return {"metadata": {"name": name, "namespace": ns, "resourceVersion": rv}}
+
+
+class ScriptedAPI:
+    """LIST answers come from `lists`, WATCH streams from `watches` (one per call)."""
+
+    def __init__(self, lists: list[list[Obj]], watches: list[Any]) -> None:
+        self.lists = lists
+        self.watches = watches
+        self.watch_rvs: list[str] = []
+        self.list_calls = 0
+
+    async def list(self, res, ns=None, **kw) -> Obj:
+        items = self.lists[min(self.list_calls, len(self.lists) - 1)]
+        self.list_calls += 1
+        return {"items": [dict(i) for i in items],
+                "metadata": {"resourceVersion": str(100 * self.list_calls)}}
+
+    async def watch(self, res, ns, rv, **kw) -> AsyncIterator[Obj]:
+        self.watch_rvs.append(rv)
+        script = self.watches.pop(0) if self.watches else None
+        if script is None:
+            await asyncio.sleep(3600)
+            return
+        if isinstance(script, Exception):
+            raise script
+        for ev in script:
+            yield ev
+
+
+async def run_until(inf: Informer, cond, within: float = 2.0) -> None:
+    task = asyncio.create_task(inf.run())
+    try:
+        await eventually(cond, within)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_list_then_watch_events_reach_cache_and_handlers() -> None:
+    api = ScriptedAPI([[cm("a", "1")]], [[
+        {"type": "ADDED", "object": cm("b", "2")},
+        {"type": "MODIFIED", "object": cm("a", "3")},
+        {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "7"}}},
+        {"type": "DELETED", "object": cm("b", "8")},
+    ]])
+    inf = Informer(api, CONFIGMAPS)
+    seen: list[str] = []
+    inf.add_handler(lambda o: seen.append(f"add {o['metadata']['name']}"),
+                    lambda old, new: seen.append(f"update {new['metadata']['name']}"),
+                    lambda o: seen.append(f"delete {o['metadata']['name']}"))
+    await run_until(inf, lambda: len(seen) == 4 and len(api.watch_rvs) == 2)
+    assert seen == ["add a", "add b", "update a", "delete b"]
+    assert inf.lister.all_keys() == ["default/a"]
+    assert inf.lister.get("default", "a")["kind"] == "ConfigMap"
+    assert inf.bookmarks == 1
+    # first watch from the LIST's version; the re-watch resumes from the last event's
+    assert api.watch_rvs == ["100", "8"]
+    assert inf.relists == 0
+
+
+async def test_410_on_watch_relists_and_diffs() -> None:
+    gone = ApiError(410, "Expired", {"reason": "Expired", "code": 410})
+    api = ScriptedAPI([[cm("a", "1"), cm("b", "1")], [cm("a", "5"), cm("c", "5")]], [gone])
+    inf = Informer(api, CONFIGMAPS)
+    seen: list[str] = []
+    inf.add_handler(lambda o: seen.append(f"add {o['metadata']['name']}"),
+                    lambda old, new: seen.append(f"update {new['metadata']['name']}"),
+                    lambda o: seen.append(f"delete {o['metadata']['name']}"))
+    await run_until(inf, lambda: inf.relists == 1 and len(api.watch_rvs) == 2)
+    assert seen == ["add a", "add b", "update a", "add c", "delete b"]
+    assert sorted(inf.lister.all_keys()) == ["default/a", "default/c"]
+    assert api.watch_rvs == ["100", "200"]
+
+
+async def test_410_error_event_mid_stream_relists() -> None:
+    api = ScriptedAPI([[cm("a", "1")]], [[
+        {"type": "ADDED", "object": cm("b", "2")},
+        {"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired"}},
+    ]])
+    inf = Informer(api, CONFIGMAPS)
+    await run_until(inf, lambda: inf.relists == 1)
+    # the relist did not contain b: it was dropped from the cache
+    assert inf.lister.all_keys() == ["default/a"]
+
+
+async def test_other_errors_back_off_and_relist() -> None:
+    api = ScriptedAPI([[cm("a", "1")]], [ApiError(500, "boom")])
+    inf = Informer(api, CONFIGMAPS)
+    await run_until(inf, lambda: inf.relists == 1, within=3)
+    assert inf.synced.is_set()
+
+
+async def test_a_failing_handler_does_not_stop_others() -> None:
+    api = ScriptedAPI([[cm("a", "1")]], [])
+    inf = Informer(api, CONFIGMAPS)
+    got: list[str] = []
+
+    def bad(_o: Obj) -> None:
+        raise RuntimeError("handler bug")
+    inf.add_handler(bad)
+    inf.on_change(lambda o: got.append(o["metadata"]["name"]))
+    await run_until(inf, lambda: got == ["a"])

@@ -1,0 +1,143 @@
+"""Reconciler[T] generic half and Controller steering, against FakeClient."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from knpy.runtime.k8s import (
+    ApiError,
+    Controller,
+    MemoryRecorder,
+    PermanentError,
+    Reconciler,
+    RequeueAfter,
+    Resource,
+)
+from knpy.runtime.k8s.informer import Lister
+from knpy.runtime.k8s.testing import FakeClient
+from knpy.runtime.k8s.workqueue import ExponentialRateLimiter, WorkQueue
+
+WIDGETS = Resource("example.dev", "v1", "widgets", "Widget")
+
+
+class View:
+    def __init__(self, raw: dict) -> None:
+        self.raw = raw
+
+
+class WidgetReconciler(Reconciler[View]):
+    def __init__(self, client, lister, behaviour=None) -> None:
+        super().__init__(client, lister, WIDGETS, View, MemoryRecorder())
+        self.behaviour = behaviour or (lambda v: None)
+        self.calls = 0
+
+    async def reconcile_kind(self, obj: View) -> None:
+        self.calls += 1
+        obj.raw.setdefault("status", {})["seen"] = obj.raw["spec"]["n"]
+        self.behaviour(obj)
+
+
+def world(status: dict | None = None) -> tuple[FakeClient, Lister, dict]:
+    c = FakeClient()
+    w = {"metadata": {"name": "w", "namespace": "ns", "generation": 3}, "spec": {"n": 7}}
+    if status is not None:
+        w["status"] = status
+    seeded = c.seed(WIDGETS, w)
+    lister = Lister(WIDGETS)
+    lister.put(seeded)
+    return c, lister, seeded
+
+
+async def test_status_written_via_status_subresource_once() -> None:
+    c, lister, _ = world()
+    r = WidgetReconciler(c, lister)
+    await r.reconcile("ns/w")
+    [w] = c.writes()
+    assert w.verb == "update_status"
+    assert w.obj["status"] == {"seen": 7, "observedGeneration": 3}
+    assert lister.get("ns", "w").get("status") is None, "the cached object is never mutated"
+
+
+async def test_no_write_when_status_unchanged() -> None:
+    c, lister, _ = world({"seen": 7, "observedGeneration": 3})
+    await WidgetReconciler(c, lister).reconcile("ns/w")
+    assert c.writes() == []
+
+
+async def test_conflict_retries_from_a_fresh_get() -> None:
+    c, lister, _ = world()
+    c.fail("update_status", "widgets",
+           ApiError(409, "Conflict", {"reason": "Conflict"}), times=2)
+    await WidgetReconciler(c, lister).reconcile("ns/w")
+    verbs = [a.verb for a in c.actions]
+    assert verbs == ["update_status", "get", "update_status", "get", "update_status"]
+    assert c.store[("widgets", "ns", "w")]["status"]["seen"] == 7
+
+
+async def test_missing_key_is_not_an_error() -> None:
+    c, lister, _ = world()
+    await WidgetReconciler(c, lister).reconcile("ns/other")
+    assert c.actions == []
+
+
+async def test_failure_still_writes_status_and_emits_event() -> None:
+    c, lister, _ = world()
+
+    def boom(_v: View) -> None:
+        raise RuntimeError("downstream broke")
+    r = WidgetReconciler(c, lister, boom)
+    with pytest.raises(RuntimeError):
+        await r.reconcile("ns/w")
+    [w] = c.writes()
+    assert w.obj["status"] == {"seen": 7}, "no observedGeneration bump on failure"
+    assert r.recorder.events == ["Warning InternalError downstream broke"]
+
+
+async def test_non_leader_does_nothing() -> None:
+    c, lister, _ = world()
+    r = WidgetReconciler(c, lister)
+    r.is_leader = False
+    await r.reconcile("ns/w")
+    assert r.calls == 0 and c.actions == []
+
+
+async def _drive(behaviour, *, rounds: float = 0.3) -> tuple[Controller, WidgetReconciler]:
+    c, lister, _ = world()
+    r = WidgetReconciler(c, lister, behaviour)
+    ctl = Controller(r, workers=1,
+                     queue=WorkQueue(rate_limiter=ExponentialRateLimiter(0.01, 0.04)))
+    ctl.enqueue_key("ns/w")
+    task = asyncio.create_task(ctl.run())
+    await asyncio.sleep(rounds)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return ctl, r
+
+
+async def test_controller_retries_plain_errors_with_backoff() -> None:
+    def flaky(_v: View) -> None:
+        raise RuntimeError("transient")
+    ctl, r = await _drive(flaky)
+    assert r.calls >= 4, "retried with backoff"
+    assert ctl.errors == r.calls
+
+
+async def test_controller_does_not_retry_permanent_errors() -> None:
+    def perm(_v: View) -> None:
+        raise PermanentError("bad spec")
+    _ctl, r = await _drive(perm, rounds=0.2)
+    assert r.calls == 1
+
+
+async def test_controller_requeue_after() -> None:
+    def later(_v: View) -> None:
+        raise RequeueAfter(0.05)
+    ctl, r = await _drive(later, rounds=0.22)
+    assert 3 <= r.calls <= 6
+    assert ctl.errors == 0
+
+
+async def test_controller_success_forgets_backoff() -> None:
+    ctl, r = await _drive(None, rounds=0.1)
+    assert r.calls == 1 and ctl.queue.retries("ns/w") == 0
