@@ -39,17 +39,33 @@ def join_path(segments: Sequence[str]) -> str:
 
 
 def split_path(path: str) -> tuple[str, ...]:
-    """The inverse of join_path: "filters[1].cesql" -> ("filters", "[1]", "cesql")."""
+    """The inverse of join_path: "filters[1].cesql" -> ("filters", "[1]", "cesql").
+
+    Brackets are opaque, so keys may hold dots: "annotations[a.b/c]" is two segments."""
     segs: list[str] = []
-    for part in path.split("."):
-        while "[" in part:
-            head, _, rest = part.partition("[")
-            if head:
-                segs.append(head)
-            idx, _, part = rest.partition("]")
-            segs.append(f"[{idx}]")
-        if part:
-            segs.append(part)
+    i, cur = 0, ""
+    while i < len(path):
+        ch = path[i]
+        if ch == "[":
+            end = path.find("]", i)
+            if end < 0:
+                cur += path[i:]
+                break
+            if cur:
+                segs.append(cur)
+                cur = ""
+            segs.append(path[i:end + 1])
+            i = end + 1
+            continue
+        if ch == ".":
+            if cur:
+                segs.append(cur)
+            cur = ""
+        else:
+            cur += ch
+        i += 1
+    if cur:
+        segs.append(cur)
     return tuple(segs)
 
 

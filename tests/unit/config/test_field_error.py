@@ -46,7 +46,8 @@ def test_multiple_paths_in_one_error() -> None:
 
 
 def test_split_and_join_round_trip() -> None:
-    for p in ("spec.filters[1].cesql", "a", "a[0][1].b", "data[max-scale]"):
+    for p in ("spec.filters[1].cesql", "a", "a[0][1].b", "data[max-scale]",
+              "metadata.annotations[eventing.knative.dev/broker.class]"):
         assert join_path(split_path(p)) == p
 
 

@@ -1,0 +1,1 @@
+"""Duck types shared by kinds: conditions, Destination/KReference, DeliverySpec, Addressable."""

@@ -1,0 +1,1 @@
+"""eventing.knative.dev API groups."""
