@@ -1,0 +1,57 @@
+"""`python -m knpy.broker --contract brokers.yaml --role ingress|dispatcher|all ...`"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from knpy.broker.app import ROLES, run
+from knpy.broker.settings import Settings
+
+
+def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
+    d = Settings(contract=Path("."))
+    env = os.environ.get
+    p = argparse.ArgumentParser(prog="python -m knpy.broker",
+                                description="knpy broker: ingress and filter/dispatcher")
+    p.add_argument("--contract", default=env("KNPY_BROKER_CONTRACT"), required=
+                   env("KNPY_BROKER_CONTRACT") is None,
+                   help="brokers+triggers YAML file (standalone) or mounted ConfigMap key")
+    p.add_argument("--role", choices=(*ROLES, "all"), default=env("KNPY_BROKER_ROLE", "all"))
+    p.add_argument("--nats", default=env("NATS_URL", d.nats), help="comma-separated URLs")
+    p.add_argument("--host", default=d.host)
+    p.add_argument("--port", type=int, default=int(env("PORT", d.port)))
+    p.add_argument("--max-event-bytes", type=int, default=d.max_event_bytes)
+    p.add_argument("--publish-timeout", type=float, default=d.publish_timeout)
+    p.add_argument("--delivery-timeout", type=float, default=d.delivery_timeout)
+    p.add_argument("--retry-after-max", type=float, default=d.retry_after_max)
+    p.add_argument("--backoff-cap", type=float, default=d.backoff_cap)
+    p.add_argument("--concurrency", type=int, default=d.concurrency)
+    p.add_argument("--reload-interval", type=float, default=d.reload_interval)
+    p.add_argument("--log-level", default=env("KNPY_LOG_LEVEL", "INFO"))
+    a = p.parse_args(argv)
+    if a.max_event_bytes < 64 * 1024:
+        p.error("--max-event-bytes must be at least 65536 (64 KiB events must pass)")
+    logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    s = Settings(contract=Path(a.contract), nats=a.nats, host=a.host, port=a.port,
+                 max_event_bytes=a.max_event_bytes, publish_timeout=a.publish_timeout,
+                 delivery_timeout=a.delivery_timeout, retry_after_max=a.retry_after_max,
+                 backoff_cap=a.backoff_cap, concurrency=a.concurrency,
+                 reload_interval=a.reload_interval)
+    roles = ROLES if a.role == "all" else (a.role,)
+    return s, roles
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings, roles = parse_args(sys.argv[1:] if argv is None else argv)
+    import uvloop
+
+    uvloop.run(run(settings, roles))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""What happens to every event entering a broker, from a producer or as a reply: the
+`knativebrokerttl` hop limit and `knativearrivaltime`, plus which request headers travel on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from knpy.runtime.cloudevents import CloudEvent, InvalidAttribute
+
+TTL = "knativebrokerttl"
+ARRIVAL = "knativearrivaltime"
+DEFAULT_TTL = 255
+
+
+class TTLExhausted(InvalidAttribute):
+    """knativebrokerttl <= 1 on arrival: the event has looped enough (reply loops end)."""
+
+
+def arrival_time(now: datetime | None = None) -> str:
+    t = now or datetime.now(UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond:06d}Z"
+
+
+def ttl_of(event: CloudEvent) -> int | None:
+    raw = event.attributes.get(TTL)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise InvalidAttribute(TTL, f"not an integer: {raw!r}") from None
+
+
+def admit(event: CloudEvent, now: datetime | None = None) -> CloudEvent:
+    """Stamp arrival time and set (255) or decrement the TTL; raises TTLExhausted at <= 1."""
+    ttl = ttl_of(event)
+    if ttl is None:
+        ttl = DEFAULT_TTL
+    elif ttl <= 1:
+        raise TTLExhausted(TTL, f"{ttl} <= 1: the event was dropped to end a loop")
+    else:
+        ttl -= 1
+    return event.replace({TTL: str(ttl), ARRIVAL: arrival_time(now)})
+
+
+def passthrough(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The request headers the broker carries to subscribers: x-request-id, traceparent,
+    tracestate and knative-* (nothing else; ce-* are re-emitted from the parsed event)."""
+    out = []
+    for k, v in headers:
+        lk = k.lower()
+        if lk in ("x-request-id", "traceparent", "tracestate") or lk.startswith("knative-"):
+            out.append((k, v))
+    return out

@@ -1,0 +1,102 @@
+"""Run the broker's roles in one process: watch the contract, keep the store topology in
+shape, serve the ingress and/or run the dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from pathlib import Path
+
+from knpy.broker import topology
+from knpy.broker.dispatcher import Dispatcher
+from knpy.broker.ingress import Ingress, serve
+from knpy.broker.jetstream import JetStreamStore
+from knpy.broker.sender import Sender
+from knpy.broker.settings import Settings
+from knpy.broker.store import EventStore, StoreUnavailable
+from knpy.runtime.config import FieldError
+from knpy.runtime.contract import eventing
+
+log = logging.getLogger("knpy.broker")
+
+ROLES = ("ingress", "dispatcher")
+
+
+class ContractFile:
+    """Polls a file (a ConfigMap mount replaces it via a symlink swap) for changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int, int] | None = None
+
+    def changed(self) -> eventing.EventingContract | None:
+        """The new contract if the file changed and parses; None otherwise."""
+        try:
+            st = os.stat(self.path)
+        except OSError as e:
+            if self._stamp is not None:
+                log.error("contract %s unreadable: %s; keeping the last one", self.path, e)
+            return None
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if stamp == self._stamp:
+            return None
+        self._stamp = stamp
+        try:
+            return eventing.loads(self.path.read_text())
+        except (FieldError, OSError) as e:
+            log.error("contract %s rejected, keeping the last good one:\n%s", self.path, e)
+            return None
+
+
+async def run(settings: Settings, roles: tuple[str, ...],
+              store: EventStore | None = None) -> None:
+    store = store or JetStreamStore(settings.nats, publish_timeout=settings.publish_timeout)
+    await store.start()
+    ingress = dispatcher = sender = None
+    if "ingress" in roles:
+        ingress = Ingress(store, settings.max_event_bytes)
+        await serve(ingress, settings.host, settings.port)
+        log.info("ingress listening on %s:%d", settings.host, settings.port)
+    if "dispatcher" in roles:
+        sender = Sender(settings.max_event_bytes)
+        await sender.start()
+        dispatcher = Dispatcher(store, sender, settings)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    source = ContractFile(settings.contract)
+    contract: eventing.EventingContract | None = None
+    dirty = False
+    await store.ready()
+    while not stop.is_set():
+        new = source.changed()
+        if new is not None:
+            contract, dirty = new, True
+            log.info("contract: %d broker(s), %d trigger(s)", len(new.brokers),
+                     len(new.triggers))
+        if dirty and contract is not None:
+            active = topology.active_triggers(contract, settings)
+            try:
+                await topology.ensure(store, contract, active)
+                dirty = False
+            except StoreUnavailable as e:
+                log.warning("store not ready for the contract yet: %s", e)
+            if ingress is not None:
+                ingress.set_contract(contract)  # unknown brokers 404; unstored ones 503
+            if dispatcher is not None and not dirty:
+                await dispatcher.apply(active)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.reload_interval)
+
+    log.info("shutting down")
+    if dispatcher is not None:
+        await dispatcher.close()
+    if sender is not None:
+        await sender.close()
+    await store.close()

@@ -1,0 +1,182 @@
+"""Filter/dispatcher: one worker per trigger pulls its durable consumer, filters, delivers.
+
+Per record: no match -> ack. Match -> POST to the subscriber. Success -> the reply (if
+any) is appended to the same broker, then ack. Retryable failure with attempts left ->
+nak(backoff or Retry-After): the store redelivers it later (so retries survive a crash).
+Otherwise -> dead-letter sink (then ack), or term if there is none. A crash before the
+settlement means the store hands the record out again after ack_wait: at-least-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+
+from knpy.broker import admission, policy, record
+from knpy.broker.sender import Outcome, Sender
+from knpy.broker.settings import Settings
+from knpy.broker.store import EventStore, StoredRecord, StoreUnavailable
+from knpy.broker.topology import ActiveTrigger
+from knpy.runtime import cloudevents as ce
+from knpy.runtime.contract.eventing import effective_delivery
+
+log = logging.getLogger("knpy.broker.dispatcher")
+
+ERROR_DATA_MAX = 1024
+FETCH_MAX = 256
+
+
+def dead_letter_event(event: ce.CloudEvent, subscriber: str, out: Outcome) -> ce.CloudEvent:
+    """The original event plus knativeerrordest/-code/-data (code and data only when the
+    subscriber answered; data is base64 of at most the first 1024 body bytes)."""
+    ext: dict[str, ce.event.AttrValue] = {"knativeerrordest": subscriber}
+    if out.status is not None:
+        ext["knativeerrorcode"] = str(out.status)
+        if out.body:
+            ext["knativeerrordata"] = base64.b64encode(out.body[:ERROR_DATA_MAX]).decode()
+    return event.replace(ext)
+
+
+class TriggerWorker:
+    def __init__(self, store: EventStore, sender: Sender, settings: Settings,
+                 active: ActiveTrigger) -> None:
+        self.store, self.sender, self.settings = store, sender, settings
+        self.inflight: set[asyncio.Task[None]] = set()
+        self._slot = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.update(active)
+
+    def update(self, active: ActiveTrigger) -> None:
+        """New spec for the next records; deliveries in flight finish with the old one."""
+        self.active = active
+        self.delivery = effective_delivery(active.broker, active.trigger)
+        self.timeout = policy.timeout_of(self.delivery, self.settings)
+        self.limit = active.trigger.concurrency or self.settings.concurrency
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"trigger {self.active.trigger.key}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for t in list(self.inflight):
+            t.cancel()  # unsettled records are redelivered by the store
+        await asyncio.gather(*self.inflight, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            a = self.active
+            free = self.limit - len(self.inflight)
+            if free <= 0:
+                self._slot.clear()
+                await self._slot.wait()
+                continue
+            try:
+                recs = await self.store.fetch(a.broker.key, a.trigger.key,
+                                              min(free, FETCH_MAX), 1.0)
+            except StoreUnavailable as e:
+                log.warning("fetch for %s failed: %s", a.trigger.key, e)
+                await asyncio.sleep(0.5)
+                continue
+            for rec in recs:
+                task = asyncio.create_task(self._handle(rec))
+                self.inflight.add(task)
+                task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.inflight.discard(task)
+        self._slot.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery crashed", exc_info=task.exception())
+
+    async def _handle(self, rec: StoredRecord) -> None:
+        a, d = self.active, self.delivery
+        try:
+            event, headers = record.decode(rec.data)
+        except (ValueError, KeyError) as e:
+            log.error("undecodable record dropped: %s", e)
+            await rec.term()
+            return
+        if not a.filter.matches(event.attributes):
+            await rec.ack()
+            return
+        ttl = event.attributes.get(admission.TTL)
+        out_event = event.replace(remove=(admission.TTL,))
+        extra = [("Prefer", "reply"), ("Kn-Namespace", a.trigger.namespace), *headers]
+        out = await self.sender.send(a.trigger.subscriber, out_event, extra, self.timeout)
+        if out.ok:
+            if out.reply is not None and not await self._reingest(out.reply, ttl, headers):
+                await rec.nak(policy.backoff(d, rec.attempt, self.settings.backoff_cap))
+                return
+            await rec.ack()
+            return
+        if policy.is_retryable(out.status) and rec.attempt < d.attempts:
+            await rec.nak(policy.retry_delay(d, rec.attempt, out.status, out.retry_after,
+                                             self.settings))
+            return
+        log.info("trigger %s gave up on %s after %d attempt(s): status %s %s", a.trigger.key,
+                 event.id, rec.attempt, out.status, out.error)
+        if not d.dead_letter_sink:
+            await rec.term()
+            return
+        dls = dead_letter_event(out_event, a.trigger.subscriber, out)
+        dout = await self.sender.send(d.dead_letter_sink, dls, headers, self.timeout)
+        if dout.ok:
+            await rec.ack()
+        else:
+            log.warning("dead-letter sink failed for %s: %s %s", event.id, dout.status,
+                        dout.error)
+            await rec.nak(policy.backoff(d, rec.attempt, self.settings.backoff_cap))
+
+    async def _reingest(self, reply: ce.CloudEvent, ttl: object,
+                        headers: list[tuple[str, str]]) -> bool:
+        """Append a reply to the same broker with the TTL put back and decremented; False
+        if the store is unavailable (the delivery is then retried, never the reply lost)."""
+        if ttl is not None:
+            reply = reply.replace({admission.TTL: str(ttl)})
+        try:
+            admitted = admission.admit(reply)
+        except ce.CloudEventError as e:
+            log.info("reply %s dropped: %s", reply.id, e)
+            return True
+        try:
+            await self.store.append(self.active.broker.key, record.encode(admitted, headers))
+        except StoreUnavailable as e:
+            log.warning("reply not stored: %s", e)
+            return False
+        return True
+
+
+class Dispatcher:
+    """Keeps one TriggerWorker per active trigger, following contract changes."""
+
+    def __init__(self, store: EventStore, sender: Sender, settings: Settings) -> None:
+        self.store, self.sender, self.settings = store, sender, settings
+        self.workers: dict[str, TriggerWorker] = {}
+
+    async def apply(self, triggers: list[ActiveTrigger]) -> None:
+        want = {a.trigger.key: a for a in triggers}
+        for key in list(self.workers):
+            if key not in want:
+                w = self.workers.pop(key)
+                await w.stop()
+                log.info("trigger %s removed", key)
+                with contextlib.suppress(StoreUnavailable):
+                    await self.store.delete_consumer(w.active.broker.key, key)
+        for key, a in want.items():
+            w = self.workers.get(key)
+            if w is None:
+                w = self.workers[key] = TriggerWorker(self.store, self.sender, self.settings, a)
+                w.start()
+                log.info("trigger %s -> %s", key, a.trigger.subscriber)
+            elif w.active != a:
+                w.update(a)
+
+    async def close(self) -> None:
+        for w in self.workers.values():
+            await w.stop()
+        self.workers.clear()

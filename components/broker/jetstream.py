@@ -1,0 +1,212 @@
+"""EventStore on NATS JetStream (nats-py): one stream per broker, one durable pull consumer
+per trigger with explicit acks.
+
+- Stream `broker_<ns>_<name>` (dots in names become `_`; Kubernetes names have no `_`, so
+  the mapping is one-to-one) on subject `knpy.broker.<ns>.<name>`, file storage, interest
+  retention: a record is kept until every trigger's consumer has settled it.
+- Consumer `<ns>_<trigger>`: DeliverPolicy NEW (a trigger sees events accepted after it
+  exists), AckPolicy EXPLICIT, `ack_wait` and `max_deliver` from the trigger's delivery spec.
+- `append` returns only after JetStream's PubAck: the record is in the stream's file store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import nats
+import nats.errors
+import nats.js.errors
+from knpy.broker.store import ConsumerSpec, EventStore, StoredRecord, StoreUnavailable
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, api
+
+log = logging.getLogger("knpy.broker.jetstream")
+
+_STORE_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
+
+
+def stream_name(broker: str) -> str:
+    ns, name = broker.split("/", 1)
+    return f"broker_{ns}_{name.replace('.', '_')}"
+
+
+def subject(broker: str) -> str:
+    ns, name = broker.split("/", 1)
+    return f"knpy.broker.{ns}.{name.replace('.', '_')}"
+
+
+def consumer_name(trigger: str) -> str:
+    ns, name = trigger.split("/", 1)
+    return f"{ns}_{name.replace('.', '_')}"
+
+
+class _Record(StoredRecord):
+    __slots__ = ("_msg", "attempt", "data")
+
+    def __init__(self, msg: Msg) -> None:
+        self._msg = msg
+        self.data = msg.data
+        self.attempt = msg.metadata.num_delivered or 1
+
+    async def ack(self) -> None:
+        with contextlib.suppress(*_STORE_ERRORS):
+            await self._msg.ack()
+
+    async def nak(self, delay: float = 0.0) -> None:
+        with contextlib.suppress(*_STORE_ERRORS):
+            await self._msg.nak(delay=delay if delay > 0 else None)
+
+    async def term(self) -> None:
+        with contextlib.suppress(*_STORE_ERRORS):
+            await self._msg.term()
+
+
+class JetStreamStore(EventStore):
+    def __init__(self, servers: str, *, publish_timeout: float = 5.0,
+                 max_bytes: int = -1, max_age: float = 7 * 86400) -> None:
+        self.servers = [s.strip() for s in servers.split(",") if s.strip()]
+        self.publish_timeout = publish_timeout
+        self.max_bytes = max_bytes
+        self.max_age = max_age
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._subs: dict[tuple[str, str], JetStreamContext.PullSubscription] = {}
+        self._connected = asyncio.Event()
+        self._connector: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ connection
+    async def start(self) -> None:
+        """Connect in the background (retrying forever); callers wait via `ready`."""
+        self._connector = asyncio.create_task(self._connect_forever())
+
+    async def ready(self) -> None:
+        await self._connected.wait()
+
+    async def _connect_forever(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                nc = await nats.connect(
+                    servers=self.servers, allow_reconnect=True, max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.25, connect_timeout=2.0, ping_interval=5,
+                    max_outstanding_pings=2, disconnected_cb=self._on_disconnect,
+                    reconnected_cb=self._on_reconnect, error_cb=self._on_error,
+                    name="knpy-broker")
+            except _STORE_ERRORS as e:
+                log.warning("nats connect failed (%s); retrying in %.1fs", e, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            self._nc = nc
+            self._js = nc.jetstream(timeout=self.publish_timeout)
+            self._connected.set()
+            log.info("connected to nats %s", nc.connected_url)
+            return
+
+    async def _on_disconnect(self) -> None:
+        log.warning("disconnected from nats")
+
+    async def _on_reconnect(self) -> None:
+        log.info("reconnected to nats")
+
+    async def _on_error(self, e: Exception) -> None:
+        log.warning("nats error: %s", e)
+
+    async def close(self) -> None:
+        if self._connector:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+        if self._nc is not None:
+            with contextlib.suppress(*_STORE_ERRORS):
+                await self._nc.drain()
+            with contextlib.suppress(*_STORE_ERRORS):
+                await self._nc.close()
+
+    def _jsx(self) -> JetStreamContext:
+        if self._js is None or self._nc is None or not self._nc.is_connected:
+            raise StoreUnavailable("not connected to nats")
+        return self._js
+
+    # ------------------------------------------------------------ brokers
+    async def ensure_broker(self, broker: str) -> None:
+        js = self._jsx()
+        cfg = api.StreamConfig(
+            name=stream_name(broker), subjects=[subject(broker)],
+            retention=api.RetentionPolicy.INTEREST, storage=api.StorageType.FILE,
+            max_bytes=self.max_bytes, max_age=self.max_age, num_replicas=1,
+            discard=api.DiscardPolicy.OLD)
+        try:
+            await js.stream_info(cfg.name)
+        except nats.js.errors.NotFoundError:
+            try:
+                await js.add_stream(cfg)
+            except _STORE_ERRORS as e:
+                raise StoreUnavailable(f"creating stream {cfg.name}: {e}") from e
+        except _STORE_ERRORS as e:
+            raise StoreUnavailable(f"stream {cfg.name}: {e}") from e
+
+    async def delete_broker(self, broker: str) -> None:
+        js = self._jsx()
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await js.delete_stream(stream_name(broker))
+
+    async def append(self, broker: str, record: bytes) -> None:
+        js = self._jsx()
+        try:
+            await js.publish(subject(broker), record, timeout=self.publish_timeout)
+        except _STORE_ERRORS as e:
+            raise StoreUnavailable(f"append to {broker}: {e!r}") from e
+
+    # ------------------------------------------------------------ consumers
+    async def ensure_consumer(self, spec: ConsumerSpec) -> None:
+        js = self._jsx()
+        stream, name = stream_name(spec.broker), consumer_name(spec.trigger)
+        want = api.ConsumerConfig(
+            name=name, durable_name=name, deliver_policy=api.DeliverPolicy.NEW,
+            ack_policy=api.AckPolicy.EXPLICIT, ack_wait=spec.ack_wait,
+            max_deliver=spec.max_deliver, filter_subject=subject(spec.broker),
+            max_ack_pending=-1, max_waiting=512)
+        try:
+            info = await js.consumer_info(stream, name)
+            have = info.config
+            if have.ack_wait != spec.ack_wait or have.max_deliver != spec.max_deliver:
+                # Editable fields: the server keeps the consumer's position.
+                await js.add_consumer(stream, want)
+        except nats.js.errors.NotFoundError:
+            try:
+                await js.add_consumer(stream, want)
+            except _STORE_ERRORS as e:
+                raise StoreUnavailable(f"creating consumer {name}: {e}") from e
+        except _STORE_ERRORS as e:
+            raise StoreUnavailable(f"consumer {name}: {e}") from e
+
+    async def delete_consumer(self, broker: str, trigger: str) -> None:
+        sub = self._subs.pop((broker, trigger), None)
+        if sub is not None:
+            with contextlib.suppress(*_STORE_ERRORS):
+                await sub.unsubscribe()
+        js = self._jsx()
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await js.delete_consumer(stream_name(broker), consumer_name(trigger))
+
+    async def fetch(self, broker: str, trigger: str, batch: int,
+                    wait: float) -> list[StoredRecord]:
+        js = self._jsx()
+        key = (broker, trigger)
+        sub = self._subs.get(key)
+        try:
+            if sub is None:
+                sub = await js.pull_subscribe_bind(
+                    durable=consumer_name(trigger), stream=stream_name(broker),
+                    pending_msgs_limit=-1, pending_bytes_limit=-1)
+                self._subs[key] = sub
+            msgs = await sub.fetch(batch, timeout=wait)
+        except (TimeoutError, nats.errors.TimeoutError):
+            return []
+        except _STORE_ERRORS as e:
+            raise StoreUnavailable(f"fetch {trigger}: {e!r}") from e
+        return [_Record(m) for m in msgs]

@@ -1,0 +1,22 @@
+"""Process settings of the broker (flags/env), one frozen value shared by both roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    contract: Path  # the brokers+triggers YAML (standalone file or mounted ConfigMap)
+    nats: str = "nats://127.0.0.1:4222"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_event_bytes: int = 256 * 1024  # larger requests get 413 (>= 64 KiB required)
+    publish_timeout: float = 5.0  # wait for JetStream's PubAck at most this long, then 503
+    delivery_timeout: float = 30.0  # per-request timeout when delivery.timeout is unset
+    retry_after_max: float = 60.0  # cap on Retry-After when delivery.retryAfterMax is unset
+    backoff_cap: float = 60.0  # no single backoff longer than this (Knative has no cap)
+    concurrency: int = 64  # in-flight deliveries per trigger when the trigger sets none
+    reload_interval: float = 1.0  # how often the contract file is checked for changes
+    max_deliver_slack: int = 3  # extra store redeliveries beyond 1+retry (crashes, DLS retries)
