@@ -120,10 +120,15 @@ def _entry(spec: object, path: str, out: _Collector) -> dialects._Base | None:
         out.add(field, "must be a non-empty CESQL expression")
         return None
     try:
-        return dialects.Cesql(compile_expression(value))
+        expression = compile_expression(value)
     except CesqlError as e:
         out.add(field, f"invalid CESQL expression: {e}")
         return None
+    if expression.static_errors:
+        # e.g. an unknown function: every evaluation would fail, so the trigger never matches
+        out.add(field, f"invalid CESQL expression: {expression.static_errors[0]}")
+        return None
+    return dialects.Cesql(expression)
 
 
 def _build(

@@ -1,0 +1,171 @@
+"""CESQL built-in functions (spec 3.5) and their dispatch by name and arity.
+
+Arguments are cast to the parameter types before the call (a failed cast gives the zero
+value plus a CastError); a function's own errors are appended to ``errs`` next to the value
+the spec defines for that case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from knpy.runtime.eventfilter.cesql.casting import (
+    INT_MAX,
+    INT_MIN,
+    Value,
+    to_bool_explicit,
+    to_int,
+    to_str,
+)
+from knpy.runtime.eventfilter.cesql.errors import (
+    CastError,
+    CesqlError,
+    FunctionEvaluationError,
+    MathError,
+)
+
+Impl = Callable[[list[Value], list[CesqlError]], Value]
+Any_ = object  # parameter type "Any": no cast
+
+# Unicode White_Space (not str.isspace, which also strips control characters U+001C..1F).
+UNICODE_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    name: str
+    params: tuple[type, ...]  # fixed parameters: bool, int, str or object (Any)
+    variadic: type | None  # type of the extra arguments, if the function is variadic
+    returns: type
+    impl: Impl
+
+    def accepts(self, arity: int) -> bool:
+        fixed = len(self.params)
+        return arity == fixed or (self.variadic is not None and arity > fixed)
+
+    def param_type(self, index: int) -> type:
+        return self.params[index] if index < len(self.params) else self.variadic  # type: ignore[return-value]
+
+
+def _abs(a: list[Value], errs: list[CesqlError]) -> Value:
+    x = a[0]
+    if x == INT_MIN:
+        errs.append(MathError("ABS(-2147483648) overflows a 32-bit integer"))
+        return INT_MAX
+    return abs(x)  # type: ignore[arg-type]
+
+
+def _left(a: list[Value], errs: list[CesqlError]) -> Value:
+    s, n = a[0], a[1]
+    if n < 0:  # type: ignore[operator]
+        errs.append(FunctionEvaluationError(f"LEFT: negative length {n}"))
+        return s
+    return s[:n]  # type: ignore[index]
+
+
+def _right(a: list[Value], errs: list[CesqlError]) -> Value:
+    s, n = a[0], a[1]
+    if n < 0:  # type: ignore[operator]
+        errs.append(FunctionEvaluationError(f"RIGHT: negative length {n}"))
+        return s
+    return s[len(s) - n :] if n < len(s) else s  # type: ignore[arg-type,operator,index]
+
+
+def _substring_start(s: str, pos: int, errs: list[CesqlError]) -> int | None:
+    """0-based start index, or None for "empty result" (an error is recorded if invalid)."""
+    n = len(s)
+    if pos > n or pos < -n:
+        errs.append(FunctionEvaluationError(f"SUBSTRING: position {pos} out of bounds"))
+        return None
+    if pos == 0:
+        return None
+    return pos - 1 if pos > 0 else n + pos
+
+
+def _substring2(a: list[Value], errs: list[CesqlError]) -> Value:
+    s: str = a[0]  # type: ignore[assignment]
+    start = _substring_start(s, a[1], errs)  # type: ignore[arg-type]
+    return "" if start is None else s[start:]
+
+
+def _substring3(a: list[Value], errs: list[CesqlError]) -> Value:
+    s: str = a[0]  # type: ignore[assignment]
+    length: int = a[2]  # type: ignore[assignment]
+    if length < 0:
+        errs.append(FunctionEvaluationError(f"SUBSTRING: negative length {length}"))
+        return ""
+    start = _substring_start(s, a[1], errs)  # type: ignore[arg-type]
+    return "" if start is None else s[start : start + length]
+
+
+def _can(cast: Callable[[Value, list[CesqlError]], Value]) -> Impl:
+    def check(a: list[Value], errs: list[CesqlError]) -> Value:
+        probe: list[CesqlError] = []
+        cast(a[0], probe)
+        return not any(isinstance(e, CastError) for e in probe)
+
+    return check
+
+
+_BUILTINS = [
+    Function("ABS", (int,), None, int, _abs),
+    Function("LENGTH", (str,), None, int, lambda a, e: len(a[0])),  # type: ignore[arg-type]
+    Function("CONCAT", (), str, str, lambda a, e: "".join(a)),  # type: ignore[arg-type]
+    Function("CONCAT_WS", (str,), str, str, lambda a, e: a[0].join(a[1:])),  # type: ignore[union-attr,arg-type]
+    Function("LOWER", (str,), None, str, lambda a, e: a[0].lower()),  # type: ignore[union-attr]
+    Function("UPPER", (str,), None, str, lambda a, e: a[0].upper()),  # type: ignore[union-attr]
+    Function("TRIM", (str,), None, str, lambda a, e: a[0].strip(UNICODE_WHITESPACE)),  # type: ignore[union-attr]
+    Function("LEFT", (str, int), None, str, _left),
+    Function("RIGHT", (str, int), None, str, _right),
+    Function("SUBSTRING", (str, int), None, str, _substring2),
+    Function("SUBSTRING", (str, int, int), None, str, _substring3),
+    Function("INT", (Any_,), None, int, lambda a, e: to_int(a[0], e)),
+    Function("BOOL", (Any_,), None, bool, lambda a, e: to_bool_explicit(a[0], e)),
+    Function("STRING", (Any_,), None, str, lambda a, e: to_str(a[0])),
+    Function("IS_INT", (Any_,), None, bool, _can(to_int)),
+    Function("IS_BOOL", (Any_,), None, bool, _can(to_bool_explicit)),
+]
+
+
+class FunctionTable:
+    """Functions by upper-case name; overloads differ by arity (spec 3.5)."""
+
+    def __init__(self, functions: list[Function]) -> None:
+        self._by_name: dict[str, list[Function]] = {}
+        for f in functions:
+            self.add(f)
+
+    def add(self, f: Function) -> None:
+        overloads = self._by_name.setdefault(f.name.upper(), [])
+        for other in overloads:
+            if _clash(f, other):
+                raise ValueError(f"function {f.name} clashes with an existing overload")
+        overloads.append(f)
+
+    def resolve(self, name: str, arity: int) -> Function | None:
+        candidates = self._by_name.get(name.upper(), ())
+        for f in candidates:  # fixed arity wins over a variadic overload
+            if f.variadic is None and len(f.params) == arity:
+                return f
+        for f in candidates:
+            if f.accepts(arity):
+                return f
+        return None
+
+
+def _clash(a: Function, b: Function) -> bool:
+    if a.variadic is None and b.variadic is None:
+        return len(a.params) == len(b.params)
+    if a.variadic is not None and b.variadic is not None:
+        return True  # at most one variadic overload per name
+    var, fixed = (a, b) if a.variadic is not None else (b, a)
+    # the variadic one must have more fixed parameters than any fixed-arity overload
+    return len(var.params) <= len(fixed.params)
+
+
+BUILTINS = FunctionTable(_BUILTINS)
+
