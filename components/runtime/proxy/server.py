@@ -1,0 +1,371 @@
+"""Client side: the listening Protocol that parses requests with llhttp and drives exchanges.
+
+Per request the work is a handful of llhttp callbacks (URL, each header, end of head/body),
+one `Exchange` object and one joined head for the upstream. Header lines that need no change
+pass through as the bytes llhttp gave us. Reading stops (pause_reading) whenever somewhere
+downstream is full, so memory stays bounded whatever the body size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+import httptools
+from knpy.runtime.proxy import http
+from knpy.runtime.proxy.exchange import DONE, TUNNEL, Exchange
+from knpy.runtime.proxy.options import ProxyOptions
+from knpy.runtime.proxy.upstream import UpstreamConnection
+
+log = logging.getLogger(__name__)
+
+_KINDS = http.REQUEST_HEADER_KINDS
+_BAD_REQUEST = http.error_response(400, "bad request", close=True)
+
+
+class Handler(Protocol):
+    """What a component plugs into the core: decide what to do with each request head."""
+
+    def handle(self, ex: Exchange) -> None: ...
+
+
+class ServerConnection(asyncio.Protocol):
+    """One client connection: HTTP/1.1 keep-alive, pipelining, upgrades."""
+
+    PAUSE_UPSTREAM = 1  # the upstream socket's send buffer is full
+    PAUSE_BUFFER = 2  # a waiting request holds as much body as we allow
+    PAUSE_PIPELINE = 4  # a pipelined request waits for the one before it
+
+    __slots__ = ("broken", "current", "forwarded_elem", "parser", "parsing", "paused_up",
+                 "peer", "pending", "read_pauses", "server", "transport", "tunnel", "xff_line")
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
+        self.peer = b""
+        self.xff_line = b""
+        self.forwarded_elem = b""
+        self.current: Exchange | None = None  # the exchange whose response is being sent
+        self.parsing: Exchange | None = None  # the exchange whose request is being read
+        self.pending: deque[Exchange] | None = None  # pipelined, waiting for `current`
+        self.read_pauses = 0
+        self.paused_up: UpstreamConnection | None = None
+        self.tunnel: UpstreamConnection | None = None
+        self.broken = False
+
+    # ------------------------------------------------------------------ asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        transport.set_write_buffer_limits(  # type: ignore[attr-defined]
+            high=self.server.options.write_high_water)
+        peer = transport.get_extra_info("peername")
+        ip = (peer[0] if isinstance(peer, tuple) else "unix").encode()
+        self.peer = ip
+        self.xff_line = b"X-Forwarded-For: %s\r\n" % ip
+        node = b'"[%s]"' % ip if b":" in ip else ip
+        self.forwarded_elem = b"for=%s;proto=%s" % (node, self.server.options.scheme)
+        self.server.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        tunnel = self.tunnel
+        if tunnel is not None:
+            tunnel.transport.write(data)
+            if self.current is not None:
+                self.current.activity += 1
+            return
+        parser = self.parser
+        if parser is None:  # upgrade requested, upstream has not answered yet
+            if self.parsing is not None:
+                self.parsing.body_chunk(data)
+            return
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserUpgrade as e:
+            self.parser = None
+            rest = data[e.args[0]:]
+            if rest and self.parsing is not None:
+                self.parsing.body_chunk(rest)
+        except httptools.HttpParserError:
+            self._bad_request()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        if self.tunnel is not None:
+            self.tunnel.close()
+            self.tunnel = None
+        pending = self.pending
+        self.pending = None
+        if pending:
+            for ex in pending:
+                ex.abort()
+        if self.current is not None:
+            self.current.abort()
+        self.current = None
+        self.parsing = None
+
+    def pause_writing(self) -> None:
+        # The client reads slower than the upstream writes: stop reading the upstream.
+        up = self.tunnel
+        if up is None and self.current is not None:
+            up = self.current.up
+        if up is not None:
+            up.pause_reading()
+            self.paused_up = up
+
+    def resume_writing(self) -> None:
+        up = self.paused_up
+        if up is not None:
+            self.paused_up = None
+            up.resume_reading()
+
+    # ------------------------------------------------------------------ llhttp callbacks
+    def on_message_begin(self) -> None:
+        self.parsing = Exchange(self)
+
+    def on_url(self, url: bytes) -> None:
+        ex = self.parsing
+        ex.url = ex.url + url if ex.url else url  # type: ignore[union-attr]
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        ex = self.parsing
+        kind = _KINDS.get(name.lower())
+        if kind is None:
+            ex.lines.append(b"%s: %s\r\n" % (name, value))  # type: ignore[union-attr]
+        elif kind <= http.H_HOP:
+            if kind == http.H_CONNECTION:
+                ex.connection = ex.connection + b"," + value if ex.connection else value  # type: ignore[union-attr]
+            elif kind == http.H_UPGRADE:
+                ex.upgrade = value  # type: ignore[union-attr]
+            elif kind == http.H_TRANSFER_ENCODING:
+                ex.chunked = True  # type: ignore[union-attr]  # llhttp rejects non-chunked TE
+        elif kind == http.H_XFF:
+            ex.xff = ex.xff + b", " + value if ex.xff else value  # type: ignore[union-attr]
+        elif kind == http.H_FORWARDED:
+            ex.forwarded = ex.forwarded + b", " + value if ex.forwarded else value  # type: ignore[union-attr]
+        else:
+            ex.lines.append(b"%s: %s\r\n" % (name, value))  # type: ignore[union-attr]
+            if kind == http.H_PROBE:
+                ex.probe = value  # type: ignore[union-attr]
+            elif kind == http.H_USER_AGENT:
+                ex.user_agent = value  # type: ignore[union-attr]
+            elif kind == http.H_PROXY_REQUEST:
+                ex.proxied = value == b"activator"  # type: ignore[union-attr]
+            elif kind == http.H_HASH:
+                ex.hash = value  # type: ignore[union-attr]
+            else:
+                ex.has_xfp = True  # type: ignore[union-attr]
+
+    def on_headers_complete(self) -> None:
+        ex: Exchange = self.parsing  # type: ignore[assignment]
+        parser: httptools.HttpRequestParser = self.parser  # type: ignore[assignment]
+        ex.method = method = parser.get_method()
+        ex.is_head = method == b"HEAD"
+        if parser.get_http_version() != "1.1":
+            ex.version = b"HTTP/1.0"
+        ex.keep_alive = parser.should_keep_alive()
+        if ex.connection:
+            extra = http.extra_hop_names(ex.connection)
+            if extra:
+                ex.lines = http.drop_named(ex.lines, extra)
+        if parser.should_upgrade() and ex.upgrade:
+            ex.close_after = True  # after a refused upgrade we cannot parse this stream further
+        else:
+            ex.upgrade = b""
+        if self.current is None:
+            self._start(ex)
+        else:
+            if self.pending is None:
+                self.pending = deque()
+            self.pending.append(ex)
+            self.pause_read(self.PAUSE_PIPELINE)
+
+    def on_body(self, body: bytes) -> None:
+        ex = self.parsing
+        if ex is None:
+            return
+        ex.has_body = True
+        if ex.chunked:
+            ex.body_chunk(b"%x\r\n%s\r\n" % (len(body), body))
+        else:
+            ex.body_chunk(body)
+
+    def on_message_complete(self) -> None:
+        ex = self.parsing
+        if ex is not None:
+            ex.request_end()
+
+    # ------------------------------------------------------------------ exchange plumbing
+    def _start(self, ex: Exchange) -> None:
+        self.current = ex
+        self.server.track(ex)
+        try:
+            self.server.handler.handle(ex)
+        except Exception:
+            log.exception("proxy handler failed")
+            ex.fail(500, "internal error")
+
+    def exchange_finished(self, ex: Exchange) -> None:
+        if ex is not self.current:
+            return
+        self.current = None
+        if self.tunnel is not None:
+            self.tunnel = None
+            self.transport.close()
+            return
+        if ex.close_after or not ex.keep_alive or self.server.closing:
+            self.transport.close()
+            return
+        pending = self.pending
+        if pending:
+            nxt = pending.popleft()
+            if not pending:
+                self.resume_read(self.PAUSE_PIPELINE)
+            self._start(nxt)
+        elif self.broken:
+            self.transport.write(_BAD_REQUEST)
+            self.transport.close()
+
+    def _bad_request(self) -> None:
+        self.parser = None
+        self.broken = True
+        if self.current is None:
+            self.transport.write(_BAD_REQUEST)
+            self.transport.close()
+        else:
+            for ex in self.pending or ():
+                ex.abort()
+            self.pending = None
+
+    def pause_read(self, reason: int) -> None:
+        if not self.read_pauses:
+            with contextlib.suppress(RuntimeError):
+                self.transport.pause_reading()
+        self.read_pauses |= reason
+
+    def resume_read(self, reason: int) -> None:
+        if self.read_pauses & reason:
+            self.read_pauses &= ~reason
+            if not self.read_pauses and not self.transport.is_closing():
+                with contextlib.suppress(RuntimeError):
+                    self.transport.resume_reading()
+
+
+class Server:
+    """Shared state of one proxy: handler, options, and tracking for timeouts and drain."""
+
+    def __init__(self, handler: Handler, options: ProxyOptions | None = None) -> None:
+        self.handler = handler
+        self.options = options or ProxyOptions()
+        self.connections: set[ServerConnection] = set()
+        self.active: set[Exchange] = set()
+        self.tunnels: set[Exchange] = set()
+        self.closing = False
+        self.requests = 0  # exchanges started, ever
+        self.last_request = 0.0  # loop.time() of the latest exchange start
+        self._listeners: list[asyncio.AbstractServer] = []
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._idle_waiters: list[asyncio.Future[None]] = []
+        self._time: Callable[[], float] | None = None
+
+    async def listen(self, host: str, port: int, *, backlog: int = 1024) -> int:
+        """Listen on host:port (0 = any free port); returns the bound port."""
+        loop = asyncio.get_running_loop()
+        self._time = loop.time
+        srv = await loop.create_server(lambda: ServerConnection(self), host, port,
+                                       backlog=backlog, reuse_address=True)
+        self._listeners.append(srv)
+        return srv.sockets[0].getsockname()[1]
+
+    # -- tracking
+    def track(self, ex: Exchange) -> None:
+        now = self._time() if self._time is not None else asyncio.get_running_loop().time()
+        ex.t0 = now
+        ex.idle_since = now
+        self.requests += 1
+        self.last_request = now
+        self.active.add(ex)
+        if self._sweeper is None and self.options.timeouts.enabled:
+            self._schedule_sweep()
+
+    def untrack(self, ex: Exchange) -> None:
+        self.active.discard(ex)
+        self.tunnels.discard(ex)
+        if self._idle_waiters and not self.active and not self.tunnels:
+            for fut in self._idle_waiters:
+                if not fut.done():
+                    fut.set_result(None)
+            self._idle_waiters.clear()
+
+    def to_tunnel(self, ex: Exchange) -> None:
+        """An upgraded connection: no request timeouts any more, but drain still waits."""
+        self.active.discard(ex)
+        self.tunnels.add(ex)
+
+    @property
+    def inflight(self) -> int:
+        return len(self.active) + len(self.tunnels)
+
+    # -- timeouts: one periodic sweep instead of a timer per request
+    def _schedule_sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.call_later(self.options.timeouts.tick, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        t = self.options.timeouts
+        now = asyncio.get_running_loop().time()
+        for ex in list(self.active):
+            if ex.state == DONE or ex.state == TUNNEL:
+                continue
+            if t.total and now - ex.t0 >= t.total:
+                ex.fail(504, "request timeout")
+            elif t.response_start and not ex.resp_started and now - ex.t0 >= t.response_start:
+                ex.fail(504, "response start timeout")
+            elif t.idle:
+                if ex.activity != ex.seen_activity:
+                    ex.seen_activity = ex.activity
+                    ex.idle_since = now
+                elif now - ex.idle_since >= t.idle:
+                    ex.fail(504, "idle timeout")
+        if self.active:
+            self._schedule_sweep()
+
+    # -- shutdown
+    def stop_listening(self) -> None:
+        for srv in self._listeners:
+            srv.close()
+
+    async def wait_idle(self, limit: float | None = None) -> bool:
+        """Wait until no exchange or tunnel is in flight; False on timeout."""
+        if not self.active and not self.tunnels:
+            return True
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._idle_waiters.append(fut)
+        try:
+            await asyncio.wait_for(fut, limit)
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self, grace: float = 0.0) -> None:
+        """Stop accepting, let in-flight exchanges finish for up to `grace` s, then cut."""
+        self.closing = True
+        self.stop_listening()
+        for c in list(self.connections):
+            if c.current is None and c.tunnel is None:
+                c.transport.close()
+        if grace > 0:
+            await self.wait_idle(grace)
+        for c in list(self.connections):
+            c.transport.abort()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for srv in self._listeners:
+            await srv.wait_closed()
+        self._listeners.clear()

@@ -1,0 +1,249 @@
+"""The proxy core end to end on loopback: a real upstream app, real sockets, both loops."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+
+import aiohttp
+import pytest
+from knpy.runtime.proxy import ProxyOptions, Timeouts
+
+from tests.apps.userapp import pattern
+from tests.support.procs import free_port
+from tests.unit.proxy.conftest import Proxy
+from tests.unit.proxy.rawclient import read_response
+
+TIMEOUT = aiohttp.ClientTimeout(total=20)
+
+
+async def get(url: str, **kw) -> tuple[int, bytes, dict]:  # type: ignore[no-untyped-def]
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as s, s.get(url, **kw) as r:
+        return r.status, await r.read(), dict(r.headers)
+
+
+async def test_get_and_keep_alive_reuse(proxy: Proxy) -> None:
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
+        for _ in range(20):
+            async with s.get(proxy.url + "/") as r:
+                assert r.status == 200
+                assert await r.read() == b"hello"
+    assert proxy.pool.opened == 1  # one upstream connection served all 20
+    assert len(proxy.handler.done) == 20
+    assert all(ex.status == 200 for ex in proxy.handler.done)
+
+
+async def test_request_headers_hop_by_hop_and_forwarded(proxy: Proxy) -> None:
+    headers = {
+        "Connection": "keep-alive, X-Private",
+        "X-Private": "secret",
+        "Keep-Alive": "timeout=5",
+        "Proxy-Authorization": "Basic Zm9v",
+        "TE": "trailers",
+        "X-Forwarded-For": "10.0.0.1",
+        "Forwarded": "for=10.0.0.1",
+        "X-Kept": "yes",
+    }
+    status, body, _ = await get(proxy.url + "/headers", headers=headers)
+    assert status == 200
+    got = json.loads(body)
+    for gone in ("x-private", "keep-alive", "proxy-authorization", "te"):
+        assert gone not in got
+    assert got["x-kept"] == ["yes"]
+    assert got["x-forwarded-for"] == ["10.0.0.1, 127.0.0.1"]
+    assert got["forwarded"] == ["for=10.0.0.1, for=127.0.0.1;proto=http"]
+    assert got["x-forwarded-proto"] == ["http"]
+
+
+async def test_forwarded_always_policy(make_proxy) -> None:  # type: ignore[no-untyped-def]
+    p = await make_proxy(ProxyOptions(forwarded="always"))
+    _status, body, _ = await get(p.url + "/headers", headers={"X-Forwarded-Proto": "https"})
+    got = json.loads(body)
+    assert got["forwarded"] == ["for=127.0.0.1;proto=http"]
+    assert got["x-forwarded-proto"] == ["https"]  # the client's value is kept
+    await p.server.close()
+
+
+async def test_status_codes_pass_through(proxy: Proxy) -> None:
+    for code in (201, 204, 301, 404, 500, 503):
+        status, body, _ = await get(proxy.url + f"/status/{code}", allow_redirects=False)
+        assert status == code
+        assert body == (b"" if code == 204 else f"status {code}".encode())
+
+
+async def test_chunked_streaming_response(proxy: Proxy) -> None:
+    status, body, headers = await get(proxy.url + "/stream?chunks=50&size=1000")
+    assert status == 200
+    assert headers.get("Transfer-Encoding") == "chunked"
+    assert body == pattern(50_000)
+
+
+async def test_response_is_streamed_not_buffered(proxy: Proxy) -> None:
+    # The upstream sends "first", then waits 3 s before "last": the first bytes must reach
+    # the client while the upstream is still waiting.
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as s, \
+            s.get(proxy.url + "/idle?gap_ms=3000") as r:
+        first = await asyncio.wait_for(r.content.readexactly(5), 2.5)
+        assert first == b"first"
+        assert await r.read() == b"last"
+
+
+async def test_large_download_and_chunked_upload(proxy: Proxy) -> None:
+    n = 20 * 1024 * 1024
+    status, body, _ = await get(proxy.url + f"/big?bytes={n}")
+    assert status == 200
+    assert len(body) == n
+    assert hashlib.sha256(body).digest() == hashlib.sha256(pattern(n)).digest()
+
+    async def gen():  # type: ignore[no-untyped-def]
+        for i in range(40):
+            yield bytes([i]) * 100_000
+
+    expect = hashlib.sha256(b"".join(bytes([i]) * 100_000 for i in range(40))).hexdigest()
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as s, \
+            s.post(proxy.url + "/upload", data=gen()) as r:
+        assert r.status == 200
+        assert await r.json() == {"bytes": 4_000_000, "sha256": expect}
+
+
+async def test_echo_streams_both_ways(proxy: Proxy) -> None:
+    data = bytes(range(256)) * 4096
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as s, \
+            s.put(proxy.url + "/echo", data=data) as r:
+        assert r.status == 200
+        assert await r.read() == data
+
+
+async def test_slow_client_pauses_upstream(proxy: Proxy) -> None:
+    # A client that does not read: the proxy must stop reading the upstream rather than
+    # buffer the whole 64 MB body in memory.
+    _reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"GET /big?bytes=67108864 HTTP/1.1\r\nHost: x\r\n\r\n")
+    await asyncio.sleep(1.0)
+    (conn,) = proxy.server.connections
+    buffered = conn.transport.get_write_buffer_size()
+    assert buffered < 4 * 1024 * 1024, buffered
+    assert conn.current is not None and conn.current.up is not None
+    assert conn.current.up.reading_paused
+    writer.close()
+
+
+async def test_websocket_passthrough_is_tracked(proxy: Proxy) -> None:
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as s, s.ws_connect(proxy.url + "/ws") as ws:
+        await ws.send_str("hi")
+        assert (await ws.receive(timeout=5)).data == "hi"
+        await ws.send_bytes(b"\x00" * 100_000)
+        assert (await ws.receive(timeout=5)).data == b"\x00" * 100_000
+        assert len(proxy.server.tunnels) == 1
+        assert not await proxy.server.wait_idle(0.2)  # drain would wait for it
+    assert await proxy.server.wait_idle(5)
+    assert proxy.handler.done[-1].status == 101
+
+
+async def test_upstream_down_gives_502(make_proxy) -> None:  # type: ignore[no-untyped-def]
+    p = await make_proxy(port=free_port())
+    status, body, _ = await get(p.url + "/")
+    assert status == 502
+    assert b"dial tcp" in body
+    await p.server.close()
+
+
+@pytest.mark.parametrize(("timeouts", "path", "message"), [
+    (Timeouts(total=0.5), "/sleep?ms=3000", b"request timeout"),
+    (Timeouts(response_start=0.5), "/sleep?ms=3000", b"response start timeout"),
+    (Timeouts(idle=0.5), "/sleep?ms=3000", b"idle timeout"),
+])
+async def test_timeouts_give_504(make_proxy, timeouts, path, message) -> None:  # type: ignore[no-untyped-def]
+    p = await make_proxy(ProxyOptions(timeouts=timeouts))
+    status, body, _ = await get(p.url + path)
+    assert status == 504
+    assert body == message + b"\n"
+    assert p.handler.done[-1].status == 504
+    await p.server.close()
+
+
+async def test_idle_timeout_after_response_start_cuts_the_response(make_proxy) -> None:  # type: ignore[no-untyped-def]
+    p = await make_proxy(ProxyOptions(timeouts=Timeouts(idle=0.5)))
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await get(p.url + "/idle?gap_ms=3000")
+    await p.server.close()
+
+
+async def test_fast_response_within_timeouts(make_proxy) -> None:  # type: ignore[no-untyped-def]
+    p = await make_proxy(ProxyOptions(timeouts=Timeouts(total=5, response_start=5, idle=5)))
+    status, body, _ = await get(p.url + "/sleep?ms=50")
+    assert (status, body) == (200, b"slept 50")
+    await p.server.close()
+
+
+async def test_client_disconnect_cancels_upstream(proxy: Proxy, upstream) -> None:  # type: ignore[no-untyped-def]
+    _reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"GET /sleep?ms=5000 HTTP/1.1\r\nHost: x\r\n\r\n")
+    await asyncio.sleep(0.3)
+    assert len(proxy.server.active) == 1
+    writer.close()
+    await writer.wait_closed()
+    assert await proxy.server.wait_idle(2)
+    # the upstream saw its request go away: nothing is in flight there any more
+    for _ in range(50):
+        _, body, _ = await get(f"http://127.0.0.1:{upstream.port}/count")
+        if json.loads(body)["inflight"] == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert json.loads(body)["inflight"] == 0
+
+
+async def test_pipelined_requests_answer_in_order(proxy: Proxy) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"GET /sleep?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n"
+                 b"GET /status/201 HTTP/1.1\r\nHost: x\r\n\r\n"
+                 b"HEAD /big?bytes=1000 HTTP/1.1\r\nHost: x\r\n\r\n"
+                 b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    r1 = await asyncio.wait_for(read_response(reader), 5)
+    r2 = await asyncio.wait_for(read_response(reader), 5)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    r4 = await asyncio.wait_for(read_response(reader), 5)
+    assert (r1[0], r1[2]) == (200, b"slept 200")
+    assert (r2[0], r2[2]) == (201, b"status 201")
+    assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: 1000" in head
+    assert (r4[0], r4[2]) == (200, b"hello")
+    writer.close()
+
+
+async def test_malformed_request_gets_400(proxy: Proxy) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+    status, headers, _ = await asyncio.wait_for(read_response(reader), 5)
+    assert status == 400
+    assert headers[b"connection"] == b"close"
+    assert await reader.read() == b""
+    writer.close()
+
+
+async def test_http10_client_gets_a_closed_connection(proxy: Proxy) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"GET / HTTP/1.0\r\n\r\n")
+    data = await asyncio.wait_for(reader.read(), 5)
+    assert data.startswith(b"HTTP/1.") and data.endswith(b"hello")
+    writer.close()
+
+
+async def test_stale_pooled_connection_is_retried(make_proxy) -> None:  # type: ignore[no-untyped-def]
+    # An upstream that closes every connection right after answering (without saying so).
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    p = await make_proxy(port=srv.sockets[0].getsockname()[1])
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
+        for _ in range(3):
+            async with s.get(p.url + "/") as r:
+                assert (r.status, await r.read()) == (200, b"ok")
+            await asyncio.sleep(0.01)
+    await p.server.close()
+    srv.close()
