@@ -19,9 +19,21 @@ class Discovery:
         self.client = client
         self._gv: dict[str, list[dict]] = {}
         self._version: tuple[int, int] | None = None
+        self._pinned: list[Resource] = []
 
     def invalidate(self) -> None:
         self._gv.clear()
+        for res in self._pinned:
+            self.register(res)
+
+    def register(self, res: Resource) -> None:
+        """Pin a resource as served (tests; kinds known without asking the server)."""
+        if res not in self._pinned:
+            self._pinned.append(res)
+        entry = {"name": res.plural, "kind": res.kind, "namespaced": res.namespaced}
+        lst = self._gv.setdefault(res.api_version, [])
+        if entry not in lst:
+            lst.append(entry)
 
     async def server_version(self) -> tuple[int, int]:
         if self._version is None:

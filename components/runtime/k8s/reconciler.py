@@ -86,7 +86,9 @@ class Reconciler(Generic[T]):
                 await self.finalize_kind(obj)
             else:
                 await self.reconcile_kind(obj)
-        except (RequeueAfter, SkipKey) as exc:
+        except SkipKey:
+            raise  # not ours: write nothing
+        except RequeueAfter as exc:
             err = exc
         except Exception as exc:
             err = exc
@@ -102,7 +104,7 @@ class Reconciler(Generic[T]):
                                           f"Failed to update status for {name!r}: {exc}")
                 raise
         if err is not None:
-            if not isinstance(err, RequeueAfter | SkipKey):
+            if not isinstance(err, RequeueAfter):
                 await self.recorder.event(raw, WARNING, "InternalError", str(err))
             raise err
 

@@ -180,11 +180,11 @@ def _merge(dst: dict, patch: dict) -> None:
 
 def strip_volatile(obj: Any) -> Any:
     """Drop what changes run to run (lastTransitionTime, resourceVersion, uid)."""
-    if isinstance(obj, dict):
+    if type(obj) is dict:  # subclasses are matchers (e.g. "any ConfigMap"): keep them
         return {k: strip_volatile(v) for k, v in obj.items()
                 if k not in ("lastTransitionTime", "resourceVersion", "uid",
                              "creationTimestamp")}
-    if isinstance(obj, list):
+    if type(obj) is list:
         return [strip_volatile(v) for v in obj]
     return obj
 

@@ -1,0 +1,1 @@
+"""Eventing reconcilers: Broker, Trigger, and the contract ConfigMap for the broker pods."""

@@ -1,0 +1,385 @@
+"""Table tests for the Broker, Trigger and contract reconcilers (knative's table.go style):
+a world of objects + a key -> the creates, status updates and events expected."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from knpy.controller.config import EventingConfig, parse_eventing_config
+from knpy.controller.eventing.broker import BrokerReconciler
+from knpy.controller.eventing.contract import CONTRACT_KEY, ContractReconciler
+from knpy.controller.eventing.resolver import URIResolver
+from knpy.controller.eventing.resources import BROKERS, DEPLOYMENTS, TRIGGERS
+from knpy.controller.eventing.trigger import TriggerReconciler
+from knpy.runtime.config import FieldError
+from knpy.runtime.contract import eventing as contract_schema
+from knpy.runtime.k8s import CONFIGMAPS, SERVICES, Discovery, Lister, Resource, SkipKey
+from knpy.runtime.k8s.testing import Row, World, run_row
+
+KSVC = Resource("serving.knative.dev", "v1", "services", "Service")
+SYS = "knpy-system"
+CM = "knpy-broker-contract"
+CFG = EventingConfig(ingress_host="ingress.test")
+
+
+# ------------------------------------------------------------------ builders
+def conds(**statuses: str | tuple[str, str, str]) -> list[dict]:
+    out = []
+    for t, v in sorted(statuses.items()):
+        c = {"type": t, "status": v} if isinstance(v, str) else {
+            "type": t, "status": v[0], "reason": v[1], "message": v[2]}
+        out.append(c)
+    return out
+
+
+def broker(name: str = "b", ns: str = "ns", *, delivery: dict | None = None,
+           status: dict | None = None, cls: str = "MTChannelBasedBroker") -> dict:
+    o = {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
+         "metadata": {"name": name, "namespace": ns, "generation": 1,
+                      "annotations": {"eventing.knative.dev/broker.class": cls}},
+         "spec": {"delivery": delivery} if delivery else {}}
+    if status is not None:
+        o["status"] = status
+    return o
+
+
+def ready_broker(name: str = "b", ns: str = "ns", dls: str | None = None) -> dict:
+    st = {"address": {"url": f"http://ingress.test/{ns}/{name}"}, "observedGeneration": 1,
+          "conditions": conds(Addressable="True", DeadLetterSinkResolved="True",
+                              FilterReady="True", IngressReady="True", Ready="True")}
+    d = None
+    if dls:
+        st["deadLetterSinkUri"] = dls
+        d = {"deadLetterSink": {"uri": dls}}
+    return broker(name, ns, delivery=d, status=st)
+
+
+def trigger(name: str = "t", ns: str = "ns", broker_name: str = "b", *,
+            subscriber: dict | None = None, delivery: dict | None = None,
+            annotations: dict | None = None, status: dict | None = None) -> dict:
+    o = {"apiVersion": "eventing.knative.dev/v1", "kind": "Trigger",
+         "metadata": {"name": name, "namespace": ns, "generation": 1},
+         "spec": {"broker": broker_name,
+                  "subscriber": subscriber or {"uri": "http://sink.test/"}}}
+    if delivery:
+        o["spec"]["delivery"] = delivery
+    if annotations:
+        o["metadata"]["annotations"] = annotations
+    if status is not None:
+        o["status"] = status
+    return o
+
+
+def contract_cm(*broker_keys: str) -> dict:
+    doc = {"brokers": [{"namespace": k.split("/")[0], "name": k.split("/")[1]}
+                       for k in broker_keys], "triggers": []}
+    return {"metadata": {"name": CM, "namespace": SYS},
+            "data": {CONTRACT_KEY: json.dumps(doc)}}
+
+
+def with_status(obj: dict, status: dict) -> dict:
+    o = copy.deepcopy(obj)
+    o["status"] = status
+    return o
+
+
+def discovery(world: World) -> Discovery:
+    d = Discovery(world.client)
+    for r in (KSVC, SERVICES, BROKERS):
+        d.register(r)
+    return d
+
+
+def broker_factory(cfg: EventingConfig = CFG):
+    def make(world: World) -> BrokerReconciler:
+        return BrokerReconciler(
+            world.client, world.listers.setdefault("brokers", Lister(BROKERS)),
+            world.recorder, resolver=URIResolver(world.client, discovery(world)),
+            configmaps=world.listers.setdefault("configmaps", Lister(CONFIGMAPS)),
+            deployments=world.listers.setdefault("deployments", Lister(DEPLOYMENTS)),
+            system_namespace=SYS, contract_name=CM, config=lambda: cfg)
+    return make
+
+
+def trigger_factory(world: World) -> TriggerReconciler:
+    return TriggerReconciler(
+        world.client, world.listers.setdefault("triggers", Lister(TRIGGERS)),
+        world.recorder, brokers=world.listers.setdefault("brokers", Lister(BROKERS)),
+        resolver=URIResolver(world.client, discovery(world)))
+
+
+# ------------------------------------------------------------------ Broker
+PENDING = ("Unknown", "ContractPending", "the broker is not in the data-plane contract yet")
+NO_DLS = ("True", "DeadLetterSinkNotConfigured", "No dead letter sink is configured.")
+
+BROKER_ROWS = [
+    Row("new broker, contract not written yet: addressable, data plane pending",
+        key="ns/b", objects=[(BROKERS, broker())],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": conds(Addressable="True", DeadLetterSinkResolved=NO_DLS,
+                                FilterReady=PENDING, IngressReady=PENDING, Ready=PENDING)})]),
+    Row("broker in the contract becomes Ready (and says so once)",
+        key="ns/b", objects=[(BROKERS, broker()), (CONFIGMAPS, contract_cm("ns/b"))],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": conds(Addressable="True", DeadLetterSinkResolved=NO_DLS,
+                                FilterReady="True", IngressReady="True", Ready="True")})],
+        want_events=["Normal BrokerReady Broker 'b' is ready at http://ingress.test/ns/b"]),
+    Row("already reconciled: nothing written, no event",
+        key="ns/b", objects=[(BROKERS, broker(status={
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": [dict(c, lastTransitionTime="2020-01-01T00:00:00Z") for c in conds(
+                Addressable="True", DeadLetterSinkResolved=NO_DLS, FilterReady="True",
+                IngressReady="True", Ready="True")]})),
+            (CONFIGMAPS, contract_cm("ns/b"))]),
+    Row("dead-letter sink ref to a ksvc resolves through its address",
+        key="ns/b", objects=[
+            (BROKERS, broker(delivery={"deadLetterSink": {"ref": {
+                "apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "dls"}}})),
+            (KSVC, {"metadata": {"name": "dls", "namespace": "ns"},
+                    "status": {"address": {"url": "http://dls.ns.example"}}}),
+            (CONFIGMAPS, contract_cm("ns/b"))],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "deadLetterSinkUri": "http://dls.ns.example",
+            "conditions": conds(Addressable="True", DeadLetterSinkResolved="True",
+                                FilterReady="True", IngressReady="True", Ready="True")})],
+        want_events=["Normal BrokerReady Broker 'b' is ready at http://ingress.test/ns/b"]),
+    Row("dead-letter sink that does not exist fails the broker",
+        key="ns/b", objects=[
+            (BROKERS, broker(delivery={"deadLetterSink": {"ref": {
+                "apiVersion": "v1", "kind": "Service", "name": "nope"}}})),
+            (CONFIGMAPS, contract_cm("ns/b"))],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": conds(
+                Addressable="True", FilterReady="True", IngressReady="True",
+                DeadLetterSinkResolved=("False", "Unable to get the DeadLetterSink's URI",
+                                        "Service 'nope' not found in namespace 'ns'"),
+                Ready=("False", "Unable to get the DeadLetterSink's URI",
+                       "Service 'nope' not found in namespace 'ns'"))})],
+        want_events=["Warning Unable to get the DeadLetterSink's URI Service 'nope' not "
+                     "found in namespace 'ns'"]),
+    Row("status write fails: error returned, event recorded",
+        key="ns/b", objects=[(BROKERS, broker())],
+        failures=[("update_status", "brokers", None)],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": conds(Addressable="True", DeadLetterSinkResolved=NO_DLS,
+                                FilterReady=PENDING, IngressReady=PENDING, Ready=PENDING)})],
+        want_events=["Warning UpdateFailed Failed to update status for 'b': 500 "
+                     "InternalError: injected"],
+        want_err=Exception),
+    Row("deleted broker: nothing to do", key="ns/gone", objects=[]),
+]
+
+
+@pytest.mark.parametrize("row", BROKER_ROWS, ids=lambda r: r.name)
+async def test_broker(row: Row) -> None:
+    await run_row(row, broker_factory())
+
+
+async def test_broker_of_another_class_is_left_alone() -> None:
+    cfg = EventingConfig(ingress_host="ingress.test", broker_classes=frozenset({"Knpy"}))
+    await run_row(Row("other class", key="ns/b", objects=[(BROKERS, broker())],
+                      want_err=SkipKey), broker_factory(cfg))
+
+
+async def test_broker_waits_for_the_ingress_deployment() -> None:
+    cfg = EventingConfig(ingress_host="ingress.test", ingress_deployment="broker-ingress")
+    dep = {"metadata": {"name": "broker-ingress", "namespace": SYS},
+           "status": {"conditions": [{"type": "Available", "status": "False",
+                                      "message": "0/1 replicas"}]}}
+    unavailable = ("Unknown", "DeploymentUnavailable", "broker-ingress: 0/1 replicas")
+    await run_row(Row(
+        "ingress deployment unavailable", key="ns/b",
+        objects=[(BROKERS, broker()), (CONFIGMAPS, contract_cm("ns/b")), (DEPLOYMENTS, dep)],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": conds(Addressable="True", DeadLetterSinkResolved=NO_DLS,
+                                FilterReady="True", IngressReady=unavailable,
+                                Ready=unavailable)})]), broker_factory(cfg))
+
+
+# ------------------------------------------------------------------ Trigger
+NO_DLS_T = NO_DLS
+
+
+def t_status(sub: str | None, **c) -> dict:
+    st: dict = {"observedGeneration": 1, "conditions": conds(**c)}
+    if sub:
+        st["subscriberUri"] = sub
+    return st
+
+
+KSVC_SINK = (KSVC, {"metadata": {"name": "sink", "namespace": "ns"},
+                    "status": {"address": {"url": "http://sink.ns.example"}}})
+NO_BROKER = ("False", "BrokerDoesNotExist", "Broker 'b' does not exist")
+
+TRIGGER_ROWS = [
+    Row("trigger before its broker: BrokerDoesNotExist, subscriber still resolved",
+        key="ns/t", objects=[(TRIGGERS, trigger())],
+        want_status_updates=[with_status(trigger(), t_status(
+            "http://sink.test/", BrokerReady=NO_BROKER, DeadLetterSinkResolved=NO_DLS_T,
+            DependencyReady="True", SubscriberResolved="True", Ready=NO_BROKER))],
+        want_events=["Warning BrokerDoesNotExist Broker 'b' does not exist"]),
+    Row("ready broker + ksvc subscriber with a relative uri",
+        key="ns/t", objects=[
+            (BROKERS, ready_broker()), KSVC_SINK,
+            (TRIGGERS, trigger(subscriber={"ref": {"apiVersion": "serving.knative.dev/v1",
+                                                   "kind": "Service", "name": "sink"},
+                                           "uri": "/events/in"}))],
+        want_status_updates=[with_status(trigger(), t_status(
+            "http://sink.ns.example/events/in", BrokerReady="True",
+            DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
+            SubscriberResolved="True", Ready="True"))],
+        want_events=["Normal TriggerReady Trigger 't' delivers to "
+                     "http://sink.ns.example/events/in"]),
+    Row("subscriber is a plain Kubernetes Service",
+        key="ns/t", objects=[
+            (BROKERS, ready_broker()),
+            (SERVICES, {"metadata": {"name": "web", "namespace": "ns"}}),
+            (TRIGGERS, trigger(subscriber={"ref": {"apiVersion": "v1", "kind": "Service",
+                                                   "name": "web"}}))],
+        want_status_updates=[with_status(trigger(), t_status(
+            "http://web.ns.svc.cluster.local", BrokerReady="True",
+            DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
+            SubscriberResolved="True", Ready="True"))],
+        want_events=["Normal TriggerReady Trigger 't' delivers to "
+                     "http://web.ns.svc.cluster.local"]),
+    Row("subscriber without an address yet",
+        key="ns/t", objects=[
+            (BROKERS, ready_broker()),
+            (KSVC, {"metadata": {"name": "sink", "namespace": "ns"}, "status": {}}),
+            (TRIGGERS, trigger(subscriber={"ref": {"apiVersion": "serving.knative.dev/v1",
+                                                   "kind": "Service", "name": "sink"}}))],
+        want_status_updates=[with_status(trigger(), t_status(
+            None, BrokerReady="True", DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
+            SubscriberResolved=("False", "Unable to get the Subscriber's URI",
+                                "Service ns/sink does not have an address "
+                                "(status.address.url) yet"),
+            Ready=("False", "Unable to get the Subscriber's URI",
+                   "Service ns/sink does not have an address (status.address.url) yet")))],
+        want_events=["Warning Unable to get the Subscriber's URI Service ns/sink does not "
+                     "have an address (status.address.url) yet"]),
+    Row("dead-letter sink falls back to the broker's",
+        key="ns/t", objects=[(BROKERS, ready_broker(dls="http://dls.test/")),
+                             (TRIGGERS, trigger())],
+        want_status_updates=[with_status(trigger(), {
+            **t_status("http://sink.test/", BrokerReady="True",
+                       DeadLetterSinkResolved="True", DependencyReady="True",
+                       SubscriberResolved="True", Ready="True"),
+            "deadLetterSinkUri": "http://dls.test/"})],
+        want_events=["Normal TriggerReady Trigger 't' delivers to http://sink.test/"]),
+    Row("broker not ready yet: BrokerReady Unknown with the broker's reason",
+        key="ns/t", objects=[(BROKERS, broker(status={"conditions": conds(
+            Ready=("Unknown", "ContractPending", "not yet"))})), (TRIGGERS, trigger())],
+        want_status_updates=[with_status(trigger(), t_status(
+            "http://sink.test/", BrokerReady=("Unknown", "ContractPending", "not yet"),
+            DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
+            SubscriberResolved="True", Ready=("Unknown", "ContractPending", "not yet")))]),
+    Row("dependency annotation pointing at a missing object",
+        key="ns/t", objects=[(BROKERS, ready_broker()), (TRIGGERS, trigger(annotations={
+            "knative.dev/dependency": json.dumps({"kind": "Service", "name": "src",
+                                                  "apiVersion": "serving.knative.dev/v1"})}))],
+        want_status_updates=[with_status(trigger(), t_status(
+            "http://sink.test/", BrokerReady="True", DeadLetterSinkResolved=NO_DLS_T,
+            DependencyReady=("False", "DependencyDoesNotExist",
+                             "Service 'src' not found in namespace 'ns'"),
+            SubscriberResolved="True",
+            Ready=("False", "DependencyDoesNotExist",
+                   "Service 'src' not found in namespace 'ns'")))],
+        want_events=["Warning DependencyDoesNotExist Service 'src' not found in "
+                     "namespace 'ns'"]),
+    Row("status conflict is retried from a fresh GET",
+        key="ns/t", objects=[(TRIGGERS, trigger())],
+        failures=[("update_status", "triggers",
+                   __import__("knpy.runtime.k8s", fromlist=["ApiError"]).ApiError(
+                       409, "Conflict", {"reason": "Conflict"}))],
+        want_status_updates=[with_status(trigger(), t_status(
+            "http://sink.test/", BrokerReady=NO_BROKER, DeadLetterSinkResolved=NO_DLS_T,
+            DependencyReady="True", SubscriberResolved="True", Ready=NO_BROKER))] * 2,
+        want_events=["Warning BrokerDoesNotExist Broker 'b' does not exist"]),
+]
+
+
+@pytest.mark.parametrize("row", TRIGGER_ROWS, ids=lambda r: r.name)
+async def test_trigger(row: Row) -> None:
+    await run_row(row, trigger_factory)
+
+
+# ------------------------------------------------------------------ contract
+def contract_factory(world: World) -> ContractReconciler:
+    return ContractReconciler(
+        world.client, world.listers.setdefault("brokers", Lister(BROKERS)),
+        world.listers.setdefault("triggers", Lister(TRIGGERS)),
+        world.listers.setdefault("configmaps", Lister(CONFIGMAPS)), SYS, CM, lambda: CFG)
+
+
+def ready_trigger(**kw) -> dict:
+    return trigger(**kw, status={"subscriberUri": "http://sink.test/",
+                                 "deadLetterSinkUri": "http://tdls.test/"})
+
+
+async def test_contract_written_once_and_parseable_by_the_data_plane() -> None:
+    t1 = ready_trigger(delivery={"retry": 2, "deadLetterSink": {"uri": "http://tdls.test/"}})
+    t1["spec"]["filter"] = {"attributes": {"type": "com.example"}}
+    t1["spec"]["filters"] = [{"prefix": {"source": "/shop"}}]
+    orphan = ready_trigger(name="orphan", broker_name="missing")
+    pending = trigger(name="pending")  # subscriber not resolved yet
+    objects = [(BROKERS, ready_broker(dls="http://dls.test/")), (TRIGGERS, t1),
+               (TRIGGERS, orphan), (TRIGGERS, pending)]
+    world = await run_row(Row("create", key="contract", objects=objects,
+                              want_creates=[_ANY_CM]), contract_factory)
+    [create] = world.client.writes("create")
+    doc = contract_schema.loads(create.obj["data"][CONTRACT_KEY])
+    assert [b.key for b in doc.brokers] == ["ns/b"]
+    assert doc.brokers[0].delivery.dead_letter_sink == "http://dls.test/"
+    [t] = doc.triggers
+    assert (t.key, t.subscriber, t.filter_attributes["type"]) == (
+        "ns/t", "http://sink.test/", "com.example")
+    assert t.delivery.retry == 2 and t.delivery.dead_letter_sink == "http://tdls.test/"
+    assert dict(t.filters[0]) == {"prefix": {"source": "/shop"}}
+
+
+class _AnyConfigMap(dict):
+    """Matches any contract ConfigMap create (content is checked by parsing it)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, dict) and other.get("metadata", {}).get("name") == CM
+
+
+_ANY_CM = _AnyConfigMap()
+
+
+async def test_contract_unchanged_means_no_write() -> None:
+    from knpy.controller.eventing.contract import make_contract, render
+    b = ready_broker()
+    cm = {"metadata": {"name": CM, "namespace": SYS},
+          "data": {CONTRACT_KEY: render(make_contract([b], [], CFG))}}
+    await run_row(Row("same", key="contract", objects=[(BROKERS, b), (CONFIGMAPS, cm)]),
+                  contract_factory)
+
+
+async def test_contract_updated_when_a_broker_goes_away() -> None:
+    cm = contract_cm("ns/b", "ns/old")
+    cm["metadata"]["annotations"] = {"eventing.knpy.dev/contract-generation": "4"}
+    world = await run_row(Row("update", key="contract",
+                              objects=[(BROKERS, ready_broker()), (CONFIGMAPS, cm)],
+                              want_updates=[_ANY_CM]), contract_factory)
+    [upd] = world.client.writes("update")
+    assert upd.obj["metadata"]["annotations"]["eventing.knpy.dev/contract-generation"] == "5"
+    assert [b.key for b in contract_schema.loads(upd.obj["data"][CONTRACT_KEY]).brokers] == [
+        "ns/b"]
+
+
+def test_eventing_config_parsing() -> None:
+    cfg = parse_eventing_config({"ingress-host": "h", "resync-period": "30s",
+                                 "broker-classes": "A, B"})
+    assert cfg.ingress_host == "h" and cfg.resync_period == 30.0
+    assert cfg.handles_class("A") and not cfg.handles_class("C")
+    with pytest.raises(FieldError, match=r"config-knpy-eventing\[resync-period\]"):
+        parse_eventing_config({"resync-period": "-1s"})
