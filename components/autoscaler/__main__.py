@@ -1,0 +1,146 @@
+"""`python -m knpy.autoscaler`: the KPA autoscaler as a process.
+
+Standalone use needs no Kubernetes: `--config FILE` gives config-autoscaler data and the
+revisions to scale (see registration.py); revisions can also be registered over the HTTP
+API. Bad configuration fails at start with a message naming the field, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from aiohttp import web
+from knpy.autoscaler.config import AutoscalerConfig, parse_autoscaler_config
+from knpy.autoscaler.multiscaler import Multiscaler
+from knpy.autoscaler.registration import Registration, parse_registration
+from knpy.autoscaler.server import EndpointsPublisher, make_app
+from knpy.runtime.config import FieldError
+
+log = logging.getLogger("knpy.autoscaler")
+
+
+def _as_configmap_data(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise FieldError.invalid(raw, "config", details="want a mapping (config-autoscaler data)")
+    return {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in raw.items()}
+
+
+def load_file(path: Path) -> tuple[AutoscalerConfig, list[Registration]]:
+    """Parse a standalone file; raises FieldError (paths from the file's root) or OSError."""
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise FieldError(f"not valid YAML: {exc}", str(path)) from None
+    if not isinstance(doc, Mapping):
+        raise FieldError.invalid(type(doc).__name__, "", details="want a mapping at the top")
+    unknown = set(doc) - {"config", "revisions"}
+    if unknown:
+        raise FieldError(f"unknown field(s) {sorted(unknown)}", "", details="want config, "
+                         "revisions")
+    try:
+        config = parse_autoscaler_config(_as_configmap_data(doc.get("config")))
+    except FieldError as e:
+        raise e.via_field("config") from None
+    revs = doc.get("revisions") or []
+    if not isinstance(revs, list):
+        raise FieldError.invalid(revs, "revisions", details="want a list")
+    regs: list[Registration] = []
+    for i, raw in enumerate(revs):
+        try:
+            regs.append(parse_registration(raw))
+        except FieldError as e:
+            raise e.via_field_index("revisions", i) from None
+    keys = [r.spec.key for r in regs]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            raise FieldError(f"duplicate revision {key}", f"revisions[{i}]")
+    return config, regs
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ
+    p = argparse.ArgumentParser(prog="python -m knpy.autoscaler", description=__doc__)
+    p.add_argument("--host", default=env.get("AUTOSCALER_HOST", "0.0.0.0"))
+    p.add_argument("--port", type=int, default=int(env.get("AUTOSCALER_PORT", "8080")),
+                   help="websocket stats, HTTP API and /metrics (default 8080)")
+    p.add_argument("--config", type=Path, default=env.get("AUTOSCALER_CONFIG_FILE"),
+                   help="standalone YAML: {config: <config-autoscaler data>, revisions: [...]}")
+    p.add_argument("--endpoints-file", default=env.get("AUTOSCALER_ENDPOINTS_FILE"),
+                   help="write each revision's mode and ready pod addresses here (JSON)")
+    p.add_argument("--tick-interval", type=float, default=2.0, help="seconds between decisions")
+    p.add_argument("--scrape-interval", type=float, default=1.0, help="seconds between scrapes")
+    p.add_argument("--log-level", default=env.get("LOG_LEVEL", "info"))
+    args = p.parse_args(argv)
+    if not 1 <= args.port <= 65535:
+        p.error(f"--port: {args.port} is not a TCP port")
+    if args.tick_interval <= 0 or args.scrape_interval <= 0:
+        p.error("--tick-interval and --scrape-interval must be > 0")
+    return args
+
+
+async def serve(args: argparse.Namespace, config: AutoscalerConfig,
+                regs: list[Registration]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with aiohttp.ClientSession() as session:
+        ms = Multiscaler(config, session, tick_interval=args.tick_interval,
+                         scrape_interval=args.scrape_interval)
+        publisher = EndpointsPublisher(ms, args.endpoints_file)
+        ms.on_change = publisher.poke
+        runner = web.AppRunner(make_app(ms, publisher), access_log=None)
+        await runner.setup()
+        try:
+            for reg in regs:
+                await ms.register(reg.spec, reg.make_target(publisher.poke))
+            publisher.start()
+            publisher.poke()
+            ms.start()
+            await web.TCPSite(runner, args.host, args.port).start()
+            log.info("autoscaler listening on %s:%d with %d revision(s)", args.host, args.port,
+                     len(regs))
+            await stop.wait()
+            log.info("shutting down")
+        finally:
+            await ms.close()
+            await publisher.close()
+            await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config, regs = AutoscalerConfig(), []
+    if args.config is not None:
+        try:
+            config, regs = load_file(args.config)
+        except FieldError as exc:
+            print(f"autoscaler: invalid --config {args.config}:\n{exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"autoscaler: cannot read --config: {exc}", file=sys.stderr)
+            return 2
+    with contextlib.suppress(ImportError):
+        import uvloop
+        uvloop.install()
+    asyncio.run(serve(args, config, regs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
