@@ -3,6 +3,7 @@ event, makes the engine raise anything but a CESQL ParseError."""
 
 from __future__ import annotations
 
+import re
 import string
 
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,7 @@ from knpy.runtime.eventfilter.cesql.ast import (
 )
 from knpy.runtime.eventfilter.cesql.casting import INT_MAX, INT_MIN
 from knpy.runtime.eventfilter.cesql.lexer import KEYWORDS
+from knpy.runtime.eventfilter.cesql.like import LikePattern
 from knpy.runtime.eventfilter.cesql.parser import parse
 
 names = st.sampled_from(["id", "type", "source", "subject", "myint", "mybool", "myext", "nope"])
@@ -129,3 +131,23 @@ def test_arbitrary_specs_never_crash(attributes, filters, event):
         return
     assert errors == []
     assert f.matches(event) in (True, False)
+
+
+def _reference_like(pattern: str, text: str) -> bool:
+    """LIKE through a backtracking regex: slow, obviously right, fine for tiny inputs."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "%_\\":
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+        i += 1
+    return re.fullmatch("".join(out), text, re.DOTALL) is not None
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet="ab%_\\\n", max_size=8), st.text(alphabet="ab%_\\\n", max_size=10))
+def test_like_agrees_with_a_regex(pattern, text):
+    assert LikePattern(pattern).matches(text) == _reference_like(pattern, text)

@@ -140,6 +140,17 @@ class _Compiler:
         self.static = static
 
     def compile(self, node: ast.Node) -> Fn:
+        fn = self._compile(node)
+        if not isinstance(node, ast.Literal) and _is_constant(node):
+            # No attribute anywhere below: fold to its value, unless it errs (runtime errors
+            # must still be reported per evaluation).
+            errs: Errs = []
+            v = fn({}, errs)
+            if not errs:
+                return lambda attrs, errs: v
+        return fn
+
+    def _compile(self, node: ast.Node) -> Fn:
         match node:
             case ast.Literal(value=v):
                 return lambda attrs, errs: v
@@ -202,48 +213,52 @@ class _Compiler:
 
             return logic
 
-        def operands(attrs: Attrs, errs: Errs) -> tuple[Value, Value] | None:
-            n = len(errs)
-            lv = left(attrs, errs)
-            rv = right(attrs, errs)
-            return None if len(errs) != n else (lv, rv)
-
         if op == "XOR":
 
             def xor(attrs: Attrs, errs: Errs) -> Value:
-                pair = operands(attrs, errs)
-                if pair is None:
+                n = len(errs)
+                lv = left(attrs, errs)
+                rv = right(attrs, errs)
+                if len(errs) != n:
                     return False
-                return to_bool(pair[0], errs) is not to_bool(pair[1], errs)
+                return to_bool(lv, errs) is not to_bool(rv, errs)
 
             return xor
         if op == "=" or op == "!=":
             want = op == "="
 
             def equality(attrs: Attrs, errs: Errs) -> Value:
-                pair = operands(attrs, errs)
-                if pair is None:
+                n = len(errs)
+                lv = left(attrs, errs)
+                rv = right(attrs, errs)
+                if len(errs) != n:
                     return False
-                return _equal(pair[0], pair[1], errs) is want
+                if type(lv) is type(rv):
+                    return (lv == rv) is want
+                return _equal(lv, rv, errs) is want
 
             return equality
         if op in _ORDER:
             compare = _ORDER[op]
 
             def order(attrs: Attrs, errs: Errs) -> Value:
-                pair = operands(attrs, errs)
-                if pair is None:
+                n = len(errs)
+                lv = left(attrs, errs)
+                rv = right(attrs, errs)
+                if len(errs) != n:
                     return False
-                return compare(to_int(pair[0], errs), to_int(pair[1], errs))
+                return compare(to_int(lv, errs), to_int(rv, errs))
 
             return order
         compute = _ARITHMETIC[op]
 
         def arithmetic(attrs: Attrs, errs: Errs) -> Value:
-            pair = operands(attrs, errs)
-            if pair is None:
+            n = len(errs)
+            lv = left(attrs, errs)
+            rv = right(attrs, errs)
+            if len(errs) != n:
                 return 0
-            return compute(to_int(pair[0], errs), to_int(pair[1], errs), errs)
+            return compute(to_int(lv, errs), to_int(rv, errs), errs)
 
         return arithmetic
 
@@ -290,6 +305,19 @@ class _Compiler:
             return missing
         types = [func.param_type(i) for i in range(len(args))]
         impl, zero = func.impl, ZERO[func.returns]
+        if len(args) == 1:  # the common case (LOWER, INT, LENGTH...), without the loops
+            (arg,), (t0,) = args, types
+
+            def call1(attrs: Attrs, errs: Errs) -> Value:
+                n = len(errs)
+                v = arg(attrs, errs)
+                if len(errs) != n:
+                    return zero
+                if t0 is not object and type(v) is not t0:
+                    v = cast(v, t0, errs)
+                return impl([v], errs)
+
+            return call1
 
         def call(attrs: Attrs, errs: Errs) -> Value:
             n = len(errs)
@@ -302,6 +330,23 @@ class _Compiler:
             return impl(values, errs)
 
         return call
+
+
+def _is_constant(node: ast.Node) -> bool:
+    match node:
+        case ast.Identifier() | ast.Exists():
+            return False
+        case ast.Literal():
+            return True
+        case ast.Unary(operand=o) | ast.Like(operand=o):
+            return _is_constant(o)
+        case ast.Binary(left=left, right=right):
+            return _is_constant(left) and _is_constant(right)
+        case ast.In(operand=o, items=items):
+            return _is_constant(o) and all(_is_constant(i) for i in items)
+        case ast.Call(args=args):
+            return all(_is_constant(a) for a in args)
+    return False
 
 
 def _identifier(name: str) -> Fn:

@@ -9,6 +9,7 @@ backtracking regex, so a hostile pattern cannot stall the dispatcher.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _ANY_RUN = object()  # a '%'
 
@@ -56,7 +57,7 @@ class _Piece:
 
 
 class LikePattern:
-    __slots__ = ("exact", "first", "last", "middle", "pattern")
+    __slots__ = ("exact", "first", "last", "matches", "middle", "pattern")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -70,8 +71,27 @@ class LikePattern:
         self.first = _Piece(pieces[0])
         self.last = _Piece(pieces[-1])
         self.middle = tuple(_Piece(p) for p in pieces[1:-1] if p)
+        self.matches = self._fast_path() or self._general
 
-    def matches(self, text: str) -> bool:
+    def _fast_path(self) -> Callable[[str], bool] | None:
+        """str methods for the common shapes: 'abc', 'abc%', '%abc', '%abc%'."""
+        first, last = self.first.literal, self.last.literal
+        if first is None or last is None or len(self.middle) > 1:
+            return None
+        if self.exact:
+            return first.__eq__  # type: ignore[return-value]
+        if self.middle:
+            mid = self.middle[0].literal
+            if first or last or mid is None:
+                return None
+            return lambda text: mid in text
+        if not last:
+            return lambda text: text.startswith(first)
+        if not first:
+            return lambda text: text.endswith(last)
+        return None
+
+    def _general(self, text: str) -> bool:
         first, last = self.first, self.last
         if self.exact:
             return len(text) == first.length and first.at(text, 0)
