@@ -11,7 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from knpy.controller.config import EVENTING_CONFIG, EventingConfig, parse_eventing_config
+from knpy.apis.eventing.config import EVENTING_CONFIG, EventingConfig, parse_eventing_config
 from knpy.controller.eventing.broker import BrokerReconciler
 from knpy.controller.eventing.contract import ContractReconciler
 from knpy.controller.eventing.resolver import URIResolver

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from knpy.apis.eventing.config import EventingConfig
 from knpy.apis.eventing.v1 import Broker
-from knpy.controller.config import EventingConfig
 from knpy.controller.eventing.contract import brokers_in
 from knpy.controller.eventing.resolver import ResolveError, URIResolver
 from knpy.controller.eventing.resources import BROKERS

@@ -18,8 +18,8 @@ import json
 import logging
 from typing import Any
 
+from knpy.apis.eventing.config import EventingConfig
 from knpy.apis.eventing.v1 import Broker, Trigger
-from knpy.controller.config import EventingConfig
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract import eventing as contract_schema
 from knpy.runtime.k8s import CONFIGMAPS, ApiError, Client, Lister

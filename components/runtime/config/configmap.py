@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import TypeVar
 
-from knpy.runtime.config.duration import parse_go_duration
+from knpy.runtime.config.duration import parse_go_duration, parse_iso8601_duration
 from knpy.runtime.config.field_error import FieldError
 
 __all__ = ["ConfigMapReader"]
@@ -84,6 +84,13 @@ class ConfigMapReader:
                 raise ValueError("must be > 0")
             return v
         return self._get(key, default, conv, "a duration like 30s")
+
+    def iso_duration(self, key: str, default: str) -> str:
+        """An ISO-8601 duration ("PT0.2S"), kept as text (as Knative's APIs carry it)."""
+        def conv(s: str) -> str:
+            parse_iso8601_duration(s)
+            return s
+        return self._get(key, default, conv, "an ISO-8601 duration such as PT0.2S")
 
     def choice(self, key: str, default: str, choices: Collection[str]) -> str:
         def conv(s: str) -> str:

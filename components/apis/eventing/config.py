@@ -1,4 +1,7 @@
-"""The controller's live config (ConfigMap `config-knpy-eventing`), parsed into a frozen value.
+"""Eventing's ConfigMaps, parsed into frozen values (the webhook validates them with the
+same parsers the controller and webhook apply live).
+
+`config-knpy-eventing` (the controller):
 
     ingress-host: broker-ingress.knpy-system.svc.cluster.local   # Broker address host
     cluster-domain: cluster.local          # for ref -> Kubernetes Service URLs
@@ -13,11 +16,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from knpy.apis.duck.delivery import BACKOFF_POLICIES
+from knpy.apis.eventing.v1.register import DEFAULT_BROKER_CLASS
 from knpy.runtime.config import ConfigMapReader
 
-__all__ = ["EVENTING_CONFIG", "EventingConfig", "parse_eventing_config"]
+__all__ = ["BROKER_DEFAULTS_CONFIG", "EVENTING_CONFIG", "BrokerDefaults", "EventingConfig",
+           "parse_broker_defaults", "parse_eventing_config"]
 
 EVENTING_CONFIG = "config-knpy-eventing"
+BROKER_DEFAULTS_CONFIG = "config-br-defaults"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,39 @@ def parse_eventing_config(data: Mapping[str, str]) -> EventingConfig:
         broker_classes=frozenset(c.strip() for c in classes.split(",") if c.strip()),
         ingress_deployment=r.string("ingress-deployment", ""),
         dispatcher_deployment=r.string("dispatcher-deployment", ""),
+    )
+    r.raise_if_errors()
+    return cfg
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerDefaults:
+    """`config-br-defaults` (the webhook), flattened to keys:
+
+        default-broker-class: MTChannelBasedBroker
+        default-retry: "10"
+        default-backoff-policy: exponential
+        default-backoff-delay: PT0.2S
+    """
+
+    broker_class: str = DEFAULT_BROKER_CLASS
+    retry: int = 10
+    backoff_policy: str = "exponential"
+    backoff_delay: str = "PT0.2S"
+
+    def delivery(self) -> dict:
+        return {"retry": self.retry, "backoffPolicy": self.backoff_policy,
+                "backoffDelay": self.backoff_delay}
+
+
+def parse_broker_defaults(data: Mapping[str, str]) -> BrokerDefaults:
+    d = BrokerDefaults()
+    r = ConfigMapReader(BROKER_DEFAULTS_CONFIG, data)
+    cfg = BrokerDefaults(
+        broker_class=r.string("default-broker-class", d.broker_class),
+        retry=r.integer("default-retry", d.retry, minimum=0),
+        backoff_policy=r.choice("default-backoff-policy", d.backoff_policy, BACKOFF_POLICIES),
+        backoff_delay=r.iso_duration("default-backoff-delay", d.backoff_delay),
     )
     r.raise_if_errors()
     return cfg

@@ -1,0 +1,141 @@
+"""AdmissionReview v1 handling: pure functions from a review request to a response.
+
+Kinds are looked up by (group, kind) in a table of handlers; each gives `default(obj)` and
+`validate(obj, old)` (old is None on CREATE). Validation errors are FieldErrors, so the API
+server shows users every problem with its path, e.g.
+
+    admission webhook "validation.webhook.eventing.knpy.dev" denied the request:
+    spec.filters[1].cesql: invalid CESQL expression: ...
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from knpy.apis.eventing.config import (
+    BROKER_DEFAULTS_CONFIG,
+    EVENTING_CONFIG,
+    BrokerDefaults,
+    parse_broker_defaults,
+    parse_eventing_config,
+)
+from knpy.apis.eventing.v1 import (
+    set_broker_defaults,
+    set_trigger_defaults,
+    validate_broker,
+    validate_broker_update,
+    validate_trigger,
+    validate_trigger_update,
+)
+from knpy.runtime import eventfilter
+from knpy.runtime.config import FieldError
+from knpy.webhook.jsonpatch import diff
+
+__all__ = ["Handler", "Handlers", "default_review", "eventing_handlers", "validate_review"]
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Handler:
+    default: Callable[[Obj], Obj] | None
+    validate: Callable[[Obj, Obj | None], FieldError]
+
+
+Handlers = dict[tuple[str, str], Handler]
+
+
+def _configmap_validator(parsers: dict[str, Callable[[Any], Any]]
+                         ) -> Callable[[Obj, Obj | None], FieldError]:
+    def validate(obj: Obj, _old: Obj | None) -> FieldError:
+        parser = parsers.get((obj.get("metadata") or {}).get("name", ""))
+        if parser is None:
+            return FieldError.none()
+        try:
+            parser(obj.get("data") or {})
+        except FieldError as exc:
+            return exc
+        return FieldError.none()
+    return validate
+
+
+def eventing_handlers(defaults: Callable[[], BrokerDefaults] = BrokerDefaults) -> Handlers:
+    """Broker, Trigger and the eventing ConfigMaps. `defaults` is read per request, so a
+    live config-br-defaults change applies at once."""
+    def default_broker(o: Obj) -> Obj:
+        d = defaults()
+        return set_broker_defaults(o, broker_class=d.broker_class, delivery=d.delivery())
+
+    def validate_broker_any(o: Obj, old: Obj | None) -> FieldError:
+        return validate_broker(o) if old is None else validate_broker_update(old, o)
+
+    def validate_trigger_any(o: Obj, old: Obj | None) -> FieldError:
+        f = eventfilter.validate
+        return (validate_trigger(o, filters=f) if old is None
+                else validate_trigger_update(old, o, filters=f))
+
+    return {
+        ("eventing.knative.dev", "Broker"): Handler(default_broker, validate_broker_any),
+        ("eventing.knative.dev", "Trigger"): Handler(set_trigger_defaults,
+                                                     validate_trigger_any),
+        ("", "ConfigMap"): Handler(None, _configmap_validator({
+            EVENTING_CONFIG: parse_eventing_config,
+            BROKER_DEFAULTS_CONFIG: parse_broker_defaults})),
+    }
+
+
+def _response(uid: str, allowed: bool, message: str = "", code: int = 200,
+              patch: list | None = None) -> Obj:
+    resp: Obj = {"uid": uid, "allowed": allowed}
+    if not allowed:
+        resp["status"] = {"code": code, "message": message, "reason": "BadRequest"}
+    if patch:
+        resp["patchType"] = "JSONPatch"
+        resp["patch"] = base64.b64encode(json.dumps(patch).encode()).decode()
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": resp}
+
+
+def _parse(review: Obj) -> tuple[Obj, str]:
+    if review.get("kind") != "AdmissionReview" or not isinstance(review.get("request"), dict):
+        raise ValueError("not an AdmissionReview with a request")
+    req = review["request"]
+    return req, str(req.get("uid", ""))
+
+
+def _handler(req: Obj, handlers: Handlers) -> Handler | None:
+    kind = req.get("kind") or {}
+    return handlers.get((kind.get("group", ""), kind.get("kind", "")))
+
+
+def validate_review(review: Obj, handlers: Handlers) -> Obj:
+    req, uid = _parse(review)
+    h = _handler(req, handlers)
+    if h is None or req.get("operation") not in ("CREATE", "UPDATE"):
+        return _response(uid, True)
+    obj = req.get("object") or {}
+    old = req.get("oldObject") if req.get("operation") == "UPDATE" else None
+    if old is not None and (old.get("spec") == obj.get("spec")
+                            and (old.get("metadata") or {}).get("annotations")
+                            == (obj.get("metadata") or {}).get("annotations")
+                            and (old.get("data") == obj.get("data"))):
+        return _response(uid, True)  # status / label-only updates are not re-validated
+    errs = h.validate(obj, old)
+    if errs:
+        return _response(uid, False, errs.error(), 400)
+    return _response(uid, True)
+
+
+def default_review(review: Obj, handlers: Handlers) -> Obj:
+    req, uid = _parse(review)
+    h = _handler(req, handlers)
+    if h is None or h.default is None or req.get("operation") not in ("CREATE", "UPDATE"):
+        return _response(uid, True)
+    obj = req.get("object") or {}
+    if req.get("operation") == "UPDATE" and (obj.get("metadata") or {}).get(
+            "deletionTimestamp"):
+        return _response(uid, True)
+    return _response(uid, True, patch=diff(obj, h.default(obj)))
