@@ -43,16 +43,17 @@ cdef class _Buckets:
                    keep=cython.longlong, j=cython.longlong, v=cython.double)
     cpdef void resize_window(self, double window_s, object now=*) except *
 
+    cpdef double window_average(self, double now) except? -1.0
+
     @cython.locals(b=cython.longlong, count=cython.longlong, t=cython.longlong,
                    j=cython.longlong)
     cpdef list snapshot(self, double now)
 
 
-@cython.final
 cdef class TimedBuckets(_Buckets):
     @cython.locals(b=cython.longlong, last=cython.longlong, d=cython.longlong,
                    covered=cython.longlong, n=cython.longlong, i=cython.longlong,
-                   total=cython.double)
+                   k=cython.longlong, total=cython.double)
     cpdef double window_average(self, double now) except? -1.0
 
 
@@ -63,6 +64,11 @@ cdef class WeightedBuckets(_Buckets):
 
     @cython.locals(b=cython.longlong, last=cython.longlong, n=cython.longlong,
                    count=cython.longlong, keep=cython.double, weight=cython.double,
-                   gap=cython.longlong, total=cython.double, t=cython.longlong,
+                   gap=cython.longlong, total=cython.double, k=cython.longlong,
                    j=cython.longlong)
     cpdef double window_average(self, double now) except? -1.0
+
+
+@cython.locals(acc=cython.double, i=cython.longlong, now=cython.double)
+cpdef double drive_record_average(_Buckets buckets, double start, long long seconds,
+                                  double value) except? -1.0

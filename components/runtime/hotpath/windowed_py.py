@@ -168,9 +168,12 @@ class _Buckets:
                 else:
                     # Buckets skipped since the last write hold values from a window ago.
                     n = self._n
-                    i = last + 1
-                    while i <= b:
-                        k = _ring(i, n)
+                    k = _ring(last, n)
+                    i = last
+                    while i < b:
+                        k += 1
+                        if k == n:
+                            k = 0
                         self._total -= self._buckets[k]
                         self._buckets[k] = 0.0
                         i += 1
@@ -226,6 +229,9 @@ class _Buckets:
         self._buckets = new
         self._total = total
 
+    def window_average(self, now: float) -> float:
+        raise NotImplementedError
+
     def snapshot(self, now: float) -> list[tuple[float, float]]:
         """(bucket start time, value) of the buckets still in the window, newest first.
 
@@ -266,9 +272,13 @@ class TimedBuckets(_Buckets):
         if d < self._n:
             n = self._n
             total = self._total
-            i = last + 1
-            while i <= b:
-                total -= self._buckets[_ring(i, n)]
+            k = _ring(last, n)
+            i = 0
+            while i < d:  # drop the d buckets after the newest write: a window old
+                k += 1
+                if k == n:
+                    k = 0
+                total -= self._buckets[k]
                 i += 1
             if covered > n - d:
                 covered = n - d
@@ -311,11 +321,30 @@ class WeightedBuckets(_Buckets):
             weight *= keep**gap
             count -= gap
         total = 0.0
-        t = last
+        k = _ring(last, n)
         j = 0
-        while j < count:
-            total += self._buckets[_ring(t, n)] * weight
+        while j < count:  # newest bucket first
+            total += self._buckets[k] * weight
             weight *= keep
-            t -= 1
+            k -= 1
+            if k < 0:
+                k = n - 1
             j += 1
         return total
+
+
+def drive_record_average(buckets: _Buckets, start: float, seconds: int, value: float) -> float:
+    """The autoscaler's per-second pattern, `seconds` times: record a scraped value for the
+    current second, then read the window average. Returns the sum of the averages.
+
+    Compiled with the twin so the benchmark can time the hot operation as compiled code
+    calls it (C calls, no Python call overhead); the pure build runs the same loop.
+    """
+    acc = 0.0
+    i = 0
+    while i < seconds:
+        now = start + i
+        buckets.record(now, value + (i & 7))
+        acc += buckets.window_average(now)
+        i += 1
+    return acc
