@@ -98,6 +98,8 @@ class Revision:
             "activatorInPath": self.activator_in_path,
             "scrapeError": self.scrape_error,
             "decisions": self.decisions,
+            # Processes a local scale target runs (tests check cleanup by PID).
+            "pids": list(getattr(self.target, "pids", list)()),
         }
 
 

@@ -131,7 +131,8 @@ class ProcessScaleTarget:
         return self._desired
 
     def ready_pods(self) -> Sequence[Pod]:
-        return [self._describe(p) for p in self._pods if p.ready and not p.stopping]
+        return [self._describe(p) for p in self._pods if p.ready and not p.stopping
+                and all(proc.returncode is None for proc in p.procs)]
 
     def pids(self) -> list[int]:
         """Every process this target still runs (tests check cleanup with these)."""

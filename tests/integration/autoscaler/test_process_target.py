@@ -1,0 +1,143 @@
+"""The process scale target under a real autoscaler: scale from zero on the activator's
+stats, scale up under rising load, back to zero after the grace period, and every process
+it started gone by PID (also when the autoscaler itself is stopped)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from knpy.runtime.contract.stat import Stat
+from knpy.runtime.contract.wirestat import WireStatMessage, encode_wire_stats
+
+from tests.integration.autoscaler.conftest import STATPOD
+
+pytestmark = pytest.mark.slow
+
+CONFIG = {"stable-window": "6s", "panic-window-percentage": "50",
+          "scale-to-zero-grace-period": "6s", "initial-scale": "0",
+          "allow-zero-initial-scale": "true"}
+KEY = "default/burst"
+
+
+def revision(log_dir: Path) -> dict:
+    return {"name": "burst",
+            "annotations": {"autoscaling.knative.dev/target": "2",
+                            "autoscaling.knative.dev/target-utilization-percentage": "100"},
+            "process": {"stopTimeoutSeconds": 5, "logDir": str(log_dir), "template": {
+                "ports": ["serving", "metrics"],
+                "processes": [{"argv": STATPOD, "env": {
+                    "QUEUE_SERVING_PORT": "{serving}", "QUEUE_METRICS_PORT": "{metrics}",
+                    "SERVING_POD": "{pod}"}}]}}}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_dead(pids: list[int], within: float) -> list[int]:
+    """PIDs still alive after up to `within` seconds (the autoscaler has exited already)."""
+    deadline = time.monotonic() + within
+    while (left := [p for p in pids if alive(p)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+async def load(session: aiohttp.ClientSession, base: str, stop: asyncio.Event,
+               counts: dict[str, int]) -> None:
+    """One client: requests of 200 ms against the revision's ready pods, round robin."""
+    i = 0
+    while not stop.is_set():
+        async with session.get(f"{base}/api/v1/revisions/{KEY}") as resp:
+            pods = [p["address"] for p in (await resp.json())["pods"]]
+        if not pods:
+            await asyncio.sleep(0.05)
+            continue
+        addr = pods[i % len(pods)]
+        i += 1
+        try:
+            async with session.get(f"http://{addr}/sleep?ms=200") as resp:
+                counts[str(resp.status)] = counts.get(str(resp.status), 0) + 1
+        except aiohttp.ClientError:
+            counts["error"] = counts.get("error", 0) + 1  # a pod being retired
+
+
+async def test_zero_to_many_to_zero(start_autoscaler, tmp_path: Path, logdir: Path) -> None:
+    endpoints = tmp_path / "endpoints.json"
+    a = start_autoscaler({"config": CONFIG, "revisions": [revision(logdir)]},
+                         "--endpoints-file", str(endpoints))
+    seen_pids: set[int] = set()
+    async with aiohttp.ClientSession() as s:
+        st = await a.status(s, KEY)
+        assert (st["appliedScale"], st["readyPods"], st["pids"]) == (-1, 0, [])
+
+        # Scale from zero: the activator reports one held request.
+        t0 = time.monotonic()
+        async with s.ws_connect(f"ws://127.0.0.1:{a.port}/") as ws:
+            await ws.send_bytes(encode_wire_stats([WireStatMessage("default", "burst", Stat(
+                pod_name="activator", average_concurrent_requests=1.0, request_count=1.0))]))
+        st = await a.wait_for(s, KEY, lambda st: st["readyPods"] == 1, 10, "first pod ready")
+        cold_start = time.monotonic() - t0
+        seen_pids.update(st["pids"])
+        routed = json.loads(endpoints.read_text())[KEY]
+        assert routed["pods"] == [st["pods"][0]["address"]]
+
+        # Rising load: 8 clients at target 2 per pod.
+        stop, counts = asyncio.Event(), {}
+        clients = [asyncio.create_task(load(s, a.base, stop, counts)) for _ in range(8)]
+        try:
+            st = await a.wait_for(s, KEY, lambda st: st["readyPods"] >= 3, 25,
+                                  "a scale-up to at least 3 pods under load")
+            seen_pids.update(st["pids"])
+            peak = st["readyPods"]
+        finally:
+            stop.set()
+            await asyncio.gather(*clients)
+        assert counts.get("200", 0) > 0 and set(counts) <= {"200", "error"}
+
+        # Idle: back to zero after the stable window and the grace period.
+        t1 = time.monotonic()
+        st = await a.wait_for(s, KEY, lambda st: st["appliedScale"] == 0 and not st["pids"],
+                              40, "scale to zero with every pod process stopped")
+        to_zero = time.monotonic() - t1
+        assert st["activation"] == "Inactive" and st["mode"] == "Proxy"
+        assert json.loads(endpoints.read_text())[KEY]["pods"] == []
+    assert seen_pids and not [p for p in seen_pids if alive(p)]
+    print(f"cold start to ready pod {cold_start * 1000:.0f} ms; peak {peak} pods; "
+          f"idle to zero {to_zero:.1f} s; responses {counts}")
+
+
+async def test_stopping_the_autoscaler_stops_its_pods(start_autoscaler, logdir: Path) -> None:
+    cfg = {**CONFIG, "initial-scale": "2"}
+    a = start_autoscaler({"config": cfg, "revisions": [revision(logdir)]})
+    async with aiohttp.ClientSession() as s:
+        st = await a.wait_for(s, KEY, lambda st: st["readyPods"] == 2, 15, "two pods ready")
+    pids = st["pids"]
+    assert len(pids) == 2 and all(alive(p) for p in pids)
+    a.proc.send_signal(signal.SIGTERM)
+    assert a.proc.wait(timeout=20) == 0
+    assert not wait_dead(pids, 5.0)
+
+
+async def test_a_pod_that_dies_is_replaced(start_autoscaler, logdir: Path) -> None:
+    cfg = {**CONFIG, "initial-scale": "1", "min-scale": "1"}
+    a = start_autoscaler({"config": cfg, "revisions": [revision(logdir)]})
+    async with aiohttp.ClientSession() as s:
+        st = await a.wait_for(s, KEY, lambda st: st["readyPods"] == 1, 15, "a pod ready")
+        victim = st["pids"][0]
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+        st = await a.wait_for(s, KEY, lambda st: st["readyPods"] == 1 and victim not in st["pids"],
+                              15, "a replacement pod")
+        assert len(st["pids"]) == 1
