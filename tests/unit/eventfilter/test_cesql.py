@@ -355,3 +355,51 @@ class TestFilterUse:
 
     def test_literal_tree(self):
         assert parse("'x'") == Literal("x")
+
+
+class TestUserDefinedFunctions:
+    @staticmethod
+    def table():
+        from knpy.runtime.eventfilter.cesql.functions import BUILTINS, Function
+
+        return BUILTINS.extended(
+            [
+                Function("STARTS", (str, str), None, bool, lambda a, e: a[0].startswith(a[1])),
+                Function("JOINALL", (), str, str, lambda a, e: "+".join(a)),
+                Function("BOOM", (), None, int, lambda a, e: 1 // 0),
+                Function("LIAR", (), None, int, lambda a, e: "not an int"),
+                Function("HUGE", (), None, int, lambda a, e: 2**40),
+            ]
+        )
+
+    def test_user_functions_dispatch_and_cast(self):
+        t = self.table()
+        assert compile_expression("starts(type, 'com.')", t).evaluate(EVENT) == (True, [])
+        assert compile_expression("JOINALL(1, TRUE, 'x')", t).evaluate(EVENT) == ("1+true+x", [])
+        assert compile_expression("JOINALL()", t).evaluate(EVENT) == ("", [])
+
+    def test_misbehaving_user_functions_become_function_errors(self):
+        t = self.table()
+        for name in ("BOOM", "LIAR", "HUGE"):
+            v, errs = compile_expression(f"{name}()", t).evaluate(EVENT)
+            assert (v, [type(e) for e in errs]) == (0, [FunctionEvaluationError]), name
+
+    def test_builtins_unchanged_by_extension(self):
+        self.table()
+        assert compile_expression("STARTS('a', 'a')").static_errors
+
+    def test_overload_rules(self):
+        from knpy.runtime.eventfilter.cesql.functions import BUILTINS, Function
+
+        def f(name, params, variadic=None):
+            return Function(name, params, variadic, str, lambda a, e: "")
+
+        with pytest.raises(ValueError):
+            BUILTINS.extended([f("LOWER", (str,))])  # same name and arity
+        with pytest.raises(ValueError):
+            BUILTINS.extended([f("ABC", (str,)), f("ABC", (), str)])  # variadic too short
+        with pytest.raises(ValueError):
+            BUILTINS.extended([f("BAD1", ())])  # not a function identifier
+        t = BUILTINS.extended([f("ABC", (str,)), f("ABC", (str, str)), f("ABC", (str,) * 3, str)])
+        assert compile_expression("ABC('a', 'b', 'c', 'd')", t).evaluate({}) == ("", [])
+        assert compile_expression("LOWER('A', 'B')", t).static_errors

@@ -7,6 +7,7 @@ the spec defines for that case.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from knpy.runtime.eventfilter.cesql.errors import (
     MathError,
 )
 
+_FUNCTION_NAME = re.compile(r"[A-Za-z][A-Za-z_]*")
 Impl = Callable[[list[Value], list[CesqlError]], Value]
 Any_ = object  # parameter type "Any": no cast
 
@@ -131,20 +133,55 @@ _BUILTINS = [
 ]
 
 
+def _guarded(f: Function) -> Function:
+    """A user-defined function that cannot break the engine's totality (spec 3.5.3): an
+    exception or a value of the wrong type becomes the zero value of its return type plus a
+    FunctionEvaluationError."""
+    zero = {bool: False, int: 0, str: ""}[f.returns]
+    impl = f.impl
+
+    def call(args: list[Value], errs: list[CesqlError]) -> Value:
+        try:
+            v = impl(args, errs)
+        except Exception as e:  # a user function must not escape the engine
+            errs.append(FunctionEvaluationError(f"{f.name}: {type(e).__name__}: {e}"))
+            return zero
+        if type(v) is not f.returns or (f.returns is int and not INT_MIN <= v <= INT_MAX):
+            errs.append(FunctionEvaluationError(f"{f.name} returned an invalid {f.returns}"))
+            return zero
+        return v
+
+    return Function(f.name, f.params, f.variadic, f.returns, call)
+
+
 class FunctionTable:
     """Functions by upper-case name; overloads differ by arity (spec 3.5)."""
 
-    def __init__(self, functions: list[Function]) -> None:
+    def __init__(self, functions: list[Function], *, trusted: bool = False) -> None:
         self._by_name: dict[str, list[Function]] = {}
         for f in functions:
-            self.add(f)
+            self.add(f, trusted=trusted)
 
-    def add(self, f: Function) -> None:
+    def add(self, f: Function, *, trusted: bool = False) -> None:
+        """Register ``f``; raises ValueError if its name and arity clash with an overload.
+        Untrusted (user) functions are wrapped so that they cannot raise or mistype."""
+        if not _FUNCTION_NAME.fullmatch(f.name):
+            raise ValueError(f"invalid function name {f.name!r}")
+        if f.returns not in (bool, int, str):
+            raise ValueError(f"function {f.name} must return bool, int or str")
         overloads = self._by_name.setdefault(f.name.upper(), [])
         for other in overloads:
             if _clash(f, other):
                 raise ValueError(f"function {f.name} clashes with an existing overload")
-        overloads.append(f)
+        overloads.append(f if trusted else _guarded(f))
+
+    def extended(self, functions: list[Function]) -> FunctionTable:
+        """A copy of this table with user-defined ``functions`` added."""
+        table = FunctionTable([])
+        table._by_name = {name: list(fs) for name, fs in self._by_name.items()}
+        for f in functions:
+            table.add(f)
+        return table
 
     def resolve(self, name: str, arity: int) -> Function | None:
         candidates = self._by_name.get(name.upper(), ())
@@ -167,5 +204,5 @@ def _clash(a: Function, b: Function) -> bool:
     return len(var.params) <= len(fixed.params)
 
 
-BUILTINS = FunctionTable(_BUILTINS)
+BUILTINS = FunctionTable(_BUILTINS, trusted=True)
 
