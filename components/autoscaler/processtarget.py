@@ -57,18 +57,21 @@ class PodTemplate:
 def queue_proxy_template(user_argv: Sequence[str], *, container_concurrency: int = 0,
                          env: Mapping[str, str] | None = None,
                          queue_proxy_env: Mapping[str, str] | None = None,
-                         stop_timeout: float = 30.0, log_dir: str | None = None) -> PodTemplate:
+                         stop_timeout: float = 45.0, log_dir: str | None = None) -> PodTemplate:
     """The usual pod: the user app on `{user}`, knpy's queue-proxy in front of it.
 
     The queue-proxy gets Knative's env vars; its admin, metrics and user-metrics ports are
-    moved off their fixed defaults so many pods fit on one host.
+    moved off their fixed defaults so many pods fit on one host. It drains for its quiet
+    period on SIGTERM (30 s unless QUEUE_DRAIN_QUIET_PERIOD_SECONDS says otherwise), so
+    `stop_timeout` must be longer than that or the drain is cut short by SIGKILL.
     """
     qp_env = {
         "USER_PORT": "{user}",
         "QUEUE_SERVING_PORT": "{serving}",
         "QUEUE_ADMIN_PORT": "{admin}",
         "QUEUE_METRICS_PORT": "{metrics}",
-        "USER_METRICS_PORT": "{usermetrics}",
+        "QUEUE_USER_METRICS_PORT": "{usermetrics}",
+        "QUEUE_LISTEN_HOST": "127.0.0.1",
         "CONTAINER_CONCURRENCY": str(container_concurrency),
         "SERVING_POD": "{pod}",
         "SERVING_POD_IP": "127.0.0.1",

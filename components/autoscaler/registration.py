@@ -14,7 +14,7 @@ field-pathed errors, and the scale target each one asks for.
       user: [python, -m, tests.apps.userapp, --port, "{user}"]
       env: {}                           # extra env for the user app
       queueProxyEnv: {}                 # extra env for the queue-proxy
-      stopTimeoutSeconds: 30
+      stopTimeoutSeconds: 45          # SIGKILL after this (queue-proxy drains 30 s)
       logDir: /tmp/pods                 # optional per-process logs
       # or, instead of user/env/queueProxyEnv, a full template:
       template:
@@ -98,7 +98,7 @@ def _pods(raw: Any) -> list[Pod]:
 
 
 def _template(raw: Mapping[str, Any]) -> PodTemplate:
-    timeout = raw.get("stopTimeoutSeconds", 30)
+    timeout = raw.get("stopTimeoutSeconds", 45)
     if not isinstance(timeout, int | float) or timeout < 0:
         raise FieldError.invalid(timeout, "stopTimeoutSeconds", details="want seconds >= 0")
     log_dir = raw.get("logDir")

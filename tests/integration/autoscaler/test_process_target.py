@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -27,15 +29,32 @@ CONFIG = {"stable-window": "6s", "panic-window-percentage": "50",
 KEY = "default/burst"
 
 
-def revision(log_dir: Path) -> dict:
+def revision(log_dir: Path, kind: str = "statpod") -> dict:
+    """A revision whose pods are stand-in pods, or the user app behind knpy's queue-proxy."""
+    if kind == "statpod":
+        process = {"template": {
+            "ports": ["serving", "metrics"],
+            "processes": [{"argv": STATPOD, "env": {
+                "QUEUE_SERVING_PORT": "{serving}", "QUEUE_METRICS_PORT": "{metrics}",
+                "SERVING_POD": "{pod}"}}]}}
+    else:
+        process = {"user": [sys.executable, "-m", "tests.apps.userapp", "--port", "{user}"],
+                   "queueProxyEnv": {"QUEUE_DRAIN_QUIET_PERIOD_SECONDS": "1"}}
     return {"name": "burst",
             "annotations": {"autoscaling.knative.dev/target": "2",
                             "autoscaling.knative.dev/target-utilization-percentage": "100"},
-            "process": {"stopTimeoutSeconds": 5, "logDir": str(log_dir), "template": {
-                "ports": ["serving", "metrics"],
-                "processes": [{"argv": STATPOD, "env": {
-                    "QUEUE_SERVING_PORT": "{serving}", "QUEUE_METRICS_PORT": "{metrics}",
-                    "SERVING_POD": "{pod}"}}]}}}
+            "process": {"stopTimeoutSeconds": 5, "logDir": str(log_dir), **process}}
+
+
+def _has_queue_proxy() -> bool:
+    return importlib.util.find_spec("knpy.queue_proxy") is not None
+
+
+POD_KINDS = [
+    "statpod",
+    pytest.param("queue-proxy", marks=pytest.mark.skipif(
+        not _has_queue_proxy(), reason="knpy.queue_proxy is not in the tree yet")),
+]
 
 
 def alive(pid: int) -> bool:
@@ -73,9 +92,11 @@ async def load(session: aiohttp.ClientSession, base: str, stop: asyncio.Event,
             counts["error"] = counts.get("error", 0) + 1  # a pod being retired
 
 
-async def test_zero_to_many_to_zero(start_autoscaler, tmp_path: Path, logdir: Path) -> None:
+@pytest.mark.parametrize("kind", POD_KINDS)
+async def test_zero_to_many_to_zero(start_autoscaler, tmp_path: Path, logdir: Path,
+                                    kind: str) -> None:
     endpoints = tmp_path / "endpoints.json"
-    a = start_autoscaler({"config": CONFIG, "revisions": [revision(logdir)]},
+    a = start_autoscaler({"config": CONFIG, "revisions": [revision(logdir, kind)]},
                          "--endpoints-file", str(endpoints))
     seen_pids: set[int] = set()
     async with aiohttp.ClientSession() as s:
@@ -114,7 +135,7 @@ async def test_zero_to_many_to_zero(start_autoscaler, tmp_path: Path, logdir: Pa
         assert st["activation"] == "Inactive" and st["mode"] == "Proxy"
         assert json.loads(endpoints.read_text())[KEY]["pods"] == []
     assert seen_pids and not [p for p in seen_pids if alive(p)]
-    print(f"cold start to ready pod {cold_start * 1000:.0f} ms; peak {peak} pods; "
+    print(f"[{kind}] cold start to ready pod {cold_start * 1000:.0f} ms; peak {peak} pods; "
           f"idle to zero {to_zero:.1f} s; responses {counts}")
 
 
