@@ -17,8 +17,6 @@ cdef class _Gate:
 
 
 @cython.final
-@cython.freelist(64)
-@cython.no_gc
 cdef class Release:
     cdef _Gate _gate
 

@@ -16,8 +16,9 @@ straight to the oldest waiter (it stays counted as in flight), so a newcomer can
 the queue between the release and the waiter waking up.
 
 This file is also the Cython source: cext/breaker_c.pxd types it and setup.py compiles it into
-knpy.runtime.hotpath.breaker_c. Keep it plain Python (no `import cython`) so the pure twin
-needs nothing outside the standard library; put C types and directives in the .pxd.
+knpy.runtime.hotpath.breaker_c. Keep it plain Python: C types live in the .pxd. The only Cython
+names here are the class decorators Cython does not take from a .pxd (freelist, no_gc); they
+are stubbed when Cython is absent, so the pure twin needs nothing beyond the standard library.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ import asyncio
 from collections import deque
 
 from knpy.runtime.hotpath.errors import QueueFullError
+
+try:
+    import cython
+except ImportError:  # Cython is a build tool, not a runtime dependency of the pure twin
+    from types import SimpleNamespace
+
+    cython = SimpleNamespace(cclass=lambda c: c, no_gc=lambda c: c, freelist=lambda n: lambda c: c)
 
 # Knative's MaxBreakerCapacity (math.MaxInt32). Bounding every count keeps the compiled
 # build's C integers far from overflow, so both builds accept exactly the same values.
@@ -48,6 +56,8 @@ class _Gate:
     left in the deque and skipped when reached (removing it would cost O(n) per cancel);
     `_pending` is the exact count of waiters still in the queue.
     """
+
+    __slots__ = ("_capacity", "_inflight", "_pending", "_waiters")
 
     def __init__(self) -> None:
         self._inflight = 0
@@ -98,8 +108,15 @@ class _Gate:
             self._waiters = deque([f for f in self._waiters if not f.done()])
 
 
+# One Release per request: the compiled build recycles them from a freelist instead of the
+# allocator. no_gc: a Release only points at its breaker, never into a cycle of its own.
+@cython.freelist(256)
+@cython.no_gc
+@cython.cclass
 class Release:
     """A held slot. `release()` gives it back; calling it again is a no-op."""
+
+    __slots__ = ("_gate",)
 
     def __init__(self, gate: _Gate) -> None:
         self._gate: _Gate | None = gate
@@ -124,6 +141,8 @@ def _new_release(gate: _Gate) -> Release:
 
 class Breaker(_Gate):
     """Knative's breaker: `capacity` slots (0..max_concurrency) and a bounded FIFO queue."""
+
+    __slots__ = ("_max_concurrency", "_queue_depth", "_total_slots")
 
     def __init__(self, queue_depth: int, max_concurrency: int, initial_capacity: int) -> None:
         super().__init__()
@@ -203,6 +222,8 @@ class InfiniteBreaker(_Gate):
     `capacity` is 0 or 1 as in Knative: 0 means every request waits, 1 means no limit. Any
     positive `update_capacity` opens it and wakes every waiter; there is no queue limit.
     """
+
+    __slots__ = ()
 
     def reserve(self) -> Release | None:
         if self._capacity > 0:
