@@ -19,6 +19,7 @@ pins down:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 
 from knpy.runtime.eventfilter.cesql import ast
@@ -57,7 +58,8 @@ class Expression:
         self.source = source
         self.tree = tree
         self._fn = fn
-        # Errors every evaluation would hit, known at compile time (missing functions).
+        # Errors known at compile time (calls to missing functions); any evaluation that
+        # reaches such a call reports it again as a runtime error.
         self.static_errors = static_errors
 
     def evaluate(self, attrs: Attrs) -> tuple[Value, list[CesqlError]]:
@@ -117,12 +119,7 @@ def _mod(x: int, y: int, errs: Errs) -> int:
 
 
 _ARITHMETIC = {"+": _add, "-": _sub, "*": _mul, "/": _div, "%": _mod}
-_ORDER = {
-    "<": lambda x, y: x < y,
-    "<=": lambda x, y: x <= y,
-    ">": lambda x, y: x > y,
-    ">=": lambda x, y: x >= y,
-}
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def _equal(left: Value, right: Value, errs: Errs) -> bool:
