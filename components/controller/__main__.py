@@ -45,7 +45,9 @@ async def amain(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=a.log_level.upper(),
                         format='{"ts":"%(asctime)s","level":"%(levelname)s",'
                                '"logger":"%(name)s","msg":"%(message)s"}')
-    client = await connect(a.kubeconfig)
+    # the field manager in managedFields names the replica that wrote (leader checks)
+    agent = f"knpy-controller-{opts.identity}/0.1" if opts.identity else "knpy-controller/0.1"
+    client = await connect(a.kubeconfig, user_agent=agent)
     app = ControllerApp(client, opts)
     task = asyncio.create_task(app.run())
     loop = asyncio.get_running_loop()

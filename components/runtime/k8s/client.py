@@ -124,12 +124,18 @@ def _qv(v: Any) -> str:
     return str(v)
 
 
-async def connect(kubeconfig: str | None = None) -> Client:
-    """A Client from the given kubeconfig, else $KUBECONFIG, else in-cluster config."""
+async def connect(kubeconfig: str | None = None, *, user_agent: str | None = None) -> Client:
+    """A Client from the given kubeconfig, else $KUBECONFIG, else in-cluster config.
+
+    user_agent names the writer: the API server records it as the field manager
+    (managedFields), which is how one tells which replica wrote what."""
     cfg = kclient.Configuration()
     path = kubeconfig or os.environ.get("KUBECONFIG")
     if path:
         await kconfig.load_kube_config(config_file=path, client_configuration=cfg)
     else:
         kconfig.load_incluster_config(client_configuration=cfg)
-    return Client(kclient.ApiClient(configuration=cfg))
+    api = kclient.ApiClient(configuration=cfg)
+    if user_agent:
+        api.user_agent = user_agent
+    return Client(api)

@@ -117,15 +117,19 @@ class Informer:
 
     # ------------------------------------------------------------------ loop
     async def run(self) -> None:
+        """List, then watch forever. Run again after a cancel and it resumes watching from
+        the last version it saw (relisting only if the server says that version is gone)."""
         delay = 0.2
-        first = True
+        need_list = not self.resource_version
         while True:
             try:
-                await self._list()
-                if not first:
-                    self.relists += 1
-                first = False
+                if need_list:
+                    listed_before = self.synced.is_set()
+                    await self._list()
+                    if listed_before:
+                        self.relists += 1
                 self.synced.set()
+                need_list = True  # whatever ends the watch loop below, relist after it
                 delay = 0.2
                 while True:
                     await self._watch()
@@ -134,7 +138,7 @@ class Informer:
                          self.resource_version)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # network, 5xx, auth: retry with backoff
                 log.warning("%s: list/watch failed: %s; retrying in %.1fs", self.resource,
                             exc, delay)
                 await asyncio.sleep(delay * (0.5 + random.random()))
