@@ -3,6 +3,7 @@
 Standalone use needs no Kubernetes: `--config FILE` gives config-autoscaler data and the
 revisions to scale (see registration.py); revisions can also be registered over the HTTP
 API. Bad configuration fails at start with a message naming the field, exit status 2.
+SIGHUP re-reads the file and applies it live (a bad file is logged and ignored).
 """
 
 from __future__ import annotations
@@ -91,12 +92,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+async def apply_file(ms: Multiscaler, publisher: EndpointsPublisher,
+                     config: AutoscalerConfig, regs: list[Registration],
+                     from_file: set[str]) -> None:
+    """Make the running set match the file: config first, then add, update, and remove the
+    revisions an earlier version of the file had (ones registered over HTTP stay).
+    `from_file` is updated in place."""
+    if config != ms.config:
+        await ms.set_config(config)
+    wanted = {r.spec.key: r for r in regs}
+    for key in from_file - set(wanted):
+        await ms.unregister(key)
+    from_file.clear()
+    from_file.update(wanted)
+    for key, reg in wanted.items():
+        existing = ms.revisions.get(key)
+        target = existing.target if existing else reg.make_target(publisher.poke)
+        await ms.register(reg.spec, target)
+    publisher.poke()
+
+
+async def reload(path: Path, ms: Multiscaler, publisher: EndpointsPublisher,
+                 from_file: set[str]) -> None:
+    """SIGHUP: re-read the file; a bad file is logged and changes nothing."""
+    try:
+        config, regs = load_file(path)
+        await apply_file(ms, publisher, config, regs, from_file)
+    except (FieldError, OSError) as exc:
+        log.error("reload of %s rejected, keeping the running config:\n%s", path, exc)
+        return
+    log.info("reloaded %s: %d revision(s)", path, len(regs))
+
+
 async def serve(args: argparse.Namespace, config: AutoscalerConfig,
                 regs: list[Registration]) -> None:
     stop = asyncio.Event()
+    hup = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, hup.set)
     async with aiohttp.ClientSession() as session:
         ms = Multiscaler(config, session, tick_interval=args.tick_interval,
                          scrape_interval=args.scrape_interval)
@@ -105,15 +140,22 @@ async def serve(args: argparse.Namespace, config: AutoscalerConfig,
         runner = web.AppRunner(make_app(ms, publisher), access_log=None)
         await runner.setup()
         try:
-            for reg in regs:
-                await ms.register(reg.spec, reg.make_target(publisher.poke))
+            from_file: set[str] = set()
+            await apply_file(ms, publisher, config, regs, from_file)
             publisher.start()
-            publisher.poke()
             ms.start()
             await web.TCPSite(runner, args.host, args.port).start()
             log.info("autoscaler listening on %s:%d with %d revision(s)", args.host, args.port,
                      len(regs))
-            await stop.wait()
+            while not stop.is_set():
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(hup.wait())]
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                for w in waiters:
+                    w.cancel()
+                if hup.is_set() and not stop.is_set():
+                    hup.clear()
+                    if args.config is not None:
+                        await reload(args.config, ms, publisher, from_file)
             log.info("shutting down")
         finally:
             await ms.close()

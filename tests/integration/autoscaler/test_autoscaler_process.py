@@ -3,10 +3,13 @@ errors at start."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import subprocess
 import sys
 
 import aiohttp
+import yaml
 from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage, encode_wire_stats
 
@@ -113,3 +116,37 @@ def test_bad_config_fails_at_start_naming_the_field(tmp_path) -> None:
     assert proc.returncode == 2 and "--port" in proc.stderr
 
 
+
+
+async def test_sighup_reloads_the_file_live(start_autoscaler, statpods, tmp_path) -> None:
+    _, metrics = statpods(4.0)
+    target_4 = {**TARGET_1, "autoscaling.knative.dev/target": "4"}
+    a = start_autoscaler({"config": FAST, "revisions": [
+        {"name": "one", "annotations": target_4, "pods": [f"127.0.0.1:{metrics}"]}]})
+    cfg = next(tmp_path.glob("autoscaler-*.yaml"))
+    async with aiohttp.ClientSession() as s:
+        await a.wait_for(s, "default/one", lambda st: st["desiredScale"] == 1, 10, "1 pod")
+        async with s.put(f"{a.base}/api/v1/revisions/api/kept", json={"pods": []}) as resp:
+            assert resp.status == 201
+        # A bad file changes nothing.
+        cfg.write_text("config:\n  stable-window: nope\n")
+        a.proc.send_signal(signal.SIGHUP)
+        await asyncio.sleep(0.5)
+        assert (await a.status(s, "default/one"))["target"] == 4
+        assert "reload of" in a.log.read_text()
+        # Target 1 quadruples the want; "two" appears; "one" stays; the HTTP one is kept.
+        cfg.write_text(yaml.safe_dump({"config": FAST, "revisions": [
+            {"name": "one", "annotations": TARGET_1, "pods": [f"127.0.0.1:{metrics}"]},
+            {"name": "two", "pods": []}]}))
+        a.proc.send_signal(signal.SIGHUP)
+        await a.wait_for(s, "default/one", lambda st: st["desiredScale"] == 4, 10,
+                         "the new target applied without a restart")
+        async with s.get(f"{a.base}/api/v1/revisions") as resp:
+            names = [r["name"] for r in (await resp.json())["revisions"]]
+        assert names == ["kept", "one", "two"]
+        cfg.write_text(yaml.safe_dump({"config": FAST, "revisions": []}))
+        a.proc.send_signal(signal.SIGHUP)
+        await asyncio.sleep(0.5)
+        async with s.get(f"{a.base}/api/v1/revisions") as resp:
+            names = [r["name"] for r in (await resp.json())["revisions"]]
+        assert names == ["kept"]
