@@ -114,12 +114,16 @@ class _Gate:
 @cython.no_gc
 @cython.cclass
 class Release:
-    """A held slot. `release()` gives it back; calling it again is a no-op."""
+    """A held slot. `release()` gives it back; calling it again is a no-op.
+
+    Only `reserve()` and `acquire()` make them: a hand-made Release would give back a slot
+    nobody took.
+    """
 
     __slots__ = ("_gate",)
 
-    def __init__(self, gate: _Gate) -> None:
-        self._gate: _Gate | None = gate
+    def __init__(self) -> None:
+        raise TypeError("Release handles come from Breaker.reserve() or acquire()")
 
     def release(self) -> None:
         gate = self._gate

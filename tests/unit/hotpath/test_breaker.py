@@ -431,3 +431,8 @@ def test_public_module_exports_one_build() -> None:
     )
     assert breaker.Release.__module__ == breaker.InfiniteBreaker.__module__ == impl
     assert breaker.MAX_BREAKER_CAPACITY == 2**31 - 1
+
+
+def test_release_handles_cannot_be_made_by_hand(impl: ModuleType) -> None:
+    with pytest.raises(TypeError, match="reserve"):
+        impl.Release()
