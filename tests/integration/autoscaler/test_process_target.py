@@ -20,6 +20,7 @@ from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage, encode_wire_stats
 
 from tests.integration.autoscaler.conftest import STATPOD
+from tests.support.procs import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -162,3 +163,42 @@ async def test_a_pod_that_dies_is_replaced(start_autoscaler, logdir: Path) -> No
         st = await a.wait_for(s, KEY, lambda st: st["readyPods"] == 1 and victim not in st["pids"],
                               15, "a replacement pod")
         assert len(st["pids"]) == 1
+
+
+async def test_last_pod_stays_until_the_activator_answers(start_autoscaler, logdir: Path) -> None:
+    """Scale to zero waits for `K-Network-Probe: activator` to be answered by an activator."""
+    from aiohttp import web
+
+    in_path = asyncio.Event()
+    probes: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        probes.append(request.headers.get("K-Network-Probe", ""))
+        if in_path.is_set() and request.headers.get("K-Network-Probe") == "activator":
+            return web.Response(text="activator")
+        return web.Response(text="a pod answered")  # requests still reach a pod directly
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        rev = {**revision(logdir), "activatorProbeUrl": f"http://127.0.0.1:{port}/"}
+        a = start_autoscaler({"config": {**CONFIG, "initial-scale": "1"}, "revisions": [rev]})
+        async with aiohttp.ClientSession() as s:
+            await a.wait_for(s, KEY, lambda st: st["readyPods"] == 1, 15, "the first pod")
+            st = await a.wait_for(s, KEY, lambda st: st["activation"] == "Inactive", 20,
+                                  "inactive after a stable window without traffic")
+            # Grace (6 s) passes, but the activator is not in the path: the pod stays.
+            await asyncio.sleep(8)
+            st = await a.status(s, KEY)
+            assert st["readyPods"] == 1 and st["appliedScale"] == 1
+            assert "activator" in st["reason"] and not st["activatorInPath"]
+            assert "activator" in probes
+            in_path.set()
+            st = await a.wait_for(s, KEY, lambda st: st["appliedScale"] == 0 and not st["pids"],
+                                  10, "scale to zero once the activator answers")
+    finally:
+        await runner.cleanup()
