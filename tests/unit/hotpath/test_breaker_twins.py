@@ -30,14 +30,17 @@ SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
+_RESERVE = st.tuples(st.just("reserve"))
+_ACQUIRE = st.tuples(st.just("acquire"))
+_RELEASE = st.tuples(st.just("release"), st.integers(0, 15))
+_RELEASE_ACQUIRED = st.tuples(st.just("release_acquired"), st.integers(0, 15))
+_CANCEL = st.tuples(st.just("cancel"), st.integers(0, 15))
+_UPDATE = st.tuples(st.just("update"), st.integers(-1, 6))
+_STEP = st.tuples(st.just("step"), st.integers(1, 3))
+# one_of picks a branch uniformly: repeats weight the operations that build up queues.
 OPS = st.one_of(
-    st.tuples(st.just("reserve")),
-    st.tuples(st.just("acquire")),
-    st.tuples(st.just("release"), st.integers(0, 15)),
-    st.tuples(st.just("release_acquired"), st.integers(0, 15)),
-    st.tuples(st.just("cancel"), st.integers(0, 15)),
-    st.tuples(st.just("update"), st.integers(-1, 6)),
-    st.tuples(st.just("step"), st.integers(1, 3)),
+    _RESERVE, _RESERVE, _ACQUIRE, _ACQUIRE, _ACQUIRE, _RELEASE, _RELEASE_ACQUIRED,
+    _RELEASE_ACQUIRED, _CANCEL, _UPDATE, _STEP, _STEP,
 )
 
 
@@ -120,7 +123,7 @@ def run_trace(make: Any, ops: list[tuple]) -> list[tuple]:
     qd=st.integers(1, 6),
     mc=st.integers(0, 5),
     ic_frac=st.floats(0, 1),
-    ops=st.lists(OPS, max_size=60),
+    ops=st.lists(OPS, min_size=15, max_size=80),
 )
 def test_breaker_twins_agree(qd: int, mc: int, ic_frac: float, ops: list[tuple]) -> None:
     ic = int(mc * ic_frac)
@@ -135,7 +138,7 @@ def test_breaker_twins_agree(qd: int, mc: int, ic_frac: float, ops: list[tuple])
 
 
 @SETTINGS
-@given(ops=st.lists(OPS, max_size=60))
+@given(ops=st.lists(OPS, min_size=15, max_size=80))
 def test_infinite_breaker_twins_agree(ops: list[tuple]) -> None:
     pure = run_trace(breaker_py.InfiniteBreaker, ops)
     compiled = run_trace(breaker_c.InfiniteBreaker, ops)
