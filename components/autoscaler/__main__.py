@@ -107,8 +107,8 @@ async def apply_file(ms: Multiscaler, publisher: EndpointsPublisher,
     from_file.update(wanted)
     for key, reg in wanted.items():
         existing = ms.revisions.get(key)
-        target = existing.target if existing else reg.make_target(publisher.poke)
-        await ms.register(reg.spec, target)
+        await ms.register(reg.spec, reg.target(existing.target if existing else None,
+                                               publisher.poke))
     publisher.poke()
 
 

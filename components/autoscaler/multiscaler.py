@@ -124,7 +124,8 @@ class Multiscaler:
 
     # ---------------------------------------------------------------- registry
     async def register(self, spec: RevisionSpec, target: ScaleTarget) -> Revision:
-        """Add a revision, or update its settings if it exists (the target is kept).
+        """Add a revision, or update it: new settings apply in place, and a different
+        `target` replaces the old one (which is closed).
 
         Raises FieldError for bad annotations, before anything changes.
         """
@@ -138,7 +139,10 @@ class Multiscaler:
             rev.decider.update(settings)
             rev.lifecycle.settings = settings
             if target is not rev.target:
-                await target.close()
+                old, rev.target = rev.target, target
+                await old.close()
+                if target.desired < 0 and old.desired > 0:
+                    await target.set_scale(old.desired)  # e.g. pods from a new template
             return rev
         ready = len(target.ready_pods())
         rev = Revision(spec, settings, target, Collection(settings),

@@ -47,6 +47,20 @@ __all__ = ["Registration", "parse_registration"]
 class Registration:
     spec: RevisionSpec
     make_target: Callable[[OnChange | None], ScaleTarget]
+    pods: tuple[Pod, ...] | None = None          # a static target's pods
+    template: PodTemplate | None = None          # a process target's pod template
+
+    def target(self, current: ScaleTarget | None, on_change: OnChange | None) -> ScaleTarget:
+        """The scale target for this registration, reusing `current` when it fits: a static
+        target takes the new pod list; a process target keeps its pods if the template is
+        unchanged. Anything else gets a new target (the caller closes the old one)."""
+        if self.pods is not None and isinstance(current, StaticScaleTarget):
+            current.set_pods(self.pods)
+            return current
+        if (self.template is not None and isinstance(current, ProcessScaleTarget)
+                and current.template == self.template):
+            return current
+        return self.make_target(on_change)
 
 
 def _str(obj: Mapping[str, Any], key: str, default: str | None = None) -> str:
@@ -160,7 +174,7 @@ def parse_registration(raw: Any) -> Registration:
             else FieldError.missing("pods", "process")
     if "pods" in raw:
         pods = _pods(raw["pods"])
-        return Registration(spec, lambda _cb: StaticScaleTarget(pods))
+        return Registration(spec, lambda _cb: StaticScaleTarget(pods), pods=tuple(pods))
     proc = raw["process"]
     if not isinstance(proc, Mapping):
         raise FieldError.invalid(proc, "process", details="want a mapping")
@@ -168,4 +182,5 @@ def parse_registration(raw: Any) -> Registration:
         template = _template({**proc, "_cc": cc})
     except FieldError as e:
         raise e.via_field("process") from None
-    return Registration(spec, lambda cb: ProcessScaleTarget(namespace, name, template, cb))
+    return Registration(spec, lambda cb: ProcessScaleTarget(namespace, name, template, cb),
+                        template=template)

@@ -60,6 +60,10 @@ class StaticScaleTarget:
     def ready_pods(self) -> Sequence[Pod]:
         return self._pods
 
+    def set_pods(self, pods: Sequence[Pod]) -> None:
+        """Replace the pod list (e.g. the controller re-registers with new endpoints)."""
+        self._pods = list(pods)
+
     async def set_scale(self, replicas: int) -> None:
         self._desired = replicas
 

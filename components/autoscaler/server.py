@@ -188,7 +188,7 @@ async def _put(request: web.Request) -> web.Response:
     try:
         reg = parse_registration(body)
         existing = ms.revisions.get(reg.spec.key)
-        target = existing.target if existing else reg.make_target(publisher.poke)
+        target = reg.target(existing.target if existing else None, publisher.poke)
         rev = await ms.register(reg.spec, target)
     except FieldError as exc:
         raise web.HTTPBadRequest(text=f"{exc}\n") from None

@@ -74,6 +74,7 @@ async def test_websocket_stats_poke_a_revision_at_zero(start_autoscaler) -> None
 
 async def test_register_and_unregister_over_http(start_autoscaler, statpods) -> None:
     _, metrics = statpods(2.0)
+    _, metrics2 = statpods(1.0)
     a = start_autoscaler({"config": FAST})
     url = f"{a.base}/api/v1/revisions/ns/api-rev"
     async with aiohttp.ClientSession() as s:
@@ -88,6 +89,12 @@ async def test_register_and_unregister_over_http(start_autoscaler, statpods) -> 
             assert resp.status == 201
         await a.wait_for(s, "ns/api-rev", lambda st: st["desiredScale"] == 2, 10,
                          "desired 2 from a pod reporting 2")
+        # Re-registering updates the pod list (the controller does this as endpoints change).
+        async with s.put(url, json={"annotations": TARGET_1, "pods": [
+                f"127.0.0.1:{metrics}", f"127.0.0.1:{metrics2}"]}) as resp:
+            assert resp.status == 200
+        await a.wait_for(s, "ns/api-rev", lambda st: st["readyPods"] == 2
+                         and st["stableAverage"] == 3.0, 20, "two pods scraped, 2 + 1")
         async with s.put(url, json={"annotations": {**TARGET_1,
                                                     "autoscaling.knative.dev/max-scale": "1"},
                                     "pods": [f"127.0.0.1:{metrics}"]}) as resp:
