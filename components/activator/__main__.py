@@ -1,0 +1,5 @@
+"""`python -m knpy.activator` (flags and env: see config.py and docs/activator.md)."""
+
+from knpy.activator.main import main
+
+main()

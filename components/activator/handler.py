@@ -1,0 +1,143 @@
+"""The activator's request path on the shared proxy core.
+
+Per request (Knative's activator handler chain):
+1. probes: `K-Network-Probe: activator` -> 200 `activator`; kubelet probes -> 200 `ok`
+   (500 while draining); any other probe value -> 400;
+2. the revision from `Knative-Serving-Namespace` / `Knative-Serving-Revision` (set by the
+   ingress; removed before forwarding); an unknown revision -> 404;
+3. counted in the revision's stats (the first request of an idle revision pokes the
+   autoscaler);
+4. a pod slot now (`try_reserve`), or a wait in the revision's queue, bounded by the
+   queue depth (503 `pending request queue full`) and the revision's timeout (503);
+5. forwarded with `K-Proxy-Request: activator`; the slot is released when the exchange
+   ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from knpy.activator.stats import ConcurrencyReporter
+from knpy.activator.throttler import PodTracker, RevisionGone, RevisionThrottler
+from knpy.runtime.hotpath.breaker import Release
+from knpy.runtime.proxy import Exchange, http
+
+log = logging.getLogger("knpy.activator")
+
+NAMESPACE_HEADER = b"knative-serving-namespace"
+REVISION_HEADER = b"knative-serving-revision"
+PROXY_LINE = b"K-Proxy-Request: activator\r\n"
+
+QUEUE_FULL = http.error_response(503, "pending request queue full")
+TIMED_OUT = http.error_response(503, "context deadline exceeded")
+GONE = http.error_response(503, "revision removed while the request waited")
+_ACTIVATOR = http.response(200, b"activator")
+_HEALTHY = http.response(200, b"ok")
+_DRAINING = http.error_response(500, "draining")
+_NO_HEADERS = http.error_response(
+    404, "no revision: requests need Knative-Serving-Namespace and Knative-Serving-Revision")
+_KUBE_PROBE = b"kube-probe/"
+
+
+class ActivatorHandler:
+    """A proxy-core Handler for the activator's main port."""
+
+    def __init__(self, revisions: dict[bytes, RevisionThrottler],
+                 reporter: ConcurrencyReporter, clock: Callable[[], float]) -> None:
+        self.revisions = revisions  # b"namespace/name" -> throttler (kept by Revisions)
+        self.reporter = reporter
+        self.clock = clock
+        self.draining = False
+
+    def handle(self, ex: Exchange) -> None:
+        if ex.probe or ex.user_agent.startswith(_KUBE_PROBE):
+            self._probe(ex)
+            return
+        rt = self._revision(ex)
+        if rt is None:
+            return
+        self.reporter.request_in(rt, ex.t0)
+        ex.on_done = self._done
+        pick = rt.try_reserve()
+        if pick is None:
+            ex.user = rt
+            ex.defer(self._wait(ex, rt))
+            return
+        ex.user = pick
+        ex.forward(pick[0].pool, PROXY_LINE)
+
+    def _revision(self, ex: Exchange) -> RevisionThrottler | None:
+        """Find and remove the two routing headers; answer 404 if they name no revision."""
+        ns = name = b""
+        lines = ex.lines
+        keep = None
+        for i, ln in enumerate(lines):
+            if ln[:8].lower() == b"knative-":
+                lname, _, value = ln.partition(b":")
+                lname = lname.strip().lower()
+                if lname in (NAMESPACE_HEADER, REVISION_HEADER):
+                    if lname == NAMESPACE_HEADER:
+                        ns = value.strip()
+                    else:
+                        name = value.strip()
+                    if keep is None:
+                        keep = lines[:i]
+                    continue
+            if keep is not None:
+                keep.append(ln)
+        if keep is not None:
+            ex.lines = keep
+        if not ns or not name:
+            ex.respond_raw(_NO_HEADERS)
+            return None
+        rt = self.revisions.get(b"%s/%s" % (ns, name))
+        if rt is None:
+            ex.reply(404, b'revision.serving.knative.dev "%s" not found\n' % name)
+        return rt
+
+    async def _wait(self, ex: Exchange, rt: RevisionThrottler) -> None:
+        fut = rt.enqueue()
+        if fut is None:
+            ex.respond_raw(QUEUE_FULL)
+            return
+        try:
+            async with asyncio.timeout(rt.timeout or None):
+                pick = await fut
+        except TimeoutError:
+            rt.leave(fut)
+            ex.respond_raw(TIMED_OUT)
+            return
+        except RevisionGone:
+            ex.respond_raw(GONE)
+            return
+        except BaseException:
+            rt.leave(fut)  # the client went away (the core cancelled us)
+            raise
+        ex.user = pick
+        ex.forward(pick[0].pool, PROXY_LINE)
+
+    def _done(self, ex: Exchange) -> None:
+        user = ex.user
+        ex.user = None
+        if type(user) is tuple:
+            tracker: PodTracker = user[0]
+            slot: Release = user[1]
+            slot.release()
+            rt = tracker.rt
+            if rt.pending:
+                rt.wake()
+        else:
+            rt = user
+        self.reporter.request_out(rt, self.clock())
+
+    # ---------------------------------------------------------------- probes
+    def _probe(self, ex: Exchange) -> None:
+        probe = ex.probe
+        if probe == b"activator":
+            ex.respond_raw(_ACTIVATOR)
+        elif probe:
+            ex.reply(400, b"unexpected probe header value: %s\n" % probe)
+        else:
+            ex.respond_raw(_DRAINING if self.draining else _HEALTHY)

@@ -1,0 +1,110 @@
+"""Process wiring: settings, backends source, the proxy server, stats, signals, drain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+
+from knpy.activator.config import Settings, parse_args
+from knpy.activator.filesource import FileSource
+from knpy.activator.handler import ActivatorHandler
+from knpy.activator.prober import Prober
+from knpy.activator.revisions import Revisions
+from knpy.activator.stats import ConcurrencyReporter, StatSink
+from knpy.runtime.config import FieldError
+from knpy.runtime.proxy import ProxyOptions, Server
+
+log = logging.getLogger("knpy.activator")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {"severity": record.levelname, "logger": record.name,
+               "message": record.getMessage()}
+        if record.exc_info:
+            doc["error"] = self.formatException(record.exc_info)
+        return json.dumps(doc)
+
+
+def _setup_logging(level: str) -> None:
+    h = logging.StreamHandler(sys.stderr)
+    h.setFormatter(_JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(h)
+    root.setLevel(level.upper())
+
+
+async def serve(s: Settings) -> int:
+    loop = asyncio.get_running_loop()
+    sink = StatSink(s.autoscaler_url)
+    reporter = ConcurrencyReporter(s.pod_name, sink.send, loop.time)
+    prober = Prober(enabled=s.probe)
+    revisions = Revisions(prober, reporter, queue_depth=s.queue_depth, pod_ip=s.pod_ip)
+    tasks: list[asyncio.Task[None]] = []
+
+    if s.flag_revision is not None:
+        revisions.upsert(s.flag_revision, s.flag_revision.backends)
+    if s.config_file is not None:
+        source = FileSource(s.config_file, revisions)
+        try:
+            source.load()
+        except (FieldError, OSError) as exc:
+            print(f"activator: invalid --config {s.config_file}:\n{exc}", file=sys.stderr)
+            return 2
+        tasks.append(loop.create_task(source.run(), name="config-file"))
+    if s.cluster:
+        from knpy.activator.cluster import ClusterSource  # kubernetes_asyncio only here
+        tasks.append(loop.create_task(
+            ClusterSource(revisions, s.system_namespace, s.kubeconfig).run(), name="cluster"))
+
+    handler = ActivatorHandler(revisions.by_key, reporter, loop.time)
+    server = Server(handler, ProxyOptions())
+    await server.listen(s.host, s.port)
+    sink.start()
+    tasks.append(loop.create_task(reporter.run(), name="stats-reporter"))
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("activator listening on %s:%d (h2c :%d not served), autoscaler %s, %d revision(s)",
+             s.host, s.port, s.h2c_port, s.autoscaler_url or "(none)", len(revisions.by_key))
+    await stop.wait()
+
+    # Drain: kubelet probes now fail, requests in flight (and waiting) get up to
+    # drain_timeout to finish, then everything is cut.
+    log.info("SIGTERM: draining for up to %gs", s.drain_timeout)
+    handler.draining = True
+    await server.close(grace=s.drain_timeout)
+    for t in tasks:
+        t.cancel()
+    for t in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await t
+    frame = reporter.report(loop.time())  # the last partial second
+    if frame is not None:
+        sink.send(frame)
+    await asyncio.sleep(0)
+    prober.close()
+    revisions.close()
+    await sink.close()
+    log.info("activator stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    s = parse_args(argv)
+    _setup_logging(s.log_level)
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        run = asyncio.run
+    else:
+        run = uvloop.run
+    try:
+        sys.exit(run(serve(s)))
+    except OSError as e:
+        log.error("cannot serve: %s", e)
+        sys.exit(1)

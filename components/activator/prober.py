@@ -1,0 +1,115 @@
+"""Backend probing: a pod gets requests only after it answered the activator's probe.
+
+As Knative's activator does (revision_backends.go): `GET /healthz` with
+`K-Network-Probe: queue` and `User-Agent: Knative-Activator-Probe`; a pass is 200 with body
+`queue` (the queue-proxy's answer once the user container is ready). Each new pod is probed
+every 200 ms, each attempt limited to 300 ms, until it passes; a healthy pod stays healthy
+until it leaves the backend set (the endpoints' own readiness takes over from there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from knpy.activator.throttler import PodTracker, RevisionThrottler, split_address
+
+log = logging.getLogger("knpy.activator.prober")
+
+PROBE_PERIOD = 0.2
+PROBE_TIMEOUT = 0.3
+PROBE_PATH = "/healthz"
+USER_AGENT = "Knative-Activator-Probe"
+MAX_RESPONSE = 64 * 1024
+
+
+async def probe_once(dest: str, limit: float = PROBE_TIMEOUT) -> bool:
+    """One probe of a queue-proxy at `dest` ("host:port"): True on 200 with body `queue`."""
+    host, port = split_address(dest)
+    request = (f"GET {PROBE_PATH} HTTP/1.1\r\nHost: {dest}\r\nK-Network-Probe: queue\r\n"
+               f"User-Agent: {USER_AGENT}\r\nConnection: close\r\n\r\n").encode("latin-1")
+    writer = None
+    try:
+        async with asyncio.timeout(limit):
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(request)
+            data = b""
+            while len(data) < MAX_RESPONSE:
+                chunk = await reader.read(MAX_RESPONSE)
+                if not chunk:
+                    break
+                data += chunk
+                if _complete(data):
+                    break
+    except (OSError, TimeoutError):
+        return False
+    finally:
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+    head, sep, body = data.partition(b"\r\n\r\n")
+    parts = head.split(b" ", 2)
+    return bool(sep) and len(parts) >= 2 and parts[1] == b"200" and body == b"queue"
+
+
+def _complete(data: bytes) -> bool:
+    """True once a Content-Length-framed response is all here (saves waiting for EOF)."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return value.strip().isdigit() and len(body) >= int(value.strip())
+    return False
+
+
+class Prober:
+    """Probes new pods of every revision until they pass, then marks them healthy."""
+
+    def __init__(self, period: float = PROBE_PERIOD, timeout: float = PROBE_TIMEOUT,
+                 probe: Callable[[str, float], object] | None = None,
+                 enabled: bool = True) -> None:
+        self.period = period
+        self.timeout = timeout
+        self.enabled = enabled
+        self._probe = probe or probe_once
+        self._tasks: dict[PodTracker, asyncio.Task[None]] = {}
+
+    def watch(self, rt: RevisionThrottler, tracker: PodTracker) -> None:
+        if not self.enabled:  # probing switched off (benchmarks only): trust the list
+            rt.set_healthy(tracker.dest, True)
+            return
+        if tracker in self._tasks or tracker.healthy:
+            return
+        task = asyncio.get_running_loop().create_task(self._run(rt, tracker))
+        self._tasks[tracker] = task
+        task.add_done_callback(lambda _t, tr=tracker: self._tasks.pop(tr, None))
+
+    def forget(self, tracker: PodTracker) -> None:
+        task = self._tasks.pop(tracker, None)
+        if task is not None:
+            task.cancel()
+
+    async def _run(self, rt: RevisionThrottler, tracker: PodTracker) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        attempts = 0
+        while rt.trackers.get(tracker.dest) is tracker and not rt.closed:
+            attempts += 1
+            t0 = loop.time()
+            if await self._probe(tracker.dest, self.timeout):  # type: ignore[misc]
+                if rt.trackers.get(tracker.dest) is tracker:
+                    log.info("%s: pod %s healthy after %d probe(s), %.0f ms", rt.key,
+                             tracker.dest, attempts, (loop.time() - started) * 1000)
+                    rt.set_healthy(tracker.dest, True)
+                return
+            await asyncio.sleep(max(0.0, self.period - (loop.time() - t0)))
+
+    def close(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        self._tasks.clear()

@@ -1,0 +1,109 @@
+"""The set of revisions the activator serves: one throttler each, kept in step with the
+backend source (a watched file, flags, or the Kubernetes API).
+
+Sources describe revisions as `RevisionConfig`s (settings plus backend addresses). New
+backends are handed to the prober; a revision that disappears fails its waiters (503) and
+closes its connections.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from knpy.activator.prober import Prober
+from knpy.activator.stats import ConcurrencyReporter
+from knpy.activator.subsetting import self_index
+from knpy.activator.throttler import DEFAULT_TIMEOUT, QUEUE_DEPTH, RevisionThrottler
+
+log = logging.getLogger("knpy.activator.revisions")
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionConfig:
+    namespace: str
+    name: str
+    container_concurrency: int = 0
+    timeout: float = DEFAULT_TIMEOUT
+    backends: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class Revisions:
+    def __init__(self, prober: Prober, reporter: ConcurrencyReporter, *,
+                 queue_depth: int = QUEUE_DEPTH, pod_ip: str = "") -> None:
+        self.prober = prober
+        self.reporter = reporter
+        self.queue_depth = queue_depth
+        self.pod_ip = pod_ip
+        self.by_key: dict[bytes, RevisionThrottler] = {}  # what the handler reads
+        self.activator_index = -1
+        self.activator_count = 1
+
+    def get(self, key: str) -> RevisionThrottler | None:
+        return self.by_key.get(key.encode())
+
+    def upsert(self, cfg: RevisionConfig, backends: Iterable[str] | None = None) -> None:
+        """Create or update a revision; `backends` None keeps its current ones."""
+        k = cfg.key.encode()
+        rt = self.by_key.get(k)
+        if rt is None:
+            rt = RevisionThrottler(cfg.key, cfg.container_concurrency, timeout=cfg.timeout,
+                                   queue_depth=self.queue_depth)
+            rt.set_activators(self.activator_index, self.activator_count)
+            self.by_key[k] = rt
+            log.info("revision %s: containerConcurrency %d, %s", cfg.key,
+                     cfg.container_concurrency, rt.policy_name)
+        else:
+            rt.timeout = cfg.timeout
+            rt.set_container_concurrency(cfg.container_concurrency)
+        if backends is not None:
+            self.set_backends(cfg.key, backends)
+
+    def set_backends(self, key: str, backends: Iterable[str]) -> None:
+        rt = self.by_key.get(key.encode())
+        if rt is None:
+            return
+        added, removed = rt.set_dests(backends)
+        for t in removed:
+            self.prober.forget(t)
+        for t in added:
+            self.prober.watch(rt, t)
+        if added or removed:
+            log.info("revision %s: backends %s (+%d -%d)", key, sorted(rt.trackers),
+                     len(added), len(removed))
+
+    def remove(self, key: str) -> None:
+        rt = self.by_key.pop(key.encode(), None)
+        if rt is None:
+            return
+        for t in rt.trackers.values():
+            self.prober.forget(t)
+        rt.close()
+        self.reporter.forget(rt)
+        log.info("revision %s removed", key)
+
+    def replace_all(self, configs: Iterable[RevisionConfig]) -> None:
+        """Make the served set exactly `configs` (standalone file reloads)."""
+        wanted = {c.key: c for c in configs}
+        for k in [k.decode() for k in self.by_key]:
+            if k not in wanted:
+                self.remove(k)
+        for cfg in wanted.values():
+            self.upsert(cfg, cfg.backends)
+
+    def set_activator_ips(self, ips: Iterable[str]) -> None:
+        """Subsetting input: every activator's IP (this one's is `pod_ip`)."""
+        ips = list(ips)
+        index, count = self_index(self.pod_ip, ips) if ips else (-1, 1)
+        self.activator_index, self.activator_count = index, max(count, 1)
+        for rt in self.by_key.values():
+            rt.set_activators(self.activator_index, self.activator_count)
+
+    def close(self) -> None:
+        for k in [k.decode() for k in self.by_key]:
+            self.remove(k)
