@@ -81,6 +81,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="standalone YAML: {config: <config-autoscaler data>, revisions: [...]}")
     p.add_argument("--endpoints-file", default=env.get("AUTOSCALER_ENDPOINTS_FILE"),
                    help="write each revision's mode and ready pod addresses here (JSON)")
+    p.add_argument("--allow-api-process-targets", action="store_true",
+                   help="accept `process` scale targets (command lines) over the HTTP API; "
+                        "only for standalone use on a trusted host")
     p.add_argument("--tick-interval", type=float, default=2.0, help="seconds between decisions")
     p.add_argument("--scrape-interval", type=float, default=1.0, help="seconds between scrapes")
     p.add_argument("--log-level", default=env.get("LOG_LEVEL", "info"))
@@ -137,7 +140,8 @@ async def serve(args: argparse.Namespace, config: AutoscalerConfig,
                          scrape_interval=args.scrape_interval)
         publisher = EndpointsPublisher(ms, args.endpoints_file)
         ms.on_change = publisher.poke
-        runner = web.AppRunner(make_app(ms, publisher), access_log=None)
+        app = make_app(ms, publisher, allow_process_targets=args.allow_api_process_targets)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
             from_file: set[str] = set()

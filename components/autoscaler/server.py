@@ -6,7 +6,8 @@
 - `GET /metrics`: Prometheus text, Knative's autoscaler metric names.
 - `GET /api/v1/revisions[/{ns}/{name}]`: decisions and averages as JSON.
 - `PUT /api/v1/revisions/{ns}/{name}`: register or update (the registration.py schema,
-  as JSON); `DELETE` unregisters (and stops any pods the target started).
+  as JSON; `process` targets only with --allow-api-process-targets, since they run
+  commands); `DELETE` unregisters (and stops any pods the target started).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ log = logging.getLogger("knpy.autoscaler.server")
 
 MULTISCALER = web.AppKey("multiscaler", Multiscaler)
 PUBLISHER = web.AppKey("publisher", object)
+ALLOW_PROCESS = web.AppKey("allow_process_targets", bool)
 
 
 class EndpointsPublisher:
@@ -185,6 +187,11 @@ async def _put(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="body must be a JSON object\n")
     body = {**body, "namespace": request.match_info["namespace"],
             "name": request.match_info["name"]}
+    if "process" in body and not request.app[ALLOW_PROCESS]:
+        # A process template is a command line: never accept one from the network unless
+        # the operator opted in (standalone, loopback).
+        raise web.HTTPForbidden(text="process: scale targets that run commands are disabled "
+                                "over the API; start with --allow-api-process-targets\n")
     try:
         reg = parse_registration(body)
         existing = ms.revisions.get(reg.spec.key)
@@ -204,10 +211,12 @@ async def _delete(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def make_app(ms: Multiscaler, publisher: EndpointsPublisher) -> web.Application:
+def make_app(ms: Multiscaler, publisher: EndpointsPublisher, *,
+             allow_process_targets: bool = False) -> web.Application:
     app = web.Application()
     app[MULTISCALER] = ms
     app[PUBLISHER] = publisher
+    app[ALLOW_PROCESS] = allow_process_targets
     app.router.add_get("/", _stats_ws)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)

@@ -84,6 +84,10 @@ async def test_register_and_unregister_over_http(start_autoscaler, statpods) -> 
             assert "annotations[autoscaling.knative.dev/target]" in await resp.text()
         async with s.put(url, data=b"{") as resp:
             assert resp.status == 400 and "not JSON" in await resp.text()
+        # Command lines from the network are refused unless the operator opted in.
+        async with s.put(url, json={"process": {"user": ["sh", "-c", "echo pwned"]}}) as resp:
+            assert resp.status == 403
+            assert "--allow-api-process-targets" in await resp.text()
         async with s.put(url, json={"annotations": TARGET_1,
                                     "pods": [f"127.0.0.1:{metrics}"]}) as resp:
             assert resp.status == 201

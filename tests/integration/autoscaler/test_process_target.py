@@ -202,3 +202,18 @@ async def test_last_pod_stays_until_the_activator_answers(start_autoscaler, logd
                                   10, "scale to zero once the activator answers")
     finally:
         await runner.cleanup()
+
+
+async def test_process_target_over_the_api_when_allowed(start_autoscaler, logdir: Path) -> None:
+    a = start_autoscaler({"config": {**CONFIG, "initial-scale": "1"}},
+                         "--allow-api-process-targets")
+    url = f"{a.base}/api/v1/revisions/default/burst"
+    body = {k: v for k, v in revision(logdir).items() if k != "name"}
+    async with aiohttp.ClientSession() as s:
+        async with s.put(url, json=body) as resp:
+            assert resp.status == 201, await resp.text()
+        st = await a.wait_for(s, KEY, lambda st: st["readyPods"] == 1, 15, "a pod from the API")
+        pids = st["pids"]
+        async with s.delete(url) as resp:
+            assert resp.status == 204
+    assert pids and not wait_dead(pids, 10.0)
