@@ -1,0 +1,151 @@
+"""Activator throughput against Debian's nginx as a reverse proxy, measured in one run.
+
+    python loadtests/bench_activator.py [--seconds 5]
+
+Upstream: nginx serving a small static body on 127.0.0.1. It also answers the activator's
+probe (`K-Network-Probe: queue` -> 200 `queue`, as a queue-proxy would), so the activator
+probes it for real before sending it anything: no probing shortcut in this benchmark.
+Baselines: nginx direct, and nginx as a keep-alive reverse proxy in front of the upstream.
+Then `python -m knpy.activator` (containerConcurrency 0, one backend = the upstream).
+Load: wrk -t1 -c32 for a bounded time, every request carrying the Knative routing headers.
+Every process runs in its own process group and is stopped by PID.
+
+Prints: RESULT activator_vs_nginx_proxy <ratio> x (target >= 0.50), plus the raw rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.procs import free_port, python_module, spawn, stop, wait_port  # noqa: E402
+
+HEADERS = ["-H", "Knative-Serving-Namespace: default", "-H", "Knative-Serving-Revision: bench"]
+BODY = "hello from nginx\n"
+
+
+def nginx_conf(prefix: Path, upstream_port: int, proxy_port: int) -> Path:
+    prefix.chmod(0o755)  # nginx workers drop privileges and must read the static file
+    (prefix / "www").mkdir(mode=0o755)
+    (prefix / "www" / "index.html").write_text(BODY)
+    (prefix / "www" / "index.html").chmod(0o644)
+    conf = prefix / "nginx.conf"
+    conf.write_text(f"""
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    keepalive_requests 1000000;
+    upstream app {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{upstream_port};
+        root {prefix}/www;
+        location / {{
+            if ($http_k_network_probe = "queue") {{ return 200 "queue"; }}
+            index index.html;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{proxy_port};
+        location / {{
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+""")
+    return conf
+
+
+def wrk(port: int, seconds: float, path: str = "/") -> float:
+    out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds:g}s", *HEADERS,
+                          f"http://127.0.0.1:{port}{path}"],
+                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not m:
+        raise RuntimeError(f"wrk output without a rate:\n{out}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
+    if errors:
+        raise RuntimeError(f"wrk saw errors on :{port}:\n{out}")
+    return float(m.group(1))
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Until the activator forwards a request (its backend probed and healthy)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "1",
+                            "-H", HEADERS[1], "-H", HEADERS[3], f"http://127.0.0.1:{port}/"],
+                           capture_output=True, text=True)
+        if r.stdout == "200":
+            return
+        if proc.poll() is not None:
+            raise RuntimeError("activator exited")
+        time.sleep(0.05)
+    raise TimeoutError("activator never forwarded a request")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=5.0)
+    args = ap.parse_args()
+    for tool in ("nginx", "wrk", "curl"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            print(f"bench_activator: {tool} not installed (make sysdeps)", file=sys.stderr)
+            return 1
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    procs: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(prefix="knpy-bench-act-") as tmp:
+        prefix = Path(tmp)
+        upstream, proxy, act = free_port(), free_port(), free_port()
+        conf = nginx_conf(prefix, upstream, proxy)
+        try:
+            ng = spawn([nginx, "-c", str(conf), "-p", str(prefix)],
+                       log_path=prefix / "nginx.out")
+            procs.append(ng)
+            wait_port(upstream, proc=ng)
+            wait_port(proxy, proc=ng)
+            a = spawn(python_module("knpy.activator", "--host", "127.0.0.1", "--port", str(act),
+                                    "--revision", "default/bench", "--container-concurrency", "0",
+                                    "--backend", f"127.0.0.1:{upstream}", "--log-level",
+                                    "warning"),
+                      log_path=prefix / "activator.log")
+            procs.append(a)
+            wait_port(act, proc=a)
+            wait_ready(act, a)
+            wrk(act, 1.0)  # warm-up: connections, pools, caches
+            direct = wrk(upstream, args.seconds)
+            via_nginx = wrk(proxy, args.seconds)
+            via_act = wrk(act, args.seconds)
+        finally:
+            for p in reversed(procs):
+                stop(p)
+    print(f"nginx direct          {direct:10.0f} req/s")
+    print(f"nginx reverse proxy   {via_nginx:10.0f} req/s")
+    print(f"knpy activator        {via_act:10.0f} req/s")
+    print(f"RESULT activator_rps {via_act:.0f} req/s")
+    print(f"RESULT nginx_proxy_rps {via_nginx:.0f} req/s")
+    print(f"RESULT activator_vs_nginx_proxy {via_act / via_nginx:.2f} x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

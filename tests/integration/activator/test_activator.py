@@ -1,0 +1,137 @@
+"""The activator as a process, with knpy's queue-proxy and the test user app, on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import aiohttp
+
+from tests.integration.activator.conftest import (
+    ROUTE,
+    Stack,
+    eventually,
+    get,
+    until_status,
+    write_config,
+)
+from tests.support.procs import free_port, python_module, spawn
+
+
+async def test_probes_routing_and_headers(stack: Stack, tmp_path: Path) -> None:
+    app = stack.user_app()
+    qp = stack.queue_proxy(app)
+    port, _ = stack.activator("--revision", "default/hello", "--backend", f"127.0.0.1:{qp}")
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as s:
+        assert await get(s, base + "/", {"K-Network-Probe": "activator"}) == (200, "activator")
+        status, _ = await get(s, base + "/", {"K-Network-Probe": "bogus"})
+        assert status == 400
+        assert (await get(s, base + "/", {"User-Agent": "kube-probe/1.30"}))[0] == 200
+        status, body = await get(s, base + "/headers", {})
+        assert status == 404 and "Knative-Serving-Revision" in body
+        status, body = await get(s, base + "/", {**ROUTE, "Knative-Serving-Revision": "nope"})
+        assert status == 404 and '"nope" not found' in body
+        status, body = await until_status(s, base + "/headers", 200, 10)
+        seen = json.loads(body)
+        assert seen["k-proxy-request"] == ["activator"]
+        assert "knative-serving-revision" not in seen and "knative-serving-namespace" not in seen
+
+
+async def test_request_held_until_a_probed_backend_appears(stack: Stack, tmp_path: Path) -> None:
+    """Scale-from-zero shape: no backend -> held; a queue-proxy whose user container is not
+    up yet -> still held (its probe fails; forwarding would give 502); the user container
+    starts -> the held requests are served."""
+    cfg = tmp_path / "activator.yaml"
+    write_config(cfg, [{"name": "hello", "backends": []}])
+    port, _ = stack.activator("--config", str(cfg))
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as s:
+        held = [asyncio.create_task(get(s, f"{base}/sleep?ms=10")) for _ in range(3)]
+        await asyncio.sleep(0.6)
+        assert not any(t.done() for t in held)
+
+        user_port = free_port()
+        qp = stack.queue_proxy(user_port)  # the user app is not listening yet
+        write_config(cfg, [{"name": "hello", "backends": [f"127.0.0.1:{qp}"]}])
+        await asyncio.sleep(1.0)  # several 200 ms probe rounds, all failing
+        assert not any(t.done() for t in held), [t.result() for t in held if t.done()]
+
+        stack.user_app(user_port)
+        results = await asyncio.wait_for(asyncio.gather(*held), 20)
+        assert results == [(200, "slept 10")] * 3
+    log = stack.log("activator-")
+    assert "healthy after" in log
+
+
+async def test_backend_removed_from_the_file(stack: Stack, tmp_path: Path) -> None:
+    app = stack.user_app()
+    qp = stack.queue_proxy(app)
+    cfg = tmp_path / "activator.yaml"
+    write_config(cfg, [{"name": "hello", "backends": [f"127.0.0.1:{qp}"],
+                        "timeoutSeconds": 1}])
+    port, _ = stack.activator("--config", str(cfg))
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as s:
+        assert await until_status(s, base + "/", 200, 10) == (200, "hello")
+        write_config(cfg, [{"name": "hello", "backends": [], "timeoutSeconds": 1}])
+        # No backend any more: held for the revision's timeout (1 s), then 503.
+        _, body = await until_status(s, base + "/", 503, 10)
+        assert "context deadline exceeded" in body
+
+
+async def test_cc1_across_two_pods(stack: Stack) -> None:
+    """containerConcurrency 1: the activator's per-pod breakers alone keep each user app at
+    one request at a time (the queue-proxies here have no breaker: CC 0) and use both."""
+    apps = [stack.user_app(), stack.user_app()]
+    qps = [stack.queue_proxy(a, cc=0) for a in apps]
+    port, _ = stack.activator("--revision", "default/hello", "--container-concurrency", "1",
+                              *[x for q in qps for x in ("--backend", f"127.0.0.1:{q}")])
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as s:
+        await eventually(lambda: _both_healthy(s, base), 10, "both pods probed")
+        for a in apps:  # reset counters' view: read totals before
+            await get(s, f"http://127.0.0.1:{a}/count", {})
+        results = await asyncio.gather(*(get(s, f"{base}/sleep?ms=150") for _ in range(8)))
+        assert results == [(200, "slept 150")] * 8
+        counts = [json.loads((await get(s, f"http://127.0.0.1:{a}/count", {}))[1])
+                  for a in apps]
+    assert [c["max_inflight"] for c in counts] == [1, 1]
+    # 8 sleeps + the health-check GETs in _both_healthy, split over both pods
+    assert all(c["total"] >= 3 for c in counts), counts
+
+
+async def _both_healthy(s: aiohttp.ClientSession, base: str) -> bool:
+    # Two concurrent slow requests can only overlap if both pods are in rotation.
+    r = await asyncio.gather(*(get(s, f"{base}/sleep?ms=50") for _ in range(2)))
+    return all(st == 200 for st, _ in r)
+
+
+async def test_queue_full_gives_503(stack: Stack) -> None:
+    port, _ = stack.activator("--revision", "default/hello", "--queue-depth", "2")
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as s:
+        held = [asyncio.create_task(get(s, base + "/", limit=5)) for _ in range(2)]
+        await asyncio.sleep(0.3)
+        assert await get(s, base + "/") == (503, "pending request queue full\n")
+        for t in held:
+            t.cancel()
+        await asyncio.gather(*held, return_exceptions=True)
+
+
+async def test_bad_config_fails_at_start_naming_the_field(stack: Stack, tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("revisions:\n  - name: hello\n    backends: [nope]\n")
+    port = free_port()
+    proc = spawn(python_module("knpy.activator", "--port", str(port), "--config", str(cfg)),
+                 log_path=tmp_path / "bad.log")
+    stack.procs.append(proc)
+    assert proc.wait(timeout=15) == 2
+    out = (tmp_path / "bad.log").read_text()
+    assert "revisions[0].backends[0]" in out, out
+    proc2 = spawn(python_module("knpy.activator", "--port", "99999"),
+                  log_path=tmp_path / "bad2.log")
+    stack.procs.append(proc2)
+    assert proc2.wait(timeout=15) == 2
+    assert "--port" in (tmp_path / "bad2.log").read_text()
