@@ -20,6 +20,7 @@ __all__ = ["SAMPLE_X", "ScrapeError", "Scraper", "average_scaled", "sample_size"
 
 SAMPLE_X = 15.3664
 SCRAPE_TIMEOUT = 1.0  # seconds: a scrape must finish within the 1 s scrape period
+MAX_STAT_BYTES = 64 * 1024  # a Stat is ~100 bytes; refuse to buffer a runaway body
 
 
 class ScrapeError(Exception):
@@ -60,7 +61,9 @@ class Scraper:
     async def fetch(self, url: str) -> Stat:
         headers = {"Accept": CONTENT_TYPE}
         async with self._session.get(url, headers=headers, timeout=self._timeout) as resp:
-            body = await resp.read()
+            body = await resp.content.read(MAX_STAT_BYTES + 1)
+            if len(body) > MAX_STAT_BYTES:
+                raise ScrapeError(f"GET {url}: body larger than {MAX_STAT_BYTES} bytes")
             if resp.status != 200:
                 raise ScrapeError(f"GET {url}: status {resp.status}")
             ctype = resp.headers.get("Content-Type", "")
