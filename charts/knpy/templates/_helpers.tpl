@@ -1,0 +1,80 @@
+{{/* Names and labels shared by every template. */}}
+
+{{/* Labels of objects that belong to no one component. */}}
+{{- define "knpy.labels" -}}
+{{ include "knpy.baseLabels" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Labels without the instance (combined with knpy.selector, which has it). */}}
+{{- define "knpy.baseLabels" -}}
+app.kubernetes.io/part-of: knpy
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/* Selector labels of one component: include "knpy.selector" (list . "controller") */}}
+{{- define "knpy.selector" -}}
+app.kubernetes.io/name: {{ index . 1 }}
+app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
+{{- end -}}
+
+{{/* An image reference: include "knpy.image" (list . "broker") */}}
+{{- define "knpy.image" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s/%s:%s" $root.Values.image.registry (index . 1) $root.Values.image.tag -}}
+{{- end -}}
+
+{{- define "knpy.ingressHost" -}}
+{{- printf "%s.%s.svc.%s" .Values.broker.ingress.service.name .Release.Namespace .Values.clusterDomain -}}
+{{- end -}}
+
+{{- define "knpy.natsURL" -}}
+{{- if .Values.nats.url -}}
+{{- .Values.nats.url -}}
+{{- else -}}
+{{- printf "nats://knpy-nats.%s.svc.%s:4222" .Release.Namespace .Values.clusterDomain -}}
+{{- end -}}
+{{- end -}}
+
+{{/* policy/v1 PodDisruptionBudget where served (1.21+), else policy/v1beta1 (1.20). */}}
+{{- define "knpy.pdbApiVersion" -}}
+{{- if .Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget" -}}
+policy/v1
+{{- else -}}
+policy/v1beta1
+{{- end -}}
+{{- end -}}
+
+{{/* Pod spec fields shared by every knpy Deployment. */}}
+{{- define "knpy.podCommon" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+{{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+{{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+{{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+{{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+{{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* The system-namespace env every control-plane container reads. */}}
+{{- define "knpy.systemEnv" -}}
+- name: SYSTEM_NAMESPACE
+  valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
+- name: POD_NAME
+  valueFrom: {fieldRef: {fieldPath: metadata.name}}
+- name: KNPY_LOG_LEVEL
+  value: {{ .Values.logLevel | quote }}
+{{- end -}}
