@@ -5,7 +5,8 @@ queue-proxy in front of it, each on its own free port. A pod is ready once its s
 answers the queue-proxy probe (`K-Network-Probe: queue` -> 200). Scaling down stops the
 newest pods first (unready ones before ready ones): SIGTERM to each process group, then
 SIGKILL after `stop_timeout`. Every process runs in its own session and is tracked by PID,
-so `close()` always tears everything down.
+so `close()` always tears everything down; and each gets SIGTERM from the kernel if the
+autoscaler dies without closing (killed), so pods never outlive it.
 """
 
 from __future__ import annotations
@@ -88,6 +89,15 @@ def queue_proxy_template(user_argv: Sequence[str], *, container_concurrency: int
         stop_timeout=stop_timeout,
         log_dir=log_dir,
     )
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM if the autoscaler dies, even by SIGKILL, so no
+    pod outlives it (Linux prctl PR_SET_PDEATHSIG; elsewhere a no-op)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)
 
 
 def _free_port() -> int:
@@ -207,7 +217,8 @@ class ProcessScaleTarget:
             try:
                 procs.append(await asyncio.create_subprocess_exec(
                     *argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out,
-                    stderr=asyncio.subprocess.STDOUT, start_new_session=True))
+                    stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                    preexec_fn=_die_with_parent))
             finally:
                 if not isinstance(out, int):
                     out.close()

@@ -217,3 +217,14 @@ async def test_process_target_over_the_api_when_allowed(start_autoscaler, logdir
         async with s.delete(url) as resp:
             assert resp.status == 204
     assert pids and not wait_dead(pids, 10.0)
+
+
+async def test_pods_do_not_outlive_a_killed_autoscaler(start_autoscaler, logdir: Path) -> None:
+    a = start_autoscaler({"config": {**CONFIG, "initial-scale": "2"},
+                          "revisions": [revision(logdir)]})
+    async with aiohttp.ClientSession() as s:
+        st = await a.wait_for(s, KEY, lambda st: st["readyPods"] == 2, 15, "two pods ready")
+    pids = st["pids"]
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait(timeout=10)
+    assert not wait_dead(pids, 10.0)
