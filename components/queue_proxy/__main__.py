@@ -1,0 +1,5 @@
+"""`python -m knpy.queue_proxy`: configured by Knative's env vars (see config.py)."""
+
+from knpy.queue_proxy.main import main
+
+main()

@@ -1,0 +1,105 @@
+"""Process wiring: read env, listen on the four ports, serve until SIGTERM, drain, exit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+
+from knpy.queue_proxy.admin import AdminHandler
+from knpy.queue_proxy.config import Config, ConfigError, from_env
+from knpy.queue_proxy.drain import Drainer
+from knpy.queue_proxy.handler import QueueHandler
+from knpy.queue_proxy.metrics import PrometheusHandler, Reporter, StatHandler
+from knpy.queue_proxy.readiness import ReadinessProber
+from knpy.runtime.hotpath.breaker import Breaker
+from knpy.runtime.hotpath.reqstats import RequestStats
+from knpy.runtime.proxy import ProxyOptions, Server, Timeouts, UpstreamPool
+
+log = logging.getLogger("knpy.queue_proxy")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {"severity": record.levelname, "logger": record.name,
+               "message": record.getMessage()}
+        if record.exc_info:
+            doc["error"] = self.formatException(record.exc_info)
+        return json.dumps(doc)
+
+
+def _setup_logging() -> None:
+    h = logging.StreamHandler(sys.stderr)
+    h.setFormatter(_JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(h)
+    root.setLevel(os.environ.get("QUEUE_LOG_LEVEL", "INFO").upper())
+
+
+async def serve(cfg: Config) -> int:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    cc = cfg.container_concurrency
+    stats = RequestStats(started)
+    breaker = Breaker(cfg.queue_depth, cc, cc) if cc >= 1 else None
+    pool = UpstreamPool(cfg.user_host, cfg.user_port)
+    drainer = Drainer(cfg.drain_quiet_period)
+    prober = ReadinessProber(cfg.readiness)
+    handler = QueueHandler(pool, stats, breaker, prober, drainer, loop.time)
+    options = ProxyOptions(timeouts=Timeouts(cfg.revision_timeout, cfg.response_start_timeout,
+                                             cfg.idle_timeout))
+    main_server = Server(handler, options)
+    host = cfg.listen_host or None
+    await main_server.listen(host, cfg.serving_port)  # type: ignore[arg-type]
+
+    terminating = asyncio.Event()
+    reporter = Reporter(cfg, stats, breaker, handler.by_class, started)
+    side = [Server(AdminHandler(drainer, terminating)), Server(StatHandler(reporter)),
+            Server(PrometheusHandler(reporter))]
+    for srv, port in zip(side, (cfg.admin_port, cfg.metrics_port, cfg.user_metrics_port),
+                         strict=True):
+        await srv.listen(host, port)  # type: ignore[arg-type]
+    reporter.start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, terminating.set)
+    log.info("serving on :%d -> %s:%d (containerConcurrency %d)", cfg.serving_port,
+             cfg.user_host, cfg.user_port, cc)
+
+    await terminating.wait()
+    log.info("SIGTERM: draining (quiet period %gs)", cfg.drain_quiet_period)
+    drainer.start()
+    await drainer.drain()
+    # No new request for a quiet period: stop accepting, let in-flight ones (and
+    # upgraded connections) finish within the revision timeout, then exit.
+    await main_server.close(grace=cfg.revision_timeout or 300.0)
+    reporter.stop()
+    for srv in side:
+        await srv.close()
+    pool.close()
+    log.info("drained; exiting")
+    return 0
+
+
+def _run(cfg: Config) -> int:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency; keep working without
+        return asyncio.run(serve(cfg))
+    return uvloop.run(serve(cfg))
+
+
+def main() -> None:
+    try:
+        cfg = from_env(os.environ)
+    except ConfigError as e:
+        print(f"queue-proxy: invalid configuration: {e}", file=sys.stderr)
+        sys.exit(1)
+    _setup_logging()
+    try:
+        sys.exit(_run(cfg))
+    except OSError as e:
+        log.error("cannot serve: %s", e)
+        sys.exit(1)

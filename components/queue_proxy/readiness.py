@@ -1,0 +1,88 @@
+"""The user container's readiness probe, run by the queue-proxy (Knative's readiness.Probe).
+
+With periodSeconds 0 ("aggressive", Knative's default) one check retries every 50 ms, each
+attempt limited to 100 ms, for up to 10 s, until successThreshold attempts in a row pass.
+Otherwise one attempt is made per check (the kubelet supplies the period). Concurrent
+checks share the attempt in flight, so a burst of probes costs one probe of the user app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from knpy.queue_proxy.config import ProbeSpec
+
+RETRY_INTERVAL = 0.05
+AGGRESSIVE_ATTEMPT_TIMEOUT = 0.1
+AGGRESSIVE_POLL_TIMEOUT = 10.0
+DEFAULT_ATTEMPT_TIMEOUT = 1.0
+USER_AGENT = "Knative-Queue-Proxy-Probe"
+
+
+class ReadinessProber:
+    def __init__(self, spec: ProbeSpec) -> None:
+        self.spec = spec
+        self.ready = False  # result of the last completed check
+        self._inflight: asyncio.Future[bool] | None = None
+        req = (f"GET {spec.path} HTTP/1.1\r\nHost: {spec.host}:{spec.port}\r\n"
+               f"User-Agent: {USER_AGENT}\r\nK-Network-Probe: queue\r\n")
+        for k, v in spec.headers:
+            req += f"{k}: {v}\r\n"
+        self._request = (req + "Connection: close\r\n\r\n").encode("latin-1")
+
+    async def check(self) -> bool:
+        """Probe the user container now (joining a probe already in flight)."""
+        fut = self._inflight
+        if fut is None:
+            fut = asyncio.ensure_future(self._run())
+            self._inflight = fut
+            fut.add_done_callback(self._clear)
+        return await asyncio.shield(fut)
+
+    def _clear(self, fut: asyncio.Future[bool]) -> None:
+        if self._inflight is fut:
+            self._inflight = None
+
+    async def _run(self) -> bool:
+        spec = self.spec
+        if not spec.aggressive:
+            ok = await self.attempt(spec.timeout or DEFAULT_ATTEMPT_TIMEOUT)
+            self.ready = ok
+            return ok
+        timeout = spec.timeout or AGGRESSIVE_ATTEMPT_TIMEOUT
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + AGGRESSIVE_POLL_TIMEOUT
+        streak = 0
+        while True:
+            if await self.attempt(timeout):
+                streak += 1
+                if streak >= spec.success_threshold:
+                    self.ready = True
+                    return True
+            else:
+                streak = 0
+            if loop.time() + RETRY_INTERVAL > deadline:
+                self.ready = False
+                return False
+            await asyncio.sleep(RETRY_INTERVAL)
+
+    async def attempt(self, limit: float) -> bool:
+        """One probe attempt: TCP connect, or an HTTP GET answered with 200..399."""
+        writer = None
+        try:
+            async with asyncio.timeout(limit):
+                reader, writer = await asyncio.open_connection(self.spec.host, self.spec.port)
+                if self.spec.kind == "tcp":
+                    return True
+                writer.write(self._request)
+                line = await reader.readline()
+            parts = line.split(b" ", 2)
+            return len(parts) >= 2 and parts[1].isdigit() and 200 <= int(parts[1]) < 400
+        except (OSError, TimeoutError, ValueError):
+            return False
+        finally:
+            if writer is not None:
+                writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
