@@ -1,0 +1,68 @@
+"""The readiness prober against real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+
+from knpy.queue_proxy.config import ProbeSpec
+from knpy.queue_proxy.readiness import ReadinessProber
+
+from tests.support.procs import free_port
+
+
+async def _http_server(statuses: list[int]) -> tuple[asyncio.Server, list[bytes]]:
+    seen: list[bytes] = []
+
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        seen.append(await r.readuntil(b"\r\n\r\n"))
+        code = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+        w.write(b"HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n" % code)
+        await w.drain()
+        w.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0), seen
+
+
+async def test_tcp_probe() -> None:
+    srv = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    assert await ReadinessProber(ProbeSpec("tcp", "127.0.0.1", port, period=1)).check()
+    srv.close()
+    assert not await ReadinessProber(ProbeSpec("tcp", "127.0.0.1", free_port(), period=1)).check()
+
+
+async def test_aggressive_probe_waits_for_the_port() -> None:
+    port = free_port()
+    prober = ReadinessProber(ProbeSpec("tcp", "127.0.0.1", port))
+    check = asyncio.ensure_future(prober.check())
+    await asyncio.sleep(0.3)
+    assert not check.done()
+    srv = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", port)
+    assert await asyncio.wait_for(check, 5)
+    assert prober.ready
+    srv.close()
+
+
+async def test_http_probe_status_headers_and_threshold() -> None:
+    srv, seen = await _http_server([503, 503, 200])
+    port = srv.sockets[0].getsockname()[1]
+    periodic = ReadinessProber(ProbeSpec("http", "127.0.0.1", port, "/ready",
+                                         headers=(("X-Probe", "1"),), period=1))
+    assert not await periodic.check()  # one attempt: 503
+    aggressive = ReadinessProber(ProbeSpec("http", "127.0.0.1", port, "/ready",
+                                           success_threshold=2))
+    assert await aggressive.check()  # 503, then 200 twice in a row
+    assert seen[0].startswith(b"GET /ready HTTP/1.1\r\n")
+    assert b"X-Probe: 1\r\n" in seen[0]
+    assert b"K-Network-Probe: queue\r\n" in seen[0]
+    assert len(seen) == 4
+    srv.close()
+
+
+async def test_concurrent_checks_share_one_probe() -> None:
+    srv, seen = await _http_server([200])
+    port = srv.sockets[0].getsockname()[1]
+    prober = ReadinessProber(ProbeSpec("http", "127.0.0.1", port, period=1))
+    assert all(await asyncio.gather(*(prober.check() for _ in range(20))))
+    assert len(seen) == 1
+    srv.close()
