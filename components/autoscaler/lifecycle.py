@@ -88,9 +88,12 @@ class Lifecycle:
         revision reach the activator, so removing the last pod is safe.
         """
         s = self.settings
-        min_ready = max(1, s.activation_scale)
-        if not self.initialized and ready_pods >= max(s.initial_scale, min_ready):
+        # Knative's activeThreshold: until the target first reaches its initial scale, that
+        # many (at least min-scale) pods must be ready to count as Active; then max(min, 1).
+        min_ready = max(s.min_scale, s.initial_scale if not self.initialized else 1, 1)
+        if not self.initialized and ready_pods >= min_ready:
             self.initialized = True
+            min_ready = max(s.min_scale, 1)
         decided = UNKNOWN if result is None else result.desired
         ebc = 0 if result is None else result.excess_burst_capacity
 

@@ -104,8 +104,11 @@ def test_activation_timeout_scales_to_zero() -> None:
     assert (out.apply, out.activation) == (0, Activation.INACTIVE)
 
 
-def test_activation_scale_needs_that_many_ready_pods_to_be_active() -> None:
-    lc = Lifecycle(settings(activation_scale=2), T0)
-    out = lc.reconcile(T0, r(2), 1, True)
-    assert out.activation is Activation.ACTIVATING
-    assert lc.reconcile(T0 + 2, r(2), 2, True).activation is Activation.ACTIVE
+def test_active_needs_initial_then_min_scale_ready_pods() -> None:
+    lc = Lifecycle(settings(initial_scale=3, min_scale=2), T0)
+    assert lc.reconcile(T0, r(3), 2, True).activation is Activation.ACTIVATING
+    assert lc.reconcile(T0 + 2, r(3), 3, True).activation is Activation.ACTIVE
+    assert lc.initialized
+    # Once initialised, min-scale ready pods are enough; fewer is Activating again.
+    assert lc.reconcile(T0 + 4, r(2), 2, True).activation is Activation.ACTIVE
+    assert lc.reconcile(T0 + 6, r(2), 1, True).activation is Activation.ACTIVATING
