@@ -229,6 +229,10 @@ class Exchange:
         up.ex = self
         up.in_head = True
         up.complete = False
+        conn = self.conn
+        if conn.write_paused:  # the client is still behind on an earlier response
+            up.pause_reading()
+            conn.paused_up = up
         body = self.body
         if body:
             self.body = None

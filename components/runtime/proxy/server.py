@@ -41,7 +41,8 @@ class ServerConnection(asyncio.Protocol):
     PAUSE_PIPELINE = 4  # a pipelined request waits for the one before it
 
     __slots__ = ("broken", "current", "forwarded_elem", "parser", "parsing", "paused_up",
-                 "peer", "pending", "read_pauses", "server", "transport", "tunnel", "xff_line")
+                 "peer", "pending", "read_pauses", "server", "transport", "tunnel",
+                 "write_paused", "xff_line")
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -55,6 +56,7 @@ class ServerConnection(asyncio.Protocol):
         self.pending: deque[Exchange] | None = None  # pipelined, waiting for `current`
         self.read_pauses = 0
         self.paused_up: UpstreamConnection | None = None
+        self.write_paused = False  # our send buffer to the client is above high water
         self.tunnel: UpstreamConnection | None = None
         self.broken = False
 
@@ -110,6 +112,7 @@ class ServerConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         # The client reads slower than the upstream writes: stop reading the upstream.
+        self.write_paused = True
         up = self.tunnel
         if up is None and self.current is not None:
             up = self.current.up
@@ -118,6 +121,7 @@ class ServerConnection(asyncio.Protocol):
             self.paused_up = up
 
     def resume_writing(self) -> None:
+        self.write_paused = False
         up = self.paused_up
         if up is not None:
             self.paused_up = None
@@ -213,6 +217,11 @@ class ServerConnection(asyncio.Protocol):
         if ex is not self.current:
             return
         self.current = None
+        # Whatever this exchange paused is over: its upstream is back in the pool (which
+        # resumed it) or closed, and the next exchange starts with a clean slate.
+        self.paused_up = None
+        if self.read_pauses & (self.PAUSE_UPSTREAM | self.PAUSE_BUFFER):
+            self.resume_read(self.PAUSE_UPSTREAM | self.PAUSE_BUFFER)
         if self.tunnel is not None:
             self.tunnel = None
             self.transport.close()

@@ -247,3 +247,17 @@ async def test_stale_pooled_connection_is_retried(make_proxy) -> None:  # type: 
             await asyncio.sleep(0.01)
     await p.server.close()
     srv.close()
+
+
+async def test_paused_connection_serves_the_next_request(proxy: Proxy) -> None:
+    # After back-pressure on one response, the same keep-alive connection must carry on.
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    n = 16 * 1024 * 1024
+    writer.write(b"GET /big?bytes=%d HTTP/1.1\r\nHost: x\r\n\r\n" % n)
+    await asyncio.sleep(0.5)  # let the buffers fill and the upstream pause
+    status, _, body = await asyncio.wait_for(read_response(reader), 20)
+    assert status == 200 and len(body) == n
+    writer.write(b"PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde")
+    status, _, body = await asyncio.wait_for(read_response(reader), 5)
+    assert (status, body) == (200, b"abcde")
+    writer.close()
