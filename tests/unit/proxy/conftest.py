@@ -94,9 +94,16 @@ def make_proxy(upstream: Upstream):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 async def no_loop_errors() -> AsyncIterator[None]:
-    """Fail a test if anything reached the loop's exception handler (uvloop's test habit)."""
+    """Fail a test if anything reached the loop's exception handler, or if a task is still
+    pending once every other fixture is torn down (uvloop's _testbase habit)."""
     loop = asyncio.get_running_loop()
     errors: list[dict] = []
     loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
     yield
+    for _ in range(20):  # let cancelled tasks run their last step
+        left = asyncio.all_tasks() - {asyncio.current_task()}
+        if not left:
+            break
+        await asyncio.sleep(0.01)
     assert not errors, f"loop exception handler got: {errors}"
+    assert not left, f"tasks still pending after the test: {left}"
