@@ -1,0 +1,155 @@
+"""Broker/Trigger reconciled end to end against a real API server: CRDs installed from the
+chart, status written through /status, the contract ConfigMap the broker pods mount."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from knpy.controller.eventing.contract import CONTRACT_KEY
+from knpy.controller.eventing.resources import BROKERS, TRIGGERS
+from knpy.controller.main import ControllerApp, Options
+from knpy.runtime.contract import eventing as contract_schema
+from knpy.runtime.k8s import CONFIGMAPS, SERVICES, ApiError, Client
+from knpy.runtime.k8s.testing import eventually
+
+from tests.integration.controller.kube import make_namespace
+from tests.support.cluster import KubeAPI
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def cond(obj: dict, type_: str) -> dict:
+    for c in (obj.get("status") or {}).get("conditions") or []:
+        if c["type"] == type_:
+            return c
+    return {}
+
+
+def broker(ns: str, name: str = "default", **spec) -> dict:
+    return {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
+            "metadata": {"name": name, "namespace": ns}, "spec": spec}
+
+
+def trigger(ns: str, name: str, subscriber: dict, broker_name: str = "default", **spec) -> dict:
+    return {"apiVersion": "eventing.knative.dev/v1", "kind": "Trigger",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"broker": broker_name, "subscriber": subscriber, **spec}}
+
+
+async def test_crds_serve_status_as_a_subresource(kube_crds: KubeAPI, client: Client,
+                                                  namespace: str) -> None:
+    made = await client.create(BROKERS, broker(namespace, "b"))
+    made["status"] = {"address": {"url": "http://sneaky"}}
+    made["spec"] = {"delivery": {"retry": 2}}
+    after = await client.update(BROKERS, made)
+    assert "status" not in after, "a main-resource PUT ignores status"
+    assert after["metadata"]["generation"] == 2
+    after["status"] = {"address": {"url": "http://x/ns/b"}}
+    after["spec"] = {"delivery": {"retry": 9}}
+    st = await client.update_status(BROKERS, after)
+    assert st["status"]["address"]["url"] == "http://x/ns/b"
+    assert st["spec"] == {"delivery": {"retry": 2}}, "a /status PUT ignores spec"
+    assert st["metadata"]["generation"] == 2, "status writes do not bump generation"
+    with pytest.raises(ApiError) as ei:  # the structural schema rejects wrong types
+        await client.create(BROKERS, broker(namespace, "bad", delivery={"retry": "ten"}))
+    assert ei.value.status == 422
+
+
+@pytest.fixture
+async def controller(kube_crds: KubeAPI, client: Client):
+    system = make_namespace(kube_crds, "knpy-system")
+    app = ControllerApp(client, Options(namespace=system, leader_election=False,
+                                        watch_timeout=30))
+    task = asyncio.create_task(app.run())
+    yield app, system
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_broker_and_trigger_become_ready(controller, client: Client,
+                                               namespace: str) -> None:
+    _app, system = controller
+    # a trigger may exist before its broker
+    await client.create(SERVICES, {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "sink", "namespace": namespace},
+        "spec": {"ports": [{"port": 80, "targetPort": 8080}], "selector": {"app": "sink"}}})
+    await client.create(TRIGGERS, trigger(namespace, "early", {
+        "ref": {"apiVersion": "v1", "kind": "Service", "name": "sink"}, "uri": "/in"},
+        filter={"attributes": {"type": "com.example.FullEvent"}}))
+
+    async def trig() -> dict:
+        return await client.get(TRIGGERS, namespace, "early")
+    t = await eventually(lambda: _when(trig(), lambda o: cond(o, "BrokerReady").get(
+        "reason") == "BrokerDoesNotExist"), 20, what="BrokerDoesNotExist")
+    assert cond(t, "Ready")["status"] == "False"
+    assert t["status"]["subscriberUri"] == f"http://sink.{namespace}.svc.cluster.local/in"
+
+    await client.create(BROKERS, broker(namespace, delivery={
+        "retry": 3, "deadLetterSink": {"uri": "http://dls.example/"}}))
+
+    async def brk() -> dict:
+        return await client.get(BROKERS, namespace, "default")
+    b = await eventually(lambda: _when(brk(), lambda o: cond(o, "Ready").get("status") ==
+                                       "True"), 30, what="Broker Ready")
+    assert b["status"]["address"]["url"] == (
+        f"http://broker-ingress.knpy-system.svc.cluster.local/{namespace}/default")
+    assert b["status"]["deadLetterSinkUri"] == "http://dls.example/"
+    assert b["status"]["observedGeneration"] == b["metadata"]["generation"] == 1
+    t = await eventually(lambda: _when(trig(), lambda o: cond(o, "Ready").get("status") ==
+                                       "True"), 30, what="Trigger Ready")
+    assert t["status"]["deadLetterSinkUri"] == "http://dls.example/", "broker's DLS"
+
+    # the contract the broker pods mount lists both, and parses with the data plane's parser
+    async def contract():
+        try:
+            cm = await client.get(CONFIGMAPS, system, "knpy-broker-contract")
+        except ApiError:
+            return None
+        doc = contract_schema.loads(cm["data"][CONTRACT_KEY])
+        return doc if doc.triggers_of(f"{namespace}/default") else None
+    doc = await eventually(contract, 20, what="the contract with the trigger")
+    [t_spec] = doc.triggers_of(f"{namespace}/default")
+    assert t_spec.subscriber == f"http://sink.{namespace}.svc.cluster.local/in"
+    assert dict(t_spec.filter_attributes) == {"type": "com.example.FullEvent"}
+    assert doc.broker(f"{namespace}/default").delivery.retry == 3
+
+    # deleting the trigger removes it from the contract (level-triggered rebuild)
+    await client.delete(TRIGGERS, namespace, "early")
+
+    async def gone():
+        cm = await client.get(CONFIGMAPS, system, "knpy-broker-contract")
+        return not contract_schema.loads(cm["data"][CONTRACT_KEY]).triggers_of(
+            f"{namespace}/default")
+    await eventually(gone, 20, what="trigger removed from the contract")
+
+
+async def test_live_config_changes_broker_addresses(controller, client: Client,
+                                                    namespace: str) -> None:
+    app, system = controller
+    await client.create(BROKERS, broker(namespace, "b1"))
+
+    async def url() -> str | None:
+        o = await client.get(BROKERS, namespace, "b1")
+        return ((o.get("status") or {}).get("address") or {}).get("url")
+    await eventually(url, 20, what="an address")
+    await client.create(CONFIGMAPS, {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "config-knpy-eventing", "namespace": system},
+        "data": {"ingress-host": "events.example.com"}})
+
+    async def moved() -> bool:
+        return await url() == f"http://events.example.com/{namespace}/b1"
+    await eventually(moved, 20, what="the new ingress host applied live")
+    # a bad value is rejected and the last good config stays
+    cm = await client.get(CONFIGMAPS, system, "config-knpy-eventing")
+    cm["data"] = {"ingress-host": "other.example.com", "resync-period": "often"}
+    await client.update(CONFIGMAPS, cm)
+    await eventually(lambda: "config-knpy-eventing" in app.config.errors, 10,
+                     what="the bad config noticed")
+    assert app.cfg().ingress_host == "events.example.com"
+
+
+async def _when(coro, pred):
+    obj = await coro
+    return obj if pred(obj) else None

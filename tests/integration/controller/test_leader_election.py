@@ -1,0 +1,80 @@
+"""Two controller processes share one Lease: one leads and writes, the other takes over
+when the leader is killed."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+from knpy.controller.eventing.resources import BROKERS
+from knpy.runtime.k8s import EVENTS, LEASES, Client
+from knpy.runtime.k8s.testing import eventually
+
+from tests.integration.controller.kube import make_namespace
+from tests.support.cluster import KubeAPI
+from tests.support.procs import python_module, spawn, stop
+
+pytestmark = pytest.mark.timeout(150)
+
+
+def ready(obj: dict) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True"
+               for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+async def reporters(client: Client, ns: str, name: str) -> set[str]:
+    """Which replicas recorded the BrokerReady event for broker `name`."""
+    events = (await client.list(EVENTS, ns))["items"]
+    return {e.get("reportingInstance") for e in events
+            if e["involvedObject"].get("name") == name and e["reason"] == "BrokerReady"}
+
+
+async def test_one_leader_writes_and_a_standby_takes_over(
+        kube_crds: KubeAPI, client: Client, namespace: str, logdir) -> None:
+    system = make_namespace(kube_crds, "knpy-system")
+    procs = {}
+    for ident in ("a", "b"):
+        procs[ident] = spawn(
+            python_module("knpy.controller", "--kubeconfig", kube_crds.kubeconfig,
+                          "--namespace", system, "--identity", ident,
+                          "--lease-duration", "4", "--renew-deadline", "3",
+                          "--retry-period", "0.5"),
+            env={"POD_NAME": f"ctl-{ident}"}, log_path=logdir / f"controller-{ident}.log")
+    try:
+        async def holder() -> str | None:
+            try:
+                lease = await client.get(LEASES, system, "knpy-controller")
+            except Exception:
+                return None
+            return lease["spec"].get("holderIdentity")
+        leader = await eventually(holder, 30, what="a lease holder")
+        standby = "b" if leader == "a" else "a"
+        assert all(p.poll() is None for p in procs.values())
+
+        await client.create(BROKERS, {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
+                                      "metadata": {"name": "one", "namespace": namespace}})
+
+        async def broker(name: str):
+            o = await client.get(BROKERS, namespace, name)
+            return o if ready(o) else None
+        await eventually(lambda: broker("one"), 30, what="broker ready under the leader")
+        got = await eventually(lambda: reporters(client, namespace, "one"), 10)
+        assert got == {f"ctl-{leader}"}, "only the leader reconciled (and wrote)"
+
+        stop(procs[leader], sig=signal.SIGKILL)  # no clean release: the lease must expire
+        await client.create(BROKERS, {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
+                                      "metadata": {"name": "two", "namespace": namespace}})
+        await eventually(lambda: _is(holder(), standby), 30, what="the standby leading")
+        await eventually(lambda: broker("two"), 30, what="broker ready under the standby")
+        got = await eventually(lambda: reporters(client, namespace, "two"), 10)
+        assert got == {f"ctl-{standby}"}
+        lease = await client.get(LEASES, system, "knpy-controller")
+        assert lease["spec"]["leaseTransitions"] >= 1
+    finally:
+        for p in procs.values():
+            stop(p)
+
+
+async def _is(coro, want) -> bool:
+    return await coro == want
+
