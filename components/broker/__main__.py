@@ -30,6 +30,10 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
     p.add_argument("--retry-after-max", type=float, default=d.retry_after_max)
     p.add_argument("--backoff-cap", type=float, default=d.backoff_cap)
     p.add_argument("--concurrency", type=int, default=d.concurrency)
+    p.add_argument("--stream-max-age", type=float, default=d.stream_max_age,
+                   help="seconds a record stays in a broker's stream at most")
+    p.add_argument("--stream-keep", type=int, default=d.stream_keep,
+                   help="settled records kept when compacting a stream")
     p.add_argument("--reload-interval", type=float, default=d.reload_interval)
     p.add_argument("--log-level", default=env("KNPY_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
@@ -41,7 +45,8 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
                  max_event_bytes=a.max_event_bytes, publish_timeout=a.publish_timeout,
                  delivery_timeout=a.delivery_timeout, retry_after_max=a.retry_after_max,
                  backoff_cap=a.backoff_cap, concurrency=a.concurrency,
-                 reload_interval=a.reload_interval)
+                 reload_interval=a.reload_interval, stream_max_age=a.stream_max_age,
+                 stream_keep=a.stream_keep)
     roles = ROLES if a.role == "all" else (a.role,)
     return s, roles
 

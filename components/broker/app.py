@@ -53,7 +53,8 @@ class ContractFile:
 
 async def run(settings: Settings, roles: tuple[str, ...],
               store: EventStore | None = None) -> None:
-    store = store or JetStreamStore(settings.nats, publish_timeout=settings.publish_timeout)
+    store = store or JetStreamStore(settings.nats, publish_timeout=settings.publish_timeout,
+                                    max_age=settings.stream_max_age, keep=settings.stream_keep)
     await store.start()
     ingress = dispatcher = sender = None
     if "ingress" in roles:
@@ -78,8 +79,6 @@ async def run(settings: Settings, roles: tuple[str, ...],
         new = source.changed()
         if new is not None:
             contract, dirty = new, True
-            log.info("contract: %d broker(s), %d trigger(s)", len(new.brokers),
-                     len(new.triggers))
         if dirty and contract is not None:
             active = topology.active_triggers(contract, settings)
             try:
@@ -91,6 +90,9 @@ async def run(settings: Settings, roles: tuple[str, ...],
                 ingress.set_contract(contract)  # unknown brokers 404; unstored ones 503
             if dispatcher is not None and not dirty:
                 await dispatcher.apply(active)
+            if not dirty:
+                log.info("contract applied: %d broker(s), %d trigger(s)",
+                         len(contract.brokers), len(contract.triggers))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.reload_interval)
 

@@ -157,6 +157,15 @@ class Dispatcher:
     def __init__(self, store: EventStore, sender: Sender, settings: Settings) -> None:
         self.store, self.sender, self.settings = store, sender, settings
         self.workers: dict[str, TriggerWorker] = {}
+        self._compactor = asyncio.create_task(self._compact_forever())
+
+    async def _compact_forever(self, every: float = 5.0) -> None:
+        """Purge what every trigger of a broker has settled (the store decides how)."""
+        while True:
+            await asyncio.sleep(every)
+            for broker in {w.active.broker.key for w in self.workers.values()}:
+                with contextlib.suppress(StoreUnavailable):
+                    await self.store.compact(broker)
 
     async def apply(self, triggers: list[ActiveTrigger]) -> None:
         want = {a.trigger.key: a for a in triggers}
@@ -177,6 +186,9 @@ class Dispatcher:
                 w.update(a)
 
     async def close(self) -> None:
+        self._compactor.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._compactor
         for w in self.workers.values():
             await w.stop()
         self.workers.clear()

@@ -77,6 +77,10 @@ class EventStore(ABC):
     @abstractmethod
     async def delete_consumer(self, broker: str, trigger: str) -> None: ...
 
+    async def compact(self, broker: str) -> None:
+        """Drop records every trigger has settled (stores that do it themselves: no-op)."""
+        return None
+
     @abstractmethod
     async def fetch(self, broker: str, trigger: str, batch: int,
                     wait: float) -> list[StoredRecord]:

@@ -1,0 +1,129 @@
+"""Fault tests: processes killed mid-stream, the store restarted, a subscriber away for 30 s.
+
+Every event the ingress accepted (202) must reach the subscriber at least once, with
+duplicates under 1%. The measured figures are printed (run with -s) and recorded in
+docs/broker.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+
+import aiohttp
+import pytest
+
+from tests.integration.broker.conftest import Broker, Nats, Sink, binary_headers
+from tests.integration.broker.test_acceptance import NS, broker_spec, start, trigger
+
+N_EVENTS = 10_000
+
+
+async def produce(http: aiohttp.ClientSession, url: str, n: int, accepted: list[str],
+                  workers: int = 16) -> dict[str, int]:
+    """Send n events; each is retried (same id) until a 202, as a real producer would."""
+    ids = iter(range(n))
+    outcomes: collections.Counter[str] = collections.Counter()
+
+    async def worker() -> None:
+        for i in ids:
+            eid = f"e{i}"
+            while True:
+                try:
+                    async with http.post(url, headers=binary_headers(id_=eid),
+                                         data=b'{"n":%d}' % i) as r:
+                        await r.read()
+                        outcomes[str(r.status)] += 1
+                        if r.status == 202:
+                            accepted.append(eid)
+                            break
+                except (TimeoutError, aiohttp.ClientError) as e:
+                    outcomes[type(e).__name__] += 1
+                await asyncio.sleep(0.05)
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return dict(outcomes)
+
+
+async def wait_until(cond, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while not cond():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.slow
+async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
+        broker: Broker, nats: Nats, sink: Sink) -> None:
+    broker.extra = ["--backoff-cap", "1", "--publish-timeout", "2"]
+    await start(broker, [broker_spec(retry=10, backoffDelay="PT0.2S", timeout="PT2S")],
+                [trigger("all", sink.url("/all"))])
+    accepted: list[str] = []
+    t0 = time.monotonic()
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        producer = asyncio.create_task(
+            produce(http, f"{broker.url}/{NS}/default", N_EVENTS, accepted))
+
+        await wait_until(lambda: len(accepted) >= 2000, 60)
+        broker.kill("dispatcher")  # SIGKILL
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(broker.start, "dispatcher")
+
+        await wait_until(lambda: len(accepted) >= 4000, 60)
+        broker.kill("ingress")  # SIGKILL
+        await asyncio.to_thread(broker.start, "ingress")
+
+        await wait_until(lambda: len(accepted) >= 6000, 60)
+        await asyncio.to_thread(nats.restart)
+
+        outcomes = await asyncio.wait_for(producer, 120)
+    want = set(accepted)
+    assert len(want) == N_EVENTS
+
+    def delivered() -> set[str]:
+        return {r.headers["ce-id"] for r in sink.at("/all")}
+    try:
+        await wait_until(lambda: want <= delivered(), 60)
+    except AssertionError:
+        missing = sorted(want - delivered(), key=lambda e: int(e[1:]))
+        import nats as natspy
+        nc = await natspy.connect(nats.url)
+        js = nc.jetstream()
+        ci = await js.consumer_info("broker_default_default", "default_all")
+        si = await js.stream_info("broker_default_default")
+        await nc.close()
+        raise AssertionError(f"{len(missing)} accepted events never delivered: "
+                             f"{missing[:20]}...{missing[-5:]} {ci} {si}") from None
+    await asyncio.sleep(2)  # let stragglers (redeliveries) land before counting
+    got = collections.Counter(r.headers["ce-id"] for r in sink.at("/all"))
+    lost = want - set(got)
+    duplicates = sum(c - 1 for c in got.values())
+    print(f"\nFAULTS accepted={len(want)} delivered_unique={len(got)} lost={len(lost)} "
+          f"duplicates={duplicates} ({100 * duplicates / len(want):.2f}%) "
+          f"producer_outcomes={outcomes} wall={time.monotonic() - t0:.1f}s")
+    assert not lost
+    assert duplicates < 0.01 * len(want)
+
+
+@pytest.mark.slow
+async def test_subscriber_down_for_30s_gets_everything_when_back(
+        broker: Broker, http: aiohttp.ClientSession) -> None:
+    sink = Sink()  # its port is reserved, nothing listens yet
+    # Exponential from 200 ms with a 4 s cap and 20 retries outlasts 30 s (~66 s in all),
+    # and the cap bounds how long after its return the subscriber waits for redelivery.
+    broker.extra = ["--backoff-cap", "4"]
+    await start(broker, [broker_spec(retry=20, backoffDelay="PT0.2S")],
+                [trigger("all", sink.url("/all"))])
+    ids = [f"d{i}" for i in range(200)]
+    for eid in ids:
+        async with http.post(f"{broker.url}/{NS}/default",
+                             headers=binary_headers(id_=eid)) as r:
+            assert r.status == 202
+    await asyncio.sleep(30)
+    await sink.start()
+    try:
+        await sink.wait_for("/all", len(ids), wait=30)
+        assert {r.headers["ce-id"] for r in sink.at("/all")} == set(ids)
+    finally:
+        await sink.stop()
