@@ -25,6 +25,7 @@ from knpy.runtime.k8s import (
     EventRecorder,
     Informer,
     LeaderElector,
+    Tracker,
 )
 
 __all__ = ["ControllerApp", "Options"]
@@ -64,21 +65,29 @@ class ControllerApp:
         self.configmaps.watch_timeout = opts.watch_timeout
         recorder = EventRecorder(client, "knpy-controller")
         self.discovery = Discovery(client)
-        resolver = URIResolver(client, self.discovery, self.cfg().cluster_domain)
-        self.resolver = resolver
+        domain = self.cfg().cluster_domain
+        # Each reconciler tracks the objects it references (ksvc, Service, ...) in its
+        # own Tracker, so a change re-queues the right kind's keys.
+        self.trackers = [
+            Tracker(client, self.discovery, lambda k: self.broker.enqueue_key(k),
+                    watch_timeout=opts.watch_timeout),
+            Tracker(client, self.discovery, lambda k: self.trigger.enqueue_key(k),
+                    watch_timeout=opts.watch_timeout)]
+        self.resolvers = [URIResolver(client, self.discovery, domain, t)
+                          for t in self.trackers]
 
         self.contract = Controller(ContractReconciler(
             client, self.brokers.lister, self.triggers.lister, self.configmaps.lister, ns,
             opts.contract_configmap, self.cfg), workers=1)
         poke = lambda: self.contract.enqueue_key(CONTRACT_QUEUE_KEY)  # noqa: E731
         self.broker = Controller(BrokerReconciler(
-            client, self.brokers.lister, recorder, resolver=resolver,
+            client, self.brokers.lister, recorder, resolver=self.resolvers[0],
             configmaps=self.configmaps.lister, deployments=self.deployments.lister,
             system_namespace=ns, contract_name=opts.contract_configmap, config=self.cfg,
             on_reconciled=poke), workers=opts.workers)
         self.trigger = Controller(TriggerReconciler(
             client, self.triggers.lister, recorder, brokers=self.brokers.lister,
-            resolver=resolver, on_reconciled=poke), workers=opts.workers)
+            resolver=self.resolvers[1], on_reconciled=poke), workers=opts.workers)
         self.controllers = [self.broker, self.trigger, self.contract]
         self.elector: LeaderElector | None = None
         if opts.leader_election:
@@ -121,7 +130,8 @@ class ControllerApp:
 
     def _config_changed(self, name: str, cfg: EventingConfig) -> None:
         log.info("%s changed: %s", name, cfg)
-        self.resolver.cluster_domain = cfg.cluster_domain
+        for r in self.resolvers:
+            r.cluster_domain = cfg.cluster_domain
         self.broker.enqueue_all(self.brokers.lister, slow=False)
         self.trigger.enqueue_all(self.triggers.lister, slow=True)
         self.contract.enqueue_key(CONTRACT_QUEUE_KEY)
@@ -162,6 +172,8 @@ class ControllerApp:
             for t in reversed(tasks):
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for tr in self.trackers:
+                await tr.close()
 
     async def _resync(self) -> None:
         while True:

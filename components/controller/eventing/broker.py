@@ -50,6 +50,10 @@ class BrokerReconciler(Reconciler[Broker]):
         self.config = config
         self.on_reconciled = on_reconciled
 
+    async def on_deleted(self, key: str) -> None:
+        if self.resolver.tracker is not None:
+            self.resolver.tracker.forget(key)
+
     async def reconcile_kind(self, b: Broker) -> None:
         cfg = self.config()
         if not cfg.handles_class(b.broker_class):
@@ -66,7 +70,8 @@ class BrokerReconciler(Reconciler[Broker]):
             st.mark_dead_letter_sink_not_configured()
         else:
             try:
-                st.mark_dead_letter_sink_resolved(await self.resolver.uri(dls, b.namespace))
+                uri = await self.resolver.uri(dls, b.namespace, b.key)
+                st.mark_dead_letter_sink_resolved(uri)
             except ResolveError as exc:
                 st.mark_dead_letter_sink_failed(
                     "Unable to get the DeadLetterSink's URI", exc.message)

@@ -4,7 +4,7 @@ Kubernetes Service by its cluster DNS name), with `uri` resolved relative to it.
 from __future__ import annotations
 
 from knpy.apis.duck.destination import Destination, KReference, resolve_uri
-from knpy.runtime.k8s import ApiError, Client, Discovery
+from knpy.runtime.k8s import ApiError, Client, Discovery, Tracker
 
 __all__ = ["ResolveError", "URIResolver"]
 
@@ -18,17 +18,27 @@ class ResolveError(Exception):
 
 class URIResolver:
     def __init__(self, client: Client, discovery: Discovery,
-                 cluster_domain: str = "cluster.local") -> None:
+                 cluster_domain: str = "cluster.local", tracker: Tracker | None = None) -> None:
         self.client = client
         self.discovery = discovery
         self.cluster_domain = cluster_domain
+        self.tracker = tracker
 
-    async def uri(self, dest: Destination, namespace: str) -> str:
+    async def uri(self, dest: Destination, namespace: str, by: str | None = None) -> str:
+        """The URI of dest; with `by` (a queue key), a change of the referenced object
+        re-queues that key."""
+        if dest.ref is not None and by is not None:
+            await self.track(dest.ref, namespace, by)
         base = await self.address(dest.ref, namespace) if dest.ref is not None else None
         out = resolve_uri(base, dest.uri)
         if not out:
             raise ResolveError("EmptyDestination", "destination has neither ref nor uri")
         return out
+
+    async def track(self, ref: KReference, namespace: str, by: str) -> None:
+        if self.tracker is not None:
+            await self.tracker.track(ref.api_version, ref.kind, ref.namespace or namespace,
+                                     ref.name, by)
 
     async def get(self, ref: KReference, namespace: str) -> dict:
         res = await self.discovery.resource_for(ref.api_version, ref.kind)

@@ -3,8 +3,8 @@
 A trigger may exist before its broker: BrokerReady is False (BrokerDoesNotExist) and the
 trigger is re-queued when that broker appears or changes (see main.py's broker->trigger
 mapping). Subscriber and DLS refs are resolved through any Addressable's
-status.address.url; `uri` is resolved relative to the ref's address. Refs to arbitrary
-kinds are not watched: a changed address is picked up by the slow-lane resync.
+status.address.url; `uri` is resolved relative to the ref's address. Referenced objects
+are tracked (runtime.k8s.Tracker): when one changes, the trigger is re-queued.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ class TriggerReconciler(Reconciler[Trigger]):
         self.brokers = brokers
         self.resolver = resolver
         self.on_reconciled = on_reconciled
+
+    async def on_deleted(self, key: str) -> None:
+        if self.resolver.tracker is not None:
+            self.resolver.tracker.forget(key)
 
     async def reconcile_kind(self, t: Trigger) -> None:
         before = t.status.conditions.get("Ready")
@@ -55,7 +59,7 @@ class TriggerReconciler(Reconciler[Trigger]):
             st.mark_subscriber_failed("NoSubscriber", "spec.subscriber is not set")
         else:
             try:
-                st.mark_subscriber_resolved(await self.resolver.uri(sub, t.namespace))
+                st.mark_subscriber_resolved(await self.resolver.uri(sub, t.namespace, t.key))
             except ResolveError as exc:
                 st.mark_subscriber_failed("Unable to get the Subscriber's URI", exc.message)
 
@@ -67,7 +71,8 @@ class TriggerReconciler(Reconciler[Trigger]):
             st.mark_dead_letter_sink_not_configured()
         else:
             try:
-                st.mark_dead_letter_sink_resolved(await self.resolver.uri(dls, t.namespace))
+                st.mark_dead_letter_sink_resolved(await self.resolver.uri(dls, t.namespace,
+                                                                        t.key))
             except ResolveError as exc:
                 st.mark_dead_letter_sink_failed("Unable to get the dead letter sink's URI",
                                                 exc.message)
@@ -78,6 +83,7 @@ class TriggerReconciler(Reconciler[Trigger]):
             st.mark_dependency_ready()
         else:
             try:
+                await self.resolver.track(dep, t.namespace, t.key)
                 obj = await self.resolver.get(dep, t.namespace)
             except ResolveError as exc:
                 st.mark_dependency_failed("DependencyDoesNotExist", exc.message)

@@ -31,6 +31,7 @@ from knpy.runtime.k8s.resources import (
     key_of,
     split_key,
 )
+from knpy.runtime.k8s.tracker import Tracker
 from knpy.runtime.k8s.workqueue import WorkQueue
 
 __all__ = [
@@ -38,6 +39,6 @@ __all__ = [
     "SERVICES", "VALIDATING_WEBHOOKS", "WARNING", "ApiError", "Client", "ConfigStore",
     "Controller", "Discovery", "EventRecorder", "Informer", "LeaderElector", "Lister",
     "MemoryRecorder", "PermanentError", "Reconciler", "Recorder", "RequeueAfter", "Resource",
-    "SkipKey", "WorkQueue", "connect", "is_controlled_by", "key_of", "owner_reference",
+    "SkipKey", "Tracker", "WorkQueue", "connect", "is_controlled_by", "key_of", "owner_reference",
     "split_key",
 ]

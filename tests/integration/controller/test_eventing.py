@@ -4,13 +4,14 @@ chart, status written through /status, the contract ConfigMap the broker pods mo
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from knpy.controller.eventing.contract import CONTRACT_KEY
 from knpy.controller.eventing.resources import BROKERS, TRIGGERS
 from knpy.controller.main import ControllerApp, Options
 from knpy.runtime.contract import eventing as contract_schema
-from knpy.runtime.k8s import CONFIGMAPS, SERVICES, ApiError, Client
+from knpy.runtime.k8s import CONFIGMAPS, SERVICES, ApiError, Client, Resource
 from knpy.runtime.k8s.testing import eventually
 
 from tests.integration.controller.kube import make_namespace
@@ -148,6 +149,47 @@ async def test_live_config_changes_broker_addresses(controller, client: Client,
     await eventually(lambda: "config-knpy-eventing" in app.config.errors, 10,
                      what="the bad config noticed")
     assert app.cfg().ingress_host == "events.example.com"
+
+
+SINK_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "sinks.example.knpy.dev"},
+    "spec": {"group": "example.knpy.dev", "scope": "Namespaced",
+             "names": {"kind": "Sink", "plural": "sinks", "singular": "sink"},
+             "versions": [{"name": "v1", "served": True, "storage": True,
+                           "subresources": {"status": {}},
+                           "schema": {"openAPIV3Schema": {
+                               "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+async def test_subscriber_ref_to_any_addressable_is_tracked(
+        kube_crds: KubeAPI, controller, client: Client, namespace: str) -> None:
+    """A ref to an arbitrary Addressable kind resolves through discovery, and the trigger
+    turns Ready as soon as the referenced object gets an address (tracked, no resync)."""
+    kube_crds.apply(json.dumps(SINK_CRD))
+    kube_crds.kubectl("wait", "--for=condition=Established", "--timeout=30s",
+                      "crd/sinks.example.knpy.dev", timeout=40)
+    sinks = Resource("example.knpy.dev", "v1", "sinks", "Sink")
+    await client.create(BROKERS, broker(namespace))
+    sink = await client.create(sinks, {"apiVersion": "example.knpy.dev/v1", "kind": "Sink",
+                                       "metadata": {"name": "s", "namespace": namespace}})
+    await client.create(TRIGGERS, trigger(namespace, "t", {
+        "ref": {"apiVersion": "example.knpy.dev/v1", "kind": "Sink", "name": "s"},
+        "uri": "deliver?x=1"}))
+
+    async def trig() -> dict:
+        return await client.get(TRIGGERS, namespace, "t")
+    # settled: broker ready, subscriber unresolved; only the sink can change things now
+    t = await eventually(lambda: _when(trig(), lambda o: cond(o, "SubscriberResolved").get(
+        "status") == "False" and cond(o, "BrokerReady").get("status") == "True"), 20,
+        what="SubscriberResolved False without an address")
+    assert "does not have an address" in cond(t, "SubscriberResolved")["message"]
+
+    sink["status"] = {"address": {"url": "http://s.example/base/"}}
+    await client.update_status(sinks, sink)
+    t = await eventually(lambda: _when(trig(), lambda o: cond(o, "Ready").get("status") ==
+                                       "True"), 15, what="Ready once the sink is addressable")
+    assert t["status"]["subscriberUri"] == "http://s.example/base/deliver?x=1"
 
 
 async def _when(coro, pred):
