@@ -26,12 +26,13 @@ _FRAMED_RE = re.compile(rb"\r\n(?:content-length|transfer-encoding)[ \t]*:", re.
 class UpstreamPool:
     """Idle keep-alive connections to one upstream (host, port), most recently used first."""
 
-    __slots__ = ("_connecting", "closed", "host", "idle", "max_idle", "opened", "port",
-                 "write_high_water")
+    __slots__ = ("_connecting", "closed", "connect_timeout", "host", "idle", "max_idle", "opened",
+                 "port", "write_high_water")
 
     def __init__(self, host: str, port: int, *, max_idle: int = 1024,
-                 write_high_water: int = 256 * 1024) -> None:
+                 write_high_water: int = 256 * 1024, connect_timeout: float = 10.0) -> None:
         self.host = host
+        self.connect_timeout = connect_timeout
         self.port = port
         self.max_idle = max_idle
         self.write_high_water = write_high_water
@@ -56,8 +57,13 @@ class UpstreamPool:
     async def _connect(self, ex: Exchange, head: bytes) -> None:
         loop = asyncio.get_running_loop()
         try:
-            _, up = await loop.create_connection(lambda: UpstreamConnection(self),
-                                                 self.host, self.port)
+            async with asyncio.timeout(self.connect_timeout):
+                _, up = await loop.create_connection(lambda: UpstreamConnection(self),
+                                                     self.host, self.port)
+        except TimeoutError:
+            ex.task = None
+            ex.fail(502, f"dial tcp {self.host}:{self.port}: i/o timeout")
+            return
         except OSError as e:
             ex.task = None
             ex.fail(502, f"dial tcp {self.host}:{self.port}: {e.strerror or e}")

@@ -261,3 +261,29 @@ async def test_paused_connection_serves_the_next_request(proxy: Proxy) -> None:
     status, _, body = await asyncio.wait_for(read_response(reader), 5)
     assert (status, body) == (200, b"abcde")
     writer.close()
+
+
+async def test_dial_timeout_gives_502(make_proxy) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    # A listener whose accept queue is full: the kernel drops further SYNs, so dials hang.
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(0)
+    port = lsock.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        fillers.append(s)
+    await asyncio.sleep(0.1)
+    p = await make_proxy(port=port)
+    p.pool.connect_timeout = 0.3
+    status, body, _ = await get(p.url + "/")
+    assert status == 502
+    assert body.endswith(b"i/o timeout\n")
+    await p.server.close()
+    for s in fillers:
+        s.close()
+    lsock.close()
