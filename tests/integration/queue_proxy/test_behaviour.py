@@ -188,3 +188,17 @@ def test_malformed_env_fails_at_start_naming_the_variable(logdir) -> None:  # ty
         assert name in out, out
         assert "invalid configuration" in out
         assert time.monotonic() - t0 < 20
+
+
+async def test_drain_waits_for_an_open_websocket(user_app: int, start_qp) -> None:  # type: ignore[no-untyped-def]
+    qp = start_qp(user_app, QUEUE_DRAIN_QUIET_PERIOD_SECONDS="0.5")
+    loop = asyncio.get_running_loop()
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
+        async with s.ws_connect(qp.url + "/ws") as ws:
+            qp.proc.send_signal(signal.SIGTERM)
+            await asyncio.sleep(1.5)  # well past the quiet period
+            assert qp.proc.poll() is None  # the upgraded connection holds the drain open
+            await ws.send_str("still here")
+            assert (await ws.receive(timeout=5)).data == "still here"
+        code = await loop.run_in_executor(None, qp.proc.wait, 15)
+    assert code == 0
