@@ -287,3 +287,49 @@ async def test_dial_timeout_gives_502(make_proxy) -> None:  # type: ignore[no-un
     for s in fillers:
         s.close()
     lsock.close()
+
+
+@pytest.mark.parametrize("response", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n",
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+])
+async def test_byte_at_a_time_both_ways(make_proxy, response: bytes) -> None:  # type: ignore[no-untyped-def]
+    # Heads and bodies split at every possible point, on both sides of the proxy.
+    got_requests: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            got_requests.append(head + await reader.readexactly(3))
+            for i in range(len(response)):
+                writer.write(response[i:i + 1])
+                await writer.drain()
+                await asyncio.sleep(0)
+        writer.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    p = await make_proxy(port=srv.sockets[0].getsockname()[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", p.port)
+    request = b"POST /x?y=1 HTTP/1.1\r\nHost: h\r\nX-Long-Header: " + b"v" * 300 + \
+              b"\r\nContent-Length: 3\r\n\r\nabc"
+    for _ in range(2):  # twice on the same connections
+        for i in range(len(request)):
+            writer.write(request[i:i + 1])
+            await writer.drain()
+            await asyncio.sleep(0)
+        status, headers, body = await asyncio.wait_for(read_response(reader), 10)
+        if status == 100:
+            status, headers, body = await asyncio.wait_for(read_response(reader), 10)
+        assert (status, body) == (200, b"hello")
+        assert b"connection" not in headers
+    assert len(got_requests) == 2
+    assert got_requests[0].startswith(b"POST /x?y=1 HTTP/1.1\r\nHost: h\r\nX-Long-Header: v")
+    assert got_requests[0].endswith(b"X-Forwarded-Proto: http\r\n\r\nabc")
+    assert p.pool.opened == 1
+    writer.close()
+    await p.server.close()
+    srv.close()
