@@ -46,6 +46,8 @@ class QueueHandler:
         self.drainer.last_request = ex.t0
         self.stats.request_in(ex.t0, ex.proxied)
         ex.on_done = self._done
+        if ex.original_host:  # Knative's RewriteHostOut: the activator's mesh-mode header
+            ex.set_header(b"Host", ex.original_host)
         breaker = self.breaker
         if breaker is not None:
             slot = breaker.reserve()

@@ -50,6 +50,7 @@ class Exchange:
         "lines",
         "method",
         "on_done",
+        "original_host",
         "pool",
         "probe",
         "proxied",
@@ -86,6 +87,7 @@ class Exchange:
         self.xff = b""
         self.forwarded = b""
         self.has_xfp = False
+        self.original_host = b""  # K-Original-Host (dropped from the forwarded lines)
         self.keep_alive = True
         self.is_head = False
         self.state = NEW
@@ -127,6 +129,11 @@ class Exchange:
             if k.strip().lower() == name:
                 return v.strip()
         return None
+
+    def set_header(self, name: bytes, value: bytes) -> None:
+        """Replace every header `name` (case-insensitive) kept for the upstream with one."""
+        self.lines = http.drop_named(self.lines, frozenset({name.lower()}))
+        self.lines.append(b"%s: %s\r\n" % (name, value))
 
     def reply(self, status: int, body: bytes = b"", *,
               content_type: bytes = b"text/plain; charset=utf-8", headers: bytes = b"") -> None:

@@ -21,6 +21,7 @@ H_PROXY_REQUEST = 8  # K-Proxy-Request
 H_XFF = 9  # X-Forwarded-For: merged with the peer address
 H_FORWARDED = 10  # Forwarded (RFC 7239): extended with the peer's element
 H_XFP = 11  # X-Forwarded-Proto: kept; we add one only when absent
+H_ORIGINAL_HOST = 12  # K-Original-Host: remembered and dropped; a handler may restore it
 
 REQUEST_HEADER_KINDS: dict[bytes, int] = {
     b"connection": H_CONNECTION,
@@ -39,6 +40,7 @@ REQUEST_HEADER_KINDS: dict[bytes, int] = {
     b"x-forwarded-for": H_XFF,
     b"forwarded": H_FORWARDED,
     b"x-forwarded-proto": H_XFP,
+    b"k-original-host": H_ORIGINAL_HOST,
 }
 
 # Connection tokens that are options, not header names.

@@ -151,6 +151,8 @@ class ServerConnection(asyncio.Protocol):
             ex.xff = ex.xff + b", " + value if ex.xff else value  # type: ignore[union-attr]
         elif kind == http.H_FORWARDED:
             ex.forwarded = ex.forwarded + b", " + value if ex.forwarded else value  # type: ignore[union-attr]
+        elif kind == http.H_ORIGINAL_HOST:
+            ex.original_host = value  # type: ignore[union-attr]
         else:
             ex.lines.append(b"%s: %s\r\n" % (name, value))  # type: ignore[union-attr]
             if kind == http.H_PROBE:

@@ -31,6 +31,11 @@ async def test_basic_proxying_and_headers(qp: QueueProxy) -> None:
             got = await r.json()
             assert "x-hop" not in got and got["x-keep"] == ["2"]
             assert got["x-forwarded-for"] == ["127.0.0.1"]
+        async with s.get(qp.url + "/headers",
+                         headers={"K-Original-Host": "hello.default.example.com"}) as r:
+            got = await r.json()
+            assert got["host"] == ["hello.default.example.com"]  # Knative's RewriteHostOut
+            assert "k-original-host" not in got
         for code in (200, 404, 500):
             async with s.get(qp.url + f"/status/{code}") as r:
                 assert r.status == code
