@@ -259,7 +259,9 @@ class Exchange:
 
     def response_end(self, up: UpstreamConnection, keep: bool) -> None:
         self.up = None
-        if keep and self.req_done and self.pool is not None:
+        # A refused upgrade may have sent the client's first frames after the head: never
+        # reuse that connection.
+        if keep and self.req_done and not self.upgrade and self.pool is not None:
             self.pool.release(up)
         else:
             up.close()

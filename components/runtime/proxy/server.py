@@ -243,6 +243,7 @@ class ServerConnection(asyncio.Protocol):
 
     def _bad_request(self) -> None:
         self.parser = None
+        self.parsing = None  # whatever follows is dropped, never sent as someone's body
         self.broken = True
         if self.current is None:
             self.transport.write(_BAD_REQUEST)

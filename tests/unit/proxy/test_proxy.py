@@ -333,3 +333,27 @@ async def test_byte_at_a_time_both_ways(make_proxy, response: bytes) -> None:  #
     writer.close()
     await p.server.close()
     srv.close()
+
+
+async def test_garbage_after_a_request_is_never_forwarded(proxy: Proxy, upstream) -> None:  # type: ignore[no-untyped-def]
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd"
+                 b"NOT HTTP AT ALL\r\n\r\n")
+    status, _, body = await asyncio.wait_for(read_response(reader), 5)
+    assert status == 200 and json.loads(body)["bytes"] == 4
+    status, headers, _ = await asyncio.wait_for(read_response(reader), 5)
+    assert status == 400 and headers[b"connection"] == b"close"
+    writer.close()
+
+
+async def test_refused_upgrade_closes_and_does_not_reuse(proxy: Proxy) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"GET /status/403 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                 b"Upgrade: websocket\r\n\r\n\x81\x05hello")
+    status, headers, _ = await asyncio.wait_for(read_response(reader), 5)
+    assert status == 403 and headers[b"connection"] == b"close"
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+    assert proxy.pool.idle == []
+    status, body, _ = await get(proxy.url + "/")
+    assert (status, body) == (200, b"hello")
