@@ -22,8 +22,8 @@ from knpy.apis.eventing.config import BROKER_DEFAULTS_CONFIG, parse_broker_defau
 from knpy.runtime.k8s import ConfigStore, connect
 from knpy.webhook.admission import eventing_handlers
 from knpy.webhook.certs import generate
-from knpy.webhook.registration import ensure_ca_bundle, load_or_create_certs
-from knpy.webhook.server import make_app, ssl_context
+from knpy.webhook.registration import CertKeeper, load_or_create_certs
+from knpy.webhook.server import load_bundle, make_app, ssl_context
 
 log = logging.getLogger("knpy.webhook")
 
@@ -78,21 +78,16 @@ async def amain(argv: list[str] | None = None) -> None:
     handlers = eventing_handlers(lambda: store.get(BROKER_DEFAULTS_CONFIG))
     runner = web.AppRunner(make_app(lambda: handlers), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, a.host, a.port, ssl_context=ssl_context(bundle))
+    ctx = ssl_context(bundle)
+    site = web.TCPSite(runner, a.host, a.port, ssl_context=ctx)
     await site.start()
     log.info("webhook serving on https://%s:%d", a.host, a.port)
 
-    async def keep_registered() -> None:
-        while True:
-            try:
-                await ensure_ca_bundle(client, bundle.ca_pem, validating=validating,
-                                       mutating=mutating)
-            except Exception as exc:
-                log.warning("caBundle reconcile failed: %s", exc)
-            await asyncio.sleep(a.resync)
-
     if client is not None:
-        tasks.append(asyncio.create_task(keep_registered()))
+        keeper = CertKeeper(client, a.namespace, a.secret, sans_for(a), bundle,
+                            lambda b: load_bundle(ctx, b), validating=validating,
+                            mutating=mutating)
+        tasks.append(asyncio.create_task(keeper.run(a.resync)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -7,13 +7,16 @@ webhook entry (only written when different), and the Secret is created or rotate
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+import ssl
+from collections.abc import Callable
 
 from knpy.runtime.k8s import MUTATING_WEBHOOKS, SECRETS, VALIDATING_WEBHOOKS, ApiError, Client
 from knpy.webhook.certs import CertBundle, generate
 
-__all__ = ["ensure_ca_bundle", "load_or_create_certs"]
+__all__ = ["CertKeeper", "ensure_ca_bundle", "load_or_create_certs"]
 
 log = logging.getLogger("knpy.webhook.registration")
 
@@ -74,3 +77,48 @@ async def ensure_ca_bundle(client: Client, ca_pem: bytes, *, validating: list[st
                 updated += 1
                 log.info("caBundle set on %s %s", res.kind, name)
     return updated
+
+
+class CertKeeper:
+    """Keeps this replica's serving certificate equal to the Secret's (rotating it when due)
+    and the webhook configurations trusting it.
+
+    When the bundle changes (this replica rotated it, or another one did), the SSL context is
+    reloaded in place, so new connections present the new certificate. The caBundle then
+    lists the new CA and the previous one, so replicas still serving the old certificate
+    stay trusted until they catch up, one resync later.
+    """
+
+    def __init__(self, client: Client, namespace: str, secret: str, sans: list[str],
+                 bundle: CertBundle, reload: Callable[[CertBundle], None], *,
+                 validating: list[str], mutating: list[str]) -> None:
+        self.client = client
+        self.namespace, self.secret, self.sans = namespace, secret, sans
+        self.bundle = bundle
+        self.previous_ca: bytes | None = None
+        self.reload = reload
+        self.validating, self.mutating = validating, mutating
+
+    def ca_bundle(self) -> bytes:
+        prev = self.previous_ca
+        if prev and prev != self.bundle.ca_pem:
+            return self.bundle.ca_pem + prev
+        return self.bundle.ca_pem
+
+    async def sync(self) -> None:
+        fresh = await load_or_create_certs(self.client, self.namespace, self.secret, self.sans)
+        if fresh != self.bundle:
+            self.previous_ca = self.bundle.ca_pem
+            self.bundle = fresh
+            self.reload(fresh)
+            log.info("serving certificate reloaded (valid until %s)", fresh.not_after)
+        await ensure_ca_bundle(self.client, self.ca_bundle(), validating=self.validating,
+                               mutating=self.mutating)
+
+    async def run(self, every: float) -> None:
+        while True:
+            try:
+                await self.sync()
+            except (ApiError, OSError, ssl.SSLError, ValueError) as exc:
+                log.warning("certificate/caBundle reconcile failed: %s", exc)
+            await asyncio.sleep(every)

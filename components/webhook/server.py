@@ -18,7 +18,7 @@ from aiohttp import web
 from knpy.webhook.admission import Handlers, default_review, validate_review
 from knpy.webhook.certs import CertBundle
 
-__all__ = ["make_app", "ssl_context"]
+__all__ = ["load_bundle", "make_app", "ssl_context"]
 
 log = logging.getLogger("knpy.webhook")
 
@@ -26,13 +26,18 @@ log = logging.getLogger("knpy.webhook")
 def ssl_context(bundle: CertBundle) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    load_bundle(ctx, bundle)
+    return ctx
+
+
+def load_bundle(ctx: ssl.SSLContext, bundle: CertBundle) -> None:
+    """(Re)load the serving cert into ctx: connections made afterwards present it."""
     with tempfile.TemporaryDirectory() as d:
         cert, key = Path(d, "tls.crt"), Path(d, "tls.key")
         cert.write_bytes(bundle.cert_pem)
         key.write_bytes(bundle.key_pem)
         key.chmod(0o600)
         ctx.load_cert_chain(cert, key)
-    return ctx
 
 
 def make_app(handlers: Callable[[], Handlers]) -> web.Application:
