@@ -87,7 +87,8 @@ class ControllerApp:
             on_reconciled=poke), workers=opts.workers)
         self.trigger = Controller(TriggerReconciler(
             client, self.triggers.lister, recorder, brokers=self.brokers.lister,
-            resolver=self.resolvers[1], on_reconciled=poke), workers=opts.workers)
+            resolver=self.resolvers[1], config=self.cfg, on_reconciled=poke),
+            workers=opts.workers)
         self.controllers = [self.broker, self.trigger, self.contract]
         self.elector: LeaderElector | None = None
         if opts.leader_election:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from knpy.apis.eventing.config import EventingConfig
 from knpy.apis.eventing.v1 import Broker, Trigger
 from knpy.controller.eventing.resolver import ResolveError, URIResolver
 from knpy.controller.eventing.resources import TRIGGERS
-from knpy.runtime.k8s import NORMAL, WARNING, Client, Lister, Reconciler, Recorder
+from knpy.runtime.k8s import NORMAL, WARNING, Client, Lister, Reconciler, Recorder, SkipKey
 
 __all__ = ["TriggerReconciler"]
 
@@ -22,10 +23,12 @@ __all__ = ["TriggerReconciler"]
 class TriggerReconciler(Reconciler[Trigger]):
     def __init__(self, client: Client, lister: Lister, recorder: Recorder, *,
                  brokers: Lister, resolver: URIResolver,
+                 config: Callable[[], EventingConfig] = EventingConfig,
                  on_reconciled: Callable[[], None] = lambda: None) -> None:
         super().__init__(client, lister, TRIGGERS, Trigger, recorder, name="trigger")
         self.brokers = brokers
         self.resolver = resolver
+        self.config = config
         self.on_reconciled = on_reconciled
 
     async def on_deleted(self, key: str) -> None:
@@ -33,14 +36,16 @@ class TriggerReconciler(Reconciler[Trigger]):
             self.resolver.tracker.forget(key)
 
     async def reconcile_kind(self, t: Trigger) -> None:
+        raw_broker = self.brokers.get(t.namespace, t.broker)
+        broker = Broker(raw_broker) if raw_broker is not None else None
+        if broker is not None and not self.config().handles_class(broker.broker_class):
+            raise SkipKey  # another broker implementation owns this trigger
         before = t.status.conditions.get("Ready")
         before = dict(before) if before else None
         st = t.status
         self.on_reconciled()
 
         # broker
-        raw_broker = self.brokers.get(t.namespace, t.broker)
-        broker = Broker(raw_broker) if raw_broker is not None else None
         if broker is None:
             st.mark_broker_failed("BrokerDoesNotExist", f"Broker {t.broker!r} does not exist")
         elif raw_broker["metadata"].get("deletionTimestamp"):

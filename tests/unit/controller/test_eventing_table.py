@@ -311,6 +311,19 @@ async def test_trigger(row: Row) -> None:
     await run_row(row, trigger_factory)
 
 
+async def test_trigger_of_a_broker_of_another_class_is_left_alone() -> None:
+    cfg = EventingConfig(broker_classes=frozenset({"MTChannelBasedBroker"}))
+    other = broker(cls="Kafka", status={})
+
+    def make(world: World) -> TriggerReconciler:
+        r = trigger_factory(world)
+        r.config = lambda: cfg
+        return r
+    await run_row(Row("kafka broker's trigger", key="ns/t",
+                      objects=[(BROKERS, other), (TRIGGERS, trigger())], want_err=SkipKey),
+                  make)
+
+
 # ------------------------------------------------------------------ contract
 def contract_factory(world: World) -> ContractReconciler:
     return ContractReconciler(
