@@ -250,7 +250,9 @@ class Exchange:
             up.transport.write(head)
 
     def retryable(self) -> bool:
-        return self.req_done and not self.has_body and not self.upgrade and self.state == FORWARDING
+        # Only a request that was nothing but its head can be sent again as it was.
+        return (self.req_done and not self.has_body and not self.chunked and not self.upgrade
+                and self.state == FORWARDING)
 
     def retry(self) -> None:
         self.up = None
