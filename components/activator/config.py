@@ -140,10 +140,12 @@ def parse_standalone(doc: Any) -> Standalone:
     if unknown:
         raise FieldError(f"unknown field(s) {sorted(unknown)}", "",
                          details="want revisions, activators (or an endpoints view)")
-    acts = doc.get("activators") or []
+    acts = doc.get("activators")
+    acts = [] if acts is None else acts
     if not isinstance(acts, list) or not all(isinstance(a, str) and a for a in acts):
         raise FieldError.invalid(acts, "activators", details="want a list of IPs")
-    raws = doc.get("revisions") or []
+    raws = doc.get("revisions")
+    raws = [] if raws is None else raws
     if not isinstance(raws, list):
         raise FieldError.invalid(raws, "revisions", details="want a list")
     revs: list[RevisionConfig] = []

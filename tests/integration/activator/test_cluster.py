@@ -1,0 +1,141 @@
+"""Cluster mode against a real kube-apiserver: revisions, their private Endpoints and the
+activator Endpoints drive the throttlers (in-process ClusterSource over runtime.k8s).
+
+The pod addresses are cluster IPs that nothing here may dial, so the probe is a recording
+stand-in; everything else (list+watch, handlers, subsetting) is the real thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from knpy.activator.cluster import ClusterSource
+from knpy.activator.prober import Prober
+from knpy.activator.revisions import Revisions
+from knpy.activator.stats import ConcurrencyReporter
+from knpy.runtime.k8s import Client, connect
+
+from tests.integration.activator.conftest import eventually
+from tests.support.cluster import KubeAPI, KubeError
+
+pytestmark = pytest.mark.slow
+
+# A minimal stand-in for Knative's Revision CRD (only what the activator reads), created
+# unless the real one is installed already.
+REVISION_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "revisions.serving.knative.dev"},
+    "spec": {"group": "serving.knative.dev", "scope": "Namespaced",
+             "names": {"plural": "revisions", "singular": "revision", "kind": "Revision",
+                       "listKind": "RevisionList"},
+             "versions": [{"name": "v1", "served": True, "storage": True,
+                           "subresources": {"status": {}},
+                           "schema": {"openAPIV3Schema": {
+                               "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]},
+}
+
+
+def kubectl_json(api: KubeAPI, verb: str, obj: dict[str, Any]) -> None:
+    api.kubectl(verb, "-f", "-", input=json.dumps(obj))
+
+
+@pytest.fixture
+def world(kube_apiserver: KubeAPI) -> tuple[KubeAPI, str, str]:
+    with contextlib.suppress(KubeError):
+        kubectl_json(kube_apiserver, "create", REVISION_CRD)
+    kube_apiserver.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+                           "crd/revisions.serving.knative.dev", timeout=70)
+    ns, system = (f"act-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    for n in (ns, system):
+        kubectl_json(kube_apiserver, "create",
+                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}})
+    return kube_apiserver, ns, system
+
+
+@pytest.fixture
+async def client(kube_apiserver: KubeAPI) -> AsyncIterator[Client]:
+    c = await connect(kube_apiserver.kubeconfig)
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+def endpoints(ns: str, name: str, ips: list[str], labels: dict[str, str] | None = None,
+              not_ready: list[str] | None = None) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Endpoints",
+            "metadata": {"name": name, "namespace": ns, "labels": labels or {}},
+            "subsets": [{"addresses": [{"ip": ip} for ip in ips],
+                         "notReadyAddresses": [{"ip": ip} for ip in not_ready or []],
+                         "ports": [{"name": "http", "port": 8012},
+                                   {"name": "http-autometric", "port": 9090}]}]}
+
+
+def private_endpoints(ns: str, rev: str, ips: list[str]) -> dict[str, Any]:
+    return endpoints(ns, f"{rev}-private", ips, {
+        "networking.internal.knative.dev/serviceType": "Private",
+        "serving.knative.dev/revision": rev})
+
+
+async def test_revisions_and_endpoints_from_the_api(world: tuple[KubeAPI, str, str]) -> None:
+    api, ns, system = world
+    probed: list[str] = []
+
+    async def probe(dest: str, limit: float) -> bool:
+        probed.append(dest)
+        return True
+
+    sent: list[bytes] = []
+    loop = asyncio.get_running_loop()
+    revisions = Revisions(Prober(probe=probe), ConcurrencyReporter("a", sent.append, loop.time),
+                          pod_ip="10.1.0.2")
+    source = ClusterSource(revisions, system, api.kubeconfig)
+    task = asyncio.create_task(source.run())
+    try:
+        # Endpoints first (as can happen), then the Revision.
+        kubectl_json(api, "create", private_endpoints(ns, "hello-00001",
+                                                      ["10.0.0.1", "10.0.0.2", "10.0.0.3"]))
+        kubectl_json(api, "create", {
+            "apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+            "metadata": {"name": "hello-00001", "namespace": ns},
+            "spec": {"containerConcurrency": 2, "timeoutSeconds": 60, "containers": []}})
+        key = f"{ns}/hello-00001"
+        rt = await eventually(lambda: revisions.get(key), 20, "the revision's throttler")
+        await eventually(lambda: len(rt.assigned) == 3, 10, "three probed pods")
+        assert rt.cc == 2 and rt.timeout == 60 and rt.policy_name == "first-available"
+        assert sorted(probed) == ["10.0.0.1:8012", "10.0.0.2:8012", "10.0.0.3:8012"]
+        assert rt.capacity == 6
+
+        # Two activators: this one (10.1.0.2) is index 1 of 2 -> pod slice [1:2] + remnant.
+        kubectl_json(api, "create", endpoints(system, "activator-service",
+                                              ["10.1.0.1", "10.1.0.2"]))
+        await eventually(lambda: rt.activator_count == 2, 10, "subsetting across activators")
+        assert rt.activator_index == 1
+        assert [t.dest for t in rt.assigned] == ["10.0.0.2:8012"]
+
+        # A pod goes away, a new one comes: only the new one is probed.
+        kubectl_json(api, "apply", private_endpoints(ns, "hello-00001",
+                                                     ["10.0.0.1", "10.0.0.4"]))
+        await eventually(lambda: sorted(rt.trackers) == ["10.0.0.1:8012", "10.0.0.4:8012"],
+                         10, "the endpoints update")
+        assert probed.count("10.0.0.4:8012") == 1 and probed.count("10.0.0.1:8012") == 1
+
+        # containerConcurrency changes live; deleting the revision removes the throttler.
+        api.kubectl("-n", ns, "patch", "revision", "hello-00001", "--type=merge", "-p",
+                    '{"spec": {"containerConcurrency": 10}}')
+        await eventually(lambda: rt.cc == 10, 10, "the new containerConcurrency")
+        assert rt.policy_name == "round-robin"
+        api.kubectl("-n", ns, "delete", "revision", "hello-00001")
+        await eventually(lambda: revisions.get(key) is None, 10, "the revision removed")
+        assert rt.closed
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        revisions.close()

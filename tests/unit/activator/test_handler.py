@@ -1,0 +1,140 @@
+"""The activator's handler on the real proxy core, in-process, against a real upstream
+(the aiohttp user app) on loopback. Probing is stubbed to pass: these tests are about
+holding, limits and forwarding."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from aiohttp import web
+from knpy.activator.handler import ActivatorHandler
+from knpy.activator.prober import Prober
+from knpy.activator.revisions import RevisionConfig, Revisions
+from knpy.activator.stats import ConcurrencyReporter
+from knpy.runtime.contract.wirestat import decode_wire_stats
+from knpy.runtime.proxy import Server
+
+from tests.apps.userapp import make_app
+
+ROUTE = {"Knative-Serving-Namespace": "default", "Knative-Serving-Revision": "hello"}
+
+
+@dataclass
+class Act:
+    base: str
+    upstream: str
+    revisions: Revisions
+    frames: list[bytes]
+    session: aiohttp.ClientSession
+
+    async def get(self, path: str = "/", headers: dict[str, str] | None = None,
+                  limit: float = 5) -> tuple[int, str]:
+        async with self.session.get(self.base + path,
+                                    headers=ROUTE if headers is None else headers,
+                                    timeout=aiohttp.ClientTimeout(total=limit)) as r:
+            return r.status, await r.text()
+
+
+@pytest.fixture
+async def act() -> AsyncIterator[Act]:
+    runner = web.AppRunner(make_app(0), handle_signals=False, access_log=None,
+                           handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    up = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def passes(dest: str, limit: float) -> bool:
+        return True
+
+    loop = asyncio.get_running_loop()
+    frames: list[bytes] = []
+    reporter = ConcurrencyReporter("act", frames.append, loop.time)
+    revisions = Revisions(Prober(probe=passes), reporter, queue_depth=2)
+    server = Server(ActivatorHandler(revisions.by_key, reporter, loop.time))
+    port = await server.listen("127.0.0.1", 0)
+    async with aiohttp.ClientSession() as session:
+        yield Act(f"http://127.0.0.1:{port}", f"127.0.0.1:{up}", revisions, frames, session)
+    await server.close()
+    revisions.close()
+    await runner.cleanup()
+
+
+async def test_held_then_forwarded_with_activator_headers(act: Act) -> None:
+    act.revisions.upsert(RevisionConfig("default", "hello", 1))
+    held = asyncio.create_task(act.get("/headers"))
+    await asyncio.sleep(0.1)
+    assert not held.done()
+    rt = act.revisions.get("default/hello")
+    assert rt is not None and rt.pending == 1
+    act.revisions.set_backends("default/hello", [act.upstream])
+    status, body = await held
+    assert status == 200
+    seen = json.loads(body)
+    assert seen["k-proxy-request"] == ["activator"]
+    assert not any(k.startswith("knative-serving") for k in seen)
+    tracker = next(iter(rt.trackers.values()))
+    assert tracker.breaker.inflight == 0 and rt.pending == 0
+    # the first request poked the autoscaler straight away
+    [poke] = decode_wire_stats(act.frames[0])
+    assert poke.key == "default/hello" and poke.stat.average_concurrent_requests == 1.0
+
+
+async def test_queue_full_is_503(act: Act) -> None:
+    act.revisions.upsert(RevisionConfig("default", "hello", 1))
+    held = [asyncio.create_task(act.get()) for _ in range(2)]
+    await asyncio.sleep(0.1)
+    assert await act.get() == (503, "pending request queue full\n")
+    act.revisions.set_backends("default/hello", [act.upstream])
+    assert [await h for h in held] == [(200, "hello")] * 2
+
+
+async def test_wait_is_bounded_by_the_revision_timeout(act: Act) -> None:
+    act.revisions.upsert(RevisionConfig("default", "hello", 0, timeout=0.2))
+    assert await act.get() == (503, "context deadline exceeded\n")
+    assert act.revisions.get("default/hello").pending == 0
+
+
+async def test_client_leaving_frees_its_place(act: Act) -> None:
+    act.revisions.upsert(RevisionConfig("default", "hello", 1))
+    rt = act.revisions.get("default/hello")
+    held = asyncio.create_task(act.get())
+    await asyncio.sleep(0.1)
+    assert rt.pending == 1
+    held.cancel()
+    for _ in range(50):
+        if rt.pending == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert rt.pending == 0
+
+
+async def test_revision_removed_while_waiting(act: Act) -> None:
+    act.revisions.upsert(RevisionConfig("default", "hello", 0))
+    held = asyncio.create_task(act.get())
+    await asyncio.sleep(0.1)
+    act.revisions.remove("default/hello")
+    status, body = await held
+    assert status == 503 and "removed" in body
+    assert (await act.get())[0] == 404
+
+
+async def test_cc1_overload_gives_exactly_the_queue_limit(act: Act) -> None:
+    """CC 1, queue depth 2: of 5 concurrent requests 1 runs, 2 wait, 2 are refused."""
+    act.revisions.upsert(RevisionConfig("default", "hello", 1), [act.upstream])
+    await asyncio.sleep(0.05)
+    res = await asyncio.gather(*(act.get("/sleep?ms=300") for _ in range(5)))
+    assert sorted(res) == [(200, "slept 300")] * 3 + [(503, "pending request queue full\n")] * 2
+    status, body = await act.get("/count")
+    assert status == 200 and json.loads(body)["max_inflight"] == 1
+
+
+async def test_probe_answers(act: Act) -> None:
+    assert await act.get(headers={"K-Network-Probe": "activator"}) == (200, "activator")
+    assert (await act.get(headers={"K-Network-Probe": "queue"}))[0] == 400
+    assert await act.get(headers={"User-Agent": "kube-probe/1.31"}) == (200, "ok")
