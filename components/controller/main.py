@@ -153,7 +153,26 @@ class ControllerApp:
         return self.elector.is_leader if self.elector else True
 
     # ------------------------------------------------------------------ running
+    async def check_apis(self) -> None:
+        """Log the server version; wait, saying why, until the eventing CRDs are served
+        (the informers would otherwise retry 404s quietly)."""
+        major, minor = await self.discovery.server_version()
+        log.info("API server %d.%d", major, minor)
+        delay = 1.0
+        while True:
+            missing = [r.plural for r in (BROKERS, TRIGGERS)
+                       if not await self.discovery.serves(r.api_version, r.plural)]
+            if not missing:
+                return
+            log.error("the API server does not serve %s in %s: install "
+                      "charts/knpy/crds/eventing.yaml; waiting", ", ".join(missing),
+                      BROKERS.api_version)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+            self.discovery.invalidate()
+
     async def run(self) -> None:
+        await self.check_apis()
         informers = [self.brokers, self.triggers, self.configmaps, self.deployments]
         tasks = [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
                  for i in informers]
