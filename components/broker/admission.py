@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -18,9 +19,19 @@ class TTLExhausted(InvalidAttribute):
     """knativebrokerttl <= 1 on arrival: the event has looped enough (reply loops end)."""
 
 
+_second: list[object] = [-1, ""]  # (epoch second, its formatted prefix): strftime is slow
+
+
 def arrival_time(now: datetime | None = None) -> str:
-    t = now or datetime.now(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond:06d}Z"
+    """RFC 3339 UTC with microseconds, e.g. 2024-05-01T12:00:00.123456Z."""
+    if now is not None:
+        t = now.astimezone(UTC)
+        return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond:06d}Z"
+    ts = time.time()
+    sec = int(ts)
+    if _second[0] != sec:
+        _second[0], _second[1] = sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+    return f"{_second[1]}.{int((ts - sec) * 1e6):06d}Z"
 
 
 def ttl_of(event: CloudEvent) -> int | None:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiohttp
+from knpy.broker.httpclient import HTTPError, Pool
 from knpy.runtime import cloudevents as ce
 
 
@@ -20,11 +21,13 @@ class Outcome:
 
 
 class Sender:
-    """Binary-mode POSTs over one keep-alive connection pool."""
+    """Binary-mode POSTs: http:// over knpy's small keep-alive client (the hot path),
+    https:// over aiohttp."""
 
     def __init__(self, max_body: int) -> None:
         self.max_body = max_body
         self._session: aiohttp.ClientSession | None = None
+        self._pool = Pool()
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, ttl_dns_cache=60)
@@ -32,6 +35,7 @@ class Sender:
                                               skip_auto_headers=("User-Agent",))
 
     async def close(self) -> None:
+        self._pool.close()
         if self._session is not None:
             await self._session.close()
 
@@ -39,24 +43,34 @@ class Sender:
                    time_limit: float) -> Outcome:
         """POST the event; a 2xx with a CloudEvent (other than 202) is a reply, a 2xx with a
         non-empty body that is not a CloudEvent is a failure."""
-        assert self._session is not None
         headers, body = ce.to_binary(event)
         headers.extend(extra)
-        try:
-            async with self._session.post(
-                    url, data=body, headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=time_limit)) as resp:
-                status = resp.status
-                rbody = await resp.content.read(self.max_body + 1)
-                rheaders = list(resp.headers.items())
-                retry_after = resp.headers.get("Retry-After")
-        except (TimeoutError, aiohttp.ClientError, OSError) as e:
-            return Outcome(False, None, error=repr(e))
+        if url.startswith("http://"):
+            try:
+                resp = await self._pool.post(url, headers, body, time_limit)
+            except HTTPError as e:
+                return Outcome(False, None, error=str(e))
+            status, rbody, rheaders = resp.status, resp.body, resp.headers
+            retry_after = resp.header("Retry-After")
+            content_type = resp.header("Content-Type")
+        else:
+            assert self._session is not None
+            try:
+                async with self._session.post(
+                        url, data=body, headers=headers,
+                        timeout=aiohttp.ClientTimeout(total=time_limit)) as r:
+                    status = r.status
+                    rbody = await r.content.read(self.max_body + 1)
+                    rheaders = list(r.headers.items())
+                    retry_after = r.headers.get("Retry-After")
+                    content_type = r.headers.get("Content-Type")
+            except (TimeoutError, aiohttp.ClientError, OSError) as e:
+                return Outcome(False, None, error=repr(e))
         if not 200 <= status <= 299:
             return Outcome(False, status, rbody, retry_after=retry_after)
         if status == 202:
             return Outcome(True, status)  # Accepted: never a reply (spec), body ignored
-        mode = ce.detect_mode(resp.headers.get("Content-Type"))
+        mode = ce.detect_mode(content_type)
         if mode is ce.Mode.STRUCTURED or ce.has_binary_attributes(rheaders):
             if len(rbody) > self.max_body:
                 return Outcome(False, status, rbody, error="reply larger than the limit")

@@ -83,6 +83,9 @@ def make_event(attributes: Mapping[str, AttrValue], data: bytes | None = None) -
             raise InvalidAttribute(name, f"unsupported value type {type(value).__name__}")
         if name in _STRING_ATTRS and value == "":
             raise InvalidAttribute(name, "must be non-empty when present")
+    dct = attrs.get("datacontenttype")
+    if isinstance(dct, str) and any(ord(c) < 0x20 or ord(c) == 0x7F for c in dct):
+        raise InvalidAttribute("datacontenttype", "control characters are not allowed")
     time = attrs.get("time")
     if time is not None:
         try:

@@ -12,6 +12,7 @@ import base64
 import binascii
 import enum
 import json
+import re
 from collections.abc import Iterable
 from urllib.parse import unquote_to_bytes
 
@@ -68,9 +69,13 @@ def _must_encode(ch: str) -> bool:
     return o <= 0x20 or o >= 0x7F or ch in '"%'
 
 
+# Anything but printable ASCII minus `"` and `%` needs encoding.
+_NEEDS_ENCODING = re.compile(r'[^\x21\x23\x24\x26-\x7e]')
+
+
 def percent_encode(value: str) -> str:
     """Encode space, `"`, `%` and everything outside printable ASCII (binding 3.1.3.2)."""
-    if not any(_must_encode(c) for c in value):
+    if _NEEDS_ENCODING.search(value) is None:
         return value
     out = []
     for c in value:
