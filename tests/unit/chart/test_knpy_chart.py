@@ -173,3 +173,19 @@ def test_bad_values_fail_with_the_field_named() -> None:
     assert "/broker/maxEventBytes" in err and "minimum" in err
     err = fail("--set", "image.pullPolicy=Sometimes")
     assert "/image/pullPolicy" in err
+
+
+def test_every_port_names_its_protocol() -> None:
+    """Helm 4 applies server-side; Kubernetes 1.20's Service and container port lists are
+    keyed by (port, protocol) and reject an element without protocol."""
+    objs = render()
+    for (kind, name), o in objs.items():
+        if kind == "Service":
+            ports = o["spec"]["ports"]
+        elif kind in ("Deployment", "StatefulSet"):
+            ports = [p for c in o["spec"]["template"]["spec"]["containers"]
+                     for p in c.get("ports", [])]
+        else:
+            continue
+        for p in ports:
+            assert p.get("protocol") == "TCP", f"{kind}/{name} port {p} has no protocol"
