@@ -15,7 +15,7 @@ from knpy.runtime.k8s import (
     Resource,
 )
 from knpy.runtime.k8s.informer import Lister
-from knpy.runtime.k8s.testing import FakeClient
+from knpy.runtime.k8s.testing import FakeClient, eventually
 from knpy.runtime.k8s.workqueue import ExponentialRateLimiter, WorkQueue
 
 WIDGETS = Resource("example.dev", "v1", "widgets", "Widget")
@@ -102,42 +102,48 @@ async def test_non_leader_does_nothing() -> None:
     assert r.calls == 0 and c.actions == []
 
 
-async def _drive(behaviour, *, rounds: float = 0.3) -> tuple[Controller, WidgetReconciler]:
+async def _drive(behaviour, until, *, settle: float = 0.0
+                 ) -> tuple[Controller, WidgetReconciler]:
+    """Run a one-worker controller on ns/w until `until(ctl, rec)` holds (then `settle` s)."""
     c, lister, _ = world()
     r = WidgetReconciler(c, lister, behaviour)
     ctl = Controller(r, workers=1,
                      queue=WorkQueue(rate_limiter=ExponentialRateLimiter(0.01, 0.04)))
     ctl.enqueue_key("ns/w")
     task = asyncio.create_task(ctl.run())
-    await asyncio.sleep(rounds)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    try:
+        await eventually(lambda: until(ctl, r), 10, what="controller progress")
+        await asyncio.sleep(settle)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
     return ctl, r
 
 
 async def test_controller_retries_plain_errors_with_backoff() -> None:
     def flaky(_v: View) -> None:
         raise RuntimeError("transient")
-    ctl, r = await _drive(flaky)
-    assert r.calls >= 4, "retried with backoff"
-    assert ctl.errors == r.calls
+    ctl, r = await _drive(flaky, lambda ctl, r: ctl.errors >= 4)
+    assert r.calls >= 4, "retried"
+    assert ctl.queue.retries("ns/w") >= 3, "with growing per-key backoff"
 
 
 async def test_controller_does_not_retry_permanent_errors() -> None:
     def perm(_v: View) -> None:
         raise PermanentError("bad spec")
-    _ctl, r = await _drive(perm, rounds=0.2)
+    ctl, r = await _drive(perm, lambda ctl, r: ctl.errors == 1, settle=0.2)
     assert r.calls == 1
+    assert ctl.queue.retries("ns/w") == 0 and len(ctl.queue) == 0
 
 
 async def test_controller_requeue_after() -> None:
     def later(_v: View) -> None:
         raise RequeueAfter(0.05)
-    ctl, r = await _drive(later, rounds=0.22)
-    assert 3 <= r.calls <= 6
-    assert ctl.errors == 0
+    ctl, _ = await _drive(later, lambda ctl, r: r.calls >= 3)
+    assert ctl.errors == 0, "a requeue is not an error"
+    assert ctl.queue.retries("ns/w") == 0, "and does not grow the backoff"
 
 
 async def test_controller_success_forgets_backoff() -> None:
-    ctl, r = await _drive(None, rounds=0.1)
+    ctl, r = await _drive(None, lambda ctl, r: r.calls == 1, settle=0.1)
     assert r.calls == 1 and ctl.queue.retries("ns/w") == 0

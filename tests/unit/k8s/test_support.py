@@ -68,12 +68,12 @@ async def test_leader_takes_over_an_expired_lease_of_a_crashed_holder() -> None:
         "metadata": {"name": "ctl", "namespace": "sys"},
         "spec": {"holderIdentity": "dead", "leaseDurationSeconds": 1,
                  "renewTime": "2020-01-01T00:00:00.000000Z", "leaseTransitions": 4}})
-    b = LeaderElector(c, "sys", "ctl", identity="b", lease_duration=1.0,
-                      renew_deadline=0.5, retry_period=0.05)
+    b = LeaderElector(c, "sys", "ctl", identity="b", lease_duration=2.0,
+                      renew_deadline=1.0, retry_period=0.05)
     tb = asyncio.create_task(b.run())
     await asyncio.sleep(0.3)
     assert not b.is_leader, "waits a full lease duration as observed locally"
-    await eventually(lambda: b.is_leader, 3)
+    await eventually(lambda: b.is_leader, 5)
     assert c.store[("leases", "sys", "ctl")]["spec"]["leaseTransitions"] == 5
     tb.cancel()
     await asyncio.gather(tb, return_exceptions=True)
