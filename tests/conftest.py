@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The real-Kubernetes fixtures (kube_apiserver, kube_cluster) for every tier: docs/cluster.md.
+from tests.support.cluster import kube_apiserver, kube_cluster  # noqa: F401
+
 
 @pytest.fixture
 def logdir(tmp_path: Path) -> Path:

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Build OCI images with buildah (no daemon, no registry) and import them into the local
+# cluster's containerd.
+#
+#   hack/images.sh build [NAME...]   build (default: every image); import if the cluster runs
+#   hack/images.sh import            import every built image not yet in containerd
+#   hack/images.sh import-system     build + import only the pause (sandbox) image
+#   hack/images.sh wheels            only the wheels (build/wheels/) for `docker build`
+#   hack/images.sh list              NAME -> image reference
+#
+# Images: hack/images/<name>/Dockerfile (sample apps + pause; context = that dir) and
+# components/<name>/Dockerfile (knpy components; context = the repo root, with the knpy
+# wheel and its dependencies pre-built into build/wheels/ by this script, so the same
+# Dockerfiles build with `docker build -f components/<name>/Dockerfile .` after `make wheels`).
+# Each image is named $IMAGE_PREFIX/<name>:$IMAGE_TAG (dev.local/knpy/<name>:dev) and saved
+# as $KNPY_CACHE/images/oci/<name>.tar; a stamp per image holds the hash of its inputs, so an
+# unchanged image is neither rebuilt nor re-imported.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+. "$HERE/lib/common.sh"
+OCI="$CACHE/images/oci"
+IMPORTED="$CACHE/containerd/imported"   # lives and dies with containerd's root
+PY="${PYTHON:-$REPO/.venv/bin/python}"
+mkdir -p "$OCI"
+
+all_names() {
+  local d
+  for d in "$HERE"/images/*/Dockerfile "$REPO"/components/*/Dockerfile; do
+    [ -f "$d" ] && basename "$(dirname "$d")"
+  done
+}
+
+dockerfile_of() {
+  if [ -f "$HERE/images/$1/Dockerfile" ]; then echo "$HERE/images/$1/Dockerfile"
+  elif [ -f "$REPO/components/$1/Dockerfile" ]; then echo "$REPO/components/$1/Dockerfile"
+  else die "images: no Dockerfile for '$1' (hack/images/$1/ or components/$1/)"; fi
+}
+
+tree_hash() {  # content hash of files (names + bytes), ignoring build outputs
+  (cd "$REPO" && find "$@" -type f ! -name '*.so' ! -name '*.pyc' ! -name '*.c' \
+     ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-32
+}
+
+# The knpy wheel + every dependency wheel, for the component Dockerfiles.
+build_wheels() {
+  local h stamp="$REPO/build/wheels/.inputs"
+  h="$(tree_hash components cext setup.py pyproject.toml)"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$h" ] && return 0
+  log "images: building the knpy wheel and its dependencies into build/wheels"
+  rm -rf "$REPO/build/wheels" && mkdir -p "$REPO/build/wheels"
+  (cd "$REPO" && timeout 900 "$PY" -m pip wheel -q --no-build-isolation \
+     -w build/wheels .) || die "images: pip wheel failed"
+  echo "$h" >"$stamp"
+}
+
+build_one() {
+  local name="$1" dockerfile ctx ref h inputs
+  dockerfile="$(dockerfile_of "$name")"
+  ref="$IMAGE_PREFIX/$name:$IMAGE_TAG"
+  case "$dockerfile" in
+    "$HERE"/images/*)
+      ctx="$(dirname "$dockerfile")"
+      h="$(tree_hash "hack/images/$name")"
+      ;;
+    *)
+      build_wheels
+      ctx="$REPO"
+      h="$( (cat "$REPO/build/wheels/.inputs"; sha256sum "$dockerfile") | sha256sum | cut -c1-32)"
+      ;;
+  esac
+  inputs="$h $(cat "$CACHE/buildah/base.stamp" 2>/dev/null)"
+  if [ -f "$OCI/$name.tar" ] && [ "$(cat "$OCI/$name.inputs" 2>/dev/null)" = "$inputs" ] \
+     && "${BUILDAH[@]}" inspect --type image "$ref" >/dev/null 2>&1; then
+    return 0
+  fi
+  log "images: building $ref"
+  local tmpctx=""
+  if [ "$name" = pause ]; then
+    # The sandbox image: static busybox sleeping forever (Debian's busybox-static).
+    "$HERE/sysdeps.sh" busybox-static
+    tmpctx="$(mktemp -d)"
+    cp "$ctx/Dockerfile" "$tmpctx/" && cp /bin/busybox "$tmpctx/busybox"
+    ctx="$tmpctx"
+  fi
+  timeout 1200 "${BUILDAH[@]}" bud --isolation chroot --pull=never -q \
+    -t "$ref" -f "$dockerfile" "$ctx" >"$CACHE/images/$name.build.log" 2>&1 \
+    || { tail -20 "$CACHE/images/$name.build.log" >&2; die "images: building $name failed"; }
+  [ -n "$tmpctx" ] && rm -rf "$tmpctx"
+  rm -f "$OCI/$name.tar"
+  timeout 600 "${BUILDAH[@]}" push -q --disable-compression "$ref" "oci-archive:$OCI/$name.tar:$ref" \
+    || die "images: saving $name failed"
+  echo "$inputs" >"$OCI/$name.inputs"
+  "${BUILDAH[@]}" rm --all >/dev/null 2>&1 || true   # leftover build containers
+}
+
+containerd_up() { [ -S "$CONTAINERD_SOCK" ] && timeout 10 ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; }
+
+import_one() {
+  local name="$1" ref="$IMAGE_PREFIX/$1:$IMAGE_TAG"
+  [ -f "$OCI/$name.tar" ] || return 0
+  mkdir -p "$IMPORTED"
+  if [ "$(cat "$IMPORTED/$name" 2>/dev/null)" = "$(cat "$OCI/$name.inputs")" ] \
+     && ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -qxF "$ref"; then
+    return 0
+  fi
+  log "images: importing $ref into containerd"
+  timeout 600 ctr --address "$CONTAINERD_SOCK" -n k8s.io images import "$OCI/$name.tar" >/dev/null \
+    || die "images: ctr import of $name failed"
+  ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -qxF "$ref" \
+    || die "images: $ref not in containerd after import"
+  cp "$OCI/$name.inputs" "$IMPORTED/$name"
+}
+
+cmd_build() {
+  "$HERE/base-image.sh"
+  local names=("$@")
+  [ ${#names[@]} -gt 0 ] || mapfile -t names < <(all_names)
+  for n in "${names[@]}"; do build_one "$n"; done
+  if containerd_up; then for n in "${names[@]}"; do import_one "$n"; done; fi
+}
+
+cmd_import() {
+  containerd_up || die "images: the cluster's containerd is not running ($CONTAINERD_SOCK)"
+  local f
+  for f in "$OCI"/*.tar; do [ -e "$f" ] && import_one "$(basename "$f" .tar)"; done
+}
+
+case "${1:-}" in
+  build) shift; cmd_build "$@" ;;
+  import) cmd_import ;;
+  import-system) build_one pause; import_one pause ;;
+  wheels) build_wheels ;;
+  list) for n in $(all_names); do echo "$n $IMAGE_PREFIX/$n:$IMAGE_TAG"; done ;;
+  *) echo "usage: $0 build [NAME...] | import | import-system | wheels | list" >&2; exit 2 ;;
+esac
