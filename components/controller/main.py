@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from knpy.apis.eventing.config import EVENTING_CONFIG, EventingConfig, parse_eventing_config
 from knpy.controller.eventing.broker import BrokerReconciler
@@ -47,7 +47,6 @@ class Options:
     identity: str | None = None
     workers: int = 2
     watch_timeout: int = 300
-    extra: dict = field(default_factory=dict)
 
 
 class ControllerApp:

@@ -47,7 +47,7 @@ class _Failure:
 
 
 class FakeClient:
-    def __init__(self, resources: dict[str, Resource] | None = None) -> None:
+    def __init__(self) -> None:
         self.store: dict[tuple[str, str | None, str], Obj] = {}
         self.actions: list[Action] = []
         self._failures: list[_Failure] = []
