@@ -5,7 +5,8 @@ WATCH from it with `allowWatchBookmarks`, so quiet resources still advance the v
 reconnect rarely needs a relist. When the server says the version is gone (HTTP 410 on
 connect, or an ERROR event with code 410 mid-stream, after etcd compaction), the informer
 relists and diffs the new list against the cache, so handlers see the adds, updates and
-deletes they missed. Any other failure backs off exponentially and relists.
+deletes they missed. A dropped connection re-watches from the last version (no relist);
+any other failure backs off exponentially and relists.
 
 Handlers are plain synchronous callables (they only enqueue keys): on_add(obj),
 on_update(old, new), on_delete(obj). Objects in the cache are shared: never mutate them
@@ -20,6 +21,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import aiohttp
 from knpy.runtime.k8s.client import Client
 from knpy.runtime.k8s.errors import ApiError
 from knpy.runtime.k8s.resources import Obj, Resource, key_of, resource_version
@@ -131,8 +133,7 @@ class Informer:
                 self.synced.set()
                 need_list = True  # whatever ends the watch loop below, relist after it
                 delay = 0.2
-                while True:
-                    await self._watch()
+                await self._watch_until_broken()
             except _Expired:
                 log.info("%s: resourceVersion %s expired, relisting", self.resource,
                          self.resource_version)
@@ -143,6 +144,23 @@ class Informer:
                             exc, delay)
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 30.0)
+
+    async def _watch_until_broken(self) -> None:
+        """Watch, re-watching from the last version after a timeout or a dropped connection
+        (a few times in a row, with backoff); return only by raising, to relist."""
+        failures = 0
+        while True:
+            try:
+                await self._watch()
+                failures = 0
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                failures += 1
+                if failures > 5:
+                    raise
+                wait = min(0.2 * 2 ** failures, 10.0)
+                log.info("%s: watch connection lost (%s); re-watching from %s in %.1fs",
+                         self.resource, exc, self.resource_version, wait)
+                await asyncio.sleep(wait * (0.5 + random.random()))
 
     async def _list(self) -> None:
         items: list[Obj] = []

@@ -40,6 +40,8 @@ class ScriptedAPI:
         if isinstance(script, Exception):
             raise script
         for ev in script:
+            if isinstance(ev, Exception):
+                raise ev
             yield ev
 
 
@@ -104,6 +106,16 @@ async def test_other_errors_back_off_and_relist() -> None:
     inf = Informer(api, CONFIGMAPS)
     await run_until(inf, lambda: inf.relists == 1, within=3)
     assert inf.synced.is_set()
+
+
+async def test_dropped_connection_rewatches_from_the_last_version_without_relist() -> None:
+    api = ScriptedAPI([[cm("a", "1")]], [
+        [{"type": "ADDED", "object": cm("b", "7")}, ConnectionResetError("peer reset")],
+        [{"type": "ADDED", "object": cm("c", "8")}]])
+    inf = Informer(api, CONFIGMAPS)
+    await run_until(inf, lambda: inf.lister.get("default", "c") is not None, within=5)
+    assert api.watch_rvs[:2] == ["100", "7"]
+    assert inf.relists == 0 and api.list_calls == 1
 
 
 async def test_a_failing_handler_does_not_stop_others() -> None:
