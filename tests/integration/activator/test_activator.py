@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 from pathlib import Path
 
 import aiohttp
@@ -135,3 +137,18 @@ async def test_bad_config_fails_at_start_naming_the_field(stack: Stack, tmp_path
     stack.procs.append(proc2)
     assert proc2.wait(timeout=15) == 2
     assert "--port" in (tmp_path / "bad2.log").read_text()
+
+
+async def test_sigterm_lets_requests_in_flight_finish(stack: Stack) -> None:
+    app = stack.user_app()
+    qp = stack.queue_proxy(app)
+    port, proc = stack.activator("--revision", "default/hello", "--backend", f"127.0.0.1:{qp}",
+                                 "--drain-timeout", "10")
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as s:
+        await until_status(s, base + "/", 200, 10)
+        slow = [asyncio.create_task(get(s, base + "/sleep?ms=800")) for _ in range(5)]
+        await asyncio.sleep(0.3)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert await asyncio.gather(*slow) == [(200, "slept 800")] * 5
+    assert await asyncio.to_thread(proc.wait, 15) == 0
