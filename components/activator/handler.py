@@ -1,8 +1,9 @@
 """The activator's request path on the shared proxy core.
 
 Per request (Knative's activator handler chain):
-1. probes: `K-Network-Probe: activator` -> 200 `activator`; kubelet probes -> 200 `ok`
-   (500 while draining); any other probe value -> 400;
+1. probes: `K-Network-Probe: activator` -> 200 `activator`; kubelet probes (User-Agent
+   `kube-probe/...` or a `K-Kubelet-Probe` header) -> 200 `ok` (500 while draining); any
+   other probe value -> 400;
 2. the revision from `Knative-Serving-Namespace` / `Knative-Serving-Revision` (set by the
    ingress; removed before forwarding); an unknown revision -> 404;
 3. counted in the revision's stats (the first request of an idle revision pokes the
@@ -28,7 +29,9 @@ log = logging.getLogger("knpy.activator")
 
 NAMESPACE_HEADER = b"knative-serving-namespace"
 REVISION_HEADER = b"knative-serving-revision"
+KUBELET_PROBE_HEADER = b"k-kubelet-probe"
 PROXY_LINE = b"K-Proxy-Request: activator\r\n"
+_K = frozenset(b"Kk")
 
 QUEUE_FULL = http.error_response(503, "pending request queue full")
 TIMED_OUT = http.error_response(503, "context deadline exceeded")
@@ -69,12 +72,16 @@ class ActivatorHandler:
         ex.forward(pick[0].pool, PROXY_LINE)
 
     def _revision(self, ex: Exchange) -> RevisionThrottler | None:
-        """Find and remove the two routing headers; answer 404 if they name no revision."""
+        """Find and remove the two routing headers; answer 404 if they name no revision.
+
+        The same pass spots `K-Kubelet-Probe` (the header Knative's activator readiness
+        probe sends) and answers it as a kubelet probe."""
         ns = name = b""
         lines = ex.lines
         keep = None
+        kubelet = False
         for i, ln in enumerate(lines):
-            if ln[:8].lower() == b"knative-":
+            if ln[0] in _K:  # only K-/Knative- headers matter here: one byte test per line
                 lname, _, value = ln.partition(b":")
                 lname = lname.strip().lower()
                 if lname in (NAMESPACE_HEADER, REVISION_HEADER):
@@ -85,10 +92,15 @@ class ActivatorHandler:
                     if keep is None:
                         keep = lines[:i]
                     continue
+                if lname == KUBELET_PROBE_HEADER:
+                    kubelet = True
             if keep is not None:
                 keep.append(ln)
         if keep is not None:
             ex.lines = keep
+        if kubelet:
+            ex.respond_raw(_DRAINING if self.draining else _HEALTHY)
+            return None
         if not ns or not name:
             ex.respond_raw(_NO_HEADERS)
             return None

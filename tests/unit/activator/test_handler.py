@@ -138,3 +138,5 @@ async def test_probe_answers(act: Act) -> None:
     assert await act.get(headers={"K-Network-Probe": "activator"}) == (200, "activator")
     assert (await act.get(headers={"K-Network-Probe": "queue"}))[0] == 400
     assert await act.get(headers={"User-Agent": "kube-probe/1.31"}) == (200, "ok")
+    # Knative's activator readiness probe sends this header (with any User-Agent).
+    assert await act.get(headers={"K-Kubelet-Probe": "activator"}) == (200, "ok")
