@@ -40,7 +40,8 @@ class QueueHandler:
         self.by_class = [0, 0, 0, 0, 0, 0]
 
     def handle(self, ex: Exchange) -> None:
-        if ex.probe or ex.user_agent.startswith(_KUBE_PROBE) or ex.user_agent == _ACTIVATOR_PROBE:
+        if (ex.probe or ex.user_agent.startswith(_KUBE_PROBE) or ex.kubelet_probe
+                or ex.user_agent == _ACTIVATOR_PROBE):
             self._probe(ex)
             return
         self.drainer.last_request = ex.t0

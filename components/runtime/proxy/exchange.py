@@ -47,6 +47,7 @@ class Exchange:
         "idle_since",
         "is_head",
         "keep_alive",
+        "kubelet_probe",
         "lines",
         "method",
         "on_done",
@@ -82,6 +83,7 @@ class Exchange:
         self.has_body = False
         self.probe = b""
         self.hash = b""
+        self.kubelet_probe = False  # K-Kubelet-Probe present
         self.user_agent = b""
         self.proxied = False  # K-Proxy-Request: activator
         self.xff = b""

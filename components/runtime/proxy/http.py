@@ -22,6 +22,7 @@ H_XFF = 9  # X-Forwarded-For: merged with the peer address
 H_FORWARDED = 10  # Forwarded (RFC 7239): extended with the peer's element
 H_XFP = 11  # X-Forwarded-Proto: kept; we add one only when absent
 H_ORIGINAL_HOST = 12  # K-Original-Host: remembered and dropped; a handler may restore it
+H_KUBELET_PROBE = 13  # K-Kubelet-Probe: marks a kubelet probe (like a kube-probe/ agent)
 
 REQUEST_HEADER_KINDS: dict[bytes, int] = {
     b"connection": H_CONNECTION,
@@ -41,6 +42,7 @@ REQUEST_HEADER_KINDS: dict[bytes, int] = {
     b"forwarded": H_FORWARDED,
     b"x-forwarded-proto": H_XFP,
     b"k-original-host": H_ORIGINAL_HOST,
+    b"k-kubelet-probe": H_KUBELET_PROBE,
 }
 
 # Connection tokens that are options, not header names.

@@ -163,6 +163,8 @@ class ServerConnection(asyncio.Protocol):
                 ex.proxied = value == b"activator"  # type: ignore[union-attr]
             elif kind == http.H_HASH:
                 ex.hash = value  # type: ignore[union-attr]
+            elif kind == http.H_KUBELET_PROBE:
+                ex.kubelet_probe = True  # type: ignore[union-attr]
             else:
                 ex.has_xfp = True  # type: ignore[union-attr]
 

@@ -47,6 +47,8 @@ async def test_probes(qp: QueueProxy) -> None:
             assert (r.status, await r.text()) == (200, "queue")
         async with s.get(qp.url + "/", headers={"User-Agent": "kube-probe/1.31"}) as r:
             assert (r.status, await r.text()) == (200, "queue")
+        async with s.get(qp.url + "/", headers={"K-Kubelet-Probe": "queue"}) as r:
+            assert (r.status, await r.text()) == (200, "queue")
         async with s.get(qp.url + "/", headers={"User-Agent": "Knative-Activator-Probe",
                                                  "K-Network-Probe": "queue"}) as r:
             assert (r.status, await r.text()) == (200, "queue")
