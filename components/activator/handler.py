@@ -10,8 +10,8 @@ Per request (Knative's activator handler chain):
    autoscaler);
 4. a pod slot now (`try_reserve`), or a wait in the revision's queue, bounded by the
    queue depth (503 `pending request queue full`) and the revision's timeout (503);
-5. forwarded with `K-Proxy-Request: activator`; the slot is released when the exchange
-   ends, however it ends.
+5. forwarded with `K-Proxy-Request: activator` (and `K-Original-Host` passed on, for the
+   queue-proxy); the slot is released when the exchange ends, however it ends.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ REVISION_HEADER = b"knative-serving-revision"
 KUBELET_PROBE_HEADER = b"k-kubelet-probe"
 PROXY_LINE = b"K-Proxy-Request: activator\r\n"
 _K = frozenset(b"Kk")
+# The core takes K-Original-Host out of the forwarded lines (the queue-proxy turns it back
+# into Host); the activator is not the last hop, so it passes it on unchanged.
+_ORIGINAL_HOST = b"K-Original-Host: %s\r\n%s"
 
 QUEUE_FULL = http.error_response(503, "pending request queue full")
 TIMED_OUT = http.error_response(503, "context deadline exceeded")
@@ -69,7 +72,10 @@ class ActivatorHandler:
             ex.defer(self._wait(ex, rt))
             return
         ex.user = pick
-        ex.forward(pick[0].pool, PROXY_LINE)
+        if ex.original_host:
+            ex.forward(pick[0].pool, _ORIGINAL_HOST % (ex.original_host, PROXY_LINE))
+        else:
+            ex.forward(pick[0].pool, PROXY_LINE)
 
     def _revision(self, ex: Exchange) -> RevisionThrottler | None:
         """Find and remove the two routing headers; answer 404 if they name no revision.
@@ -128,7 +134,9 @@ class ActivatorHandler:
             rt.leave(fut)  # the client went away (the core cancelled us)
             raise
         ex.user = pick
-        ex.forward(pick[0].pool, PROXY_LINE)
+        extra = (_ORIGINAL_HOST % (ex.original_host, PROXY_LINE) if ex.original_host
+                 else PROXY_LINE)
+        ex.forward(pick[0].pool, extra)
 
     def _done(self, ex: Exchange) -> None:
         user = ex.user

@@ -35,9 +35,12 @@ async def test_probes_routing_and_headers(stack: Stack, tmp_path: Path) -> None:
         assert status == 404 and "Knative-Serving-Revision" in body
         status, body = await get(s, base + "/", {**ROUTE, "Knative-Serving-Revision": "nope"})
         assert status == 404 and '"nope" not found' in body
-        status, body = await until_status(s, base + "/headers", 200, 10)
+        await until_status(s, base + "/", 200, 10)
+        status, body = await get(s, base + "/headers", {**ROUTE, "K-Original-Host": "h.example"})
         seen = json.loads(body)
         assert seen["k-proxy-request"] == ["activator"]
+        # passed on by the activator, turned back into Host by the queue-proxy
+        assert seen["host"] == ["h.example"]
         assert "knative-serving-revision" not in seen and "knative-serving-namespace" not in seen
 
 

@@ -67,7 +67,7 @@ async def act() -> AsyncIterator[Act]:
 
 async def test_held_then_forwarded_with_activator_headers(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 1))
-    held = asyncio.create_task(act.get("/headers"))
+    held = asyncio.create_task(act.get("/headers", {**ROUTE, "K-Original-Host": "hello.example"}))
     await asyncio.sleep(0.1)
     assert not held.done()
     rt = act.revisions.get("default/hello")
@@ -77,6 +77,7 @@ async def test_held_then_forwarded_with_activator_headers(act: Act) -> None:
     assert status == 200
     seen = json.loads(body)
     assert seen["k-proxy-request"] == ["activator"]
+    assert seen["k-original-host"] == ["hello.example"]  # for the queue-proxy, not us
     assert not any(k.startswith("knative-serving") for k in seen)
     tracker = next(iter(rt.trackers.values()))
     assert tracker.breaker.inflight == 0 and rt.pending == 0
