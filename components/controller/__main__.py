@@ -2,7 +2,8 @@
 
 Flags (and env): --kubeconfig ($KUBECONFIG; in-cluster config when unset),
 --namespace ($SYSTEM_NAMESPACE, default knpy-system), --contract-configmap,
---no-leader-elect, --lease-name, --identity ($POD_NAME), --workers.
+--no-leader-elect, --lease-name, --identity ($POD_NAME), --workers,
+--probe-port ($KNPY_PROBE_PORT, 8080; 0 turns the /healthz and /readyz server off).
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Optio
     p.add_argument("--retry-period", type=float, default=2.0)
     p.add_argument("--identity", default=None)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--probe-port", type=int, default=int(os.environ.get("KNPY_PROBE_PORT", 8080)),
+                   help="GET /healthz and /readyz (0: off)")
     p.add_argument("--log-level", default=os.environ.get("KNPY_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
     opts = Options(namespace=a.namespace, contract_configmap=a.contract_configmap,
                    leader_election=not a.no_leader_elect, lease_name=a.lease_name,
                    lease_duration=a.lease_duration, renew_deadline=a.renew_deadline,
-                   retry_period=a.retry_period, identity=a.identity, workers=a.workers)
+                   retry_period=a.retry_period, identity=a.identity, workers=a.workers,
+                   probe_port=a.probe_port)
     return a, opts
 
 

@@ -27,6 +27,7 @@ from knpy.runtime.k8s import (
     LeaderElector,
     Tracker,
 )
+from knpy.runtime.k8s.probes import serve_probes
 
 __all__ = ["ControllerApp", "Options"]
 
@@ -47,6 +48,8 @@ class Options:
     identity: str | None = None
     workers: int = 2
     watch_timeout: int = 300
+    probe_host: str = "0.0.0.0"
+    probe_port: int = 0  # 0: no probe server
 
 
 class ControllerApp:
@@ -170,12 +173,26 @@ class ControllerApp:
             delay = min(delay * 2, 30.0)
             self.discovery.invalidate()
 
+    def _healthy(self, tasks: list[asyncio.Task]) -> str | None:
+        dead = [t.get_name() for t in tasks if t.done()]
+        return f"stopped: {', '.join(dead)}" if dead else None
+
+    def _ready(self, informers: list[Informer]) -> str | None:
+        waiting = [i.resource.plural for i in informers if not i.synced.is_set()]
+        return f"caches not synced: {', '.join(waiting)}" if waiting else None
+
     async def run(self) -> None:
-        await self.check_apis()
         informers = [self.brokers, self.triggers, self.configmaps, self.deployments]
-        tasks = [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
-                 for i in informers]
+        tasks: list[asyncio.Task] = []
+        probes = None
+        if self.opts.probe_port:
+            probes = await serve_probes(self.opts.probe_host, self.opts.probe_port,
+                                        healthy=lambda: self._healthy(tasks),
+                                        ready=lambda: self._ready(informers))
         try:
+            await self.check_apis()
+            tasks += [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
+                      for i in informers]
             await asyncio.gather(*(i.wait_synced() for i in informers))
             log.info("caches synced: %d broker(s), %d trigger(s)", len(self.brokers.lister),
                      len(self.triggers.lister))
@@ -193,6 +210,8 @@ class ControllerApp:
             await asyncio.gather(*tasks, return_exceptions=True)
             for tr in self.trackers:
                 await tr.close()
+            if probes is not None:
+                await probes.cleanup()
 
     async def _resync(self) -> None:
         while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 
+import aiohttp
 import pytest
 from knpy.controller.eventing.resources import BROKERS
 from knpy.runtime.k8s import EVENTS, LEASES, Client
@@ -12,7 +13,7 @@ from knpy.runtime.k8s.testing import eventually
 
 from tests.integration.controller.kube import make_namespace
 from tests.support.cluster import KubeAPI
-from tests.support.procs import python_module, spawn, stop
+from tests.support.procs import free_port, python_module, spawn, stop
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -32,11 +33,13 @@ async def reporters(client: Client, ns: str, name: str) -> set[str]:
 async def test_one_leader_writes_and_a_standby_takes_over(
         kube_crds: KubeAPI, client: Client, namespace: str, logdir) -> None:
     system = make_namespace(kube_crds, "knpy-system")
-    procs = {}
+    procs, probe = {}, {}
     for ident in ("a", "b"):
+        probe[ident] = free_port()
         procs[ident] = spawn(
             python_module("knpy.controller", "--kubeconfig", kube_crds.kubeconfig,
                           "--namespace", system, "--identity", ident,
+                          "--probe-port", str(probe[ident]),
                           "--lease-duration", "4", "--renew-deadline", "3",
                           "--retry-period", "0.5"),
             env={"POD_NAME": f"ctl-{ident}"}, log_path=logdir / f"controller-{ident}.log")
@@ -50,6 +53,15 @@ async def test_one_leader_writes_and_a_standby_takes_over(
         leader = await eventually(holder, 30, what="a lease holder")
         standby = "b" if leader == "a" else "a"
         assert all(p.poll() is None for p in procs.values())
+        # both replicas are ready (caches synced); only one leads
+        async with aiohttp.ClientSession() as http:
+            for ident in ("a", "b"):
+                async def probe_ready(i: str = ident) -> bool:
+                    async with http.get(f"http://127.0.0.1:{probe[i]}/readyz") as r:
+                        return r.status == 200
+                await eventually(probe_ready, 20, what=f"controller {ident} ready")
+                async with http.get(f"http://127.0.0.1:{probe[ident]}/healthz") as r:
+                    assert r.status == 200
 
         await client.create(BROKERS, {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
                                       "metadata": {"name": "one", "namespace": namespace}})
