@@ -144,6 +144,7 @@ up_control_plane() {
     --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
     --authorization-mode Node,RBAC --allow-privileged=true \
+    --kubelet-preferred-address-types InternalIP,Hostname \
     --service-cluster-ip-range "$SERVICE_CIDR" --profiling=false "${extra[@]}" --v=1
   wait_for kube-apiserver 90 curl -sf --max-time 2 --cacert "$pki/ca.crt" \
     --cert "$pki/admin.crt" --key "$pki/admin.key" "$server/readyz"

@@ -21,6 +21,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -174,6 +176,21 @@ class KubeCluster(KubeAPI):
     def wait_for_rollout(self, namespace: str, deployment: str, timeout: float = 120) -> None:
         self.kubectl("rollout", "status", "-n", namespace, f"deployment/{deployment}",
                      f"--timeout={int(timeout)}s", timeout=timeout + 10)
+
+    def http_get(self, url: str, timeout: float = 30) -> tuple[int, str]:
+        """GET a pod/Service URL from the host, retrying while the path is still being set
+        up (kube-proxy programs a new Service's rules a moment after its endpoints exist)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as resp:
+                    return resp.status, resp.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read().decode()
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def resolve(self, name: str) -> list[str]:
         """A records for `name` from the cluster DNS (what pods see)."""
