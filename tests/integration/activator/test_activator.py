@@ -155,3 +155,34 @@ async def test_sigterm_lets_requests_in_flight_finish(stack: Stack) -> None:
         os.kill(proc.pid, signal.SIGTERM)
         assert await asyncio.gather(*slow) == [(200, "slept 800")] * 5
     assert await asyncio.to_thread(proc.wait, 15) == 0
+
+
+async def test_two_activators_split_the_pods(stack: Stack, tmp_path: Path) -> None:
+    """Subsetting between processes: 3 pods, 2 activators (IPs from the shared file, own IP
+    from --pod-ip). Sorted by address, activator 0 owns pods 0 and 2 (slice + remnant),
+    activator 1 owns pod 1; each sends only to its own."""
+    apps = [stack.user_app() for _ in range(3)]
+    qps = [stack.queue_proxy(a) for a in apps]
+    order = sorted(range(3), key=lambda i: f"127.0.0.1:{qps[i]}")  # pods by address
+    cfg = tmp_path / "activators.yaml"
+    cfg.write_text(json.dumps({"activators": ["10.0.0.2", "10.0.0.1"], "revisions": [
+        {"name": "hello", "backends": [f"127.0.0.1:{q}" for q in qps]}]}))
+    ports = [stack.activator("--config", str(cfg), "--pod-ip", ip)[0]
+             for ip in ("10.0.0.1", "10.0.0.2")]
+    async with aiohttp.ClientSession() as s:
+        totals = []
+        for port in ports:
+            base = f"http://127.0.0.1:{port}"
+            await until_status(s, base + "/", 200, 10)
+            before = [await _total(s, a) for a in apps]
+            assert all(st == 200 for st, _ in await asyncio.gather(
+                *(get(s, base + "/") for _ in range(12))))
+            # requests each app saw in between (its own second /count call excluded)
+            totals.append([await _total(s, a) - b - 1 for a, b in zip(apps, before, strict=True)])
+    by_activator = [{i for i in range(3) if t[i] > 0} for t in totals]
+    assert by_activator == [{order[0], order[2]}, {order[1]}], totals
+
+
+async def _total(s: aiohttp.ClientSession, app_port: int) -> int:
+    _, body = await get(s, f"http://127.0.0.1:{app_port}/count", {})
+    return json.loads(body)["total"]
