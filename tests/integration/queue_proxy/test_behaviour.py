@@ -22,7 +22,7 @@ async def test_cc1_overload_gives_exactly_the_breaker_503s(user_app: int, start_
     n = 16
     conns = [await asyncio.open_connection("127.0.0.1", qp.port) for _ in range(n)]
     for _, w in conns:
-        w.write(b"GET /sleep?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n")
+        w.write(b"GET /sleep?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n")
 
     async def status(r: asyncio.StreamReader) -> tuple[int, bytes]:
         head = await r.readuntil(b"\r\n\r\n")
@@ -68,7 +68,7 @@ async def test_probes(qp: QueueProxy) -> None:
 async def test_probes_bypass_a_full_breaker(user_app: int, start_qp) -> None:  # type: ignore[no-untyped-def]
     qp = start_qp(user_app, CONTAINER_CONCURRENCY="1")
     async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
-        busy = [asyncio.ensure_future(s.get(qp.url + "/sleep?ms=1500")) for _ in range(11)]
+        busy = [asyncio.ensure_future(s.get(qp.url + "/sleep?ms=3000")) for _ in range(11)]
         await asyncio.sleep(0.5)
         async with s.get(qp.url + "/", headers={"K-Network-Probe": "queue"}) as r:
             assert (r.status, await r.text()) == (200, "queue")

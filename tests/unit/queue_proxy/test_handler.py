@@ -59,7 +59,7 @@ async def _send(port: int, path: str, extra: bytes = b"") -> tuple[asyncio.Strea
 
 
 async def test_abandoned_queued_request_leaks_no_slot(rig: Rig) -> None:
-    _r1, w1 = await _send(rig.port, "/sleep?ms=400")
+    _r1, w1 = await _send(rig.port, "/sleep?ms=3000")
     await asyncio.sleep(0.1)
     _r2, w2 = await _send(rig.port, "/sleep?ms=10")  # queued behind the first
     await asyncio.sleep(0.1)
@@ -75,7 +75,7 @@ async def test_abandoned_queued_request_leaks_no_slot(rig: Rig) -> None:
 
 
 async def test_proxied_requests_and_refusals_are_counted(rig: Rig) -> None:
-    conns = [await _send(rig.port, "/sleep?ms=300", b"K-Proxy-Request: activator\r\n")
+    conns = [await _send(rig.port, "/sleep?ms=1000", b"K-Proxy-Request: activator\r\n")
              for _ in range(5)]  # 1 runs, 2 queue, 2 are refused
     heads = [await asyncio.wait_for(r.readuntil(b"\r\n"), 5) for r, _ in conns]
     assert sum(h.startswith(b"HTTP/1.1 503") for h in heads) == 2
