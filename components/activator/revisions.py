@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from knpy.activator.prober import Prober
 from knpy.activator.stats import ConcurrencyReporter
 from knpy.activator.subsetting import self_index
-from knpy.activator.throttler import DEFAULT_TIMEOUT, QUEUE_DEPTH, RevisionThrottler
+from knpy.activator.throttler import (
+    DEFAULT_TIMEOUT,
+    QUEUE_DEPTH,
+    PodTracker,
+    RevisionThrottler,
+)
 
 log = logging.getLogger("knpy.activator.revisions")
 
@@ -72,10 +77,20 @@ class Revisions:
         for t in removed:
             self.prober.forget(t)
         for t in added:
+            t.pool.on_dial_error = lambda _pool, rt=rt, t=t: self._dial_failed(rt, t)
             self.prober.watch(rt, t)
         if added or removed:
             log.info("revision %s: backends %s (+%d -%d)", key, sorted(rt.trackers),
                      len(added), len(removed))
+
+    def _dial_failed(self, rt: RevisionThrottler, t: PodTracker) -> None:
+        """A pod refused a connection: out of rotation until it passes the probe again (the
+        request that hit it gets 502; the ones after it go elsewhere or wait)."""
+        if rt.trackers.get(t.dest) is t and t.healthy:
+            log.warning("revision %s: pod %s refused a connection; probing it again", rt.key,
+                        t.dest)
+            rt.set_healthy(t.dest, False)
+            self.prober.watch(rt, t)
 
     def remove(self, key: str) -> None:
         rt = self.by_key.pop(key.encode(), None)

@@ -10,7 +10,9 @@ so everything after the head belongs to the current response.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import httptools
@@ -19,6 +21,8 @@ from knpy.runtime.proxy import http
 if TYPE_CHECKING:
     from knpy.runtime.proxy.exchange import Exchange
 
+log = logging.getLogger(__name__)
+
 MAX_HEAD = 64 * 1024
 _FRAMED_RE = re.compile(rb"\r\n(?:content-length|transfer-encoding)[ \t]*:", re.IGNORECASE)
 
@@ -26,8 +30,8 @@ _FRAMED_RE = re.compile(rb"\r\n(?:content-length|transfer-encoding)[ \t]*:", re.
 class UpstreamPool:
     """Idle keep-alive connections to one upstream (host, port), most recently used first."""
 
-    __slots__ = ("_connecting", "closed", "connect_timeout", "host", "idle", "max_idle", "opened",
-                 "port", "write_high_water")
+    __slots__ = ("_connecting", "closed", "connect_timeout", "host", "idle", "max_idle",
+                 "on_dial_error", "opened", "port", "write_high_water")
 
     def __init__(self, host: str, port: int, *, max_idle: int = 1024,
                  write_high_water: int = 256 * 1024, connect_timeout: float = 10.0) -> None:
@@ -39,6 +43,9 @@ class UpstreamPool:
         self.idle: list[UpstreamConnection] = []
         self.opened = 0  # connections ever opened (tests read this to see reuse)
         self.closed = False
+        # Called (with this pool) when a dial fails, before the exchange gets its 502: the
+        # activator uses it to take a dead pod out of rotation and probe it again.
+        self.on_dial_error: Callable[[UpstreamPool], None] | None = None
         self._connecting: set[asyncio.Task[None]] = set()
 
     def dispatch(self, ex: Exchange, head: bytes) -> None:
@@ -62,10 +69,12 @@ class UpstreamPool:
                                                      self.host, self.port)
         except TimeoutError:
             ex.task = None
+            self._dial_failed()
             ex.fail(502, f"dial tcp {self.host}:{self.port}: i/o timeout")
             return
         except OSError as e:
             ex.task = None
+            self._dial_failed()
             ex.fail(502, f"dial tcp {self.host}:{self.port}: {e.strerror or e}")
             return
         ex.task = None
@@ -74,6 +83,14 @@ class UpstreamPool:
             self.release(up)
         else:
             ex.attach(up, head)
+
+    def _dial_failed(self) -> None:
+        cb = self.on_dial_error
+        if cb is not None:
+            try:
+                cb(self)
+            except Exception:
+                log.exception("on_dial_error callback failed")
 
     def release(self, up: UpstreamConnection) -> None:
         """Return a connection whose last response completed cleanly."""

@@ -186,3 +186,41 @@ async def test_two_activators_split_the_pods(stack: Stack, tmp_path: Path) -> No
 async def _total(s: aiohttp.ClientSession, app_port: int) -> int:
     _, body = await get(s, f"http://127.0.0.1:{app_port}/count", {})
     return json.loads(body)["total"]
+
+
+async def test_pod_killed_under_load(stack: Stack) -> None:
+    """Two pods under steady load; one pod's queue-proxy and app are SIGKILLed. Requests in
+    flight on it (and ones already headed there) may fail; the first refused connection
+    takes it out of rotation, so every later request is served by the other pod, although
+    the backend list (flags) still names the dead one."""
+    apps, qps, victims = [], [], []
+    for _ in range(2):
+        apps.append(stack.user_app())
+        app_proc = stack.procs[-1]
+        qps.append(stack.queue_proxy(apps[-1]))
+        victims.append((stack.procs[-1], app_proc))
+    port, _ = stack.activator("--revision", "default/hello",
+                              *[x for q in qps for x in ("--backend", f"127.0.0.1:{q}")])
+    base = f"http://127.0.0.1:{port}"
+    statuses: list[int] = []
+    forty = asyncio.Event()
+    async with aiohttp.ClientSession() as s:
+        await until_status(s, base + "/", 200, 10)
+
+        async def client() -> None:
+            for _ in range(60):
+                statuses.append((await get(s, base + "/sleep?ms=5"))[0])
+                if len(statuses) >= 40:
+                    forty.set()
+
+        clients = [asyncio.create_task(client()) for _ in range(4)]
+        await forty.wait()
+        for proc in victims[1]:
+            os.kill(proc.pid, signal.SIGKILL)
+        await asyncio.gather(*clients)
+    failed = [i for i, st in enumerate(statuses) if st != 200]
+    assert len(statuses) == 240
+    assert all(statuses[i] == 502 for i in failed), statuses
+    assert len(failed) <= 8, failed  # at most what was in flight or already dispatched there
+    assert all(st == 200 for st in statuses[-150:]), statuses
+    assert "refused a connection" in stack.log("activator-")

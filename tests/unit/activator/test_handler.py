@@ -141,3 +141,52 @@ async def test_probe_answers(act: Act) -> None:
     assert await act.get(headers={"User-Agent": "kube-probe/1.31"}) == (200, "ok")
     # Knative's activator readiness probe sends this header (with any User-Agent).
     assert await act.get(headers={"K-Kubelet-Probe": "activator"}) == (200, "ok")
+
+
+async def test_refused_connection_takes_the_pod_out_until_it_probes_again() -> None:
+    """A pod that refuses connections gets one 502, then leaves rotation: the next request
+    waits instead of failing, and is served once the pod passes its probe again."""
+    import socket
+
+    with socket.socket() as sk:  # a port nothing listens on
+        sk.bind(("127.0.0.1", 0))
+        dead = sk.getsockname()[1]
+    healthy = {f"127.0.0.1:{dead}": True}
+
+    async def probe(dest: str, limit: float) -> bool:
+        return healthy.get(dest, False)
+
+    runner = web.AppRunner(make_app(0), handle_signals=False, access_log=None)
+    loop = asyncio.get_running_loop()
+    reporter = ConcurrencyReporter("act", [].append, loop.time)
+    revisions = Revisions(Prober(period=0.05, probe=probe), reporter)
+    server = Server(ActivatorHandler(revisions.by_key, reporter, loop.time))
+    port = await server.listen("127.0.0.1", 0)
+    try:
+        revisions.upsert(RevisionConfig("default", "hello", 0), [f"127.0.0.1:{dead}"])
+        rt = revisions.get("default/hello")
+        for _ in range(50):
+            if rt.assigned:
+                break
+            await asyncio.sleep(0.01)
+        assert rt.assigned
+        healthy[f"127.0.0.1:{dead}"] = False  # from now on its probe fails
+        async with aiohttp.ClientSession() as s:
+            url = f"http://127.0.0.1:{port}/"
+            async with s.get(url, headers=ROUTE) as r:
+                assert r.status == 502
+            assert rt.assigned == []  # out of rotation
+            held = asyncio.create_task(s.get(url, headers=ROUTE))
+            await asyncio.sleep(0.2)
+            assert not held.done() and rt.pending == 1
+            # the pod comes back on the same address and passes its probe
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", dead).start()
+            healthy[f"127.0.0.1:{dead}"] = True
+            r = await asyncio.wait_for(held, 5)
+            assert r.status == 200 and await r.text() == "hello"
+            r.release()
+    finally:
+        await server.close()
+        revisions.close()
+        await runner.cleanup()
