@@ -39,6 +39,7 @@ class Exchange:
         "close_after",
         "conn",
         "connection",
+        "error",
         "forwarded",
         "has_body",
         "has_xfp",
@@ -97,6 +98,7 @@ class Exchange:
         self.resp_started = False
         self.close_after = False
         self.status = 0
+        self.error = ""  # why the core ended it early: "idle", "total", "upstream", ...
         self.body: list[bytes] | None = None  # request body held until an upstream is attached
         self.body_len = 0
         self.up: UpstreamConnection | None = None
@@ -291,6 +293,8 @@ class Exchange:
         """End with an error: a status response if none started, else a cut connection."""
         if self.state == DONE:
             return
+        if not self.error:
+            self.error = message or str(status)
         up = self.up
         if up is not None:
             self.up = None
@@ -304,6 +308,25 @@ class Exchange:
             self.close_after = self.close_after or not self.req_done or not self.keep_alive
             self.conn.transport.write(http.error_response(status, message,
                                                           close=self.close_after))
+        self.finish()
+
+    def time_out(self, kind: str, body: bytes) -> None:
+        """A time limit expired: 504 with `body` if no response started, else cut it."""
+        if self.state == DONE:
+            return
+        self.error = kind
+        if self.resp_started:
+            self.fail(504, "")
+            return
+        up = self.up
+        if up is not None:
+            self.up = None
+            up.ex = None
+            up.abort()
+        self.status = 504
+        self.resp_started = True
+        self.close_after = self.close_after or not self.req_done or not self.keep_alive
+        self.conn.transport.write(http.response(504, body, close=self.close_after))
         self.finish()
 
     def abort(self) -> None:

@@ -9,16 +9,22 @@ from dataclasses import dataclass, field
 class Timeouts:
     """Per-request time limits in seconds; 0 disables one. Each expiry answers 504.
 
-    total: from the request's start to the end of its response (Knative timeoutSeconds).
+    total: from the request's start until the response starts (Knative timeoutSeconds).
     response_start: from the request's start to the first byte of the response head.
     idle: longest gap with no bytes moving in either direction.
-    A limit that expires after the response has started cannot become a 504 any more: the
-    client connection is closed, truncating the response, as Knative's Go handler does.
+    As in Knative's timeout handler, total and response_start only matter before the
+    response starts (a streaming response that has begun may run on); idle applies
+    throughout, and once a response has started an idle expiry closes the client
+    connection, truncating the response. Knative's idle clock counts only bytes written to
+    the client, so a slow upload with no response yet times out there; ours counts both
+    directions.
     """
 
     total: float = 0.0
     response_start: float = 0.0
     idle: float = 0.0
+    # The 504 body: Knative's queue-proxy writes exactly this, whichever limit expired.
+    message: bytes = b"request timeout"
 
     @property
     def enabled(self) -> bool:

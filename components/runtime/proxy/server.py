@@ -336,16 +336,19 @@ class Server:
         for ex in list(self.active):
             if ex.state == DONE or ex.state == TUNNEL:
                 continue
-            if t.total and now - ex.t0 >= t.total:
-                ex.fail(504, "request timeout")
-            elif t.response_start and not ex.resp_started and now - ex.t0 >= t.response_start:
-                ex.fail(504, "response start timeout")
-            elif t.idle:
+            if t.idle:
                 if ex.activity != ex.seen_activity:
                     ex.seen_activity = ex.activity
                     ex.idle_since = now
                 elif now - ex.idle_since >= t.idle:
-                    ex.fail(504, "idle timeout")
+                    ex.time_out("idle", t.message)
+                    continue
+            if ex.resp_started:
+                continue  # as in Knative, only the idle limit applies once a response started
+            if t.total and now - ex.t0 >= t.total:
+                ex.time_out("total", t.message)
+            elif t.response_start and now - ex.t0 >= t.response_start:
+                ex.time_out("response_start", t.message)
         if self.active:
             self._schedule_sweep()
 

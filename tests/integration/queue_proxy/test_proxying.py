@@ -104,11 +104,10 @@ async def test_timeouts_give_504(user_app: int, start_qp) -> None:  # type: igno
     start = start_qp(user_app, REVISION_RESPONSE_START_TIMEOUT_SECONDS="1")
     idle = start_qp(user_app, REVISION_IDLE_TIMEOUT_SECONDS="1")
     async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
-        for qp, msg in ((total, "request timeout"), (start, "response start timeout"),
-                        (idle, "idle timeout")):
+        for qp in (total, start, idle):
             async with s.get(qp.url + "/sleep?ms=4000") as r:
                 assert r.status == 504
-                assert await r.text() == msg + "\n"
+                assert await r.text() == "request timeout"
         # within the limits, nothing changes
         async with s.get(total.url + "/sleep?ms=100") as r:
             assert r.status == 200

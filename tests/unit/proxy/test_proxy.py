@@ -149,17 +149,28 @@ async def test_upstream_down_gives_502(make_proxy) -> None:  # type: ignore[no-u
     await p.server.close()
 
 
-@pytest.mark.parametrize(("timeouts", "path", "message"), [
-    (Timeouts(total=0.5), "/sleep?ms=3000", b"request timeout"),
-    (Timeouts(response_start=0.5), "/sleep?ms=3000", b"response start timeout"),
-    (Timeouts(idle=0.5), "/sleep?ms=3000", b"idle timeout"),
+@pytest.mark.parametrize(("timeouts", "kind"), [
+    (Timeouts(total=0.5), "total"),
+    (Timeouts(response_start=0.5), "response_start"),
+    (Timeouts(idle=0.5), "idle"),
 ])
-async def test_timeouts_give_504(make_proxy, timeouts, path, message) -> None:  # type: ignore[no-untyped-def]
+async def test_timeouts_give_504(make_proxy, timeouts, kind) -> None:  # type: ignore[no-untyped-def]
     p = await make_proxy(ProxyOptions(timeouts=timeouts))
-    status, body, _ = await get(p.url + path)
+    status, body, headers = await get(p.url + "/sleep?ms=3000")
     assert status == 504
-    assert body == message + b"\n"
+    assert body == b"request timeout"  # Knative's body, whichever limit expired
+    assert headers["Content-Type"] == "text/plain; charset=utf-8"
     assert p.handler.done[-1].status == 504
+    assert p.handler.done[-1].error == kind
+    await p.server.close()
+
+
+async def test_total_timeout_spares_a_started_stream(make_proxy) -> None:  # type: ignore[no-untyped-def]
+    # Knative: timeoutSeconds and the response-start limit only hold until the response
+    # starts; a stream that has begun runs on (the idle limit still guards it).
+    p = await make_proxy(ProxyOptions(timeouts=Timeouts(total=0.4, response_start=0.4, idle=2)))
+    status, body, _ = await get(p.url + "/stream?chunks=10&size=10&delay_ms=100")
+    assert (status, body) == (200, pattern(100))
     await p.server.close()
 
 
