@@ -88,9 +88,12 @@ class ServerConnection(asyncio.Protocol):
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade as e:
+            if self.parsing is None or not self.parsing.upgrade:
+                self._bad_request()  # CONNECT: not a tunnel this proxy offers
+                return
             self.parser = None
             rest = data[e.args[0]:]
-            if rest and self.parsing is not None:
+            if rest:
                 self.parsing.body_chunk(rest)
         except httptools.HttpParserError:
             self._bad_request()

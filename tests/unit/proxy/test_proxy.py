@@ -368,3 +368,12 @@ async def test_refused_upgrade_closes_and_does_not_reuse(proxy: Proxy) -> None:
     assert proxy.pool.idle == []
     status, body, _ = await get(proxy.url + "/")
     assert (status, body) == (200, b"hello")
+
+
+async def test_connect_is_not_tunnelled(proxy: Proxy) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+                 b"\x16\x03\x01 not http")
+    data = await asyncio.wait_for(reader.read(), 5)  # answered, then closed
+    assert not data.startswith(b"HTTP/1.1 200")
+    writer.close()
