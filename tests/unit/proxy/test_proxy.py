@@ -377,3 +377,21 @@ async def test_connect_is_not_tunnelled(proxy: Proxy) -> None:
     data = await asyncio.wait_for(reader.read(), 5)  # answered, then closed
     assert not data.startswith(b"HTTP/1.1 200")
     writer.close()
+
+
+@pytest.mark.parametrize("request_bytes", [
+    # both framings at once: the classic request-smuggling shape
+    b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n"
+    b"\r\n0\r\n\r\n",
+    # a transfer coding other than chunked last
+    b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+    # two different lengths
+    b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+])
+async def test_ambiguous_framing_is_refused(proxy: Proxy, request_bytes: bytes) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(request_bytes)
+    status, _, _ = await asyncio.wait_for(read_response(reader), 5)
+    assert status == 400
+    assert proxy.pool.opened == 0  # nothing reached the upstream
+    writer.close()
