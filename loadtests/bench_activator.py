@@ -150,8 +150,8 @@ def main() -> int:
                 wait_port(port, proc=ng)
             a = spawn(python_module("knpy.activator", "--host", "127.0.0.1", "--port", str(act),
                                     "--revision", "default/bench", "--container-concurrency", "0",
-                                    "--backend", f"127.0.0.1:{upstream}", "--log-level",
-                                    "warning"),
+                                    "--backend", f"127.0.0.1:{upstream}", "--metrics-port",
+                                    "0", "--log-level", "warning"),
                       log_path=prefix / "activator.log")
             procs.append(a)
             wait_port(act, proc=a)

@@ -43,6 +43,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 8012
     h2c_port: int = 8013
+    metrics_port: int = 9090
     autoscaler_url: str = ""
     pod_name: str = "activator"
     pod_ip: str = ""
@@ -198,6 +199,8 @@ def parse_args(argv: list[str] | None = None,
                    help="HTTP/1.1 port (Knative: 8012)")
     p.add_argument("--h2c-port", type=int, default=env_int("ACTIVATOR_H2C_PORT", 8013),
                    help="h2c port (Knative: 8013); not served yet, see docs/activator.md")
+    p.add_argument("--metrics-port", type=int, default=env_int("ACTIVATOR_METRICS_PORT", 9090),
+                   help="Prometheus /metrics (Knative: 9090); 0 = off")
     p.add_argument("--autoscaler-url", default=env.get("ACTIVATOR_AUTOSCALER_URL"),
                    help="websocket for stats (cluster default: "
                         "ws://autoscaler.<system-namespace>.svc.cluster.local:8080/)")
@@ -223,6 +226,9 @@ def parse_args(argv: list[str] | None = None,
     a = p.parse_args(argv)
     _port(p, "--port", a.port)
     _port(p, "--h2c-port", a.h2c_port)
+    _port(p, "--metrics-port", a.metrics_port)
+    if a.metrics_port and a.metrics_port == a.port:
+        p.error(f"--metrics-port: {a.metrics_port} is already --port")
     if a.queue_depth < 1:
         p.error(f"--queue-depth: want >= 1, got {a.queue_depth}")
     if a.container_concurrency < 0:
@@ -249,7 +255,8 @@ def parse_args(argv: list[str] | None = None,
                if a.cluster else "")
     if url and not url.startswith(("ws://", "wss://")):
         p.error(f"--autoscaler-url: want ws:// or wss://, got {url!r}")
-    return Settings(host=a.host, port=a.port, h2c_port=a.h2c_port, autoscaler_url=url,
+    return Settings(host=a.host, port=a.port, h2c_port=a.h2c_port,
+                    metrics_port=a.metrics_port, autoscaler_url=url,
                     pod_name=a.pod_name, pod_ip=a.pod_ip, cluster=a.cluster,
                     system_namespace=a.system_namespace, kubeconfig=a.kubeconfig,
                     config_file=a.config, flag_revision=flag_rev, queue_depth=a.queue_depth,

@@ -151,6 +151,7 @@ class ActivatorHandler:
         else:
             rt = user
         self.reporter.request_out(rt, self.clock())
+        rt.responses[min(ex.status // 100, 5)] += 1
 
     # ---------------------------------------------------------------- probes
     def _probe(self, ex: Exchange) -> None:

@@ -12,6 +12,7 @@ import sys
 from knpy.activator.config import Settings, parse_args
 from knpy.activator.filesource import FileSource
 from knpy.activator.handler import ActivatorHandler
+from knpy.activator.metrics import MetricsHandler
 from knpy.activator.prober import Prober
 from knpy.activator.revisions import Revisions
 from knpy.activator.stats import ConcurrencyReporter, StatSink
@@ -64,13 +65,18 @@ async def serve(s: Settings) -> int:
     handler = ActivatorHandler(revisions.by_key, reporter, loop.time)
     server = Server(handler, ProxyOptions())
     await server.listen(s.host, s.port)
+    metrics_server = None
+    if s.metrics_port:
+        metrics_server = Server(MetricsHandler(revisions.by_key))
+        await metrics_server.listen(s.host, s.metrics_port)
     sink.start()
     tasks.append(loop.create_task(reporter.run(), name="stats-reporter"))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("activator listening on %s:%d (h2c :%d not served), autoscaler %s, %d revision(s)",
-             s.host, s.port, s.h2c_port, s.autoscaler_url or "(none)", len(revisions.by_key))
+    log.info("activator listening on %s:%d (h2c :%d not served, metrics :%s), autoscaler %s, "
+             "%d revision(s)", s.host, s.port, s.h2c_port, s.metrics_port or "off",
+             s.autoscaler_url or "(none)", len(revisions.by_key))
     await stop.wait()
 
     # Drain: kubelet probes now fail, requests in flight (and waiting) get up to
@@ -78,6 +84,8 @@ async def serve(s: Settings) -> int:
     log.info("SIGTERM: draining for up to %gs", s.drain_timeout)
     handler.draining = True
     await server.close(grace=s.drain_timeout)
+    if metrics_server is not None:
+        await metrics_server.close()
     for t in tasks:
         t.cancel()
     for t in tasks:

@@ -70,8 +70,8 @@ class PodTracker:
 
 class RevisionThrottler:
     __slots__ = ("activator_count", "activator_index", "assigned", "cc", "closed", "key",
-                 "pending", "policy", "policy_name", "queue_depth", "stats", "stats_poked",
-                 "timeout", "trackers", "waiters")
+                 "pending", "policy", "policy_name", "queue_depth", "responses", "stats",
+                 "stats_poked", "timeout", "trackers", "waiters")
 
     def __init__(self, key: str, container_concurrency: int = 0, *,
                  timeout: float = DEFAULT_TIMEOUT, queue_depth: int = QUEUE_DEPTH) -> None:
@@ -94,6 +94,8 @@ class RevisionThrottler:
         # Owned by the stats reporter (stats.py): this revision's RequestStats, if active.
         self.stats: object = None
         self.stats_poked = False
+        # Responses by status class (index 1..5; 0 = ended before any status), for metrics.
+        self.responses = [0, 0, 0, 0, 0, 0]
 
     # ------------------------------------------------------------------ request path
     def try_reserve(self) -> tuple[PodTracker, Release] | None:

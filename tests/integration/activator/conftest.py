@@ -28,6 +28,7 @@ class Stack:
         self.tmp = tmp
         self.logdir = logdir
         self.procs: list[Any] = []
+        self.metrics_port = 0  # of the latest activator started
 
     def _start(self, name: str, argv: list[str], port: int | None,
                env: dict[str, str] | None = None, wait: bool = True) -> Any:
@@ -57,8 +58,10 @@ class Stack:
 
     def activator(self, *args: str) -> tuple[int, Any]:
         port = free_port()
+        self.metrics_port = free_port()
         proc = self._start(f"activator-{port}", python_module(
             "knpy.activator", "--host", "127.0.0.1", "--port", str(port),
+            "--metrics-port", str(self.metrics_port),
             "--pod-name", f"activator-{port}", "--log-level", "debug", *args), port)
         return port, proc
 

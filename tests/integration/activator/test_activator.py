@@ -120,6 +120,11 @@ async def test_queue_full_gives_503(stack: Stack) -> None:
         held = [asyncio.create_task(get(s, base + "/", limit=5)) for _ in range(2)]
         await asyncio.sleep(0.3)
         assert await get(s, base + "/") == (503, "pending request queue full\n")
+        metrics = (await get(s, f"http://127.0.0.1:{stack.metrics_port}/metrics", {}))[1]
+        lb = 'namespace_name="default",revision_name="hello"'
+        assert f"activator_requests_pending{{{lb}}} 2" in metrics
+        assert f'activator_request_count{{{lb},response_code_class="5xx"}} 1' in metrics
+        assert f"activator_capacity{{{lb}}} 0" in metrics
         for t in held:
             t.cancel()
         await asyncio.gather(*held, return_exceptions=True)

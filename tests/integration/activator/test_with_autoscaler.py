@@ -81,6 +81,7 @@ async def test_scale_from_zero_round_trip(stack: Stack, tmp_path: Path, logdir: 
 
     proc = stack._start(f"activator-{act_port}", [
         sys.executable, "-m", "knpy.activator", "--host", "127.0.0.1", "--port", str(act_port),
+        "--metrics-port", str(free_port()),
         "--config", str(endpoints), "--autoscaler-url", f"ws://127.0.0.1:{asp}/",
         "--log-level", "debug"], act_port)
     assert proc.poll() is None

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from knpy.activator.handler import ActivatorHandler
+from knpy.activator.metrics import render
 from knpy.activator.prober import Prober
 from knpy.activator.revisions import RevisionConfig, Revisions
 from knpy.activator.stats import ConcurrencyReporter
@@ -133,6 +134,20 @@ async def test_cc1_overload_gives_exactly_the_queue_limit(act: Act) -> None:
     assert sorted(res) == [(200, "slept 300")] * 3 + [(503, "pending request queue full\n")] * 2
     status, body = await act.get("/count")
     assert status == 200 and json.loads(body)["max_inflight"] == 1
+
+
+async def test_metrics_count_responses_by_class(act: Act) -> None:
+    act.revisions.upsert(RevisionConfig("default", "hello", 4), [act.upstream])
+    await asyncio.sleep(0.05)
+    for path in ("/", "/", "/status/404", "/status/500"):
+        await act.get(path)
+    text = render(act.revisions.by_key).decode()
+    lb = 'namespace_name="default",revision_name="hello"'
+    for cls, n in (("2xx", 2), ("4xx", 1), ("5xx", 1), ("3xx", 0)):
+        assert f'activator_request_count{{{lb},response_code_class="{cls}"}} {n}\n' in text
+    assert f"activator_capacity{{{lb}}} 4\n" in text
+    assert f"activator_assigned_pods{{{lb}}} 1\n" in text
+    assert f"activator_request_concurrency{{{lb}}} 0\n" in text
 
 
 async def test_probe_answers(act: Act) -> None:
