@@ -7,7 +7,8 @@ of the same static upstream. Then:
 - wrk -t1 -c32 -d5s against the nginx proxy and the queue-proxy, interleaved three times
   (best against best: other load on the machine only slows runs down; the mean ratio is
   printed too), and the static upstream once (informational);
-- the queue-proxy's CPU time per request over its wrk runs;
+- the queue-proxy's CPU time per request over its wrk runs, and the part of it that is the
+  queue-proxy's own Python (handler and core driven in memory, no sockets);
 - a fixed-rate keep-alive client (400 req/s, alternating direct and through the
   queue-proxy) for the latency the queue-proxy adds at p50;
 - RSS of the queue-proxy idle and its peak under the wrk load;
@@ -230,6 +231,51 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def python_us_per_request(n: int = 50_000) -> float:
+    """CPU µs of the queue-proxy's own Python per request: the real handler and core driven
+    with in-memory transports (no sockets), so the kernel's share is left out."""
+    import asyncio
+
+    from knpy.queue_proxy.drain import Drainer
+    from knpy.queue_proxy.handler import QueueHandler
+    from knpy.runtime.hotpath.reqstats import RequestStats
+    from knpy.runtime.proxy import Server, ServerConnection, UpstreamConnection, UpstreamPool
+
+    class Sink:
+        def write(self, data: bytes) -> None: ...
+        def set_write_buffer_limits(self, high: int) -> None: ...
+        def get_extra_info(self, name: str) -> tuple[str, int]:
+            return ("127.0.0.1", 1)
+        def is_closing(self) -> bool:
+            return False
+        def close(self) -> None: ...
+
+    req = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8012\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n"
+    resp = (b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 22 Nov 2026 00:00:00 GMT\r\n"
+            b"Content-Type: text/plain\r\nContent-Length: 12\r\nConnection: keep-alive\r\n"
+            b"\r\nhello world\n")
+
+    async def run() -> float:
+        loop = asyncio.get_running_loop()
+        pool = UpstreamPool("127.0.0.1", 1)
+        handler = QueueHandler(pool, RequestStats(loop.time()), None, None,  # type: ignore[arg-type]
+                               Drainer(1.0), loop.time)
+        server = Server(handler)
+        server._time = loop.time
+        conn = ServerConnection(server)
+        conn.connection_made(Sink())  # type: ignore[arg-type]
+        up = UpstreamConnection(pool)
+        up.connection_made(Sink())  # type: ignore[arg-type]
+        pool.idle.append(up)
+        t0 = time.process_time()
+        for _ in range(n):
+            conn.data_received(req)
+            up.data_received(resp)
+        return (time.process_time() - t0) / n * 1e6
+
+    return asyncio.run(run())
+
+
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
     if proc.poll() is None:
         try:
@@ -327,6 +373,8 @@ def main() -> int:
         qp_us = 1e6 * qp_cpu / max(qp_requests, 1)
         ngx_us = 1e6 * ngx_cpu / max(ngx_requests, 1)
         print(f"RESULT qp_cpu_us_per_request {qp_us:.1f} us")
+        py_us = min(python_us_per_request() for _ in range(3))
+        print(f"RESULT qp_python_us_per_request {py_us:.1f} us")
         print(f"RESULT nginx_proxy_cpu_us_per_request {ngx_us:.1f} us")
         print(f"RESULT qp_added_p50_ms {added:.3f} ms")
         print(f"RESULT qp_rss_idle_mb {idle_mb:.1f} MB")
