@@ -207,3 +207,72 @@ async def test_settled_records_are_compacted(broker: Broker, sink: Sink, nats,
         assert state.messages <= 5 and state.last_seq == 30
     finally:
         await nc.close()
+
+
+async def test_filter_dialects_and_override_rules(broker: Broker, sink: Sink,
+                                                  http: aiohttp.ClientSession) -> None:
+    await start(broker, [broker_spec()], [
+        trigger("prefix", sink.url("/prefix"), filters=[{"prefix": {"type": "com.acme."}}]),
+        trigger("cesql", sink.url("/cesql"),
+                filters=[{"cesql": "source LIKE '/shop/%' AND myext = 'x'"}]),
+        trigger("anynot", sink.url("/anynot"), filters=[
+            {"any": [{"exact": {"type": "a"}}, {"suffix": {"type": ".z"}}]},
+            {"not": {"exact": {"source": "/blocked"}}}]),
+        # a non-empty `filters` overrides `filter`; an empty one does not
+        trigger("override", sink.url("/override"), filter={"attributes": {"type": "never"}},
+                filters=[{"exact": {"type": "a"}}]),
+        trigger("empty", sink.url("/empty"), filter={"attributes": {"type": "a"}}, filters=[]),
+    ])
+    events = [("1", "com.acme.order", "/shop/1", {"ce_myext": "x"}),
+              ("2", "a", "/shop/2", {"ce_myext": "y"}),
+              ("3", "b.z", "/blocked", {}),
+              ("4", "b.z", "/ok", {})]
+    for eid, typ, src, extra in events:
+        st, _ = await post(http, f"{broker.url}/{NS}/default",
+                           binary_headers(id_=eid, type_=typ, source=src, **extra))
+        assert st == 202
+    await sink.wait_for("/prefix", 1)
+    await sink.wait_for("/anynot", 2)
+    await asyncio.sleep(1.0)
+    ids = {p: sorted(r.ce["id"] for r in sink.at(p))
+           for p in ("/prefix", "/cesql", "/anynot", "/override", "/empty")}
+    assert ids == {"/prefix": ["1"], "/cesql": ["1"], "/anynot": ["2", "4"],
+                   "/override": ["2"], "/empty": ["2"]}
+
+
+async def test_invalid_filter_and_trigger_before_its_broker(
+        broker: Broker, sink: Sink, http: aiohttp.ClientSession) -> None:
+    bad = trigger("bad", sink.url("/bad"), filters=[{"cesql": "type = "}])
+    early = trigger("early", sink.url("/early"), broker="later")
+    broker.write([broker_spec()], [bad, early])
+    broker.start("dispatcher")
+    broker.start("ingress")
+    await broker.wait_log("dispatcher", "invalid filter at filters[0].cesql")
+    await broker.wait_log("dispatcher", f"trigger {NS}/early waits for broker {NS}/later")
+    broker.write([broker_spec(), broker_spec("later")], [bad, early])
+    await broker.wait_log("dispatcher", f"trigger {NS}/early ->")
+    await broker.wait_log("ingress", "2 broker(s)")
+    st, _ = await post(http, f"{broker.url}/{NS}/later", binary_headers(id_="l1"))
+    assert st == 202
+    await sink.wait_for("/early", 1)
+    st, _ = await post(http, f"{broker.url}/{NS}/default", binary_headers(id_="d1"))
+    assert st == 202
+    await asyncio.sleep(0.5)
+    assert sink.at("/bad") == []
+
+
+async def test_structured_reply_is_reingested(broker: Broker, sink: Sink,
+                                              http: aiohttp.ClientSession) -> None:
+    async def structured(rec: Received, n: int) -> web.Response:
+        body = ('{"specversion":"1.0","id":"sr","source":"/r","type":"reply",'
+                '"datacontenttype":"application/json","data":{"ok":true}}')
+        return web.Response(status=200, text=body,
+                            content_type="application/cloudevents+json")
+    sink.behaviours["/first"] = structured
+    await start(broker, [broker_spec()], [
+        trigger("first", sink.url("/first"), filter={"attributes": {"type": "orig"}}),
+        trigger("replies", sink.url("/replies"), filter={"attributes": {"type": "reply"}})])
+    await send(http, broker, "o", "orig")
+    (r,) = await sink.wait_for("/replies", 1)
+    assert r.ce["id"] == "sr" and r.body == b'{"ok":true}'
+    assert "knativearrivaltime" in r.ce
