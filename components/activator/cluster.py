@@ -68,6 +68,7 @@ class ClusterSource:
         self.system_namespace = system_namespace
         self.kubeconfig = kubeconfig
         self.client: Client | None = None
+        self.synced = asyncio.Event()  # every informer has listed once
         # Endpoints may arrive before their Revision: remember them until it does.
         self._backends: dict[str, list[str]] = {}
 
@@ -114,7 +115,15 @@ class ClusterSource:
                         field_selector=f"metadata.name={ACTIVATOR_SERVICE}")
         acts.add_handler(self.on_activators, lambda _o, n: self.on_activators(n),
                          lambda _o: self.revisions.set_activator_ips([]))
+        infs = (revs, eps, acts)
+        tasks = [asyncio.create_task(i.run(), name=f"informer-{i.resource}") for i in infs]
         try:
-            await asyncio.gather(revs.run(), eps.run(), acts.run())
+            await asyncio.gather(*(i.synced.wait() for i in infs))
+            self.synced.set()
+            log.info("informers synced: %d revision(s)", len(self.revisions.by_key))
+            await asyncio.gather(*tasks)
         finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.client.close()

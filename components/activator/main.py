@@ -59,8 +59,18 @@ async def serve(s: Settings) -> int:
         tasks.append(loop.create_task(source.run(), name="config-file"))
     if s.cluster:
         from knpy.activator.cluster import ClusterSource  # kubernetes_asyncio only here
-        tasks.append(loop.create_task(
-            ClusterSource(revisions, s.system_namespace, s.kubeconfig).run(), name="cluster"))
+        cluster = ClusterSource(revisions, s.system_namespace, s.kubeconfig)
+        task = loop.create_task(cluster.run(), name="cluster")
+        tasks.append(task)
+        # Serve only once the informers have listed everything: before that every revision
+        # would look unknown (404).
+        synced = loop.create_task(cluster.synced.wait())
+        await asyncio.wait({synced, task}, return_when=asyncio.FIRST_COMPLETED)
+        if not synced.done():
+            synced.cancel()
+            exc = None if task.cancelled() else task.exception()
+            log.error("cluster mode failed before its informers synced: %s", exc)
+            return 1
 
     handler = ActivatorHandler(revisions.by_key, reporter, loop.time)
     server = Server(handler, ProxyOptions())

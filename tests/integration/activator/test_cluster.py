@@ -12,8 +12,10 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from knpy.activator.cluster import ClusterSource
 from knpy.activator.prober import Prober
@@ -21,8 +23,9 @@ from knpy.activator.revisions import Revisions
 from knpy.activator.stats import ConcurrencyReporter
 from knpy.runtime.k8s import Client, connect
 
-from tests.integration.activator.conftest import eventually
+from tests.integration.activator.conftest import Stack, eventually, get
 from tests.support.cluster import KubeAPI, KubeError
+from tests.support.procs import free_port, python_module, spawn, stop
 
 pytestmark = pytest.mark.slow
 
@@ -77,10 +80,11 @@ def endpoints(ns: str, name: str, ips: list[str], labels: dict[str, str] | None 
                                    {"name": "http-autometric", "port": 9090}]}]}
 
 
-def private_endpoints(ns: str, rev: str, ips: list[str]) -> dict[str, Any]:
+def private_endpoints(ns: str, rev: str, ips: list[str],
+                      not_ready: list[str] | None = None) -> dict[str, Any]:
     return endpoints(ns, f"{rev}-private", ips, {
         "networking.internal.knative.dev/serviceType": "Private",
-        "serving.knative.dev/revision": rev})
+        "serving.knative.dev/revision": rev}, not_ready)
 
 
 async def test_revisions_and_endpoints_from_the_api(world: tuple[KubeAPI, str, str]) -> None:
@@ -98,6 +102,7 @@ async def test_revisions_and_endpoints_from_the_api(world: tuple[KubeAPI, str, s
     source = ClusterSource(revisions, system, api.kubeconfig)
     task = asyncio.create_task(source.run())
     try:
+        await asyncio.wait_for(source.synced.wait(), 20)
         # Endpoints first (as can happen), then the Revision.
         kubectl_json(api, "create", private_endpoints(ns, "hello-00001",
                                                       ["10.0.0.1", "10.0.0.2", "10.0.0.3"]))
@@ -139,3 +144,38 @@ async def test_revisions_and_endpoints_from_the_api(world: tuple[KubeAPI, str, s
         with contextlib.suppress(asyncio.CancelledError):
             await task
         revisions.close()
+
+
+async def test_cluster_mode_process(world: tuple[KubeAPI, str, str], stack: Stack) -> None:
+    """`python -m knpy.activator --cluster` against the real API server: it serves once its
+    informers have synced; a known revision with no ready pods holds requests (here until
+    its 1 s timeoutSeconds), an unknown one is 404."""
+    api, ns, system = world
+    kubectl_json(api, "create", {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+        "metadata": {"name": "hello-00001", "namespace": ns},
+        "spec": {"containerConcurrency": 0, "timeoutSeconds": 1, "containers": []}})
+    # one pod, not ready yet: nothing to send to
+    kubectl_json(api, "create", private_endpoints(ns, "hello-00001", [], ["10.0.0.7"]))
+    port, _ = stack.activator("--cluster", "--kubeconfig", api.kubeconfig,
+                              "--system-namespace", system, "--pod-ip", "10.1.0.1",
+                              "--autoscaler-url", "")
+    base = f"http://127.0.0.1:{port}"
+    route = {"Knative-Serving-Namespace": ns, "Knative-Serving-Revision": "hello-00001"}
+    async with aiohttp.ClientSession() as s:
+        assert await get(s, base + "/", route) == (503, "context deadline exceeded\n")
+        status, body = await get(s, base + "/", {**route, "Knative-Serving-Revision": "nope"})
+        assert status == 404 and '"nope" not found' in body
+    assert "informers synced: 1 revision(s)" in stack.log("activator-")
+
+
+def test_cluster_mode_without_an_api_server_fails_clearly(tmp_path: Path) -> None:
+    proc = spawn(python_module("knpy.activator", "--cluster", "--port", str(free_port()),
+                               "--metrics-port", "0", "--kubeconfig",
+                               str(tmp_path / "missing.kubeconfig"), "--autoscaler-url", ""),
+                 log_path=tmp_path / "act.log")
+    try:
+        assert proc.wait(timeout=30) == 1
+    finally:
+        stop(proc)
+    assert "cluster mode failed before its informers synced" in (tmp_path / "act.log").read_text()
