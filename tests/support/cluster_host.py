@@ -61,6 +61,13 @@ def cluster_iptables_chains() -> list[str]:
     return chains
 
 
+def cluster_paths() -> list[str]:
+    """Runtime dirs the cluster creates at fixed paths (absent on a clean machine here)."""
+    return [p for p in (RUN_DIR, "/var/log/pods", "/var/log/containers", "/var/lib/cni",
+                        str(CLUSTER_DIR / "etcd"), str(CLUSTER_DIR / "kubelet"))
+            if Path(p).exists()]
+
+
 @dataclass
 class HostState:
     processes: list[str]
@@ -68,11 +75,12 @@ class HostState:
     netns: list[str]
     links: list[str]
     iptables: list[str]
+    paths: list[str]
 
     @classmethod
     def now(cls) -> HostState:
         return cls(cluster_processes(), cluster_mounts(), cluster_netns(), cluster_links(),
-                   cluster_iptables_chains())
+                   cluster_iptables_chains(), cluster_paths())
 
     def leftovers(self) -> dict[str, list[str]]:
         return {k: v for k, v in vars(self).items() if v}
