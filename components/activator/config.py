@@ -55,6 +55,7 @@ class Settings:
     queue_depth: int = QUEUE_DEPTH
     probe: bool = True
     drain_timeout: float = 30.0
+    drain_quiet_period: float = 0.0
     log_level: str = "info"
 
 
@@ -221,7 +222,11 @@ def parse_args(argv: list[str] | None = None,
     p.add_argument("--queue-depth", type=int, default=QUEUE_DEPTH)
     p.add_argument("--no-probe", action="store_true",
                    help="trust backends without probing them (benchmarks only)")
-    p.add_argument("--drain-timeout", type=float, default=30.0)
+    p.add_argument("--drain-timeout", type=float, default=30.0,
+                   help="after the quiet period, how long requests in flight may finish")
+    p.add_argument("--drain-quiet-period", type=float, default=None,
+                   help="SIGTERM: keep serving until no request came for this long "
+                        "(default 15 s with --cluster, 0 standalone)")
     p.add_argument("--log-level", default=env.get("LOG_LEVEL", "info"))
     a = p.parse_args(argv)
     _port(p, "--port", a.port)
@@ -229,6 +234,11 @@ def parse_args(argv: list[str] | None = None,
     _port(p, "--metrics-port", a.metrics_port)
     if a.metrics_port and a.metrics_port == a.port:
         p.error(f"--metrics-port: {a.metrics_port} is already --port")
+    quiet = a.drain_quiet_period
+    if quiet is None:
+        quiet = 15.0 if a.cluster else 0.0
+    if quiet < 0 or a.drain_timeout < 0:
+        p.error("--drain-quiet-period and --drain-timeout: want seconds >= 0")
     if a.queue_depth < 1:
         p.error(f"--queue-depth: want >= 1, got {a.queue_depth}")
     if a.container_concurrency < 0:
@@ -261,4 +271,5 @@ def parse_args(argv: list[str] | None = None,
                     system_namespace=a.system_namespace, kubeconfig=a.kubeconfig,
                     config_file=a.config, flag_revision=flag_rev, queue_depth=a.queue_depth,
                     probe=not a.no_probe, drain_timeout=a.drain_timeout,
+                    drain_quiet_period=quiet,
                     log_level=a.log_level)

@@ -56,11 +56,13 @@ class ActivatorHandler:
         self.reporter = reporter
         self.clock = clock
         self.draining = False
+        self.last_request = 0.0  # loop time of the latest non-probe request (drain)
 
     def handle(self, ex: Exchange) -> None:
         if ex.probe or ex.user_agent.startswith(_KUBE_PROBE):
             self._probe(ex)
             return
+        self.last_request = ex.t0
         rt = self._revision(ex)
         if rt is None:
             return

@@ -89,10 +89,19 @@ async def serve(s: Settings) -> int:
              s.autoscaler_url or "(none)", len(revisions.by_key))
     await stop.wait()
 
-    # Drain: kubelet probes now fail, requests in flight (and waiting) get up to
-    # drain_timeout to finish, then everything is cut.
-    log.info("SIGTERM: draining for up to %gs", s.drain_timeout)
+    # Drain (Knative's activator drainer): kubelet probes now fail so the endpoints
+    # controller takes this activator out; requests keep being served until none has
+    # arrived for the quiet period; then the listener closes and requests in flight (or
+    # held) get up to drain_timeout to finish before everything is cut.
     handler.draining = True
+    started = loop.time()
+    log.info("SIGTERM: draining (quiet period %gs, then up to %gs for requests in flight)",
+             s.drain_quiet_period, s.drain_timeout)
+    while True:
+        left = max(started, handler.last_request) + s.drain_quiet_period - loop.time()
+        if left <= 0:
+            break
+        await asyncio.sleep(min(left, 0.5))  # a request meanwhile pushes the end out
     await server.close(grace=s.drain_timeout)
     if metrics_server is not None:
         await metrics_server.close()

@@ -147,19 +147,25 @@ async def test_bad_config_fails_at_start_naming_the_field(stack: Stack, tmp_path
     assert "--port" in (tmp_path / "bad2.log").read_text()
 
 
-async def test_sigterm_lets_requests_in_flight_finish(stack: Stack) -> None:
+async def test_sigterm_drains_without_losing_requests(stack: Stack) -> None:
+    """SIGTERM: kubelet probes fail at once, new requests are still served during the quiet
+    period, requests in flight finish, then the process exits 0."""
     app = stack.user_app()
     qp = stack.queue_proxy(app)
     port, proc = stack.activator("--revision", "default/hello", "--backend", f"127.0.0.1:{qp}",
-                                 "--drain-timeout", "10")
+                                 "--drain-quiet-period", "1", "--drain-timeout", "10")
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as s:
         await until_status(s, base + "/", 200, 10)
         slow = [asyncio.create_task(get(s, base + "/sleep?ms=800")) for _ in range(5)]
         await asyncio.sleep(0.3)
         os.kill(proc.pid, signal.SIGTERM)
+        await asyncio.sleep(0.2)
+        assert (await get(s, base + "/", {"User-Agent": "kube-probe/1.31"}))[0] == 500
+        assert await get(s, base + "/") == (200, "hello")  # still served while draining
         assert await asyncio.gather(*slow) == [(200, "slept 800")] * 5
     assert await asyncio.to_thread(proc.wait, 15) == 0
+    assert "SIGTERM: draining" in stack.log("activator-")
 
 
 async def test_two_activators_split_the_pods(stack: Stack, tmp_path: Path) -> None:
