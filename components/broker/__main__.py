@@ -35,6 +35,8 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
     p.add_argument("--stream-keep", type=int, default=d.stream_keep,
                    help="settled records kept when compacting a stream")
     p.add_argument("--reload-interval", type=float, default=d.reload_interval)
+    p.add_argument("--resync-interval", type=float, default=d.resync_interval,
+                   help="seconds between re-assertions of streams and consumers")
     p.add_argument("--log-level", default=env("KNPY_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
     if a.max_event_bytes < 64 * 1024:
@@ -45,7 +47,8 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
                  max_event_bytes=a.max_event_bytes, publish_timeout=a.publish_timeout,
                  delivery_timeout=a.delivery_timeout, retry_after_max=a.retry_after_max,
                  backoff_cap=a.backoff_cap, concurrency=a.concurrency,
-                 reload_interval=a.reload_interval, stream_max_age=a.stream_max_age,
+                 reload_interval=a.reload_interval, resync_interval=a.resync_interval,
+                 stream_max_age=a.stream_max_age,
                  stream_keep=a.stream_keep)
     roles = ROLES if a.role == "all" else (a.role,)
     return s, roles

@@ -73,12 +73,17 @@ async def run(settings: Settings, roles: tuple[str, ...],
 
     source = ContractFile(settings.contract)
     contract: eventing.EventingContract | None = None
-    dirty = False
+    dirty = announce = False
     await store.ready()
+    resync_at = loop.time() + settings.resync_interval
     while not stop.is_set():
         new = source.changed()
         if new is not None:
-            contract, dirty = new, True
+            contract, dirty, announce = new, True, True
+        if loop.time() >= resync_at:
+            # Level-triggered: re-assert streams and consumers now and then, in case the
+            # store lost them (a wiped store directory, an operator's delete).
+            dirty, resync_at = True, loop.time() + settings.resync_interval
         if dirty and contract is not None:
             active = topology.active_triggers(contract, settings)
             try:
@@ -90,7 +95,8 @@ async def run(settings: Settings, roles: tuple[str, ...],
                 ingress.set_contract(contract)  # unknown brokers 404; unstored ones 503
             if dispatcher is not None and not dirty:
                 await dispatcher.apply(active)
-            if not dirty:
+            if not dirty and announce:
+                announce = False
                 log.info("contract applied: %d broker(s), %d trigger(s)",
                          len(contract.brokers), len(contract.triggers))
         with contextlib.suppress(TimeoutError):

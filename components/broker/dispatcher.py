@@ -82,6 +82,10 @@ class TriggerWorker:
                 log.warning("fetch for %s failed: %s", a.trigger.key, e)
                 await asyncio.sleep(0.5)
                 continue
+            except Exception:  # never let one bad fetch end the trigger's worker
+                log.exception("fetch for %s crashed", a.trigger.key)
+                await asyncio.sleep(0.5)
+                continue
             for rec in recs:
                 task = asyncio.create_task(self._handle(rec))
                 self.inflight.add(task)

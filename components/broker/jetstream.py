@@ -227,5 +227,9 @@ class JetStreamStore(EventStore):
         except (TimeoutError, nats.errors.TimeoutError):
             return []
         except _STORE_ERRORS as e:
+            self._subs.pop(key, None)  # rebind next time (the consumer may be recreated)
+            if sub is not None:
+                with contextlib.suppress(*_STORE_ERRORS):
+                    await sub.unsubscribe()
             raise StoreUnavailable(f"fetch {trigger}: {e!r}") from e
         return [_Record(m) for m in msgs]

@@ -19,6 +19,7 @@ class Settings:
     backoff_cap: float = 60.0  # no single backoff longer than this (Knative has no cap)
     concurrency: int = 64  # in-flight deliveries per trigger when the trigger sets none
     reload_interval: float = 1.0  # how often the contract file is checked for changes
+    resync_interval: float = 30.0  # how often streams/consumers are re-asserted anyway
     stream_max_age: float = 7 * 86400.0  # records older than this are dropped regardless
     stream_keep: int = 10_000  # settled records kept as a margin when compacting
     max_deliver_slack: int = 3  # extra store redeliveries beyond 1+retry (crashes, DLS retries)

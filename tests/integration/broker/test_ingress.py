@@ -90,3 +90,25 @@ async def test_503_when_the_store_is_down_never_202(
     assert st == 202
     got = {r.ce["id"] for r in await sink.wait_for("/all", 2, wait=30)}
     assert {"before", "after"} <= got
+
+
+async def test_a_wiped_store_is_rebuilt_by_the_periodic_resync(
+        broker: Broker, nats: Nats, sink: Sink, http: aiohttp.ClientSession) -> None:
+    import shutil
+
+    broker.extra = ["--publish-timeout", "1", "--resync-interval", "1"]
+    await start(broker, [broker_spec()], [trigger("all", sink.url("/all"))])
+    url = f"{broker.url}/{NS}/default"
+    nats.stop()
+    shutil.rmtree(nats.store_dir)  # the stream and the consumer are gone
+    nats.start()
+    st = 0
+    for _ in range(100):
+        st, _ = await post(http, url, binary_headers(id_="again"))
+        if st == 202:
+            break
+        assert st == 503  # never 2xx while the stream is missing
+        await asyncio.sleep(0.1)
+    assert st == 202
+    (r,) = await sink.wait_for("/all", 1, wait=20)
+    assert r.ce["id"] == "again"
