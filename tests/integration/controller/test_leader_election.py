@@ -57,8 +57,11 @@ async def test_one_leader_writes_and_a_standby_takes_over(
         async with aiohttp.ClientSession() as http:
             for ident in ("a", "b"):
                 async def probe_ready(i: str = ident) -> bool:
-                    async with http.get(f"http://127.0.0.1:{probe[i]}/readyz") as r:
-                        return r.status == 200
+                    try:
+                        async with http.get(f"http://127.0.0.1:{probe[i]}/readyz") as r:
+                            return r.status == 200
+                    except aiohttp.ClientConnectionError:
+                        return False  # that replica is still starting up
                 await eventually(probe_ready, 20, what=f"controller {ident} ready")
                 async with http.get(f"http://127.0.0.1:{probe[ident]}/healthz") as r:
                     assert r.status == 200
