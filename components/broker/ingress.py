@@ -197,6 +197,9 @@ class IngressProtocol(asyncio.Protocol):
                     return
                 if reply[0] == 202 and not req.close:
                     t.write(_ACCEPTED)
+                elif req.method == "HEAD":  # same head, no body (RFC 9110 9.3.2)
+                    t.write(_response(*reply, close=req.close).split(b"\r\n\r\n", 1)[0]
+                            + b"\r\n\r\n")
                 else:
                     t.write(_response(*reply, close=req.close))
                 if req.close:

@@ -276,3 +276,15 @@ async def test_structured_reply_is_reingested(broker: Broker, sink: Sink,
     (r,) = await sink.wait_for("/replies", 1)
     assert r.ce["id"] == "sr" and r.body == b'{"ok":true}'
     assert "knativearrivaltime" in r.ce
+
+
+async def test_a_failing_trigger_does_not_hold_back_another(
+        broker: Broker, sink: Sink, http: aiohttp.ClientSession) -> None:
+    sink.behaviours["/down"] = status_then_ok(503, times=10_000)
+    await start(broker, [broker_spec(retry=50, backoffDelay="PT0.5S")],
+                [trigger("down", sink.url("/down"), concurrency=2),
+                 trigger("up", sink.url("/up"), concurrency=2)])
+    for i in range(40):
+        await send(http, broker, f"p{i}", "x")
+    got = await sink.wait_for("/up", 40, wait=20)  # per-trigger progress
+    assert len({r.ce["id"] for r in got}) == 40

@@ -102,3 +102,14 @@ async def test_error_messages_name_the_attribute(server) -> None:
     bad = post(b"1", b"z").replace(b"ce-source: /s\r\n", b"")
     (r,) = await exchange(port, bad)
     assert r.startswith(b"HTTP/1.1 400") and b"source" in r
+
+
+async def test_head_gets_405_without_a_body_and_keeps_the_connection(server) -> None:
+    _, port = server
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(b"HEAD /ns/b HTTP/1.1\r\nHost: x\r\n\r\n" + post(b"h", b"z"))
+    head = await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 405")
+    nxt = await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 5)
+    assert nxt.startswith(b"HTTP/1.1 202")
+    w.close()
