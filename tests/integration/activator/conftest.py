@@ -65,11 +65,12 @@ class Stack:
             "--pod-name", f"activator-{port}", "--log-level", "debug", *args), port)
         return port, proc
 
-    def autoscaler(self, doc: dict[str, Any], *args: str) -> int:
-        port = free_port()
+    def autoscaler(self, doc: dict[str, Any], *args: str, port: int = 0,
+                   name: str = "") -> int:
+        port = port or free_port()
         cfg = self.tmp / f"autoscaler-{port}.yaml"
         cfg.write_text(yaml.safe_dump(doc))
-        self._start(f"autoscaler-{port}", python_module(
+        self._start(name or f"autoscaler-{port}", python_module(
             "knpy.autoscaler", "--host", "127.0.0.1", "--port", str(port), "--config",
             str(cfg), *args), port)
         return port

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from tests.integration.activator.conftest import Stack, eventually, get
-from tests.support.procs import free_port
+from tests.support.procs import free_port, stop
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +53,25 @@ async def test_stats_stream_and_poke_reach_a_real_autoscaler(stack: Stack) -> No
         await asyncio.gather(*held, return_exceptions=True)
     act_log = stack.log("activator-")
     assert "stats stream to" in act_log and "connected" in act_log
+
+
+async def test_stats_stream_survives_an_autoscaler_restart(stack: Stack) -> None:
+    doc = {"config": ZERO, "revisions": [{"name": "hello", "pods": []}]}
+    asp = stack.autoscaler(doc, "--tick-interval", "60", name="autoscaler-first")
+    port, _ = stack.activator("--revision", "default/hello", "--timeout-seconds", "30",
+                              "--autoscaler-url", f"ws://127.0.0.1:{asp}/")
+    await eventually(lambda: "stats stream connected" in stack.log("autoscaler-first"), 10,
+                     "the first websocket")
+    stop(stack.procs[0])  # the autoscaler goes away ...
+    stack.autoscaler(doc, "--tick-interval", "60", port=asp, name="autoscaler-second")
+    # ... and comes back on the same address: the activator reconnects by itself
+    await eventually(lambda: "stats stream connected" in stack.log("autoscaler-second"), 15,
+                     "the reconnected websocket")
+    async with aiohttp.ClientSession() as s:
+        held = asyncio.create_task(get(s, f"http://127.0.0.1:{port}/"))
+        await eventually(lambda: _desired_at_least(s, asp, 1), 10, "the poke after restart")
+        held.cancel()
+        await asyncio.gather(held, return_exceptions=True)
 
 
 async def _desired_at_least(s: aiohttp.ClientSession, port: int, n: int) -> dict | None:
