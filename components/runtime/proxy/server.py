@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 _KINDS = http.REQUEST_HEADER_KINDS
 _BAD_REQUEST = http.error_response(400, "bad request", close=True)
+_HEAD_TOO_LARGE = http.error_response(431, "request header fields too large", close=True)
+# Longest request head (request line + headers) accepted; llhttp itself sets no limit.
+MAX_REQUEST_HEAD = 64 * 1024
 
 
 class Handler(Protocol):
@@ -40,9 +43,9 @@ class ServerConnection(asyncio.Protocol):
     PAUSE_BUFFER = 2  # a waiting request holds as much body as we allow
     PAUSE_PIPELINE = 4  # a pipelined request waits for the one before it
 
-    __slots__ = ("broken", "current", "forwarded_elem", "parser", "parsing", "paused_up",
-                 "peer", "pending", "read_pauses", "server", "transport", "tunnel",
-                 "write_paused", "xff_line")
+    __slots__ = ("bad_response", "broken", "current", "forwarded_elem", "head_size", "parser",
+                 "parsing", "paused_up", "peer", "pending", "read_pauses", "server",
+                 "transport", "tunnel", "write_paused", "xff_line")
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -59,6 +62,8 @@ class ServerConnection(asyncio.Protocol):
         self.write_paused = False  # our send buffer to the client is above high water
         self.tunnel: UpstreamConnection | None = None
         self.broken = False
+        self.bad_response = _BAD_REQUEST
+        self.head_size = -1  # bytes received since a request head began; -1 between heads
 
     # ------------------------------------------------------------------ asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -87,6 +92,11 @@ class ServerConnection(asyncio.Protocol):
             return
         try:
             parser.feed_data(data)
+            if self.head_size >= 0:  # a head is still incomplete: bound what it may cost
+                self.head_size += len(data)
+                if self.head_size > MAX_REQUEST_HEAD:
+                    self.bad_response = _HEAD_TOO_LARGE
+                    self._bad_request()
         except httptools.HttpParserUpgrade as e:
             if self.parsing is None or not self.parsing.upgrade:
                 self._bad_request()  # CONNECT: not a tunnel this proxy offers
@@ -133,6 +143,7 @@ class ServerConnection(asyncio.Protocol):
     # ------------------------------------------------------------------ llhttp callbacks
     def on_message_begin(self) -> None:
         self.parsing = Exchange(self)
+        self.head_size = 0
 
     def on_url(self, url: bytes) -> None:
         ex = self.parsing
@@ -172,6 +183,7 @@ class ServerConnection(asyncio.Protocol):
                 ex.has_xfp = True  # type: ignore[union-attr]
 
     def on_headers_complete(self) -> None:
+        self.head_size = -1
         ex: Exchange = self.parsing  # type: ignore[assignment]
         parser: httptools.HttpRequestParser = self.parser  # type: ignore[assignment]
         ex.method = method = parser.get_method()
@@ -243,15 +255,16 @@ class ServerConnection(asyncio.Protocol):
                 self.resume_read(self.PAUSE_PIPELINE)
             self._start(nxt)
         elif self.broken:
-            self.transport.write(_BAD_REQUEST)
+            self.transport.write(self.bad_response)
             self.transport.close()
 
     def _bad_request(self) -> None:
         self.parser = None
         self.parsing = None  # whatever follows is dropped, never sent as someone's body
         self.broken = True
+        self.head_size = -1
         if self.current is None:
-            self.transport.write(_BAD_REQUEST)
+            self.transport.write(self.bad_response)
             self.transport.close()
         else:
             for ex in self.pending or ():

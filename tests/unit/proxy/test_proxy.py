@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 
@@ -394,4 +395,18 @@ async def test_ambiguous_framing_is_refused(proxy: Proxy, request_bytes: bytes) 
     status, _, _ = await asyncio.wait_for(read_response(reader), 5)
     assert status == 400
     assert proxy.pool.opened == 0  # nothing reached the upstream
+    writer.close()
+
+
+async def test_endless_request_head_is_cut_off(proxy: Proxy) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    line = b"X-Filler: " + b"a" * 1000 + b"\r\n"
+    with contextlib.suppress(ConnectionError):
+        for _ in range(200):  # 200 KB of headers, never ending
+            writer.write(line)
+            await writer.drain()
+    status, _, _ = await asyncio.wait_for(read_response(reader), 5)
+    assert status == 431
+    assert proxy.pool.opened == 0
     writer.close()
