@@ -13,6 +13,7 @@ import time
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from tests.integration.broker.conftest import Broker, Nats, Sink, binary_headers
 from tests.integration.broker.test_acceptance import NS, broker_spec, start, trigger
@@ -55,6 +56,10 @@ async def wait_until(cond, wait: float) -> None:
 @pytest.mark.slow
 async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
         broker: Broker, nats: Nats, sink: Sink) -> None:
+    async def slowish(rec, n):  # 10 ms per delivery: deliveries are in flight at the kills
+        await asyncio.sleep(0.01)
+        return web.Response(status=200)
+    sink.behaviours["/all"] = slowish
     broker.extra = ["--backoff-cap", "1", "--publish-timeout", "2"]
     await start(broker, [broker_spec(retry=10, backoffDelay="PT0.2S", timeout="PT2S")],
                 [trigger("all", sink.url("/all"))])
