@@ -263,6 +263,14 @@ class Exchange:
         assert self.pool is not None
         self.pool.dispatch(self, self.head)
 
+    def redirect(self, pool: UpstreamPool) -> None:
+        """Send the request to `pool` instead, head as already built. Only valid while no
+        byte of it reached an upstream (from UpstreamPool.on_dial_error): the body read so
+        far is still buffered here."""
+        self.up = None
+        self.pool = pool
+        pool.dispatch(self, self.head)
+
     def response_end(self, up: UpstreamConnection, keep: bool) -> None:
         self.up = None
         # A refused upgrade may have sent the client's first frames after the head: never

@@ -55,6 +55,11 @@ class ProxyOptions:
     body_buffer: int = 256 * 1024
     # Idle keep-alive connections kept per upstream.
     max_idle_upstream: int = 1024
+    # A started request head must be complete within this many seconds (Go's
+    # ReadHeaderTimeout); 0 = no limit. Slow clients get 408 and a closed connection.
+    header_timeout: float = 60.0
+    # Close a client connection idle between requests for this long; 0 = keep it open.
+    keepalive_timeout: float = 0.0
     # Socket send-buffer high-water mark for both sides (bytes); above it we stop reading
     # the other side.
     write_high_water: int = 256 * 1024

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 _KINDS = http.REQUEST_HEADER_KINDS
 _BAD_REQUEST = http.error_response(400, "bad request", close=True)
 _HEAD_TOO_LARGE = http.error_response(431, "request header fields too large", close=True)
+_HEAD_TIMEOUT = http.error_response(408, "request header timeout", close=True)
 # Longest request head (request line + headers) accepted; llhttp itself sets no limit.
 MAX_REQUEST_HEAD = 64 * 1024
 
@@ -44,7 +45,7 @@ class ServerConnection(asyncio.Protocol):
     PAUSE_PIPELINE = 4  # a pipelined request waits for the one before it
 
     __slots__ = ("bad_response", "broken", "current", "forwarded_elem", "head_size", "parser",
-                 "parsing", "paused_up", "peer", "pending", "read_pauses", "server",
+                 "parsing", "paused_up", "peer", "pending", "read_pauses", "server", "since",
                  "transport", "tunnel", "write_paused", "xff_line")
 
     def __init__(self, server: Server) -> None:
@@ -64,6 +65,7 @@ class ServerConnection(asyncio.Protocol):
         self.broken = False
         self.bad_response = _BAD_REQUEST
         self.head_size = -1  # bytes received since a request head began; -1 between heads
+        self.since = server.now  # coarse time the current head began, or idling began
 
     # ------------------------------------------------------------------ asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -77,6 +79,7 @@ class ServerConnection(asyncio.Protocol):
         node = b'"[%s]"' % ip if b":" in ip else ip
         self.forwarded_elem = b"for=%s;proto=%s" % (node, self.server.options.scheme)
         self.server.connections.add(self)
+        self.server.watch_connections()
 
     def data_received(self, data: bytes) -> None:
         tunnel = self.tunnel
@@ -144,6 +147,7 @@ class ServerConnection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self.parsing = Exchange(self)
         self.head_size = 0
+        self.since = self.server.now
 
     def on_url(self, url: bytes) -> None:
         ex = self.parsing
@@ -236,6 +240,7 @@ class ServerConnection(asyncio.Protocol):
         if ex is not self.current:
             return
         self.current = None
+        self.since = self.server.now
         # Whatever this exchange paused is over: its upstream is back in the pool (which
         # resumed it) or closed, and the next exchange starts with a clean slate.
         self.paused_up = None
@@ -299,6 +304,8 @@ class Server:
         self.last_request = 0.0  # loop.time() of the latest exchange start
         self._listeners: list[asyncio.AbstractServer] = []
         self._sweeper: asyncio.TimerHandle | None = None
+        self._reaper: asyncio.TimerHandle | None = None
+        self.now = 0.0  # loop time, refreshed once a second by the connection reaper
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._time: Callable[[], float] | None = None
 
@@ -368,6 +375,33 @@ class Server:
         if self.active:
             self._schedule_sweep()
 
+    # -- slow and idle client connections: one coarse check a second, no per-request timers
+    def watch_connections(self) -> None:
+        o = self.options
+        if self._reaper is None and (o.header_timeout > 0 or o.keepalive_timeout > 0):
+            loop = asyncio.get_running_loop()
+            self.now = loop.time()
+            self._reaper = loop.call_later(1.0, self._reap)
+
+    def _reap(self) -> None:
+        self._reaper = None
+        if not self.connections:
+            return
+        o = self.options
+        now = self.now = asyncio.get_running_loop().time()
+        for c in list(self.connections):
+            if c.current is not None or c.tunnel is not None or c.transport.is_closing():
+                continue
+            if c.head_size >= 0:
+                if o.header_timeout and now - c.since > o.header_timeout:
+                    c.head_size = -1
+                    c.parser = None
+                    c.transport.write(_HEAD_TIMEOUT)
+                    c.transport.close()
+            elif o.keepalive_timeout and now - c.since > o.keepalive_timeout:
+                c.transport.close()
+        self.watch_connections()
+
     # -- shutdown
     def stop_listening(self) -> None:
         for srv in self._listeners:
@@ -399,6 +433,9 @@ class Server:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         for srv in self._listeners:
             await srv.wait_closed()
         self._listeners.clear()

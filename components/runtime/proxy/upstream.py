@@ -43,9 +43,11 @@ class UpstreamPool:
         self.idle: list[UpstreamConnection] = []
         self.opened = 0  # connections ever opened (tests read this to see reuse)
         self.closed = False
-        # Called (with this pool) when a dial fails, before the exchange gets its 502: the
-        # activator uses it to take a dead pod out of rotation and probe it again.
-        self.on_dial_error: Callable[[UpstreamPool], None] | None = None
+        # Called (with this pool and the exchange) when a dial fails, before the exchange
+        # gets its 502. Nothing of the request was sent, so the callback may send it
+        # elsewhere (`ex.redirect(other_pool)`) and return True; False keeps the 502. The
+        # activator uses it to take a dead pod out of rotation and pick another one.
+        self.on_dial_error: Callable[[UpstreamPool, Exchange], bool] | None = None
         self._connecting: set[asyncio.Task[None]] = set()
 
     def dispatch(self, ex: Exchange, head: bytes) -> None:
@@ -69,13 +71,13 @@ class UpstreamPool:
                                                      self.host, self.port)
         except TimeoutError:
             ex.task = None
-            self._dial_failed()
-            ex.fail(502, f"dial tcp {self.host}:{self.port}: i/o timeout")
+            if not self._dial_failed(ex):
+                ex.fail(502, f"dial tcp {self.host}:{self.port}: i/o timeout")
             return
         except OSError as e:
             ex.task = None
-            self._dial_failed()
-            ex.fail(502, f"dial tcp {self.host}:{self.port}: {e.strerror or e}")
+            if not self._dial_failed(ex):
+                ex.fail(502, f"dial tcp {self.host}:{self.port}: {e.strerror or e}")
             return
         ex.task = None
         self.opened += 1
@@ -84,13 +86,16 @@ class UpstreamPool:
         else:
             ex.attach(up, head)
 
-    def _dial_failed(self) -> None:
+    def _dial_failed(self, ex: Exchange) -> bool:
+        """True if on_dial_error took the exchange over."""
         cb = self.on_dial_error
-        if cb is not None:
-            try:
-                cb(self)
-            except Exception:
-                log.exception("on_dial_error callback failed")
+        if cb is None or ex.finished:
+            return False
+        try:
+            return bool(cb(self, ex))
+        except Exception:
+            log.exception("on_dial_error callback failed")
+            return False
 
     def release(self, up: UpstreamConnection) -> None:
         """Return a connection whose last response completed cleanly."""

@@ -410,3 +410,26 @@ async def test_endless_request_head_is_cut_off(proxy: Proxy) -> None:
     assert status == 431
     assert proxy.pool.opened == 0
     writer.close()
+
+
+async def test_slow_header_gets_408_and_idle_keepalive_is_closed(make_proxy) -> None:  # type: ignore[no-untyped-def]
+    p = await make_proxy(ProxyOptions(header_timeout=1.0, keepalive_timeout=1.0))
+    slow_r, slow_w = await asyncio.open_connection("127.0.0.1", p.port)
+    slow_w.write(b"GET / HTTP/1.1\r\nHost: x\r\n")  # ...and never the blank line
+    idle_r, idle_w = await asyncio.open_connection("127.0.0.1", p.port)
+    idle_w.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, _, body = await asyncio.wait_for(read_response(idle_r), 5)
+    assert (status, body) == (200, b"hello")
+    status, _, _ = await asyncio.wait_for(read_response(slow_r), 5)
+    assert status == 408
+    assert await asyncio.wait_for(idle_r.read(), 5) == b""  # closed after ~1 s idle
+    slow_w.close()
+    idle_w.close()
+    await p.server.close()
+
+
+async def test_a_long_request_is_not_an_idle_connection(make_proxy) -> None:  # type: ignore[no-untyped-def]
+    p = await make_proxy(ProxyOptions(header_timeout=1.0, keepalive_timeout=1.0))
+    status, body, _ = await get(p.url + "/sleep?ms=2500")
+    assert (status, body) == (200, b"slept 2500")
+    await p.server.close()
