@@ -24,17 +24,21 @@ IMPORTED="$CACHE/containerd/imported"   # lives and dies with containerd's root
 PY="${PYTHON:-$REPO/.venv/bin/python}"
 mkdir -p "$OCI"
 
+# Image names use dashes (components/queue_proxy -> dev.local/knpy/queue-proxy:dev).
 all_names() {
-  local d
+  local d n
   for d in "$HERE"/images/*/Dockerfile "$REPO"/components/*/Dockerfile; do
-    [ -f "$d" ] && basename "$(dirname "$d")"
+    [ -f "$d" ] || continue
+    n="$(basename "$(dirname "$d")")"
+    echo "${n//_/-}"
   done
 }
 
 dockerfile_of() {
+  local pkg="${1//-/_}"
   if [ -f "$HERE/images/$1/Dockerfile" ]; then echo "$HERE/images/$1/Dockerfile"
-  elif [ -f "$REPO/components/$1/Dockerfile" ]; then echo "$REPO/components/$1/Dockerfile"
-  else die "images: no Dockerfile for '$1' (hack/images/$1/ or components/$1/)"; fi
+  elif [ -f "$REPO/components/$pkg/Dockerfile" ]; then echo "$REPO/components/$pkg/Dockerfile"
+  else die "images: no Dockerfile for '$1' (hack/images/$1/ or components/$pkg/)"; fi
 }
 
 tree_hash() {  # content hash of files (names + bytes), ignoring build outputs
@@ -43,7 +47,12 @@ tree_hash() {  # content hash of files (names + bytes), ignoring build outputs
 }
 
 # The knpy wheel + every dependency wheel, for the component Dockerfiles.
+WHEELS_CHECKED=0
 build_wheels() {
+  # Once per run: the tree keeps changing under a long build, and all images of one run
+  # should carry the same wheel.
+  [ "$WHEELS_CHECKED" = 1 ] && return 0
+  WHEELS_CHECKED=1
   local h stamp="$REPO/build/wheels/.inputs"
   h="$(tree_hash components cext setup.py pyproject.toml)"
   [ "$(cat "$stamp" 2>/dev/null)" = "$h" ] && return 0
@@ -101,13 +110,13 @@ import_one() {
   [ -f "$OCI/$name.tar" ] || return 0
   mkdir -p "$IMPORTED"
   if [ "$(cat "$IMPORTED/$name" 2>/dev/null)" = "$(cat "$OCI/$name.inputs")" ] \
-     && ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -qxF "$ref"; then
+     && ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -xF "$ref" >/dev/null; then
     return 0
   fi
   log "images: importing $ref into containerd"
   timeout 600 ctr --address "$CONTAINERD_SOCK" -n k8s.io images import "$OCI/$name.tar" >/dev/null \
     || die "images: ctr import of $name failed"
-  ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -qxF "$ref" \
+  ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -xF "$ref" >/dev/null \
     || die "images: $ref not in containerd after import"
   cp "$OCI/$name.inputs" "$IMPORTED/$name"
 }
@@ -125,6 +134,10 @@ cmd_import() {
   local f
   for f in "$OCI"/*.tar; do [ -e "$f" ] && import_one "$(basename "$f" .tar)"; done
 }
+
+# One build/import at a time per cache (sessions run side by side on these machines).
+exec 8>"$CACHE/images/.lock"
+flock -w 1800 8 || die "images: another build held $CACHE/images/.lock for 1800s"
 
 case "${1:-}" in
   build) shift; cmd_build "$@" ;;

@@ -214,7 +214,7 @@ def stop_cluster(cluster_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def machine_lock(path: Path = CACHE / "cluster.session.lock",
+def machine_lock(path: Path = Path("/run/lock/knpy-cluster.lock"),
                  timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the one-full-cluster-per-machine lock (other sessions wait for it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
