@@ -9,11 +9,9 @@ import os
 import signal
 import sys
 
-from knpy.queue_proxy.admin import AdminHandler
 from knpy.queue_proxy.config import Config, ConfigError, from_env
 from knpy.queue_proxy.drain import Drainer
 from knpy.queue_proxy.handler import QueueHandler
-from knpy.queue_proxy.metrics import PrometheusHandler, Reporter, StatHandler
 from knpy.queue_proxy.readiness import ReadinessProber
 from knpy.runtime.hotpath.breaker import Breaker
 from knpy.runtime.hotpath.reqstats import RequestStats
@@ -54,6 +52,12 @@ async def serve(cfg: Config) -> int:
     main_server = Server(handler, options)
     host = cfg.listen_host or None
     await main_server.listen(host, cfg.serving_port)  # type: ignore[arg-type]
+
+    # The proxy port is up: everything below is off the path to the first response (the
+    # loop serves it while these imports and listeners are set up).
+    await asyncio.sleep(0)
+    from knpy.queue_proxy.admin import AdminHandler
+    from knpy.queue_proxy.metrics import PrometheusHandler, Reporter, StatHandler
 
     terminating = asyncio.Event()
     reporter = Reporter(cfg, stats, breaker, handler.by_class, started)
