@@ -21,6 +21,7 @@ from knpy.activator.throttler import (
     PodTracker,
     RevisionThrottler,
 )
+from knpy.runtime.proxy import Exchange
 
 log = logging.getLogger("knpy.activator.revisions")
 
@@ -77,20 +78,31 @@ class Revisions:
         for t in removed:
             self.prober.forget(t)
         for t in added:
-            t.pool.on_dial_error = lambda _pool, rt=rt, t=t: self._dial_failed(rt, t)
+            t.pool.on_dial_error = lambda _pool, ex, rt=rt, t=t: self._dial_failed(rt, t, ex)
             self.prober.watch(rt, t)
         if added or removed:
             log.info("revision %s: backends %s (+%d -%d)", key, sorted(rt.trackers),
                      len(added), len(removed))
 
-    def _dial_failed(self, rt: RevisionThrottler, t: PodTracker) -> None:
-        """A pod refused a connection: out of rotation until it passes the probe again (the
-        request that hit it gets 502; the ones after it go elsewhere or wait)."""
+    def _dial_failed(self, rt: RevisionThrottler, t: PodTracker, ex: Exchange) -> bool:
+        """A pod refused a connection: out of rotation until it passes the probe again.
+        Nothing of the request reached it, so it goes to another pod with a free slot now
+        if there is one (True); otherwise it gets the 502 (False)."""
         if rt.trackers.get(t.dest) is t and t.healthy:
             log.warning("revision %s: pod %s refused a connection; probing it again", rt.key,
                         t.dest)
             rt.set_healthy(t.dest, False)
             self.prober.watch(rt, t)
+        user = ex.user
+        if type(user) is not tuple or user[0] is not t:
+            return False
+        pick = rt.try_reserve()
+        if pick is None:
+            return False
+        user[1].release()
+        ex.user = pick
+        ex.redirect(pick[0].pool)
+        return True
 
     def remove(self, key: str) -> None:
         rt = self.by_key.pop(key.encode(), None)

@@ -32,6 +32,7 @@ class Act:
     revisions: Revisions
     frames: list[bytes]
     session: aiohttp.ClientSession
+    down: set[str]  # backends whose probe fails
 
     async def get(self, path: str = "/", headers: dict[str, str] | None = None,
                   limit: float = 5) -> tuple[int, str]:
@@ -50,8 +51,10 @@ async def act() -> AsyncIterator[Act]:
     await site.start()
     up = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
+    down: set[str] = set()
+
     async def passes(dest: str, limit: float) -> bool:
-        return True
+        return dest not in down
 
     loop = asyncio.get_running_loop()
     frames: list[bytes] = []
@@ -60,7 +63,8 @@ async def act() -> AsyncIterator[Act]:
     server = Server(ActivatorHandler(revisions.by_key, reporter, loop.time))
     port = await server.listen("127.0.0.1", 0)
     async with aiohttp.ClientSession() as session:
-        yield Act(f"http://127.0.0.1:{port}", f"127.0.0.1:{up}", revisions, frames, session)
+        yield Act(f"http://127.0.0.1:{port}", f"127.0.0.1:{up}", revisions, frames, session,
+                  down)
     await server.close()
     revisions.close()
     await runner.cleanup()
@@ -134,6 +138,28 @@ async def test_cc1_overload_gives_exactly_the_queue_limit(act: Act) -> None:
     assert sorted(res) == [(200, "slept 300")] * 3 + [(503, "pending request queue full\n")] * 2
     status, body = await act.get("/count")
     assert status == 200 and json.loads(body)["max_inflight"] == 1
+
+
+async def test_refused_connection_goes_to_another_pod(act: Act) -> None:
+    """Nothing of a request whose connection was refused reached the pod: it is sent to
+    another pod instead of failing, and the dead pod leaves rotation."""
+    import socket
+
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{sk.getsockname()[1]}"
+    act.revisions.upsert(RevisionConfig("default", "hello", 0), [act.upstream, dead])
+    rt = act.revisions.get("default/hello")
+    await asyncio.sleep(0.05)
+    assert len(rt.assigned) == 2
+    # CC 0 picks the less loaded of the two: load the live pod so the dead one is chosen
+    act.down.add(dead)  # from now on its probe fails too
+    live = next(t for t in rt.assigned if t.dest != dead)
+    hold = live.breaker.reserve()
+    assert await act.get("/") == (200, "hello")
+    hold.release()
+    assert [t.dest for t in rt.assigned] == [act.upstream]
+    assert all(t.breaker.inflight == 0 for t in rt.trackers.values())
 
 
 async def test_metrics_count_responses_by_class(act: Act) -> None:
