@@ -199,7 +199,7 @@ up_containerd() {
     --root "$CACHE/containerd/root" --state "$RUN_DIR/containerd" --socket "$CONTAINERD_SOCK" \
     --cni-conf-dir "$DIR/cni/net.d" --sandbox-image "$PAUSE_IMAGE" >"$conf"
   start containerd "$(command -v containerd)" --config "$conf"
-  wait_for containerd 30 ctr --address "$CONTAINERD_SOCK" version
+  wait_for containerd 30 timeout 5 ctr --address "$CONTAINERD_SOCK" version
 }
 
 up_node() {
@@ -319,7 +319,7 @@ remove_pods() {
   kc delete pods --all --all-namespaces --grace-period=1 --wait=false >/dev/null 2>&1 || true
   local deadline=$((SECONDS + 60))
   while [ "$SECONDS" -lt "$deadline" ]; do
-    [ -z "$(ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls -q 2>/dev/null)" ] && break
+    [ -z "$(timeout 20 ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls -q 2>/dev/null)" ] && break
     sleep 1
   done
 }
@@ -354,8 +354,8 @@ cmd_down() {
     remove_pods
     stop kubelet
     # Stop what still runs, then containerd.
-    for id in $(ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
-      ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks kill -s KILL "$id" >/dev/null 2>&1 || true
+    for id in $(timeout 20 ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
+      timeout 20 ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks kill -s KILL "$id" >/dev/null 2>&1 || true
     done
     stop kube-proxy
     [ -x "$K8S_BIN/kube-proxy" ] && timeout 30 "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true

@@ -110,13 +110,13 @@ import_one() {
   [ -f "$OCI/$name.tar" ] || return 0
   mkdir -p "$IMPORTED"
   if [ "$(cat "$IMPORTED/$name" 2>/dev/null)" = "$(cat "$OCI/$name.inputs")" ] \
-     && ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -xF "$ref" >/dev/null; then
+     && timeout 30 ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -xF "$ref" >/dev/null; then
     return 0
   fi
   log "images: importing $ref into containerd"
   timeout 600 ctr --address "$CONTAINERD_SOCK" -n k8s.io images import "$OCI/$name.tar" >/dev/null \
     || die "images: ctr import of $name failed"
-  ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -xF "$ref" >/dev/null \
+  timeout 30 ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -xF "$ref" >/dev/null \
     || die "images: $ref not in containerd after import"
   cp "$OCI/$name.inputs" "$IMPORTED/$name"
 }
