@@ -38,7 +38,17 @@ SYSCTLS=(net.ipv4.ip_forward net.ipv4.conf.all.route_localnet
          kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
 
 # ---------------------------------------------------------------- process helpers
-pid_alive() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
+# A recorded PID counts only while it still runs the binary we started (PIDs get reused).
+pid_alive() {
+  [ -f "$PIDS/$1.pid" ] || return 1
+  local pid exe want
+  pid="$(cat "$PIDS/$1.pid")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ -f "$PIDS/$1.bin" ] || return 0
+  exe="$(readlink "/proc/$pid/exe" 2>/dev/null)"; exe="${exe% (deleted)}"
+  want="$(readlink -f "$(cat "$PIDS/$1.bin")")"
+  [ "$exe" = "$want" ]
+}
 
 log_tail() {
   echo "---- last lines of $LOGS/$1.log ----" >&2
@@ -65,7 +75,7 @@ stop() {  # stop NAME: SIGTERM, then SIGKILL after a grace period; by recorded P
   local name="$1" pid
   [ -f "$PIDS/$name.pid" ] || return 0
   pid="$(cat "$PIDS/$name.pid")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid_alive "$name"; then
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -KILL "$pid" 2>/dev/null || true
