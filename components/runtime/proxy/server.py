@@ -275,6 +275,8 @@ class ServerConnection(asyncio.Protocol):
             for ex in self.pending or ():
                 ex.abort()
             self.pending = None
+            if not self.current.req_done:  # its own body was malformed (e.g. chunk framing)
+                self.current.fail(400, "bad request")
 
     def pause_read(self, reason: int) -> None:
         if not self.read_pauses:

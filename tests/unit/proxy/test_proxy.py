@@ -433,3 +433,13 @@ async def test_a_long_request_is_not_an_idle_connection(make_proxy) -> None:  # 
     status, body, _ = await get(p.url + "/sleep?ms=2500")
     assert (status, body) == (200, b"slept 2500")
     await p.server.close()
+
+
+async def test_malformed_chunked_body_fails_the_request(proxy: Proxy) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 b"4\r\nabcd\r\nZZ-not-a-size\r\n")
+    status, headers, _ = await asyncio.wait_for(read_response(reader), 5)
+    assert status == 400 and headers[b"connection"] == b"close"
+    assert await proxy.server.wait_idle(5)
+    writer.close()
