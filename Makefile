@@ -62,11 +62,11 @@ unit: setup
 integration: setup sysdeps cluster-prereqs
 	$(PYTEST) tests/integration
 
-e2e: setup sysdeps cluster-prereqs
+e2e: setup sysdeps cluster-prereqs images
 	$(PYTEST) tests/e2e
 
 # One pytest run over every tier, so the closing summary counts them all.
-test: setup sysdeps lint cluster-prereqs
+test: setup sysdeps lint cluster-prereqs images
 	$(PYTEST) tests
 
 # ---------------------------------------------------------------- local cluster
