@@ -105,6 +105,13 @@ class KubeAPI:
         raise KubeError(f"no server in {self.kubeconfig}")
 
     @property
+    def etcd_url(self) -> str:
+        """The etcd client URL behind this API server (e.g. to compact it in a test)."""
+        ports = dict(line.split("=", 1) for line in
+                     (self.cluster_dir / "ports").read_text().split())
+        return f"http://127.0.0.1:{ports['ETCD_PORT']}"
+
+    @property
     def env(self) -> dict[str, str]:
         """Environment for a client process: KUBECONFIG and the tools on PATH."""
         return {"KUBECONFIG": self.kubeconfig,
