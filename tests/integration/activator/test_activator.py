@@ -117,12 +117,16 @@ async def test_queue_full_gives_503(stack: Stack) -> None:
     port, _ = stack.activator("--revision", "default/hello", "--queue-depth", "2")
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as s:
-        held = [asyncio.create_task(get(s, base + "/", limit=5)) for _ in range(2)]
-        await asyncio.sleep(0.3)
-        assert await get(s, base + "/") == (503, "pending request queue full\n")
-        metrics = (await get(s, f"http://127.0.0.1:{stack.metrics_port}/metrics", {}))[1]
+        held = [asyncio.create_task(get(s, base + "/", limit=10)) for _ in range(2)]
         lb = 'namespace_name="default",revision_name="hello"'
-        assert f"activator_requests_pending{{{lb}}} 2" in metrics
+        metrics_url = f"http://127.0.0.1:{stack.metrics_port}/metrics"
+
+        async def two_pending() -> bool:
+            return f"activator_requests_pending{{{lb}}} 2" in (await get(s, metrics_url, {}))[1]
+
+        await eventually(two_pending, 10, "both requests held")
+        assert await get(s, base + "/") == (503, "pending request queue full\n")
+        metrics = (await get(s, metrics_url, {}))[1]
         assert f'activator_request_count{{{lb},response_code_class="5xx"}} 1' in metrics
         assert f"activator_capacity{{{lb}}} 0" in metrics
         for t in held:
@@ -160,8 +164,11 @@ async def test_sigterm_drains_without_losing_requests(stack: Stack) -> None:
         slow = [asyncio.create_task(get(s, base + "/sleep?ms=800")) for _ in range(5)]
         await asyncio.sleep(0.3)
         os.kill(proc.pid, signal.SIGTERM)
-        await asyncio.sleep(0.2)
-        assert (await get(s, base + "/", {"User-Agent": "kube-probe/1.31"}))[0] == 500
+
+        async def probe_fails() -> bool:
+            return (await get(s, base + "/", {"User-Agent": "kube-probe/1.31"}))[0] == 500
+
+        await eventually(probe_fails, 5, "kubelet probes failing")
         assert await get(s, base + "/") == (200, "hello")  # still served while draining
         assert await asyncio.gather(*slow) == [(200, "slept 800")] * 5
     assert await asyncio.to_thread(proc.wait, 15) == 0

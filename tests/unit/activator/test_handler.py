@@ -25,6 +25,15 @@ from tests.apps.userapp import make_app
 ROUTE = {"Knative-Serving-Namespace": "default", "Knative-Serving-Revision": "hello"}
 
 
+async def until(pred, within: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll `pred` (a plain callable) until it holds; fail after `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not pred():
+        assert loop.time() < deadline, "condition never held"
+        await asyncio.sleep(0.01)
+
+
 @dataclass
 class Act:
     base: str
@@ -73,10 +82,9 @@ async def act() -> AsyncIterator[Act]:
 async def test_held_then_forwarded_with_activator_headers(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 1))
     held = asyncio.create_task(act.get("/headers", {**ROUTE, "K-Original-Host": "hello.example"}))
-    await asyncio.sleep(0.1)
-    assert not held.done()
     rt = act.revisions.get("default/hello")
-    assert rt is not None and rt.pending == 1
+    await until(lambda: rt.pending == 1)
+    assert not held.done()
     act.revisions.set_backends("default/hello", [act.upstream])
     status, body = await held
     assert status == 200
@@ -94,7 +102,8 @@ async def test_held_then_forwarded_with_activator_headers(act: Act) -> None:
 async def test_queue_full_is_503(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 1))
     held = [asyncio.create_task(act.get()) for _ in range(2)]
-    await asyncio.sleep(0.1)
+    rt = act.revisions.get("default/hello")
+    await until(lambda: rt.pending == 2)
     assert await act.get() == (503, "pending request queue full\n")
     act.revisions.set_backends("default/hello", [act.upstream])
     assert [await h for h in held] == [(200, "hello")] * 2
@@ -110,8 +119,7 @@ async def test_client_leaving_frees_its_place(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 1))
     rt = act.revisions.get("default/hello")
     held = asyncio.create_task(act.get())
-    await asyncio.sleep(0.1)
-    assert rt.pending == 1
+    await until(lambda: rt.pending == 1)
     held.cancel()
     for _ in range(50):
         if rt.pending == 0:
@@ -122,8 +130,9 @@ async def test_client_leaving_frees_its_place(act: Act) -> None:
 
 async def test_revision_removed_while_waiting(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 0))
+    rt = act.revisions.get("default/hello")
     held = asyncio.create_task(act.get())
-    await asyncio.sleep(0.1)
+    await until(lambda: rt.pending == 1)
     act.revisions.remove("default/hello")
     status, body = await held
     assert status == 503 and "removed" in body
@@ -133,9 +142,9 @@ async def test_revision_removed_while_waiting(act: Act) -> None:
 async def test_cc1_overload_gives_exactly_the_queue_limit(act: Act) -> None:
     """CC 1, queue depth 2: of 5 concurrent requests 1 runs, 2 wait, 2 are refused."""
     act.revisions.upsert(RevisionConfig("default", "hello", 1), [act.upstream])
-    await asyncio.sleep(0.05)
-    res = await asyncio.gather(*(act.get("/sleep?ms=300") for _ in range(5)))
-    assert sorted(res) == [(200, "slept 300")] * 3 + [(503, "pending request queue full\n")] * 2
+    await until(lambda: act.revisions.get("default/hello").assigned)
+    res = await asyncio.gather(*(act.get("/sleep?ms=500") for _ in range(5)))
+    assert sorted(res) == [(200, "slept 500")] * 3 + [(503, "pending request queue full\n")] * 2
     status, body = await act.get("/count")
     assert status == 200 and json.loads(body)["max_inflight"] == 1
 
@@ -150,8 +159,7 @@ async def test_refused_connection_goes_to_another_pod(act: Act) -> None:
         dead = f"127.0.0.1:{sk.getsockname()[1]}"
     act.revisions.upsert(RevisionConfig("default", "hello", 0), [act.upstream, dead])
     rt = act.revisions.get("default/hello")
-    await asyncio.sleep(0.05)
-    assert len(rt.assigned) == 2
+    await until(lambda: len(rt.assigned) == 2)
     # CC 0 picks the less loaded of the two: load the live pod so the dead one is chosen
     act.down.add(dead)  # from now on its probe fails too
     live = next(t for t in rt.assigned if t.dest != dead)
@@ -164,7 +172,7 @@ async def test_refused_connection_goes_to_another_pod(act: Act) -> None:
 
 async def test_metrics_count_responses_by_class(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 4), [act.upstream])
-    await asyncio.sleep(0.05)
+    await until(lambda: act.revisions.get("default/hello").assigned)
     for path in ("/", "/", "/status/404", "/status/500"):
         await act.get(path)
     text = render(act.revisions.by_key).decode()
@@ -218,8 +226,8 @@ async def test_refused_connection_takes_the_pod_out_until_it_probes_again() -> N
                 assert r.status == 502
             assert rt.assigned == []  # out of rotation
             held = asyncio.create_task(s.get(url, headers=ROUTE))
-            await asyncio.sleep(0.2)
-            assert not held.done() and rt.pending == 1
+            await until(lambda: rt.pending == 1)
+            assert not held.done()
             # the pod comes back on the same address and passes its probe
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", dead).start()
