@@ -17,6 +17,7 @@ from knpy.controller.eventing.contract import ContractReconciler
 from knpy.controller.eventing.resolver import URIResolver
 from knpy.controller.eventing.resources import BROKERS, DEPLOYMENTS, TRIGGERS
 from knpy.controller.eventing.trigger import TriggerReconciler
+from knpy.controller.sources.wiring import SourcesControllers
 from knpy.runtime.k8s import (
     Client,
     ConfigStore,
@@ -92,6 +93,13 @@ class ControllerApp:
             resolver=self.resolvers[1], config=self.cfg, on_reconciled=poke),
             workers=opts.workers)
         self.controllers = [self.broker, self.trigger, self.contract]
+        # sources.knative.dev (docs/sources.md): on only when its CRDs are served
+        self.sources = SourcesControllers(client, self.discovery, recorder,
+                                          system_namespace=ns, cluster_domain=domain,
+                                          workers=opts.workers,
+                                          watch_timeout=opts.watch_timeout)
+        if opts.leader_election:
+            self.sources.demote()
         self.elector: LeaderElector | None = None
         if opts.leader_election:
             for c in self.controllers:
@@ -145,10 +153,12 @@ class ControllerApp:
         self.trigger.promote(self.triggers.lister)
         self.contract.reconciler.is_leader = True
         self.contract.enqueue_key(CONTRACT_QUEUE_KEY)
+        self.sources.promote()
 
     def _demote(self) -> None:
         for c in self.controllers:
             c.demote()
+        self.sources.demote()
 
     @property
     def is_leader(self) -> bool:
@@ -191,13 +201,16 @@ class ControllerApp:
                                         ready=lambda: self._ready(informers))
         try:
             await self.check_apis()
+            if await self.sources.served():
+                informers += self.sources.informers
             tasks += [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
                       for i in informers]
             await asyncio.gather(*(i.wait_synced() for i in informers))
             log.info("caches synced: %d broker(s), %d trigger(s)", len(self.brokers.lister),
                      len(self.triggers.lister))
             tasks += [asyncio.create_task(c.run(), name=f"controller-{c.name}")
-                      for c in self.controllers]
+                      for c in self.controllers
+                      + (self.sources.controllers if self.sources.enabled else [])]
             tasks.append(asyncio.create_task(self._resync()))
             if self.elector is not None:
                 tasks.append(asyncio.create_task(self.elector.run(), name="leader-election"))
@@ -210,6 +223,7 @@ class ControllerApp:
             await asyncio.gather(*tasks, return_exceptions=True)
             for tr in self.trackers:
                 await tr.close()
+            await self.sources.close()
             if probes is not None:
                 await probes.cleanup()
 

@@ -24,6 +24,7 @@ from knpy.webhook.admission import eventing_handlers
 from knpy.webhook.certs import generate
 from knpy.webhook.registration import CertKeeper, load_or_create_certs
 from knpy.webhook.server import load_bundle, make_app, ssl_context
+from knpy.webhook.sources import sources_handlers
 
 log = logging.getLogger("knpy.webhook")
 
@@ -75,7 +76,8 @@ async def amain(argv: list[str] | None = None) -> None:
         tasks.append(asyncio.create_task(store.informer.run()))
     if a.ca_out:
         a.ca_out.write_bytes(bundle.ca_pem)
-    handlers = eventing_handlers(lambda: store.get(BROKER_DEFAULTS_CONFIG))
+    handlers = {**eventing_handlers(lambda: store.get(BROKER_DEFAULTS_CONFIG)),
+                **sources_handlers()}
     runner = web.AppRunner(make_app(lambda: handlers), access_log=None)
     await runner.setup()
     ctx = ssl_context(bundle)

@@ -1,0 +1,1 @@
+"""sources.knative.dev API groups."""

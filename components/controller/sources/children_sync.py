@@ -1,0 +1,36 @@
+"""Create-or-update of a child object, knative's reconcile_resources pattern: create if
+missing, refuse if owned by someone else, update when its spec hash drifted."""
+
+from __future__ import annotations
+
+from knpy.controller.sources.children import SPEC_HASH_ANNOTATION
+from knpy.runtime.k8s import ApiError, Client, Lister, PermanentError, Resource, is_controlled_by
+from knpy.runtime.k8s.resources import Obj
+
+__all__ = ["sync_child"]
+
+
+async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
+                     desired: Obj) -> Obj:
+    md = desired["metadata"]
+    have = lister.get(md["namespace"], md["name"])
+    if have is None:
+        try:
+            return await client.create(res, desired)
+        except ApiError as exc:
+            if not exc.already_exists:
+                raise
+            have = await client.get(res, md["namespace"], md["name"])
+    if not is_controlled_by(have, owner):
+        raise PermanentError(f"{res.kind} {md['namespace']}/{md['name']} exists and is not "
+                             f"owned by {owner['kind']} {owner['metadata']['name']}")
+    want_hash = md["annotations"][SPEC_HASH_ANNOTATION]
+    if ((have.get("metadata") or {}).get("annotations") or {}).get(
+            SPEC_HASH_ANNOTATION) == want_hash:
+        return have
+    fresh = dict(have)
+    fresh["metadata"] = {**have["metadata"], "annotations": {
+        **(have["metadata"].get("annotations") or {}), SPEC_HASH_ANNOTATION: want_hash},
+        "labels": {**(have["metadata"].get("labels") or {}), **(md.get("labels") or {})}}
+    fresh["spec"] = desired["spec"]
+    return await client.update(res, fresh)

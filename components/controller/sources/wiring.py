@@ -1,0 +1,140 @@
+"""Wire the source reconcilers onto the shared runtime (called from controller/main.py).
+
+Informers: the four source kinds and Deployments (all namespaces: the ping adapter in the
+system namespace, the adapters sources create, SinkBinding subjects). Each reconciler
+tracks the sink objects it references in its own Tracker. Sources are optional: when the
+API server does not serve sources.knative.dev (CRDs not installed) they stay off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from knpy.apis.sources.v1.register import API_VERSION
+from knpy.controller.eventing.resolver import URIResolver
+from knpy.controller.sources.apiserver import ApiServerSourceReconciler
+from knpy.controller.sources.container import ContainerSourceReconciler
+from knpy.controller.sources.ping import PING_ADAPTER, PingSourceReconciler
+from knpy.controller.sources.resources import (
+    ALL_SOURCES,
+    APISERVERSOURCES,
+    CONTAINERSOURCES,
+    DEPLOYMENTS,
+    PINGSOURCES,
+    SINKBINDINGS,
+)
+from knpy.controller.sources.sinkbinding import SinkBindingReconciler
+from knpy.controller.sources.subjects import SubjectWatcher
+from knpy.runtime.k8s import Client, Controller, Discovery, Informer, Recorder, Resource, Tracker
+from knpy.runtime.k8s.ownerrefs import controller_of
+from knpy.runtime.k8s.resources import Obj
+
+__all__ = ["SourcesControllers"]
+
+log = logging.getLogger("knpy.controller.sources")
+
+DEFAULT_IMAGE = "dev.local/knpy/sources:dev"
+
+
+class SourcesControllers:
+    def __init__(self, client: Client, discovery: Discovery, recorder: Recorder, *,
+                 system_namespace: str, cluster_domain: str, workers: int = 2,
+                 watch_timeout: int = 300, image: str | None = None,
+                 ping_adapter: str = PING_ADAPTER) -> None:
+        self.discovery = discovery
+        wt = watch_timeout
+        self.image = image or os.environ.get("KNPY_SOURCES_IMAGE", DEFAULT_IMAGE)
+        self.pings = Informer(client, PINGSOURCES, watch_timeout=wt)
+        self.bindings = Informer(client, SINKBINDINGS, watch_timeout=wt)
+        self.apiservers = Informer(client, APISERVERSOURCES, watch_timeout=wt)
+        self.containers = Informer(client, CONTAINERSOURCES, watch_timeout=wt)
+        self.deployments = Informer(client, DEPLOYMENTS, watch_timeout=wt)
+        self.informers = [self.pings, self.bindings, self.apiservers, self.containers,
+                          self.deployments]
+        self.trackers: list[Tracker] = []
+
+        def resolver(enqueue_key) -> URIResolver:
+            t = Tracker(client, discovery, enqueue_key, watch_timeout=wt)
+            self.trackers.append(t)
+            return URIResolver(client, discovery, cluster_domain, t)
+
+        self.subjects = SubjectWatcher(client, discovery, self._subject_changed,
+                                       shared={DEPLOYMENTS: self.deployments},
+                                       watch_timeout=wt)
+        self.ping = Controller(PingSourceReconciler(
+            client, self.pings.lister, recorder,
+            resolver=resolver(lambda k: self.ping.enqueue_key(k)),
+            deployments=self.deployments.lister, system_namespace=system_namespace,
+            adapter_name=ping_adapter), workers=workers)
+        self.binding = Controller(SinkBindingReconciler(
+            client, self.bindings.lister, recorder,
+            resolver=resolver(lambda k: self.binding.enqueue_key(k)),
+            subjects=self.subjects), workers=workers)
+        self.apiserver = Controller(ApiServerSourceReconciler(
+            client, self.apiservers.lister, recorder,
+            resolver=resolver(lambda k: self.apiserver.enqueue_key(k)),
+            deployments=self.deployments.lister, subjects=self.subjects, image=self.image),
+            workers=workers)
+        self.container = Controller(ContainerSourceReconciler(
+            client, self.containers.lister, recorder, deployments=self.deployments.lister,
+            sinkbindings=self.bindings.lister), workers=workers)
+        self.controllers = [self.ping, self.binding, self.apiserver, self.container]
+        self.enabled = False
+        self._wire(system_namespace, ping_adapter)
+
+    def _wire(self, system_namespace: str, ping_adapter: str) -> None:
+        self.ping.watch(self.pings)
+        self.binding.watch(self.bindings)
+        self.apiserver.watch(self.apiservers)
+        self.container.watch(self.containers)
+        # a ContainerSource follows its SinkBinding's status
+        self.container.watch(self.bindings, self._owner_keys("ContainerSource"))
+
+        def on_deployment(o: Obj) -> None:
+            md = o.get("metadata") or {}
+            if md.get("namespace") == system_namespace and md.get("name") == ping_adapter:
+                self.ping.enqueue_all(self.pings.lister, slow=False)
+        self.deployments.on_change(on_deployment)
+        self.apiserver.watch(self.deployments, self._owner_keys("ApiServerSource"))
+        self.container.watch(self.deployments, self._owner_keys("ContainerSource"))
+
+    @staticmethod
+    def _owner_keys(kind: str):
+        def keys(o: Obj) -> list[str]:
+            ref = controller_of(o)
+            if ref and ref.get("kind") == kind and ref.get("apiVersion") == API_VERSION:
+                return [f"{o['metadata'].get('namespace')}/{ref['name']}"]
+            return []
+        return keys
+
+    def _subject_changed(self, res: Resource, obj: Obj) -> None:
+        ns = (obj.get("metadata") or {}).get("namespace")
+        for b in self.bindings.lister.list(ns):
+            subj = (b.get("spec") or {}).get("subject") or {}
+            if subj.get("kind") == res.kind and subj.get("apiVersion") == res.api_version:
+                self.binding.enqueue(b)
+
+    async def served(self) -> bool:
+        """Whether every sources CRD is served; logged once either way."""
+        missing = [r.plural for r in ALL_SOURCES
+                   if not await self.discovery.serves(r.api_version, r.plural)]
+        self.enabled = not missing
+        if missing:
+            log.warning("sources off: the API server does not serve %s in %s (install "
+                        "charts/knpy/crds/sources.yaml)", ", ".join(missing), API_VERSION)
+        return self.enabled
+
+    def promote(self) -> None:
+        for c, inf in ((self.ping, self.pings), (self.binding, self.bindings),
+                       (self.apiserver, self.apiservers), (self.container, self.containers)):
+            c.promote(inf.lister)
+
+    def demote(self) -> None:
+        for c in self.controllers:
+            c.demote()
+
+    async def close(self) -> None:
+        await self.subjects.close()
+        await asyncio.gather(*(t.close() for t in self.trackers))
