@@ -5,12 +5,18 @@ any) is appended to the same broker, then ack. Retryable failure with attempts l
 nak(backoff or Retry-After): the store redelivers it later (so retries survive a crash).
 Otherwise -> dead-letter sink (then ack), or term if there is none. A crash before the
 settlement means the store hands the record out again after ack_wait: at-least-once.
+
+`ordering: partitionkey` triggers deliver the records of one `partitionkey` one at a
+time in stream order (different keys in parallel): a retry then waits in process (the
+record's ack_wait kept alive with extend()) instead of a nak, so later records of the key
+cannot overtake it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import logging
 
@@ -44,6 +50,8 @@ class TriggerWorker:
                  active: ActiveTrigger) -> None:
         self.store, self.sender, self.settings = store, sender, settings
         self.inflight: set[asyncio.Task[None]] = set()
+        self.lanes: dict[str, collections.deque[StoredRecord]] = {}  # ordered mode
+        self.held = 0  # records taken from the store and not yet settled (ordered mode)
         self._slot = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.update(active)
@@ -54,6 +62,8 @@ class TriggerWorker:
         self.delivery = effective_delivery(active.broker, active.trigger)
         self.timeout = policy.timeout_of(self.delivery, self.settings)
         self.limit = active.trigger.concurrency or self.settings.concurrency
+        self.ordered = active.trigger.ordering == "partitionkey"
+        self.ack_wait = active.consumer.ack_wait
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"trigger {self.active.trigger.key}")
@@ -70,7 +80,7 @@ class TriggerWorker:
     async def _run(self) -> None:
         while True:
             a = self.active
-            free = self.limit - len(self.inflight)
+            free = self.limit - (self.held if self.ordered else len(self.inflight))
             if free <= 0:
                 self._slot.clear()
                 await self._slot.wait()
@@ -87,9 +97,50 @@ class TriggerWorker:
                 await asyncio.sleep(0.5)
                 continue
             for rec in recs:
+                if self.ordered:
+                    self._enqueue_ordered(rec)
+                    continue
                 task = asyncio.create_task(self._handle(rec))
                 self.inflight.add(task)
                 task.add_done_callback(self._done)
+
+    def _enqueue_ordered(self, rec: StoredRecord) -> None:
+        try:
+            key = str(record.decode(rec.data)[0].attributes.get("partitionkey", ""))
+        except (ValueError, KeyError):
+            key = ""
+        self.held += 1
+        lane = self.lanes.get(key)
+        if lane is not None:
+            lane.append(rec)
+            return
+        self.lanes[key] = collections.deque([rec])
+        task = asyncio.create_task(self._drain(key))
+        self.inflight.add(task)
+        task.add_done_callback(self._done)
+
+    async def _drain(self, key: str) -> None:
+        """Deliver one key's records one after another."""
+        lane = self.lanes[key]
+        try:
+            while lane:
+                rec = lane[0]
+                await self._handle(rec)
+                lane.popleft()
+                self.held -= 1
+                self._slot.set()
+        finally:
+            self.held -= len(lane)
+            del self.lanes[key]
+
+    async def _wait_in_progress(self, rec: StoredRecord, delay: float) -> None:
+        """Sleep `delay` while telling the store the record is still being worked on."""
+        step = max(0.5, self.ack_wait / 3)
+        while delay > 0:
+            await rec.extend()
+            await asyncio.sleep(min(step, delay))
+            delay -= step
+        await rec.extend()
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.inflight.discard(task)
@@ -111,19 +162,25 @@ class TriggerWorker:
         ttl = event.attributes.get(admission.TTL)
         out_event = event.replace(remove=(admission.TTL,))
         extra = [("Prefer", "reply"), ("Kn-Namespace", a.trigger.namespace), *headers]
-        out = await self.sender.send(a.trigger.subscriber, out_event, extra, self.timeout)
-        if out.ok:
-            if out.reply is not None and not await self._reingest(out.reply, ttl, headers):
-                await rec.nak(policy.backoff(d, rec.attempt, self.settings.backoff_cap))
+        attempt = rec.attempt
+        while True:
+            out = await self.sender.send(a.trigger.subscriber, out_event, extra, self.timeout)
+            if out.ok:
+                if out.reply is not None and not await self._reingest(out.reply, ttl, headers):
+                    await rec.nak(policy.backoff(d, attempt, self.settings.backoff_cap))
+                    return
+                await rec.ack()
                 return
-            await rec.ack()
-            return
-        if policy.is_retryable(out.status) and rec.attempt < d.attempts:
-            await rec.nak(policy.retry_delay(d, rec.attempt, out.status, out.retry_after,
-                                             self.settings))
-            return
+            if not (policy.is_retryable(out.status) and attempt < d.attempts):
+                break
+            delay = policy.retry_delay(d, attempt, out.status, out.retry_after, self.settings)
+            if not self.ordered:
+                await rec.nak(delay)
+                return
+            await self._wait_in_progress(rec, delay)
+            attempt += 1
         log.info("trigger %s gave up on %s after %d attempt(s): status %s %s", a.trigger.key,
-                 event.id, rec.attempt, out.status, out.error)
+                 event.id, attempt, out.status, out.error)
         if not d.dead_letter_sink:
             await rec.term()
             return
@@ -134,7 +191,7 @@ class TriggerWorker:
         else:
             log.warning("dead-letter sink failed for %s: %s %s", event.id, dout.status,
                         dout.error)
-            await rec.nak(policy.backoff(d, rec.attempt, self.settings.backoff_cap))
+            await rec.nak(policy.backoff(d, attempt, self.settings.backoff_cap))
 
     async def _reingest(self, reply: ce.CloudEvent, ttl: object,
                         headers: list[tuple[str, str]]) -> bool:

@@ -66,6 +66,10 @@ class _Record(StoredRecord):
         with contextlib.suppress(*_STORE_ERRORS):
             await self._msg.term()
 
+    async def extend(self) -> None:
+        with contextlib.suppress(*_STORE_ERRORS):
+            await self._msg.in_progress()
+
 
 class JetStreamStore(EventStore):
     def __init__(self, servers: str, *, publish_timeout: float = 5.0,

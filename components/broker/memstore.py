@@ -44,6 +44,10 @@ class _MemRecord(StoredRecord):
     async def term(self) -> None:
         self._settle()
 
+    async def extend(self) -> None:
+        if not self._settled and self._seq in self._c.inflight:
+            self._c.inflight[self._seq] = time.monotonic() + self._c.spec.ack_wait
+
     async def nak(self, delay: float = 0.0) -> None:
         if self._settle():
             heapq.heappush(self._c.delayed, (time.monotonic() + delay, self._seq))

@@ -46,6 +46,10 @@ class StoredRecord(ABC):
     @abstractmethod
     async def term(self) -> None: ...
 
+    @abstractmethod
+    async def extend(self) -> None:
+        """Still working on it: restart the record's ack_wait (JetStream +WPI)."""
+
 
 class EventStore(ABC):
     @abstractmethod

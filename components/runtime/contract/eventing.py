@@ -24,6 +24,7 @@ resolved to URIs. Parsing is pure and reports every problem as a field-pathed Fi
         subscriber: {uri: http://127.0.0.1:9001/}
         delivery: {...}                         # if set, replaces the broker's wholesale
         concurrency: 64                         # knpy: max in-flight deliveries (optional)
+        ordering: partitionkey                  # knpy: in order per `partitionkey` extension
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 BACKOFF_POLICIES = ("exponential", "linear")
+ORDERINGS = ("unordered", "partitionkey")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
@@ -96,6 +98,7 @@ class TriggerSpec:
     filters: tuple[Mapping[str, Any], ...] = ()
     delivery: DeliverySpec = DeliverySpec()
     concurrency: int | None = None
+    ordering: str = "unordered"
 
     @property
     def key(self) -> str:
@@ -350,11 +353,15 @@ def _trigger(obj: Any) -> TriggerSpec:
     conc = t.get("concurrency")
     if conc is not None and (isinstance(conc, bool) or not isinstance(conc, int) or conc < 1):
         errs = errs.also(FieldError.invalid(conc, "concurrency", "want an integer >= 1"))
+    ordering = t.get("ordering", "unordered")
+    if ordering not in ORDERINGS:
+        errs = errs.also(FieldError.invalid(ordering, "ordering",
+                                            "want unordered or partitionkey"))
     known = {"namespace", "name", "broker", "subscriber", "filter", "filters", "delivery",
-             "concurrency"}
+             "concurrency", "ordering"}
     for k in sorted(set(t) - known):
         errs = errs.also(FieldError("unknown field", str(k)))
     if errs:
         raise errs
     return TriggerSpec(vals["namespace"], vals["name"], vals["broker"], vals["subscriber"],
-                       MappingProxyType(attrs), tuple(filters), delivery, conc)
+                       MappingProxyType(attrs), tuple(filters), delivery, conc, ordering)

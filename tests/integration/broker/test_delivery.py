@@ -288,3 +288,32 @@ async def test_a_failing_trigger_does_not_hold_back_another(
         await send(http, broker, f"p{i}", "x")
     got = await sink.wait_for("/up", 40, wait=20)  # per-trigger progress
     assert len({r.ce["id"] for r in got}) == 40
+
+
+async def test_ordering_per_partition_key_survives_retries(
+        broker: Broker, sink: Sink, http: aiohttp.ClientSession) -> None:
+    failed: set[str] = set()
+
+    async def first_try_of_k1_0_fails(rec: Received, n: int) -> web.Response:
+        if rec.ce["id"] == "k1-0" and "k1-0" not in failed:
+            failed.add("k1-0")
+            return web.Response(status=503)
+        return web.Response(status=200)
+    sink.behaviours["/ordered"] = first_try_of_k1_0_fails
+    await start(broker, [broker_spec(retry=3, backoffDelay="PT0.3S")], [
+        trigger("ordered", sink.url("/ordered"), ordering="partitionkey", concurrency=8),
+    ])
+    for i in range(5):
+        for key in ("k1", "k2"):
+            await send(http, broker, f"{key}-{i}", "x", ce_partitionkey=key)
+    got = await sink.wait_for("/ordered", 11)
+    seq = [r.ce["id"] for r in got]
+    for key in ("k1", "k2"):
+        mine = [e for e in seq if e.startswith(key)]
+        # k1-0 appears twice (failed, then retried) and nothing of k1 overtakes it
+        want = [f"{key}-{i}" for i in range(5)]
+        if key == "k1":
+            want = ["k1-0", *want]
+        assert mine == want, (key, seq)
+    # k2 is not held back by k1's retry (it waits 0.3 s before trying k1-0 again)
+    assert seq.index("k2-4") < len(seq) - 1 - seq[::-1].index("k1-0"), seq

@@ -108,3 +108,15 @@ def test_empty_document_and_non_mapping() -> None:
         eventing.loads("- 1")
     with pytest.raises(FieldError, match="YAML"):
         eventing.loads("brokers: [")
+
+
+def test_ordering_option() -> None:
+    c = eventing.loads("triggers: [{namespace: d, name: t, broker: b, subscriber: 'http://x/',"
+                       " ordering: partitionkey}]")
+    assert c.triggers[0].ordering == "partitionkey"
+    assert eventing.loads("triggers: [{namespace: d, name: t, broker: b, "
+                          "subscriber: 'http://x/'}]").triggers[0].ordering == "unordered"
+    with pytest.raises(FieldError) as e:
+        eventing.loads("triggers: [{namespace: d, name: t, broker: b, subscriber: 'http://x/',"
+                       " ordering: fifo}]")
+    assert "triggers[0].ordering" in e.value.paths
