@@ -16,11 +16,13 @@ from knpy.controller.sources.resources import (
     SUBJECT_ACCESS_REVIEWS,
 )
 from knpy.controller.sources.subjects import SubjectWatcher
-from knpy.runtime.k8s import ApiError, Client, Lister, Reconciler, Recorder
+from knpy.runtime.k8s import ApiError, Client, Lister, Reconciler, Recorder, RequeueAfter
 
 __all__ = ["ApiServerSourceReconciler"]
 
 VERBS = ("get", "list", "watch")
+# RBAC changes raise no event here: re-check a denied source this often
+PERMISSION_RECHECK = 5.0
 
 
 class ApiServerSourceReconciler(Reconciler[ApiServerSource]):
@@ -77,3 +79,5 @@ class ApiServerSourceReconciler(Reconciler[ApiServerSource]):
             st.mark_deployed()
         else:
             st.mark_not_deployed("DeploymentUnavailable", msg)
+        if denied:
+            raise RequeueAfter(PERMISSION_RECHECK)
