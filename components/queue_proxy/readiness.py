@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl  # already loaded by asyncio
 
 from knpy.queue_proxy.config import ProbeSpec
 
@@ -25,6 +26,7 @@ class ReadinessProber:
         self.spec = spec
         self.ready = False  # result of the last completed check
         self._inflight: asyncio.Future[bool] | None = None
+        self._ssl: ssl.SSLContext | None = None
         req = (f"GET {spec.path} HTTP/1.1\r\nHost: {spec.host}:{spec.port}\r\n"
                f"User-Agent: {USER_AGENT}\r\nK-Network-Probe: queue\r\n")
         for k, v in spec.headers:
@@ -67,19 +69,31 @@ class ReadinessProber:
                 return False
             await asyncio.sleep(RETRY_INTERVAL)
 
+    def _tls(self) -> ssl.SSLContext | None:
+        """For HTTPS probes: TLS without verification, as the kubelet probes HTTPS."""
+        if self.spec.kind != "http" or self.spec.scheme != "https":
+            return None
+        if self._ssl is None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            self._ssl = ctx
+        return self._ssl
+
     async def attempt(self, limit: float) -> bool:
         """One probe attempt: TCP connect, or an HTTP GET answered with 200..399."""
         writer = None
         try:
             async with asyncio.timeout(limit):
-                reader, writer = await asyncio.open_connection(self.spec.host, self.spec.port)
+                reader, writer = await asyncio.open_connection(
+                    self.spec.host, self.spec.port, ssl=self._tls())
                 if self.spec.kind == "tcp":
                     return True
                 writer.write(self._request)
                 line = await reader.readline()
             parts = line.split(b" ", 2)
             return len(parts) >= 2 and parts[1].isdigit() and 200 <= int(parts[1]) < 400
-        except (OSError, TimeoutError, ValueError):
+        except (OSError, TimeoutError, ValueError, ssl.SSLError):
             return False
         finally:
             if writer is not None:

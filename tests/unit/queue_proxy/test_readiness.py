@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
+from pathlib import Path
 
+import pytest
 from knpy.queue_proxy.config import ProbeSpec
 from knpy.queue_proxy.readiness import ReadinessProber
 
@@ -65,4 +69,36 @@ async def test_concurrent_checks_share_one_probe() -> None:
     prober = ReadinessProber(ProbeSpec("http", "127.0.0.1", port, period=1))
     assert all(await asyncio.gather(*(prober.check() for _ in range(20))))
     assert len(seen) == 1
+    srv.close()
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate (openssl CLI), as (key, cert)."""
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=user-app"],
+                   check=True, capture_output=True, timeout=30)
+    return key, cert
+
+
+async def test_https_probe_skips_verification(self_signed: tuple[Path, Path]) -> None:
+    key, cert = self_signed
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    seen: list[bytes] = []
+
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        seen.append(await r.readuntil(b"\r\n\r\n"))
+        w.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await w.drain()
+        w.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
+    port = srv.sockets[0].getsockname()[1]
+    spec = ProbeSpec("http", "127.0.0.1", port, "/ready", scheme="https", period=1, timeout=5)
+    assert await ReadinessProber(spec).check()
+    assert seen and seen[0].startswith(b"GET /ready HTTP/1.1")
+    plain = ProbeSpec("http", "127.0.0.1", port, "/ready", period=1, timeout=2)
+    assert not await ReadinessProber(plain).check()  # plain HTTP to a TLS port fails
     srv.close()
