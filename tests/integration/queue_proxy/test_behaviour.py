@@ -81,7 +81,7 @@ async def test_probes_bypass_a_full_breaker(user_app: int, start_qp) -> None:  #
 async def test_http_readiness_probe_follows_the_user_app(logdir, start_qp) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     app = spawn(python_module("tests.apps.userapp", "--port", str(port), "--ready-after-ms",
-                              "2500"), log_path=logdir / "slowapp.log", cwd=REPO)
+                              "5000"), log_path=logdir / "slowapp.log", cwd=REPO)
     try:
         wait_port(port, proc=app, timeout=20)
         probe = {"httpGet": {"path": "/healthz", "port": port}, "periodSeconds": 1,

@@ -169,8 +169,8 @@ async def test_timeouts_give_504(make_proxy, timeouts, kind) -> None:  # type: i
 async def test_total_timeout_spares_a_started_stream(make_proxy) -> None:  # type: ignore[no-untyped-def]
     # Knative: timeoutSeconds and the response-start limit only hold until the response
     # starts; a stream that has begun runs on (the idle limit still guards it).
-    p = await make_proxy(ProxyOptions(timeouts=Timeouts(total=0.4, response_start=0.4, idle=2)))
-    status, body, _ = await get(p.url + "/stream?chunks=10&size=10&delay_ms=100")
+    p = await make_proxy(ProxyOptions(timeouts=Timeouts(total=1.5, response_start=1.5, idle=2)))
+    status, body, _ = await get(p.url + "/stream?chunks=10&size=10&delay_ms=300")
     assert (status, body) == (200, pattern(100))
     await p.server.close()
 
