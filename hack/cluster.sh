@@ -32,6 +32,7 @@ SERVICE_CIDR=10.96.0.0/16
 KUBERNETES_SVC_IP=10.96.0.1
 NODE_NAME=knpy-node
 RUN_DIR=/run/knpy             # containerd state + socket (tmpfs; gone after a reboot)
+MACHINE_LOCK=/run/lock/knpy-cluster.lock
 # sysctls the kubelet and kube-proxy change; restored by `down`.
 SYSCTLS=(net.ipv4.ip_forward net.ipv4.conf.all.route_localnet
          net.bridge.bridge-nf-call-iptables vm.overcommit_memory vm.panic_on_oom
@@ -182,6 +183,8 @@ up_network() {
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link add "$BRIDGE" type bridge
     echo created >"$DIR/bridge.created"
+  elif [ ! -f "$DIR/bridge.created" ]; then
+    die "cluster: $BRIDGE already exists but $DIR did not create it: is another local cluster up (another KNPY_CACHE)? Take that one down first"
   fi
   ip addr show dev "$BRIDGE" | grep -q "inet $NODE_IP/" || ip addr add "$NODE_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
@@ -301,6 +304,10 @@ cmd_up() {
   if [ "$MODE" = full ]; then
     [ "$(id -u)" = 0 ] || die "the full cluster needs root (bridge, iptables, containers)"
     command -v containerd >/dev/null || die "containerd missing: run 'make cluster-prereqs'"
+    # Test sessions hold this lock while they use the one full cluster (tests/support).
+    if [ "${KNPY_MACHINE_LOCK_HELD:-}" != 1 ] && ! flock -n "$MACHINE_LOCK" true; then
+      die "cluster: a test session is using the local cluster ($MACHINE_LOCK is held)"
+    fi
     save_sysctls
     note_host_dirs
     up_network

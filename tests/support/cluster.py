@@ -317,7 +317,8 @@ def kube_cluster() -> Iterator[KubeCluster]:
             pytest.fail(f"a cluster already runs in {CLUSTER_DIR}: set KNPY_REUSE_CLUSTER=1 to "
                         "use it, or `make cluster-down`", pytrace=False)
         try:
-            run_hack("cluster.sh", "up", cluster_dir=CLUSTER_DIR, timeout=UP_TIMEOUT)
+            run_hack("cluster.sh", "up", cluster_dir=CLUSTER_DIR, timeout=UP_TIMEOUT,
+                     env={"KNPY_MACHINE_LOCK_HELD": "1"})
             cluster = KubeCluster(CLUSTER_DIR, started_here=True)
             cluster.build_images("pause", "helloworld", "event-display")
             yield cluster
