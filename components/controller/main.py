@@ -143,6 +143,7 @@ class ControllerApp:
         log.info("%s changed: %s", name, cfg)
         for r in self.resolvers:
             r.cluster_domain = cfg.cluster_domain
+        self.sources.set_cluster_domain(cfg.cluster_domain)
         self.broker.enqueue_all(self.brokers.lister, slow=False)
         self.trigger.enqueue_all(self.triggers.lister, slow=True)
         self.contract.enqueue_key(CONTRACT_QUEUE_KEY)
@@ -233,4 +234,4 @@ class ControllerApp:
             self.broker.enqueue_all(self.brokers.lister, slow=True)
             self.trigger.enqueue_all(self.triggers.lister, slow=True)
             self.contract.enqueue_key(CONTRACT_QUEUE_KEY)
-
+            self.sources.resync()

@@ -54,11 +54,13 @@ class SourcesControllers:
         self.informers = [self.pings, self.bindings, self.apiservers, self.containers,
                           self.deployments]
         self.trackers: list[Tracker] = []
+        self.resolvers: list[URIResolver] = []
 
         def resolver(enqueue_key) -> URIResolver:
             t = Tracker(client, discovery, enqueue_key, watch_timeout=wt)
             self.trackers.append(t)
-            return URIResolver(client, discovery, cluster_domain, t)
+            self.resolvers.append(URIResolver(client, discovery, cluster_domain, t))
+            return self.resolvers[-1]
 
         self.subjects = SubjectWatcher(client, discovery, self._subject_changed,
                                        shared={DEPLOYMENTS: self.deployments},
@@ -125,6 +127,19 @@ class SourcesControllers:
             log.warning("sources off: the API server does not serve %s in %s (install "
                         "charts/knpy/crds/sources.yaml)", ", ".join(missing), API_VERSION)
         return self.enabled
+
+    def set_cluster_domain(self, domain: str) -> None:
+        for r in self.resolvers:
+            r.cluster_domain = domain
+        self.resync(slow=False)
+
+    def resync(self, slow: bool = True) -> None:
+        """Re-queue every source (the periodic level-triggered catch-all)."""
+        if not self.enabled:
+            return
+        for c, inf in ((self.ping, self.pings), (self.binding, self.bindings),
+                       (self.apiserver, self.apiservers), (self.container, self.containers)):
+            c.enqueue_all(inf.lister, slow=slow)
 
     def promote(self) -> None:
         for c, inf in ((self.ping, self.pings), (self.binding, self.bindings),
