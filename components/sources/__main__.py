@@ -4,7 +4,9 @@ ping (multi-tenant):
   --file FILE        standalone: PingSources from a YAML file (re-read when it changes);
                      sinks are spec.sink.uri (absolute) or status.sinkUri
   (no --file)        cluster mode: every PingSource from the API (--kubeconfig /
-                     $KUBECONFIG / in-cluster), sending to its status.sinkUri
+                     $KUBECONFIG / in-cluster), sending to its status.sinkUri; replicas
+                     elect a leader on Lease --lease-name in --namespace ($SYSTEM_NAMESPACE)
+                     and only it sends (--no-leader-elect: every replica sends)
 apiserver (one per ApiServerSource, configured by env as the controller writes it):
   --sink ($K_SINK), --config ($K_SOURCE_CONFIG, JSON), --kubeconfig
 Both: --probe-port ($KNPY_PROBE_PORT; 0 = off) serves /healthz and /readyz,
@@ -23,7 +25,7 @@ import signal
 import sys
 from pathlib import Path
 
-from knpy.runtime.k8s import Informer, connect
+from knpy.runtime.k8s import Informer, LeaderElector, connect
 from knpy.runtime.k8s.probes import serve_probes
 from knpy.runtime.k8s.resources import Resource
 from knpy.sources.apiserver import ApiServerAdapter, SourceConfig
@@ -49,6 +51,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ping = sub.add_parser("ping", help="send every PingSource's events on schedule")
     ping.add_argument("--file", type=Path, default=None)
     ping.add_argument("--watch-timeout", type=int, default=300)
+    ping.add_argument("--namespace", default=os.environ.get("SYSTEM_NAMESPACE", "knpy-system"))
+    ping.add_argument("--no-leader-elect", action="store_true")
+    ping.add_argument("--lease-name", default="knpy-pingsource-adapter")
+    ping.add_argument("--identity", default=os.environ.get("POD_NAME"))
+    ping.add_argument("--lease-duration", type=float, default=15.0)
+    ping.add_argument("--renew-deadline", type=float, default=10.0)
+    ping.add_argument("--retry-period", type=float, default=2.0)
     api = sub.add_parser("apiserver", help="emit events for Kubernetes resource changes")
     api.add_argument("--sink", default=os.environ.get("K_SINK"))
     api.add_argument("--config", default=os.environ.get("K_SOURCE_CONFIG"))
@@ -80,6 +89,15 @@ async def run_ping(a: argparse.Namespace, sender: Sender) -> None:
                         lambda o: sched.remove(f"{o['metadata']['namespace']}/"
                                                f"{o['metadata']['name']}"))
         tasks.append(asyncio.create_task(inf.run(), name="pingsources"))
+        if not a.no_leader_elect:
+            sched.active = False
+            elector = LeaderElector(
+                client, a.namespace, a.lease_name, identity=a.identity,
+                lease_duration=a.lease_duration, renew_deadline=a.renew_deadline,
+                retry_period=a.retry_period,
+                on_started_leading=lambda: sched.set_active(True),
+                on_stopped_leading=lambda: sched.set_active(False))
+            tasks.append(asyncio.create_task(elector.run(), name="leader-election"))
         ready = lambda: None if inf.synced.is_set() else "PingSources not synced"  # noqa: E731
     probes = await _probes(a, ready)
     try:

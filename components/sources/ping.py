@@ -5,6 +5,10 @@ sink delays nobody), and computes the next time from the schedule.
 Like robfig/cron (Knative), missed firings are not caught up: after a pause the next time
 is the schedule's first one after now. The clock is injected, and `tick(now)` fires what
 is due at `now`: unit tests drive the scheduler with a fake clock and no sleeping.
+
+Replicas elect a leader (cluster mode): only the leader (`active`) sends; a standby keeps
+the same table and advances it through the same ticks without sending, so on takeover it
+fires each source at its next time, without a burst for what the old leader sent.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class PingScheduler:
         self.now = now
         self.entries: dict[str, _Entry] = {}
         self.fired = 0
+        self.active = True
         self._wake = asyncio.Event()
         self._sends: set[asyncio.Task] = set()
 
@@ -92,11 +97,15 @@ class PingScheduler:
 
     # ------------------------------------------------------------------ firing
     def tick(self, now: dt.datetime | None = None) -> list[asyncio.Task]:
-        """Send every event due at `now`; returns the send tasks (tests await them)."""
+        """Send every event due at `now`; returns the send tasks (tests await them).
+        A standby (not active) advances the table without sending."""
         now = now or self.now()
         tasks = []
         for key, e in list(self.entries.items()):
             if e.next > now:
+                continue
+            if not self.active:
+                e.next = e.schedule.next_after(max(now, e.next))
                 continue
             event = ping_event(e.source, e.next)
             t = asyncio.create_task(self.sender.send(e.sink, event), name=f"ping-{key}")
@@ -106,6 +115,11 @@ class PingScheduler:
             self.fired += 1
             e.next = e.schedule.next_after(max(now, e.next))
         return tasks
+
+    def set_active(self, active: bool) -> None:
+        log.info("ping scheduler %s", "active: sending" if active else "standby")
+        self.active = active
+        self._wake.set()
 
     def next_due(self) -> dt.datetime | None:
         return min((e.next for e in self.entries.values()), default=None)

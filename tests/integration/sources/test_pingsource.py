@@ -6,14 +6,18 @@ real HTTP sink on 127.0.0.1. Schedules use `@every 1s`, so nothing waits a real 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import uuid
 from pathlib import Path
 
 import pytest
 from knpy.controller.sources.ping import PING_ADAPTER
 from knpy.controller.sources.resources import DEPLOYMENTS, PINGSOURCES
-from knpy.runtime.k8s import Client
+from knpy.runtime.k8s import LEASES, ApiError, Client
+from knpy.runtime.k8s.testing import eventually
 
+from tests.integration.controller.kube import make_namespace
 from tests.integration.sources.helpers import cond, deployment, make_available, source, until
 from tests.support.cluster import KubeAPI
 from tests.support.procs import python_module, running
@@ -57,7 +61,7 @@ async def test_pingsource_ready_and_adapter_sends_knative_events(
     assert hb["status"]["observedGeneration"] == 1
 
     with running(python_module("knpy.sources", "--kubeconfig", kube_sources.kubeconfig,
-                               "ping"), log_path=logdir / "ping.log"):
+                               "ping", "--namespace", system), log_path=logdir / "ping.log"):
         events = await sink.wait_for(2, within=20)
     e = events[0]
     assert e.type == "dev.knative.sources.ping"
@@ -93,3 +97,42 @@ spec: {{schedule: "99 * * * *", sink: {{uri: "{sink.url}"}}}}
     assert events[0].source == "/apis/v1/namespaces/dev/pingsources/local"
     assert events[0].data == b"hi"
     assert "spec.schedule" in log.read_text(), "the bad entry is reported by field"
+
+
+async def test_two_adapter_replicas_fail_over(client: Client, sink: Sink,
+                                              kube_sources: KubeAPI, logdir: Path) -> None:
+    """Only the Lease holder sends; kill -9 it and the standby takes over."""
+    ns = make_namespace(kube_sources, "ping-ha")
+    await client.create(PINGSOURCES, {**source(
+        "PingSource", ns, "hb", schedule="@every 1s", sink={"uri": sink.url}),
+        "status": {}})
+    made = await client.get(PINGSOURCES, ns, "hb")
+    made["status"] = {"sinkUri": sink.url}  # what the controller would write
+    await client.update_status(PINGSOURCES, made)
+
+    def replica(ident: str):
+        return running(python_module(
+            "knpy.sources", "--kubeconfig", kube_sources.kubeconfig, "ping", "--namespace", ns,
+            "--identity", ident, "--lease-duration", "3", "--renew-deadline", "2",
+            "--retry-period", "0.5"), log_path=logdir / f"{ident}.log")
+
+    with replica("a") as a, replica("b") as b:
+        await sink.wait_for(2, within=20)
+        lease = await eventually(lambda: _holder(client, ns), 10, what="a lease holder")
+        leader, standby = (a, b) if lease == "a" else (b, a)
+        standby_log = (logdir / f"{'b' if lease == 'a' else 'a'}.log").read_text()
+        assert "active: sending" not in standby_log, "the standby does not send"
+        os.kill(leader.pid, signal.SIGKILL)
+        leader.wait(5)
+        seen = len(sink.events)
+        await sink.wait_for(seen + 2, within=20)
+        assert standby.poll() is None
+        assert await _holder(client, ns) != lease
+
+
+async def _holder(client: Client, ns: str) -> str | None:
+    try:
+        lease = await client.get(LEASES, ns, "knpy-pingsource-adapter")
+    except ApiError:
+        return None
+    return (lease.get("spec") or {}).get("holderIdentity")

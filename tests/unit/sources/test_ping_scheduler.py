@@ -109,3 +109,20 @@ async def test_a_refusing_sink_is_counted_not_fatal(sink: Sink) -> None:
     [t] = sched.tick()
     assert await t is True
     await sender.close()
+
+
+async def test_a_standby_advances_without_sending_then_takes_over(sink: Sink) -> None:
+    clock = FakeClock(dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC))
+    sched = PingScheduler(Sender(retries=0), now=clock)
+    sched.active = False
+    sched.upsert(pingsource("a", sink.url))
+    clock.advance(minutes=1, seconds=30)
+    assert sched.tick() == [] and sink.events == []
+    assert sched.entries["demo/a"].next == dt.datetime(2026, 5, 1, 12, 2, tzinfo=dt.UTC)
+    sched.set_active(True)  # leadership gained: no burst for what the old leader sent
+    assert sched.tick() == []
+    clock.advance(seconds=30)
+    [t] = sched.tick()
+    assert await t
+    [e] = await sink.wait_for(1)
+    assert e.get("time") == "2026-05-01T12:02:00Z"
