@@ -14,11 +14,12 @@ def twin(name: str) -> tuple[ModuleType, bool]:
 
     The compiled build wins unless KNPY_NO_EXTENSIONS is set. A missing build falls back to
     the pure twin; tests/unit/hotpath/test_compiled_loaded.py fails CI if that happens.
+    The pure twin is imported only when it is used: it pulls in Cython's shadow module,
+    which would add to every queue-proxy's start-up for nothing.
     """
-    pure = importlib.import_module(f"knpy.runtime.hotpath.{name}_py")
-    if NO_EXTENSIONS:
-        return pure, False
-    try:
-        return importlib.import_module(f"knpy.runtime.hotpath.{name}_c"), True
-    except ImportError:
-        return pure, False
+    if not NO_EXTENSIONS:
+        try:
+            return importlib.import_module(f"knpy.runtime.hotpath.{name}_c"), True
+        except ImportError:
+            pass
+    return importlib.import_module(f"knpy.runtime.hotpath.{name}_py"), False
