@@ -34,6 +34,7 @@ class SourceConfig:
     mode: str = MODE_REFERENCE
     owner: dict[str, str] | None = None
     extensions: dict[str, str] = field(default_factory=dict)
+    all_namespaces: bool = False
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SourceConfig:
@@ -50,7 +51,7 @@ class SourceConfig:
             raise ValueError(f"K_SOURCE_CONFIG.mode: invalid value: {mode}")
         ns = d.get("namespaces") or []
         return cls(list(ns), res, mode, d.get("owner") or None,
-                   dict(d.get("extensions") or {}))
+                   dict(d.get("extensions") or {}), bool(d.get("allNamespaces")))
 
 
 class ApiServerAdapter:
@@ -88,7 +89,9 @@ class ApiServerAdapter:
                 raise ValueError(f"the API server does not serve {r['kind']} in "
                                  f"{r['apiVersion']}")
             sel = selector_to_query(r["selector"]) if r.get("selector") else None
-            for ns in (self.cfg.namespaces or [None]) if res.namespaced else [None]:
+            scopes = [None] if self.cfg.all_namespaces or not res.namespaced else \
+                self.cfg.namespaces
+            for ns in scopes:
                 inf = Informer(self.client, res, namespace=ns, label_selector=sel,
                                watch_timeout=self.watch_timeout)
                 p = res.plural

@@ -18,10 +18,14 @@ SOURCE_LABEL = "sources.knpy.dev/source"
 SOURCE_NAME_LABEL = "sources.knpy.dev/source-name"
 
 
-def apiserver_source_config(s: ApiServerSource) -> dict[str, Any]:
-    """K_SOURCE_CONFIG: what the adapter watches and how it reports it."""
+def apiserver_source_config(s: ApiServerSource, namespaces: list[str] | None = None
+                            ) -> dict[str, Any]:
+    """K_SOURCE_CONFIG: what the adapter watches and how it reports it. namespaces: those
+    the namespaceSelector matched ([] with allNamespaces for an empty selector)."""
+    sel = s.namespace_selector
     return {
-        "namespaces": [s.namespace],
+        "namespaces": [s.namespace] if namespaces is None else namespaces,
+        "allNamespaces": sel == {},
         "resources": [{"apiVersion": r.api_version, "kind": r.kind,
                        **({"selector": r.selector} if r.selector else {})}
                       for r in s.resources],
@@ -37,10 +41,11 @@ def _with_hash(dep: dict[str, Any]) -> dict[str, Any]:
     return dep
 
 
-def apiserver_deployment(s: ApiServerSource, sink: str, image: str) -> dict[str, Any]:
+def apiserver_deployment(s: ApiServerSource, sink: str, image: str,
+                         namespaces: list[str] | None = None) -> dict[str, Any]:
     labels = {SOURCE_LABEL: "apiserversource", SOURCE_NAME_LABEL: s.name}
     env = [{"name": "K_SINK", "value": sink},
-           {"name": "K_SOURCE_CONFIG", "value": json.dumps(apiserver_source_config(s),
+           {"name": "K_SOURCE_CONFIG", "value": json.dumps(apiserver_source_config(s, namespaces),
                                                           sort_keys=True)},
            {"name": "NAMESPACE", "value": s.namespace},
            {"name": "NAME", "value": s.name}]

@@ -8,6 +8,7 @@ SINKBINDINGS = Resource(r.GROUP, r.VERSION, r.SINKBINDINGS, "SinkBinding")
 APISERVERSOURCES = Resource(r.GROUP, r.VERSION, r.APISERVERSOURCES, "ApiServerSource")
 CONTAINERSOURCES = Resource(r.GROUP, r.VERSION, r.CONTAINERSOURCES, "ContainerSource")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "subjectaccessreviews",
                                   "SubjectAccessReview", namespaced=False)
 

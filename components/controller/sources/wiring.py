@@ -22,6 +22,7 @@ from knpy.controller.sources.resources import (
     APISERVERSOURCES,
     CONTAINERSOURCES,
     DEPLOYMENTS,
+    NAMESPACES,
     PINGSOURCES,
     SINKBINDINGS,
 )
@@ -51,8 +52,10 @@ class SourcesControllers:
         self.apiservers = Informer(client, APISERVERSOURCES, watch_timeout=wt)
         self.containers = Informer(client, CONTAINERSOURCES, watch_timeout=wt)
         self.deployments = Informer(client, DEPLOYMENTS, watch_timeout=wt)
+        # namespace label changes re-resolve ApiServerSources' namespaceSelectors
+        self.namespaces = Informer(client, NAMESPACES, watch_timeout=wt)
         self.informers = [self.pings, self.bindings, self.apiservers, self.containers,
-                          self.deployments]
+                          self.deployments, self.namespaces]
         self.trackers: list[Tracker] = []
         self.resolvers: list[URIResolver] = []
 
@@ -101,6 +104,10 @@ class SourcesControllers:
         self.deployments.on_change(on_deployment)
         self.apiserver.watch(self.deployments, self._owner_keys("ApiServerSource"))
         self.container.watch(self.deployments, self._owner_keys("ContainerSource"))
+        self.apiserver.watch(self.namespaces, lambda _ns: [
+            f"{o['metadata']['namespace']}/{o['metadata']['name']}"
+            for o in self.apiservers.lister.list()
+            if (o.get("spec") or {}).get("namespaceSelector") is not None])
 
     @staticmethod
     def _owner_keys(kind: str):

@@ -12,6 +12,7 @@ import pytest
 from knpy.controller.sources.resources import APISERVERSOURCES, DEPLOYMENTS
 from knpy.runtime.k8s import CONFIGMAPS, Client, Resource
 
+from tests.integration.controller.kube import make_namespace
 from tests.integration.sources.helpers import cond, env_of, make_available, source, until
 from tests.support.cluster import KubeAPI
 from tests.support.procs import python_module, running
@@ -121,3 +122,35 @@ async def test_reference_mode_sends_object_references(
     assert e.type == "dev.knative.apiserver.ref.add"
     assert json.loads(e.data) == {"kind": "ConfigMap", "namespace": namespace, "name": "r",
                                   "apiVersion": "v1"}
+
+
+async def test_namespace_selector_spans_namespaces(
+        controller, client: Client, namespace: str, sink: Sink, kube_sources: KubeAPI,
+        logdir: Path) -> None:
+    team = f"t{namespace[-8:]}"
+    other = make_namespace(kube_sources, "src-other", {"team": team})
+    await grant(client, other, "watcher")  # the SA lives in `namespace`, reads `other`
+    rb = await client.get(ROLEBINDINGS, other, "cm-reader")
+    rb["subjects"][0]["namespace"] = namespace
+    await client.update(ROLEBINDINGS, rb)
+    await client.create(APISERVERSOURCES, source(
+        "ApiServerSource", namespace, "team", serviceAccountName="watcher",
+        namespaceSelector={"matchLabels": {"team": team}},
+        resources=[{"apiVersion": "v1", "kind": "ConfigMap"}], sink={"uri": sink.url}))
+
+    async def get():
+        return await client.get(APISERVERSOURCES, namespace, "team")
+    await until(get, lambda o: cond(o, "SufficientPermissions").get("status") == "True",
+                what="permissions in the selected namespace")
+    dep = await client.get(DEPLOYMENTS, namespace, "apiserversource-team")
+    env = env_of(dep)
+    assert json.loads(env["K_SOURCE_CONFIG"])["namespaces"] == [other]
+    with running(python_module("knpy.sources", "--kubeconfig", kube_sources.kubeconfig,
+                               "apiserver"),
+                 env={"K_SINK": env["K_SINK"], "K_SOURCE_CONFIG": env["K_SOURCE_CONFIG"]},
+                 log_path=logdir / "apiserver-team.log"):
+        await client.create(CONFIGMAPS, cm(namespace, "not-selected", {}, {}))
+        await client.create(CONFIGMAPS, cm(other, "selected", {}, {}))
+        [e] = await sink.wait_for(1, within=20)
+    assert e.type == "dev.knative.apiserver.ref.add"
+    assert (e.get("namespace"), e.get("name")) == (other, "selected")

@@ -130,3 +130,13 @@ def test_containersource_rules() -> None:
                       sink=SINK)).startswith("spec.template.spec.containers[0].image: missing")
     assert denied(obj("ContainerSource", sink=SINK)).startswith(
         "spec.template.spec.containers: missing")
+
+
+def test_apiserversource_namespace_selector() -> None:
+    res = [{"apiVersion": "v1", "kind": "ConfigMap"}]
+    assert allowed(obj("ApiServerSource", resources=res, sink=SINK, namespaceSelector={}))
+    assert allowed(obj("ApiServerSource", resources=res, sink=SINK,
+                       namespaceSelector={"matchLabels": {"team": "x"}}))
+    msg = denied(obj("ApiServerSource", resources=res, sink=SINK, namespaceSelector={
+        "matchExpressions": [{"key": "team", "operator": "In"}]}))
+    assert msg.startswith("spec.namespaceSelector.matchExpressions[0].values: missing"), msg

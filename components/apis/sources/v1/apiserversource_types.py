@@ -51,6 +51,12 @@ class ApiServerSource(SourceView):
         return out
 
     @property
+    def namespace_selector(self) -> dict[str, Any] | None:
+        """spec.namespaceSelector: None = the source's namespace; {} = every namespace."""
+        sel = self.spec_raw.get("namespaceSelector")
+        return sel if isinstance(sel, dict) else None
+
+    @property
     def owner(self) -> dict[str, str] | None:
         o = self.spec_raw.get("owner")
         return o if isinstance(o, dict) else None

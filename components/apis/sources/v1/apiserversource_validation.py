@@ -39,6 +39,9 @@ def validate_apiserversource(raw: dict[str, Any], _old: dict[str, Any] | None = 
                 if r.get("selector") is not None:
                     e = e.also(_validate_selector(r["selector"]).via_field("selector"))
             errs = errs.also(e.via_field_index("resources", i))
+    nsel = spec.get("namespaceSelector")
+    if nsel is not None and nsel != {}:  # {} selects every namespace (as Knative)
+        errs = errs.also(_validate_selector(nsel).via_field("namespaceSelector"))
     owner = spec.get("owner")
     if owner is not None and (not isinstance(owner, dict) or not owner.get("kind")):
         errs = errs.also(FieldError.missing("owner.kind"))
