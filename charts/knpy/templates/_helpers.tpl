@@ -49,6 +49,9 @@ policy/v1beta1
 
 {{/* Pod spec fields shared by every knpy Deployment. */}}
 {{- define "knpy.podCommon" -}}
+# No Service environment variables: they can collide with the components' own settings
+# (a Service knpy-webhook makes KNPY_WEBHOOK_PORT=tcp://...), and knpy uses DNS anyway.
+enableServiceLinks: false
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
 {{- toYaml . | nindent 2 }}

@@ -77,6 +77,8 @@ def test_every_pod_uses_local_images_and_the_pull_policy() -> None:
     workloads = [o for (k, _), o in objs.items() if k in ("Deployment", "StatefulSet")]
     assert len(workloads) == 5
     for o in workloads:
+        # Service env vars would collide with component settings (KNPY_WEBHOOK_PORT)
+        assert o["spec"]["template"]["spec"]["enableServiceLinks"] is False
         for c in o["spec"]["template"]["spec"]["containers"]:
             assert c["image"].startswith("dev.local/knpy/") and c["image"].endswith(":dev")
             assert c["imagePullPolicy"] == "Never"
@@ -189,3 +191,14 @@ def test_every_port_names_its_protocol() -> None:
             continue
         for p in ports:
             assert p.get("protocol") == "TCP", f"{kind}/{name} port {p} has no protocol"
+
+
+def test_aggregated_roles_leave_rules_to_the_aggregation_controller() -> None:
+    """kube-controller-manager fills in an aggregated ClusterRole's rules; a chart that sets
+    `rules: []` conflicts with it on every server-side-applied `helm upgrade`."""
+    objs = render()
+    aggregated = {n: o for (k, n), o in objs.items()
+                  if k == "ClusterRole" and "aggregationRule" in o}
+    assert set(aggregated) == {"knpy-addressable-resolver", "knpy-podspecable-binding"}
+    for name, o in aggregated.items():
+        assert "rules" not in o, name
