@@ -9,7 +9,28 @@ from typing import Any
 
 from knpy.apis.sources.v1.register import K_CE_OVERRIDES, K_SINK
 
-__all__ = ["bind", "pod_spec_of", "unbind"]
+__all__ = ["BOUND_BY", "bind", "bound_by", "pod_spec_of", "unbind"]
+
+# on each subject: the binding that injected its env, so a subject that stops matching a
+# selector (or a binding being deleted) is unbound even when the selector changed
+BOUND_BY = "sources.knpy.dev/sinkbinding"
+
+
+def bound_by(obj: dict[str, Any]) -> str | None:
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get(BOUND_BY)
+
+
+def _mark(obj: dict[str, Any], name: str | None) -> bool:
+    md = obj.setdefault("metadata", {})
+    ann = dict(md.get("annotations") or {})
+    if ann.get(BOUND_BY) == name:
+        return False
+    if name is None:
+        ann.pop(BOUND_BY, None)
+    else:
+        ann[BOUND_BY] = name
+    md["annotations"] = ann
+    return True
 
 
 def pod_spec_of(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -51,11 +72,12 @@ def _set(c: dict[str, Any], name: str, value: str | None) -> bool:
     return True
 
 
-def bind(obj: dict[str, Any], sink: str, overrides: str | None) -> bool:
+def bind(obj: dict[str, Any], sink: str, overrides: str | None, by: str | None = None
+         ) -> bool:
     ps = pod_spec_of(obj)
     if ps is None:
         return False
-    changed = False
+    changed = _mark(obj, by) if by else False
     for c in _containers(ps):
         changed |= _set(c, K_SINK, sink)
         changed |= _set(c, K_CE_OVERRIDES, overrides)
@@ -66,7 +88,7 @@ def unbind(obj: dict[str, Any]) -> bool:
     ps = pod_spec_of(obj)
     if ps is None:
         return False
-    changed = False
+    changed = _mark(obj, None)
     for c in _containers(ps):
         changed |= _set(c, K_SINK, None)
         changed |= _set(c, K_CE_OVERRIDES, None)

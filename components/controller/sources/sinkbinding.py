@@ -13,7 +13,7 @@ from knpy.apis.sources.v1 import SinkBinding
 from knpy.apis.sources.v1.register import SINKBINDING_FINALIZER
 from knpy.apis.sources.v1.sinkbinding_types import Subject, selector_matches
 from knpy.controller.eventing.resolver import URIResolver
-from knpy.controller.sources.binding import bind, unbind
+from knpy.controller.sources.binding import bind, bound_by, unbind
 from knpy.controller.sources.ping import resolve_sink
 from knpy.controller.sources.resources import SINKBINDINGS
 from knpy.controller.sources.subjects import SubjectWatcher
@@ -38,18 +38,23 @@ class SinkBindingReconciler(Reconciler[SinkBinding]):
             self.resolver.tracker.forget(key)
 
     # ------------------------------------------------------------------ subjects
-    async def _subjects(self, subj: Subject) -> tuple[Resource, list[Obj]]:
+    async def _subjects(self, subj: Subject, name: str
+                        ) -> tuple[Resource, list[Obj], list[Obj]]:
+        """(resource, matching subjects, objects this binding bound that no longer match)."""
         res = await self.subjects.resource(subj.api_version, subj.kind)
         if res is None:
             raise LookupError(f"the API server does not serve {subj.kind} in "
                               f"{subj.api_version}")
         lister = (await self.subjects.informer(res)).lister
-        if subj.name:
-            obj = lister.get(subj.namespace, subj.name)
-            return res, [obj] if obj is not None else []
         sel = subj.selector or {}
-        return res, lister.list(subj.namespace, lambda o: selector_matches(
-            sel, (o.get("metadata") or {}).get("labels") or {}))
+
+        def matches(o: Obj) -> bool:
+            if subj.name:
+                return o["metadata"]["name"] == subj.name
+            return selector_matches(sel, (o.get("metadata") or {}).get("labels") or {})
+        objs = lister.list(subj.namespace)
+        return (res, [o for o in objs if matches(o)],
+                [o for o in objs if not matches(o) and bound_by(o) == name])
 
     async def _write(self, res: Resource, obj: Obj) -> None:
         try:
@@ -57,6 +62,13 @@ class SinkBindingReconciler(Reconciler[SinkBinding]):
         except ApiError as exc:
             if not exc.not_found:
                 raise  # a conflict retries the whole binding from fresh caches
+
+    async def _unbind(self, res: Resource, o: Obj) -> None:
+        fresh = copy.deepcopy(o)
+        if unbind(fresh):
+            await self._write(res, fresh)
+            log.info("unbound %s %s/%s", res.kind, o["metadata"].get("namespace"),
+                     o["metadata"]["name"])
 
     # ------------------------------------------------------------------ finalizer
     async def _set_finalizers(self, b: SinkBinding, finalizers: list[str]) -> None:
@@ -75,7 +87,7 @@ class SinkBindingReconciler(Reconciler[SinkBinding]):
             st.mark_binding_failed("SubjectMissing", "spec.subject is not set")
             return
         try:
-            res, objs = await self._subjects(subj)
+            res, objs, stale = await self._subjects(subj, b.name)
         except (LookupError, TimeoutError) as exc:
             st.mark_binding_failed("SubjectKindNotServed", str(exc))
             return
@@ -83,11 +95,13 @@ class SinkBindingReconciler(Reconciler[SinkBinding]):
             st.mark_binding_unknown("SinkNotResolved", "waiting for the sink to resolve")
             return
         overrides = b.ce_overrides_env()
+        for o in stale:  # it stopped matching (labels or selector changed): undo
+            await self._unbind(res, o)
         for o in objs:
             if o["metadata"].get("deletionTimestamp"):
                 continue
             fresh = copy.deepcopy(o)
-            if bind(fresh, uri, overrides):
+            if bind(fresh, uri, overrides, b.name):
                 await self._write(res, fresh)
                 log.info("bound %s %s/%s to %s", res.kind, subj.namespace,
                          o["metadata"]["name"], uri)
@@ -100,15 +114,11 @@ class SinkBindingReconciler(Reconciler[SinkBinding]):
         subj = b.subject
         if subj is not None:
             try:
-                res, objs = await self._subjects(subj)
+                res, objs, stale = await self._subjects(subj, b.name)
             except (LookupError, TimeoutError):
-                objs = []
-            for o in objs:
-                fresh = copy.deepcopy(o)
-                if unbind(fresh):
-                    await self._write(res, fresh)
-                    log.info("unbound %s %s/%s", res.kind, subj.namespace,
-                             o["metadata"]["name"])
+                objs = stale = []
+            for o in [*objs, *stale]:
+                await self._unbind(res, o)
         try:
             await self._set_finalizers(b, [f for f in fins if f != SINKBINDING_FINALIZER])
         except ApiError as exc:

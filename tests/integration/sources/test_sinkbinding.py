@@ -59,6 +59,21 @@ async def test_selector_binding_injects_before_and_after_and_undoes(
     await until(lambda: client.get(DEPLOYMENTS, namespace, "after"), bound,
                 what="K_SINK restored")
 
+    assert (await client.get(DEPLOYMENTS, namespace, "after"))["metadata"]["annotations"][
+        "sources.knpy.dev/sinkbinding"] == "sb"
+
+    # a subject whose labels stop matching is unbound; matching again binds it again
+    after = await client.get(DEPLOYMENTS, namespace, "after")
+    after["metadata"]["labels"] = {"bind": "later"}
+    await client.update(DEPLOYMENTS, after)
+    await until(lambda: client.get(DEPLOYMENTS, namespace, "after"),
+                lambda o: "K_SINK" not in env_of(o), what="unbound after the label change")
+    after = await client.get(DEPLOYMENTS, namespace, "after")
+    after["metadata"]["labels"] = {"bind": "yes"}
+    await client.update(DEPLOYMENTS, after)
+    await until(lambda: client.get(DEPLOYMENTS, namespace, "after"), bound,
+                what="bound again")
+
     # deleting the binding removes what it injected, then the finalizer lets it go
     await client.delete(SINKBINDINGS, namespace, "sb")
     for name in ("before", "after"):
@@ -66,6 +81,7 @@ async def test_selector_binding_injects_before_and_after_and_undoes(
                         lambda o: "K_SINK" not in env_of(o) and "K_CE_OVERRIDES" not in
                         env_of(o), what=f"K_SINK removed from {name}")
         assert env_of(d) == {"KEEP": "me"}
+        assert "sources.knpy.dev/sinkbinding" not in d["metadata"].get("annotations", {})
 
     async def gone() -> bool:
         try:

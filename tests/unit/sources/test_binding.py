@@ -57,3 +57,14 @@ def test_cronjob_and_non_podspecables() -> None:
     assert cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"] == [
         {"name": "K_SINK", "value": "http://s/"}]
     assert not bind({"kind": "ConfigMap", "data": {}}, "http://s/", None)
+
+
+def test_bound_subjects_carry_the_binding_name_until_unbound() -> None:
+    from knpy.controller.sources.binding import BOUND_BY, bound_by
+    d = deployment()
+    d["metadata"] = {"name": "app", "annotations": {"other": "x"}}
+    assert bind(d, "http://s/", None, "sb")
+    assert bound_by(d) == "sb" and d["metadata"]["annotations"]["other"] == "x"
+    assert not bind(d, "http://s/", None, "sb")
+    assert unbind(d)
+    assert BOUND_BY not in d["metadata"]["annotations"] and bound_by(d) is None
