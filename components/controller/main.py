@@ -202,16 +202,14 @@ class ControllerApp:
                                         ready=lambda: self._ready(informers))
         try:
             await self.check_apis()
-            if await self.sources.served():
-                informers += self.sources.informers
             tasks += [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
                       for i in informers]
             await asyncio.gather(*(i.wait_synced() for i in informers))
             log.info("caches synced: %d broker(s), %d trigger(s)", len(self.brokers.lister),
                      len(self.triggers.lister))
             tasks += [asyncio.create_task(c.run(), name=f"controller-{c.name}")
-                      for c in self.controllers
-                      + (self.sources.controllers if self.sources.enabled else [])]
+                      for c in self.controllers]
+            tasks.append(asyncio.create_task(self.sources.run(), name="sources"))
             tasks.append(asyncio.create_task(self._resync()))
             if self.elector is not None:
                 tasks.append(asyncio.create_task(self.elector.run(), name="leader-election"))

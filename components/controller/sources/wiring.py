@@ -125,15 +125,39 @@ class SourcesControllers:
             if subj.get("kind") == res.kind and subj.get("apiVersion") == res.api_version:
                 self.binding.enqueue(b)
 
-    async def served(self) -> bool:
-        """Whether every sources CRD is served; logged once either way."""
+    async def served(self, quiet: bool = False) -> bool:
+        """Whether every sources CRD is served."""
         missing = [r.plural for r in ALL_SOURCES
                    if not await self.discovery.serves(r.api_version, r.plural)]
-        self.enabled = not missing
-        if missing:
-            log.warning("sources off: the API server does not serve %s in %s (install "
+        if missing and not quiet:
+            log.warning("sources off until the API server serves %s in %s (install "
                         "charts/knpy/crds/sources.yaml)", ", ".join(missing), API_VERSION)
-        return self.enabled
+        return not missing
+
+    async def run(self, recheck: float = 10.0) -> None:
+        """Wait until the sources CRDs are served (re-checking discovery, so CRDs installed
+        later turn the sources on), then run the informers and the controllers."""
+        quiet = False
+        while not await self.served(quiet):
+            quiet = True
+            await asyncio.sleep(recheck)
+            self.discovery.invalidate()
+        tasks = [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
+                 for i in self.informers]
+        try:
+            await asyncio.gather(*(i.wait_synced() for i in self.informers))
+            self.enabled = True
+            log.info("sources on: %d PingSource(s), %d SinkBinding(s), %d ApiServerSource(s), "
+                     "%d ContainerSource(s)", len(self.pings.lister), len(self.bindings.lister),
+                     len(self.apiservers.lister), len(self.containers.lister))
+            tasks += [asyncio.create_task(c.run(), name=f"controller-{c.name}")
+                      for c in self.controllers]
+            await asyncio.gather(*tasks)
+        finally:
+            self.enabled = False
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def set_cluster_domain(self, domain: str) -> None:
         for r in self.resolvers:
