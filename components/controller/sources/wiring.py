@@ -47,6 +47,7 @@ class SourcesControllers:
         self.discovery = discovery
         wt = watch_timeout
         self.image = image or os.environ.get("KNPY_SOURCES_IMAGE", DEFAULT_IMAGE)
+        ping_adapter = os.environ.get("KNPY_PING_ADAPTER", ping_adapter)
         self.pings = Informer(client, PINGSOURCES, watch_timeout=wt)
         self.bindings = Informer(client, SINKBINDINGS, watch_timeout=wt)
         self.apiservers = Informer(client, APISERVERSOURCES, watch_timeout=wt)
