@@ -39,16 +39,16 @@ SYSCTLS=(net.ipv4.ip_forward net.ipv4.conf.all.route_localnet
          kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
 
 # ---------------------------------------------------------------- process helpers
-# A recorded PID counts only while it still runs the binary we started (PIDs get reused).
+# A recorded PID counts only while that process is still ours: every component gets a
+# path under $DIR on its command line (PIDs get reused; interpreters may be shims).
 pid_alive() {
   [ -f "$PIDS/$1.pid" ] || return 1
-  local pid exe want
+  local pid
   pid="$(cat "$PIDS/$1.pid")"
   kill -0 "$pid" 2>/dev/null || return 1
-  [ -f "$PIDS/$1.bin" ] || return 0
-  exe="$(readlink "/proc/$pid/exe" 2>/dev/null)"; exe="${exe% (deleted)}"
-  want="$(readlink -f "$(cat "$PIDS/$1.bin")")"
-  [ "$exe" = "$want" ]
+  local cmd
+  cmd="$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" || return 1
+  [[ "$cmd" == *"$DIR/"* ]]
 }
 
 log_tail() {
@@ -131,7 +131,7 @@ up_control_plane() {
   local server="https://$APISERVER_ADDR:$APISERVER_PORT"
   kubeconfig_write "$KUBECONFIG_FILE" "$server" "$pki/ca.crt" "$pki/admin.crt" "$pki/admin.key"
 
-  start etcd "$(command -v etcd)" --name knpy --data-dir "$DIR/etcd" \
+  start etcd "$(readlink -f "$(command -v etcd)")" --name knpy --data-dir "$DIR/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
@@ -211,7 +211,7 @@ up_containerd() {
   containerd config default | python3 "$HERE/lib/containerd_conf.py" \
     --root "$CACHE/containerd/root" --state "$RUN_DIR/containerd" --socket "$CONTAINERD_SOCK" \
     --cni-conf-dir "$DIR/cni/net.d" --sandbox-image "$PAUSE_IMAGE" >"$conf"
-  start containerd "$(command -v containerd)" --config "$conf"
+  start containerd "$(readlink -f "$(command -v containerd)")" --config "$conf"
   wait_for containerd 30 timeout 5 ctr --address "$CONTAINERD_SOCK" version
 }
 
@@ -279,7 +279,9 @@ EOF
     --conntrack-max-per-core=0 --conntrack-tcp-timeout-established=0 \
     --conntrack-tcp-timeout-close-wait=0 --v=1
   # Cluster DNS: a small responder on the bridge address that watches Services.
-  start cluster-dns "$(command -v python3)" "$HERE/cluster_dns.py" --listen "$NODE_IP" \
+  # The system python3 (standard library only): a real binary, so its PID check holds
+  # (a pyenv shim on PATH would exec another file).
+  start cluster-dns /usr/bin/python3 "$HERE/cluster_dns.py" --listen "$NODE_IP" \
     --kubeconfig "$KUBECONFIG_FILE"
 }
 
@@ -288,7 +290,7 @@ wait_node_ready() {
   wait_for kubelet 120 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=5s
   # Pods need their namespace's default ServiceAccount (made by the controller-manager).
   wait_for kube-controller-manager 60 kc -n default get serviceaccount default
-  wait_for cluster-dns 30 python3 "$HERE/cluster_dns.py" --query kubernetes.default.svc.cluster.local --server "$NODE_IP"
+  wait_for cluster-dns 30 /usr/bin/python3 "$HERE/cluster_dns.py" --query kubernetes.default.svc.cluster.local --server "$NODE_IP"
 }
 
 cmd_up() {

@@ -194,7 +194,8 @@ def answer(store: Store, msg: bytes, domain: str) -> bytes:
 
 def serve(listen: str, port: int, store: Store, domain: str) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # No SO_REUSEADDR: a stray responder left on the port must make this one fail loudly
+    # rather than share the port and answer with stale data.
     sock.bind((listen, port))
     print(f"cluster_dns: serving {domain} on {listen}:{port}", file=sys.stderr, flush=True)
     while True:

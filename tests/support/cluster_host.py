@@ -22,14 +22,14 @@ def _cmdline(pid_dir: Path) -> str:
 
 
 def cluster_processes() -> list[str]:
-    """Processes of the full cluster: their argv names one of its paths (binaries, dirs,
-    the containerd socket) or they run hack/cluster_dns.py."""
+    """Processes of this cache's full cluster: their argv names one of its paths (its
+    dir, kubeconfigs, the containerd socket)."""
     out = []
     for p in Path("/proc").iterdir():
         if not p.name.isdigit():
             continue
         cmd = _cmdline(p)
-        if any(m in cmd for m in MARKERS) or "cluster_dns.py --listen" in cmd:
+        if any(m in cmd for m in MARKERS):
             out.append(f"{p.name} {cmd[:200]}")
     return out
 
