@@ -1,0 +1,262 @@
+"""knpy Eventing installed by its Helm chart on the local cluster (docs/eventing-e2e.md).
+
+`knpy_eventing` (module scope) builds and imports the images, `helm install`s
+charts/knpy into knpy-system, waits for every Deployment and for the webhook's caBundle,
+and on the way out deletes what the tests created, `helm uninstall`s and removes the
+namespace and CRDs it brought. `sink_ns` gives each test module a namespace with the
+event-display sink (Deployment + Service).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+
+from tests.support.cluster import KubeCluster, KubeError, image_ref
+from tests.support.procs import REPO
+
+CHART = REPO / "charts" / "knpy"
+SYSTEM_NS = "knpy-system"
+RELEASE = "knpy"
+IMAGES = ("broker", "controller", "webhook", "nats-server", "event-display")
+DEPLOYMENTS = ("knpy-controller", "knpy-webhook", "knpy-broker-ingress",
+               "knpy-broker-dispatcher")
+CRDS = ("brokers.eventing.knative.dev", "triggers.eventing.knative.dev")
+WEBHOOKS = (("validatingwebhookconfiguration", "validation.webhook.eventing.knpy.dev"),
+            ("mutatingwebhookconfiguration", "defaulting.webhook.eventing.knpy.dev"))
+
+T = TypeVar("T")
+
+
+def eventually(what: str, probe: Callable[[], T | None], timeout: float,
+               interval: float = 1.0, detail: Callable[[], str] = lambda: "") -> T:
+    """Poll `probe` until it returns something truthy; fail naming `what` (plus detail)."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            got = probe()
+            if got:
+                return got
+        except (KubeError, OSError, ValueError, KeyError) as e:
+            last = e
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not after {timeout:.0f}s (last error: {last})\n{detail()}")
+
+
+@dataclass
+class Eventing:
+    """The installed stack: the cluster plus helpers the tests share."""
+
+    cluster: KubeCluster
+    namespace: str = SYSTEM_NS
+
+    def get(self, kind: str, name: str, namespace: str) -> dict[str, Any]:
+        return json.loads(self.cluster.kubectl("get", kind, name, "-n", namespace, "-o",
+                                               "json").stdout)
+
+    def diagnostics(self, namespace: str | None = None) -> str:
+        """Pods, recent events and component log tails, for failure messages."""
+        k = self.cluster.kubectl
+        out = [k("get", "pods", "-A", "-o", "wide", check=False).stdout]
+        for ns in filter(None, (self.namespace, namespace)):
+            out.append(k("get", "events", "-n", ns, "--sort-by=.lastTimestamp",
+                         check=False).stdout[-2500:])
+        for d in DEPLOYMENTS:
+            logs = k("logs", "-n", self.namespace, f"deployment/{d}", "--tail=25",
+                     check=False)
+            out.append(f"--- {d}\n{logs.stdout}{logs.stderr}")
+        if namespace:
+            out.append(k("get", "brokers,triggers", "-n", namespace, "-o", "yaml",
+                         check=False).stdout[-4000:])
+        return "\n".join(out)
+
+    def wait_ready(self, kind: str, name: str, namespace: str,
+                   timeout: float = 180) -> dict[str, Any]:
+        """The object once its Ready condition is True."""
+        def ready() -> dict[str, Any] | None:
+            obj = self.get(kind, name, namespace)
+            conds = {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or []}
+            return obj if conds.get("Ready", {}).get("status") == "True" else None
+        return eventually(f"{kind} {namespace}/{name} Ready", ready, timeout,
+                          detail=lambda: self.diagnostics(namespace))
+
+    def cluster_url(self, url: str) -> tuple[str, str]:
+        """(URL with the host replaced by its ClusterIP, original Host header).
+
+        The host does not use the cluster DNS (docs/cluster.md), so a Service name such as
+        broker-ingress.knpy-system.svc.cluster.local is resolved through the harness's
+        resolver and the request goes to the ClusterIP with the original Host header."""
+        scheme, rest = url.split("://", 1)
+        hostport, _, path = rest.partition("/")
+        host, _, port = hostport.partition(":")
+        ips = self.cluster.resolve(host)
+        assert ips, f"cluster DNS has no address for {host}"
+        return f"{scheme}://{ips[0]}{':' + port if port else ''}/{path}", hostport
+
+
+def _build_images(c: KubeCluster, attempts: int = 3) -> None:
+    """Build + import our images. hack/images.sh has no lock of its own yet: another
+    session rebuilding the shared wheel directory at the same moment breaks a build, and a
+    second attempt (which rebuilds only what is stale) then succeeds."""
+    for attempt in range(1, attempts + 1):
+        try:
+            c.build_images(*IMAGES)
+            return
+        except KubeError as e:
+            if attempt == attempts:
+                raise
+            print(f"\nimage build attempt {attempt} failed, retrying: {str(e)[-300:]}")
+            time.sleep(5)
+
+
+@pytest.fixture(scope="module")
+def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
+    c = kube_cluster
+    t0 = time.monotonic()
+    _build_images(c)
+    t_images = time.monotonic() - t0
+    if RELEASE in c.helm("list", "-n", SYSTEM_NS, "-q").stdout.split():
+        pytest.fail(f"release {RELEASE} is already installed in {SYSTEM_NS}: `helm uninstall "
+                    f"{RELEASE} -n {SYSTEM_NS}` first", pytrace=False)
+    had_crds = {n for n in CRDS if c.kubectl("get", "crd", n, check=False).returncode == 0}
+    had_ns = c.kubectl("get", "namespace", SYSTEM_NS, check=False).returncode == 0
+    ev = Eventing(c)
+    try:
+        t1 = time.monotonic()
+        # No StorageClass on the local cluster: NATS keeps JetStream on an emptyDir.
+        # Never: the images were just imported; nothing can be pulled here.
+        c.helm("install", RELEASE, str(CHART), "-n", SYSTEM_NS, "--create-namespace",
+               "--set", "nats.persistence.enabled=false", "--set", "image.pullPolicy=Never",
+               "--wait=watcher", "--timeout", "300s", timeout=330)
+        # An unchanged upgrade must apply cleanly too (Helm 4 applies server-side, and
+        # fields other managers own, e.g. aggregated ClusterRole rules, would conflict).
+        c.helm("upgrade", RELEASE, str(CHART), "-n", SYSTEM_NS, "--reuse-values",
+               "--wait=watcher", "--timeout", "120s", timeout=150)
+        for d in DEPLOYMENTS:
+            c.wait_for_rollout(SYSTEM_NS, d, timeout=120)
+        c.wait_for_pods(SYSTEM_NS, "app.kubernetes.io/name=nats", timeout=120)
+        # The webhook fills in caBundle itself; until it has, admission would fail.
+        for kind, name in WEBHOOKS:
+            eventually(f"caBundle on {name}", lambda kind=kind, name=name: c.kubectl(
+                "get", kind, name, "-o", "jsonpath={.webhooks[0].clientConfig.caBundle}"
+            ).stdout.strip(), 120, detail=ev.diagnostics)
+        t_install = time.monotonic() - t1
+        print(f"\nknpy eventing: images {t_images:.1f}s, install to ready {t_install:.1f}s")
+        yield ev
+    finally:
+        _teardown(c, had_crds, had_ns)
+
+
+def _teardown(c: KubeCluster, had_crds: set[str], had_ns: bool) -> None:
+    """Everything the fixture made goes, even after a failed install."""
+    errors: list[str] = []
+
+    def attempt(*args: str, timeout: float = 120) -> None:
+        try:
+            p = c.kubectl(*args, timeout=timeout, check=False)
+            if p.returncode != 0 and "NotFound" not in p.stderr and "not found" not in p.stderr:
+                errors.append(f"kubectl {' '.join(args)}: {p.stderr.strip()}")
+        except KubeError as e:
+            errors.append(str(e))
+
+    # Brokers/Triggers first, while the controller still runs (namespaces of sink_ns are
+    # removed by that fixture, which finishes before this one).
+    p = c.helm("uninstall", RELEASE, "-n", SYSTEM_NS, "--wait", "--timeout", "120s",
+               timeout=150, check=False)
+    if p.returncode != 0 and "not found" not in p.stderr:
+        errors.append(f"helm uninstall: {p.stderr.strip()}")
+    if not had_ns:
+        # takes the controller's contract ConfigMap and the webhook's Secret with it
+        attempt("delete", "namespace", SYSTEM_NS, "--wait=true", "--timeout=120s",
+                timeout=150)
+    for crd in CRDS:
+        if crd not in had_crds:
+            attempt("delete", "crd", crd, "--wait=true", "--timeout=60s", timeout=90)
+    for kind, name in WEBHOOKS:
+        attempt("delete", kind, name)  # already gone with the release; belt and braces
+    if errors:
+        raise KubeError("eventing teardown:\n" + "\n".join(errors))
+
+
+SINK = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: sink, labels: {{app: sink}}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: sink}}}}
+  template:
+    metadata: {{labels: {{app: sink}}}}
+    spec:
+      containers:
+      - name: display
+        image: {image}
+        imagePullPolicy: Never
+        env: [{{name: MAX_EVENTS, value: "5000"}}]
+        ports: [{{containerPort: 8080}}]
+        readinessProbe: {{httpGet: {{path: /, port: 8080}}, periodSeconds: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: sink}}
+spec:
+  selector: {{app: sink}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"""
+
+
+@dataclass
+class Sink:
+    """The event-display Deployment + Service; read from the host through its ClusterIP."""
+
+    namespace: str
+    ip: str
+
+    def events(self) -> list[dict[str, Any]]:
+        with urllib.request.urlopen(f"http://{self.ip}/events", timeout=10) as r:
+            return json.loads(r.read())
+
+    def clear(self) -> None:
+        req = urllib.request.Request(f"http://{self.ip}/events", method="DELETE")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 204
+
+
+@pytest.fixture(scope="module")
+def sink(knpy_eventing: Eventing) -> Iterator[Sink]:
+    c = knpy_eventing.cluster
+    ns = f"ev-{uuid.uuid4().hex[:6]}"
+    c.kubectl("create", "namespace", ns)
+    try:
+        c.apply(SINK.format(image=image_ref("event-display")), namespace=ns)
+        c.wait_for_rollout(ns, "sink", timeout=120)
+        ip = c.kubectl("get", "svc", "sink", "-n", ns, "-o",
+                       "jsonpath={.spec.clusterIP}").stdout.strip()
+        yield Sink(ns, ip)
+    finally:
+        # Triggers and Brokers go while the controller runs; then the namespace.
+        c.kubectl("delete", "triggers,brokers", "--all", "-n", ns, "--wait=true",
+                  "--timeout=60s", timeout=90, check=False)
+        c.kubectl("delete", "namespace", ns, "--wait=true", "--timeout=120s", timeout=150,
+                  check=False)
+
+
+def post(url: str, host: str, headers: dict[str, str], body: bytes) -> int:
+    """POST an HTTP message (e.g. from the CloudEvents SDK); the status code."""
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={**headers, "Host": host})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
