@@ -66,12 +66,14 @@ class Broker:
 @pytest.fixture(scope="module")
 def broker(knpy_eventing: Eventing, sink: Sink) -> Broker:
     ev, ns = knpy_eventing, sink.namespace
+    t_apply = time.monotonic()
     ev.cluster.apply(BROKER_AND_TRIGGER.format(match=MATCH), namespace=ns)
     b = ev.wait_ready("broker", "default", ns)
     url = b["status"]["address"]["url"]
     assert url == f"http://broker-ingress.{SYSTEM_NS}.svc.cluster.local/{ns}/default"
     t = ev.wait_ready("trigger", "to-sink", ns)
     assert t["status"]["subscriberUri"].rstrip("/") == f"http://sink.{ns}.svc.cluster.local"
+    print(f"\nBroker and Trigger Ready {time.monotonic() - t_apply:.1f}s after apply")
     broker = Broker(ev, url)
     # Ready does not yet mean the broker pods have loaded the new contract (the kubelet
     # syncs the mounted ConfigMap within about a minute; docs/controller.md "Gaps"), and a
