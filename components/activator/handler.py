@@ -16,13 +16,12 @@ Per request (Knative's activator handler chain):
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from knpy.activator.stats import ConcurrencyReporter
-from knpy.activator.throttler import PodTracker, RevisionGone, RevisionThrottler
-from knpy.runtime.hotpath.breaker import Release
+from knpy.activator.throttler import PodTracker, RevisionGone, RevisionThrottler, acquire
+from knpy.runtime.hotpath.breaker import QueueFullError, Release
 from knpy.runtime.proxy import Exchange, http
 
 log = logging.getLogger("knpy.activator")
@@ -118,23 +117,17 @@ class ActivatorHandler:
         return rt
 
     async def _wait(self, ex: Exchange, rt: RevisionThrottler) -> None:
-        fut = rt.enqueue()
-        if fut is None:
+        try:
+            pick = await acquire(rt)
+        except QueueFullError:
             ex.respond_raw(QUEUE_FULL)
             return
-        try:
-            async with asyncio.timeout(rt.timeout or None):
-                pick = await fut
         except TimeoutError:
-            rt.leave(fut)
             ex.respond_raw(TIMED_OUT)
             return
         except RevisionGone:
             ex.respond_raw(GONE)
             return
-        except BaseException:
-            rt.leave(fut)  # the client went away (the core cancelled us)
-            raise
         ex.user = pick
         extra = (_ORIGINAL_HOST % (ex.original_host, PROXY_LINE) if ex.original_host
                  else PROXY_LINE)

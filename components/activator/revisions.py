@@ -8,6 +8,7 @@ closes its connections.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,8 +20,11 @@ from knpy.activator.throttler import (
     DEFAULT_TIMEOUT,
     QUEUE_DEPTH,
     PodTracker,
+    RevisionGone,
     RevisionThrottler,
+    acquire,
 )
+from knpy.runtime.hotpath.breaker import QueueFullError
 from knpy.runtime.proxy import Exchange
 
 log = logging.getLogger("knpy.activator.revisions")
@@ -86,8 +90,9 @@ class Revisions:
 
     def _dial_failed(self, rt: RevisionThrottler, t: PodTracker, ex: Exchange) -> bool:
         """A pod refused a connection: out of rotation until it passes the probe again.
-        Nothing of the request reached it, so it goes to another pod with a free slot now
-        if there is one (True); otherwise it gets the 502 (False)."""
+        Nothing of the request reached it, so it goes to another pod: one with a free slot
+        now, or the first to free up (waiting in the revision's queue like a new request;
+        queue full, timeout or revision removed give the handler's 503s)."""
         if rt.trackers.get(t.dest) is t and t.healthy:
             log.warning("revision %s: pod %s refused a connection; probing it again", rt.key,
                         t.dest)
@@ -96,13 +101,38 @@ class Revisions:
         user = ex.user
         if type(user) is not tuple or user[0] is not t:
             return False
+        user[1].release()
         pick = rt.try_reserve()
         if pick is None:
-            return False
-        user[1].release()
+            ex.user = rt  # no slot held while it waits (see ActivatorHandler._done)
+            ex.task = asyncio.get_running_loop().create_task(self._requeue(rt, ex))
+            return True
         ex.user = pick
         ex.redirect(pick[0].pool)
         return True
+
+    @staticmethod
+    async def _requeue(rt: RevisionThrottler, ex: Exchange) -> None:
+        """Wait for another pod for a request whose pod refused it (ex.task: cancelled if
+        the client leaves)."""
+        try:
+            pick = await acquire(rt)
+        except QueueFullError:
+            ex.fail(503, "pending request queue full")
+            return
+        except TimeoutError:
+            ex.fail(503, "context deadline exceeded")
+            return
+        except RevisionGone:
+            ex.fail(503, "revision removed while the request waited")
+            return
+        except Exception:
+            log.exception("requeue of a refused request failed")
+            ex.fail(500, "internal error")
+            return
+        ex.task = None
+        ex.user = pick
+        ex.redirect(pick[0].pool)
 
     def remove(self, key: str) -> None:
         rt = self.by_key.pop(key.encode(), None)

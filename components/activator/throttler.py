@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from knpy.activator import lbpolicy
 from knpy.activator.subsetting import assign_slice
-from knpy.runtime.hotpath.breaker import Breaker, InfiniteBreaker, Release
+from knpy.runtime.hotpath.breaker import Breaker, InfiniteBreaker, QueueFullError, Release
 from knpy.runtime.proxy import UpstreamPool
 
 QUEUE_DEPTH = 10000  # Knative's activator breakerQueueDepth
@@ -32,6 +32,26 @@ DEFAULT_TIMEOUT = 300.0  # revision timeoutSeconds default: the longest a reques
 
 class RevisionGone(Exception):
     """The revision was removed while requests waited for it."""
+
+
+async def acquire(rt: RevisionThrottler) -> tuple[PodTracker, Release]:
+    """Wait in `rt`'s queue for a pod slot (the slow path after `try_reserve` said no).
+
+    Raises QueueFullError at once when the queue is full, TimeoutError after the revision's
+    timeout, RevisionGone if the revision is removed meanwhile. Cancelling the wait (the
+    client went away) gives back a slot granted in the same instant.
+    """
+    fut = rt.enqueue()
+    if fut is None:
+        raise QueueFullError()
+    try:
+        async with asyncio.timeout(rt.timeout or None):
+            return await fut
+    except RevisionGone:
+        raise
+    except BaseException:
+        rt.leave(fut)
+        raise
 
 
 def split_address(dest: str) -> tuple[str, int]:
