@@ -6,6 +6,7 @@
 #   hack/images.sh import            import every built image not yet in containerd
 #   hack/images.sh import-system     build + import only the pause (sandbox) image
 #   hack/images.sh wheels            only the wheels (build/wheels/) for `docker build`
+#   hack/images.sh prune             drop untagged images from buildah's storage
 #   hack/images.sh list              NAME -> image reference
 #
 # Images: hack/images/<name>/Dockerfile (sample apps + pause; context = that dir) and
@@ -101,6 +102,8 @@ build_one() {
     || die "images: saving $name failed"
   echo "$inputs" >"$OCI/$name.inputs"
   "${BUILDAH[@]}" rm --all >/dev/null 2>&1 || true   # leftover build containers
+  # The image this build replaced is now untagged; vfs keeps full copies, so drop it.
+  "${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true
 }
 
 containerd_up() { [ -S "$CONTAINERD_SOCK" ] && timeout 10 ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; }
@@ -144,6 +147,7 @@ case "${1:-}" in
   import) cmd_import ;;
   import-system) build_one pause; import_one pause ;;
   wheels) build_wheels ;;
+  prune) "${BUILDAH[@]}" rm --all >/dev/null 2>&1 || true; "${BUILDAH[@]}" rmi --prune >/dev/null ;;
   list) for n in $(all_names); do echo "$n $IMAGE_PREFIX/$n:$IMAGE_TAG"; done ;;
-  *) echo "usage: $0 build [NAME...] | import | import-system | wheels | list" >&2; exit 2 ;;
+  *) echo "usage: $0 build [NAME...] | import | import-system | wheels | prune | list" >&2; exit 2 ;;
 esac
