@@ -103,26 +103,11 @@ class Eventing:
         return f"{scheme}://{ips[0]}{':' + port if port else ''}/{path}", hostport
 
 
-def _build_images(c: KubeCluster, attempts: int = 3) -> None:
-    """Build + import our images. hack/images.sh has no lock of its own yet: another
-    session rebuilding the shared wheel directory at the same moment breaks a build, and a
-    second attempt (which rebuilds only what is stale) then succeeds."""
-    for attempt in range(1, attempts + 1):
-        try:
-            c.build_images(*IMAGES)
-            return
-        except KubeError as e:
-            if attempt == attempts:
-                raise
-            print(f"\nimage build attempt {attempt} failed, retrying: {str(e)[-300:]}")
-            time.sleep(5)
-
-
 @pytest.fixture(scope="module")
 def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
     c = kube_cluster
     t0 = time.monotonic()
-    _build_images(c)
+    c.build_images(*IMAGES)
     t_images = time.monotonic() - t0
     if RELEASE in c.helm("list", "-n", SYSTEM_NS, "-q").stdout.split():
         pytest.fail(f"release {RELEASE} is already installed in {SYSTEM_NS}: `helm uninstall "
@@ -183,6 +168,17 @@ def _teardown(c: KubeCluster, had_crds: set[str], had_ns: bool) -> None:
             attempt("delete", "crd", crd, "--wait=true", "--timeout=60s", timeout=90)
     for kind, name in WEBHOOKS:
         attempt("delete", kind, name)  # already gone with the release; belt and braces
+    # nothing of the release is left in the cluster
+    left = c.kubectl("get", "clusterroles,clusterrolebindings,"
+                     "validatingwebhookconfigurations,mutatingwebhookconfigurations",
+                     "-l", f"app.kubernetes.io/instance={RELEASE}", "-o", "name",
+                     check=False).stdout.split()
+    if not had_ns and c.kubectl("get", "namespace", SYSTEM_NS, check=False).returncode == 0:
+        left.append(f"namespace/{SYSTEM_NS}")
+    left += [f"crd/{n}" for n in CRDS if n not in had_crds
+             and c.kubectl("get", "crd", n, check=False).returncode == 0]
+    if left:
+        errors.append(f"left behind: {left}")
     if errors:
         raise KubeError("eventing teardown:\n" + "\n".join(errors))
 
