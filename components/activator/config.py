@@ -200,8 +200,9 @@ def parse_args(argv: list[str] | None = None,
                    help="HTTP/1.1 port (Knative: 8012)")
     p.add_argument("--h2c-port", type=int, default=env_int("ACTIVATOR_H2C_PORT", 8013),
                    help="h2c port (Knative: 8013); not served yet, see docs/activator.md")
-    p.add_argument("--metrics-port", type=int, default=env_int("ACTIVATOR_METRICS_PORT", 9090),
-                   help="Prometheus /metrics (Knative: 9090); 0 = off")
+    p.add_argument("--metrics-port", type=int, default=env_int("ACTIVATOR_METRICS_PORT", -1),
+                   help="Prometheus /metrics; 0 = off (default: 9090, Knative's, with "
+                        "--cluster; off standalone, where many processes share one host)")
     p.add_argument("--autoscaler-url", default=env.get("ACTIVATOR_AUTOSCALER_URL"),
                    help="websocket for stats (cluster default: "
                         "ws://autoscaler.<system-namespace>.svc.cluster.local:8080/)")
@@ -231,6 +232,8 @@ def parse_args(argv: list[str] | None = None,
     a = p.parse_args(argv)
     _port(p, "--port", a.port)
     _port(p, "--h2c-port", a.h2c_port)
+    if a.metrics_port == -1:
+        a.metrics_port = 9090 if a.cluster else 0
     _port(p, "--metrics-port", a.metrics_port)
     if a.metrics_port and a.metrics_port == a.port:
         p.error(f"--metrics-port: {a.metrics_port} is already --port")

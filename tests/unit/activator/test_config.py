@@ -65,8 +65,10 @@ def test_flags() -> None:
     assert s.port == 9000 and s.autoscaler_url == "ws://127.0.0.1:1/"
     assert s.flag_revision == RevisionConfig("ns", "r", 2, 300.0, ("127.0.0.1:1", "127.0.0.1:2"))
     assert parse_args([], env={"ACTIVATOR_PORT": "7000"}).port == 7000
+    assert parse_args([], env={}).metrics_port == 0  # standalone: off unless asked for
     c = parse_args(["--cluster"], env={})
     assert c.autoscaler_url == "ws://autoscaler.knative-serving.svc.cluster.local:8080/"
+    assert c.metrics_port == 9090 and c.drain_quiet_period == 15.0
 
 
 @pytest.mark.parametrize(("argv", "env", "names"), [
