@@ -146,7 +146,10 @@ class SourcesControllers:
         tasks = [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
                  for i in self.informers]
         try:
-            await asyncio.gather(*(i.wait_synced() for i in self.informers))
+            # the namespaces informer only re-triggers namespaceSelector sources: the rest
+            # must not wait for it (e.g. while RBAC for namespaces is missing)
+            await asyncio.gather(*(i.wait_synced() for i in self.informers
+                                   if i is not self.namespaces))
             self.enabled = True
             log.info("sources on: %d PingSource(s), %d SinkBinding(s), %d ApiServerSource(s), "
                      "%d ContainerSource(s)", len(self.pings.lister), len(self.bindings.lister),
