@@ -186,7 +186,10 @@ up_network() {
   elif [ ! -f "$DIR/bridge.created" ]; then
     die "cluster: $BRIDGE already exists but $DIR did not create it: is another local cluster up (another KNPY_CACHE)? Take that one down first"
   fi
-  ip addr show dev "$BRIDGE" | grep -q "inet $NODE_IP/" || ip addr add "$NODE_IP/24" dev "$BRIDGE"
+  # (No `| grep -q` under pipefail: grep quitting early fails the pipeline with SIGPIPE.)
+  local addrs
+  addrs="$(ip -4 addr show dev "$BRIDGE")"
+  [[ "$addrs" == *"inet $NODE_IP/"* ]] || ip addr add "$NODE_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   modprobe br_netfilter 2>/dev/null || true
   sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
@@ -347,7 +350,9 @@ kill_shims() {
   # containerd-shim processes outlive containerd; they carry our socket path in argv.
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q "containerd-shim.*-address $CONTAINERD_SOCK" \
+    local cmd
+    cmd="$(tr '\0' ' ' 2>/dev/null <"$p/cmdline")" || continue
+    [[ "$cmd" == *containerd-shim*"-address $CONTAINERD_SOCK"* ]] \
       && kill -KILL "${p#/proc/}" 2>/dev/null || true
   done
 }
@@ -359,7 +364,7 @@ clean_iptables() {
     command -v "$cmd-save" >/dev/null || continue
     local dump
     dump="$("$cmd-save" 2>/dev/null)" || continue
-    echo "$dump" | grep -qE 'KUBE-|CNI-' || continue
+    [[ "$dump" == *KUBE-* || "$dump" == *CNI-* ]] || continue
     echo "$dump" | python3 "$HERE/lib/iptables_filter.py" | "$cmd-restore" \
       || echo "cluster: warning: $cmd-restore failed; KUBE-/CNI- chains may remain" >&2
   done
