@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the Kubernetes v1.20.2 server binaries from Debian's `kubernetes` source package,
 # with the two source fixes the local cluster needs (docs/cluster.md), and cache them under
-# $KNPY_CACHE/k8s/<version>/bin. A stamp file (version + recipe hash + binary sha256s) says
+# $KNPY_CACHE/k8s/<version>/bin. A stamp file (version + RECIPE id + binary sha256s) says
 # when the cache is valid; we rebuild only when it is missing or does not match.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
