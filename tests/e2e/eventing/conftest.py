@@ -247,7 +247,8 @@ def sink(knpy_eventing: Eventing) -> Iterator[Sink]:
 
 
 def post(url: str, host: str, headers: dict[str, str], body: bytes) -> int:
-    """POST an HTTP message (e.g. from the CloudEvents SDK); the status code."""
+    """POST an HTTP message (e.g. from the CloudEvents SDK); the status code, 0 when no
+    HTTP answer came (connection refused or reset, timeout)."""
     req = urllib.request.Request(url, data=body, method="POST",
                                  headers={**headers, "Host": host})
     try:
@@ -255,4 +256,6 @@ def post(url: str, host: str, headers: dict[str, str], body: bytes) -> int:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
+    except OSError:  # URLError, ConnectionError, TimeoutError
+        return 0
 
