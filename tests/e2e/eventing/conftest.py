@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
+import yaml
 
 from tests.support.cluster import KubeCluster, KubeError, image_ref
 from tests.support.procs import REPO
@@ -29,7 +30,10 @@ RELEASE = "knpy"
 IMAGES = ("broker", "controller", "webhook", "nats-server", "event-display")
 DEPLOYMENTS = ("knpy-controller", "knpy-webhook", "knpy-broker-ingress",
                "knpy-broker-dispatcher")
-CRDS = ("brokers.eventing.knative.dev", "triggers.eventing.knative.dev")
+# every CRD the chart installs (crds/: eventing and sources), removed again by teardown
+CRDS = tuple(d["metadata"]["name"] for f in sorted((CHART / "crds").glob("*.yaml"))
+             for d in yaml.safe_load_all(f.read_text())
+             if d and d.get("kind") == "CustomResourceDefinition")
 WEBHOOKS = (("validatingwebhookconfiguration", "validation.webhook.eventing.knpy.dev"),
             ("mutatingwebhookconfiguration", "defaulting.webhook.eventing.knpy.dev"))
 
