@@ -37,8 +37,13 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
     p.add_argument("--reload-interval", type=float, default=d.reload_interval)
     p.add_argument("--resync-interval", type=float, default=d.resync_interval,
                    help="seconds between re-assertions of streams and consumers")
+    p.add_argument("--dedup-window", type=float, default=d.dedup_window,
+                   help="seconds during which an event with the same source, id and TTL is "
+                        "accepted again without being stored twice (0: off)")
     p.add_argument("--log-level", default=env("KNPY_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
+    if a.dedup_window < 0:
+        p.error("--dedup-window must be >= 0 seconds")
     if a.max_event_bytes < 64 * 1024:
         p.error("--max-event-bytes must be at least 65536 (64 KiB events must pass)")
     logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,
@@ -49,7 +54,7 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
                  backoff_cap=a.backoff_cap, concurrency=a.concurrency,
                  reload_interval=a.reload_interval, resync_interval=a.resync_interval,
                  stream_max_age=a.stream_max_age,
-                 stream_keep=a.stream_keep)
+                 stream_keep=a.stream_keep, dedup_window=a.dedup_window)
     roles = ROLES if a.role == "all" else (a.role,)
     return s, roles
 

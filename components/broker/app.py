@@ -54,7 +54,8 @@ class ContractFile:
 async def run(settings: Settings, roles: tuple[str, ...],
               store: EventStore | None = None) -> None:
     store = store or JetStreamStore(settings.nats, publish_timeout=settings.publish_timeout,
-                                    max_age=settings.stream_max_age, keep=settings.stream_keep)
+                                    max_age=settings.stream_max_age, keep=settings.stream_keep,
+                                    dedup_window=settings.dedup_window)
     await store.start()
     ingress = dispatcher = sender = None
     if "ingress" in roles:

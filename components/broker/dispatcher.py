@@ -205,7 +205,8 @@ class TriggerWorker:
             log.info("reply %s dropped: %s", reply.id, e)
             return True
         try:
-            await self.store.append(self.active.broker.key, record.encode(admitted, headers))
+            await self.store.append(self.active.broker.key, record.encode(admitted, headers),
+                                    record.identity(admitted))
         except StoreUnavailable as e:
             log.warning("reply not stored: %s", e)
             return False

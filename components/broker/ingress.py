@@ -67,7 +67,8 @@ class Ingress:
         if key not in self.brokers:
             return 404, _NONE, f"broker {key} not found"
         try:
-            await self.store.append(key, record.encode(event, admission.passthrough(headers)))
+            await self.store.append(key, record.encode(event, admission.passthrough(headers)),
+                                    record.identity(event))
         except StoreUnavailable as e:
             log.warning("store unavailable: %s", e)
             return 503, _NONE, "event store unavailable; retry"

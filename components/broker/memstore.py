@@ -59,6 +59,7 @@ class MemoryStore(EventStore):
         self.log: dict[str, list[bytes]] = {}
         self.consumers: dict[tuple[str, str], _Consumer] = {}
         self.available = True  # tests flip this to simulate an outage
+        self.keys: set[tuple[str, str]] = set()  # dedup keys, kept forever (tests are short)
 
     async def start(self) -> None:
         pass
@@ -77,10 +78,14 @@ class MemoryStore(EventStore):
     async def delete_broker(self, broker: str) -> None:
         self.log.pop(broker, None)
 
-    async def append(self, broker: str, record: bytes) -> None:
+    async def append(self, broker: str, record: bytes, key: str | None = None) -> None:
         self._check()
         if broker not in self.log:
             raise StoreUnavailable(f"no stream for {broker}")
+        if key is not None:
+            if (broker, key) in self.keys:
+                return
+            self.keys.add((broker, key))
         self.log[broker].append(record)
         seq = len(self.log[broker]) - 1
         for (b, _), c in self.consumers.items():

@@ -22,4 +22,5 @@ class Settings:
     resync_interval: float = 30.0  # how often streams/consumers are re-asserted anyway
     stream_max_age: float = 7 * 86400.0  # records older than this are dropped regardless
     stream_keep: int = 10_000  # settled records kept as a margin when compacting
+    dedup_window: float = 120.0  # same source+id+TTL appended again within this: stored once
     max_deliver_slack: int = 3  # extra store redeliveries beyond 1+retry (crashes, DLS retries)

@@ -2,7 +2,9 @@
 
 The broker needs exactly this from a store (JetStream today; Kafka would be next):
 - `append`: make one record durable for a broker and return only once it is (or raise
-  StoreUnavailable, which the ingress turns into 503);
+  StoreUnavailable, which the ingress turns into 503); a second append with the same `key`
+  within the store's deduplication window is confirmed without being stored again (a
+  producer retrying after a lost 202, a reply re-ingested by a redelivery);
 - one durable, independent cursor per trigger (`ensure_consumer`), from which the dispatcher
   `fetch`es records with explicit settlement: ack (done), nak(delay) (redeliver later), term
   (never again); a record neither acked nor nak'ed within `ack_wait` is redelivered;
@@ -71,8 +73,9 @@ class EventStore(ABC):
     async def delete_broker(self, broker: str) -> None: ...
 
     @abstractmethod
-    async def append(self, broker: str, record: bytes) -> None:
-        """Durably append; returns once stored, else raises StoreUnavailable."""
+    async def append(self, broker: str, record: bytes, key: str | None = None) -> None:
+        """Durably append; returns once stored (or known stored under `key`), else raises
+        StoreUnavailable."""
 
     @abstractmethod
     async def ensure_consumer(self, spec: ConsumerSpec) -> None:

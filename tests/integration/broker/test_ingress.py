@@ -112,3 +112,26 @@ async def test_a_wiped_store_is_rebuilt_by_the_periodic_resync(
     assert st == 202
     (r,) = await sink.wait_for("/all", 1, wait=20)
     assert r.ce["id"] == "again"
+
+
+async def test_same_source_and_id_within_the_window_is_stored_once(
+        broker: Broker, sink: Sink, http: aiohttp.ClientSession) -> None:
+    await start(broker, [broker_spec()], [trigger("all", sink.url("/all"))])
+    url = f"{broker.url}/{NS}/default"
+    for h in (binary_headers(id_="x"), binary_headers(id_="x"),  # a producer's retry
+              binary_headers(id_="x", source="/other"), binary_headers(id_="y")):
+        assert (await post(http, url, h))[0] == 202
+    await sink.wait_for("/all", 3)
+    await asyncio.sleep(1.0)  # a second copy of x would have arrived by now
+    got = sorted((r.ce["source"], r.ce["id"]) for r in sink.at("/all"))
+    assert got == [("/other", "x"), ("/test", "x"), ("/test", "y")]
+
+
+async def test_dedup_window_zero_stores_every_copy(
+        broker: Broker, sink: Sink, http: aiohttp.ClientSession) -> None:
+    broker.extra = ["--dedup-window", "0"]
+    await start(broker, [broker_spec()], [trigger("all", sink.url("/all"))])
+    for _ in range(2):
+        assert (await post(http, f"{broker.url}/{NS}/default", binary_headers(id_="x")))[0] \
+            == 202
+    await sink.wait_for("/all", 2)

@@ -113,3 +113,13 @@ async def test_head_gets_405_without_a_body_and_keeps_the_connection(server) -> 
     nxt = await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 5)
     assert nxt.startswith(b"HTTP/1.1 202")
     w.close()
+
+
+async def test_a_retried_event_is_stored_once(server) -> None:
+    store, port = server
+    for _ in range(2):  # a producer retrying after a lost 202: still 202, stored once
+        (r,) = await exchange(port, post(b"r1", b"a"))
+        assert r.startswith(b"HTTP/1.1 202")
+    (r,) = await exchange(port, post(b"r2", b"a"))
+    assert r.startswith(b"HTTP/1.1 202")
+    assert [record.decode(x)[0].id for x in store.log["ns/b"]] == ["r1", "r2"]

@@ -113,3 +113,29 @@ def test_record_round_trip_keeps_data_bytes_types_and_headers() -> None:
     assert record.decode(record.encode(nodata))[0].data is None
     empty = ce.make_event({"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}, b"")
     assert record.decode(record.encode(empty))[0].data == b""
+
+
+def test_identity_is_source_id_and_ttl() -> None:
+    def ev(**a: str) -> ce.CloudEvent:
+        base = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}
+        return ce.CloudEvent({**base, **a}, None)
+    one = record.identity(ev())
+    assert one == record.identity(ev(type="other", knativearrivaltime="x"))  # same event
+    assert one != record.identity(ev(id="2"))
+    assert one != record.identity(ev(source="/t"))
+    # a reply reusing its request's source and id is one hop further: not a duplicate
+    assert record.identity(ev(knativebrokerttl="254")) != record.identity(
+        ev(knativebrokerttl="253"))
+    # the key has a fixed header-safe form whatever the id holds
+    weird = record.identity(ev(id="a\r\nb\0c" + "x" * 5000))
+    assert len(weird) == 32 and weird.isalnum()
+
+
+def test_dedup_window_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from knpy.broker.__main__ import parse_args
+    c = str(tmp_path / "c.yaml")
+    assert parse_args(["--contract", c])[0].dedup_window == 120.0
+    assert parse_args(["--contract", c, "--dedup-window", "0"])[0].dedup_window == 0.0
+    with pytest.raises(SystemExit):
+        parse_args(["--contract", c, "--dedup-window", "-1"])
+    assert "--dedup-window" in capsys.readouterr().err
