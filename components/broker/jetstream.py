@@ -10,13 +10,23 @@ per trigger with explicit acks.
 - Consumer `<ns>_<trigger>`: DeliverPolicy NEW (a trigger sees events accepted after it
   exists), AckPolicy EXPLICIT, `ack_wait` and `max_deliver` from the trigger's delivery spec.
 - `append` returns only after JetStream's PubAck: the record is in the stream's file store.
+  It sets `Nats-Msg-Id` to the record's key, so JetStream stores a key once within the
+  stream's `duplicate_window` (`--dedup-window`) and answers a repeat with PubAck
+  `duplicate: true`.
+- Acks are fire-and-forget publishes (nats-py), so the ones on the wire when nats-server
+  goes down are lost and their records come back after ack_wait. The store remembers the
+  acks of the last ACK_REPLAY seconds and publishes them again after a reconnect; acking a
+  settled record again is a no-op for JetStream. That costs nothing per event, unlike a
+  synchronous (double) ack.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
+import time
 
 import nats
 import nats.errors
@@ -29,6 +39,8 @@ from nats.js import JetStreamContext, api
 log = logging.getLogger("knpy.broker.jetstream")
 
 _STORE_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
+_ACK = b"+ACK"
+ACK_REPLAY = 5.0  # seconds of acks sent before a disconnect that are sent again after it
 
 
 def stream_name(broker: str) -> str:
@@ -46,17 +58,41 @@ def consumer_name(trigger: str) -> str:
     return f"{ns}_{name.replace('.', '_')}"
 
 
-class _Record(StoredRecord):
-    __slots__ = ("_msg", "attempt", "data")
+class _AckLog:
+    """The ack subjects published in the last ACK_REPLAY seconds (plus the outage)."""
 
-    def __init__(self, msg: Msg) -> None:
+    def __init__(self) -> None:
+        self.sent: collections.deque[tuple[float, str]] = collections.deque()
+        self.down_since: float | None = None
+
+    def note(self, subject: str) -> None:
+        now = time.monotonic()
+        self.sent.append((now, subject))
+        if self.down_since is None:  # while down, keep everything until the replay
+            horizon = now - ACK_REPLAY
+            while self.sent[0][0] < horizon:
+                self.sent.popleft()
+
+    def to_replay(self) -> list[str]:
+        """The acks sent from ACK_REPLAY seconds before the disconnect until now."""
+        since = (self.down_since or time.monotonic()) - ACK_REPLAY
+        self.down_since = None
+        return [s for t, s in self.sent if t >= since]
+
+
+class _Record(StoredRecord):
+    __slots__ = ("_acks", "_msg", "attempt", "data")
+
+    def __init__(self, msg: Msg, acks: _AckLog) -> None:
         self._msg = msg
+        self._acks = acks
         self.data = msg.data
         self.attempt = msg.metadata.num_delivered or 1
 
     async def ack(self) -> None:
         with contextlib.suppress(*_STORE_ERRORS):
             await self._msg.ack()
+        self._acks.note(self._msg.reply)  # also when it failed: the replay sends it
 
     async def nak(self, delay: float = 0.0) -> None:
         with contextlib.suppress(*_STORE_ERRORS):
@@ -73,12 +109,15 @@ class _Record(StoredRecord):
 
 class JetStreamStore(EventStore):
     def __init__(self, servers: str, *, publish_timeout: float = 5.0,
-                 max_bytes: int = -1, max_age: float = 7 * 86400, keep: int = 10_000) -> None:
+                 max_bytes: int = -1, max_age: float = 7 * 86400, keep: int = 10_000,
+                 dedup_window: float = 120.0) -> None:
         self.servers = [s.strip() for s in servers.split(",") if s.strip()]
         self.publish_timeout = publish_timeout
         self.max_bytes = max_bytes
         self.max_age = max_age
         self.keep = keep
+        self.dedup_window = dedup_window
+        self._acks = _AckLog()
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._subs: dict[tuple[str, str], JetStreamContext.PullSubscription] = {}
@@ -116,9 +155,19 @@ class JetStreamStore(EventStore):
 
     async def _on_disconnect(self) -> None:
         log.warning("disconnected from nats")
+        if self._acks.down_since is None:
+            self._acks.down_since = time.monotonic()
 
     async def _on_reconnect(self) -> None:
-        log.info("reconnected to nats")
+        replay = self._acks.to_replay()
+        log.info("reconnected to nats; sending the last %d acks again", len(replay))
+        nc = self._nc
+        if nc is None:
+            return
+        with contextlib.suppress(*_STORE_ERRORS):
+            for subj in replay:
+                await nc.publish(subj, _ACK)
+            await nc.flush(timeout=self.publish_timeout)
 
     async def _on_error(self, e: Exception) -> None:
         log.warning("nats error: %s", e)
@@ -146,9 +195,12 @@ class JetStreamStore(EventStore):
             name=stream_name(broker), subjects=[subject(broker)],
             retention=api.RetentionPolicy.LIMITS, storage=api.StorageType.FILE,
             max_bytes=self.max_bytes, max_age=self.max_age, num_replicas=1,
-            discard=api.DiscardPolicy.OLD)
+            discard=api.DiscardPolicy.OLD,
+            duplicate_window=self.dedup_window or None)  # None: the server's default
         try:
-            await js.stream_info(cfg.name)
+            have = (await js.stream_info(cfg.name)).config
+            if self.dedup_window and have.duplicate_window != self.dedup_window:
+                await js.update_stream(cfg)
         except nats.js.errors.NotFoundError:
             try:
                 await js.add_stream(cfg)
@@ -177,10 +229,12 @@ class JetStreamStore(EventStore):
         except _STORE_ERRORS as e:
             log.debug("compact %s skipped: %s", name, e)
 
-    async def append(self, broker: str, record: bytes) -> None:
+    async def append(self, broker: str, record: bytes, key: str | None = None) -> None:
         js = self._jsx()
+        hdrs = {"Nats-Msg-Id": key} if key is not None and self.dedup_window else None
         try:
-            await js.publish(subject(broker), record, timeout=self.publish_timeout)
+            await js.publish(subject(broker), record, timeout=self.publish_timeout,
+                             headers=hdrs)
         except _STORE_ERRORS as e:
             raise StoreUnavailable(f"append to {broker}: {e!r}") from e
 
@@ -236,4 +290,4 @@ class JetStreamStore(EventStore):
                 with contextlib.suppress(*_STORE_ERRORS):
                     await sub.unsubscribe()
             raise StoreUnavailable(f"fetch {trigger}: {e!r}") from e
-        return [_Record(m) for m in msgs]
+        return [_Record(m, self._acks) for m in msgs]
