@@ -40,8 +40,12 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
     p.add_argument("--dedup-window", type=float, default=d.dedup_window,
                    help="seconds during which an event with the same source, id and TTL is "
                         "accepted again without being stored twice (0: off)")
+    p.add_argument("--drain-timeout", type=float, default=d.drain_timeout,
+                   help="on SIGTERM, seconds for deliveries in flight to finish and be acked")
     p.add_argument("--log-level", default=env("KNPY_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
+    if a.drain_timeout < 0:
+        p.error("--drain-timeout must be >= 0 seconds")
     if a.dedup_window < 0:
         p.error("--dedup-window must be >= 0 seconds")
     if a.max_event_bytes < 64 * 1024:
@@ -54,7 +58,8 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
                  backoff_cap=a.backoff_cap, concurrency=a.concurrency,
                  reload_interval=a.reload_interval, resync_interval=a.resync_interval,
                  stream_max_age=a.stream_max_age,
-                 stream_keep=a.stream_keep, dedup_window=a.dedup_window)
+                 stream_keep=a.stream_keep, dedup_window=a.dedup_window,
+                 drain_timeout=a.drain_timeout)
     roles = ROLES if a.role == "all" else (a.role,)
     return s, roles
 

@@ -105,7 +105,7 @@ async def run(settings: Settings, roles: tuple[str, ...],
 
     log.info("shutting down")
     if dispatcher is not None:
-        await dispatcher.close()
+        await dispatcher.close(settings.drain_timeout)
     if sender is not None:
         await sender.close()
     await store.close()

@@ -68,11 +68,15 @@ class TriggerWorker:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"trigger {self.active.trigger.key}")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop fetching; let deliveries in flight finish and settle for up to `grace` s
+        (each one cut off would reach its subscriber again after ack_wait), then cancel."""
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if grace > 0 and self.inflight:
+            await asyncio.wait(list(self.inflight), timeout=grace)
         for t in list(self.inflight):
             t.cancel()  # unsettled records are redelivered by the store
         await asyncio.gather(*self.inflight, return_exceptions=True)
@@ -247,10 +251,10 @@ class Dispatcher:
             elif w.active != a:
                 w.update(a)
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 0.0) -> None:
+        """Shut down; deliveries in flight get `grace` seconds (all workers together)."""
         self._compactor.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._compactor
-        for w in self.workers.values():
-            await w.stop()
+        await asyncio.gather(*(w.stop(grace) for w in self.workers.values()))
         self.workers.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import signal
 import time
 
 import aiohttp
@@ -109,6 +110,32 @@ async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
           f"producer_outcomes={outcomes} wall={time.monotonic() - t0:.1f}s")
     assert not lost
     assert duplicates < 0.01 * len(want)
+
+
+@pytest.mark.slow
+async def test_sigterm_lets_deliveries_in_flight_finish_so_none_is_repeated(
+        broker: Broker, sink: Sink) -> None:
+    async def slow(rec, n):  # 50 ms per delivery: ~64 in flight when SIGTERM arrives
+        await asyncio.sleep(0.05)
+        return web.Response(status=200)
+    sink.behaviours["/all"] = slow
+    await start(broker, [broker_spec(timeout="PT2S")], [trigger("all", sink.url("/all"))])
+    accepted: list[str] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+        producer = asyncio.create_task(
+            produce(http, f"{broker.url}/{NS}/default", 3000, accepted))
+        await sink.wait_for("/all", 500, wait=30)
+        # In a thread: the subscriber runs on this event loop and must keep answering.
+        await asyncio.to_thread(broker.kill, "dispatcher", signal.SIGTERM)
+        at_stop = len(sink.at("/all"))
+        await asyncio.wait_for(producer, 60)
+    assert at_stop < 3000, "the stream was over before the SIGTERM; nothing was in flight"
+    await asyncio.to_thread(broker.start, "dispatcher")
+    await sink.wait_for("/all", 3000, wait=60)
+    await asyncio.sleep(10)  # past ack_wait (2·2 s + 5 s): a cut-off delivery would be back
+    got = collections.Counter(r.headers["ce-id"] for r in sink.at("/all"))
+    assert set(got) == set(accepted)
+    assert [k for k, c in got.items() if c > 1] == []
 
 
 @pytest.mark.slow
