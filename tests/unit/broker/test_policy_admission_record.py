@@ -131,7 +131,8 @@ def test_identity_is_source_id_and_ttl() -> None:
     assert len(weird) == 32 and weird.isalnum()
 
 
-def test_dedup_window_and_drain_timeout_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dedup_window_and_drain_timeout_flags(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     from knpy.broker.__main__ import parse_args
     c = str(tmp_path / "c.yaml")
     assert parse_args(["--contract", c])[0].dedup_window == 120.0
