@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""`make run`: the standalone knpy stack on 127.0.0.1, with both samples, in the foreground.
+
+Serving: `knpy.autoscaler` whose process scale target runs the helloworld sample behind
+`knpy.queue_proxy` (0 pods at start), and `knpy.activator` following the autoscaler's
+endpoints file, so the first request scales from zero. Eventing: nats-server (JetStream)
+and `knpy.broker --role all` with broker default/default and one trigger delivering to the
+event-display sample. Every process gets a free loopback port and logs under the run
+directory; all of them are stopped by PID on exit (Ctrl-C, SIGTERM, KNPY_RUN_SECONDS, or
+an error). A machine-readable `KNPY_RUN {json}` line is printed once everything is ready.
+See docs/run.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+# One way to start and stop processes: the helpers the integration tests use.
+from tests.support.procs import free_port, spawn, stop, wait_port  # noqa: E402
+
+PY = sys.executable
+HELLO = REPO / "hack/images/helloworld/app.py"
+DISPLAY = REPO / "hack/images/event-display/app.py"
+REVISION = {"Knative-Serving-Namespace": "default", "Knative-Serving-Revision": "hello"}
+READY_TIMEOUT = 30.0
+
+# The samples are the images' apps, unchanged; they bind every interface (as a container
+# should). This runs one with its server bound to 127.0.0.1 instead.
+LOOPBACK = (
+    "import http.server, runpy, sys\n"
+    "class Loopback(http.server.ThreadingHTTPServer):\n"
+    "    def __init__(self, addr, handler):\n"
+    "        super().__init__(('127.0.0.1', addr[1]), handler)\n"
+    "http.server.ThreadingHTTPServer = Loopback\n"
+    "runpy.run_path(sys.argv[1], run_name='__main__')\n"
+)
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived."""
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def wait_for(pred: Any, what: str, timeout: float = READY_TIMEOUT,
+             proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: process exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.1)
+
+
+class Stack:
+    def __init__(self, run_dir: Path) -> None:
+        self.dir = run_dir
+        self.logs = run_dir / "logs"
+        (self.logs / "pods").mkdir(parents=True, exist_ok=True)  # the process target's
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, argv: list[str], port: int | None = None,
+              env: dict[str, str] | None = None) -> subprocess.Popen:
+        proc = spawn(argv, env=env, log_path=self.logs / f"{name}.log", cwd=REPO)
+        self.procs[name] = proc
+        if port is not None:
+            wait_port(port, timeout=READY_TIMEOUT, proc=proc)
+        return proc
+
+    def log(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def up(self) -> dict[str, Any]:
+        nats_bin = shutil.which("nats-server")
+        if nats_bin is None:
+            raise RuntimeError("nats-server not found: run `make sysdeps`")
+        port = {k: free_port() for k in ("nats", "sink", "broker", "autoscaler", "activator")}
+
+        # ---- Eventing: nats-server, the event-display sink, the broker
+        self.start("nats-server", [nats_bin, "-js", "-sd", str(self.dir / "jetstream"),
+                                   "-a", "127.0.0.1", "-p", str(port["nats"])], port["nats"])
+        self.start("event-display", [PY, "-c", LOOPBACK, str(DISPLAY)], port["sink"],
+                   env={"PORT": str(port["sink"])})
+        contract = self.dir / "broker-contract.yaml"
+        contract.write_text(yaml.safe_dump({
+            "brokers": [{"namespace": "default", "name": "default"}],
+            "triggers": [{"namespace": "default", "name": "display", "broker": "default",
+                          "subscriber": {"uri": f"http://127.0.0.1:{port['sink']}/"}}],
+        }, sort_keys=False))
+        broker = self.start("broker", [
+            PY, "-m", "knpy.broker", "--role", "all", "--contract", str(contract),
+            "--nats", f"nats://127.0.0.1:{port['nats']}", "--host", "127.0.0.1",
+            "--port", str(port["broker"])], port["broker"])
+        wait_for(lambda: "contract applied" in self.log("broker"), "the broker's contract",
+                 proc=broker)
+
+        # ---- Serving: the autoscaler (with its process scale target) and the activator
+        endpoints = self.dir / "endpoints.json"
+        config = self.dir / "autoscaler.yaml"
+        config.write_text(yaml.safe_dump({
+            "config": {"initial-scale": "0", "allow-zero-initial-scale": "true",
+                       "stable-window": "6s", "scale-to-zero-grace-period": "6s"},
+            "revisions": [{
+                "namespace": "default", "name": "hello",
+                "activatorProbeUrl": f"http://127.0.0.1:{port['activator']}/",
+                "process": {"user": [PY, "-c", LOOPBACK, str(HELLO)],
+                            "env": {"TARGET": "knpy"},
+                            "queueProxyEnv": {"QUEUE_DRAIN_QUIET_PERIOD_SECONDS": "1"},
+                            "stopTimeoutSeconds": 5, "logDir": str(self.logs / "pods")}}],
+        }, sort_keys=False))
+        autoscaler = self.start("autoscaler", [
+            PY, "-m", "knpy.autoscaler", "--host", "127.0.0.1", "--port",
+            str(port["autoscaler"]), "--config", str(config),
+            "--endpoints-file", str(endpoints)], port["autoscaler"])
+        wait_for(endpoints.exists, "the autoscaler's endpoints file", proc=autoscaler)
+        self.start("activator", [
+            PY, "-m", "knpy.activator", "--host", "127.0.0.1", "--port",
+            str(port["activator"]), "--metrics-port", "0", "--config", str(endpoints),
+            "--autoscaler-url", f"ws://127.0.0.1:{port['autoscaler']}/"], port["activator"])
+        wait_for(lambda: "stats stream connected" in self.log("autoscaler"),
+                 "the activator's stats stream to the autoscaler", proc=autoscaler)
+
+        return {
+            "run_dir": str(self.dir),
+            "hello": {"url": f"http://127.0.0.1:{port['activator']}/", "headers": REVISION},
+            "autoscaler": f"http://127.0.0.1:{port['autoscaler']}/api/v1/revisions/default/hello",
+            "broker": f"http://127.0.0.1:{port['broker']}/default/default",
+            "sink": f"http://127.0.0.1:{port['sink']}/events",
+            "nats": f"nats://127.0.0.1:{port['nats']}",
+            "pids": {name: p.pid for name, p in self.procs.items()},
+        }
+
+    def watch(self, seconds: float | None) -> None:
+        """Stay in the foreground until a signal, the deadline, or a process dies."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while deadline is None or time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} (pid {proc.pid}) exited with "
+                                       f"{proc.returncode}; see {self.logs / name}.log")
+            time.sleep(0.5)
+
+    def down(self) -> None:
+        # Front to back; the autoscaler stops the pods it started (SIGTERM, then SIGKILL
+        # after stopTimeoutSeconds), so it gets longer than that.
+        for name in reversed(list(self.procs)):
+            stop(self.procs[name], timeout=20 if name == "autoscaler" else 10)
+
+
+def describe(info: dict[str, Any]) -> str:
+    h = " ".join(f"-H '{k}: {v}'" for k, v in info["hello"]["headers"].items())
+    pids = ", ".join(f"{n} {p}" for n, p in info["pids"].items())
+    return f"""
+knpy local stack is up (all on 127.0.0.1). Logs: {info['run_dir']}/logs
+  processes: {pids}
+
+Serving: helloworld at revision default/hello, 0 pods until the first request
+  curl {h} {info['hello']['url']}
+  curl {info['autoscaler']}      # pods, pids, desiredScale
+  (idle for ~15 s -> back to 0 pods: stable window 6 s + scale-to-zero grace 6 s)
+
+Eventing: broker default/default, trigger "display" -> event-display
+  curl -i -X POST {info['broker']} -H 'ce-specversion: 1.0' -H 'ce-id: 1' \\
+       -H 'ce-source: /curl' -H 'ce-type: com.example.hello' \\
+       -H 'content-type: application/json' -d '{{"msg": "hi"}}'
+  curl {info['sink']}      # events the sink received (also in logs/event-display.log)
+
+Ctrl-C stops everything.
+"""
+
+
+def main() -> int:
+    seconds_env = os.environ.get("KNPY_RUN_SECONDS", "")
+    try:
+        seconds = float(seconds_env) if seconds_env else None
+    except ValueError:
+        print(f"KNPY_RUN_SECONDS: want a number of seconds, got {seconds_env!r}",
+              file=sys.stderr)
+        return 2
+    run_dir = Path(os.environ.get("KNPY_RUN_DIR") or tempfile.mkdtemp(prefix="knpy-run-"))
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    stack = Stack(run_dir)
+    print(f"starting the knpy local stack; logs in {stack.logs}", flush=True)
+    code = 0
+    try:
+        info = stack.up()
+        print(describe(info), flush=True)
+        print("KNPY_RUN " + json.dumps(info), flush=True)
+        stack.watch(seconds)
+    except Stopped as e:
+        print(f"{e}: stopping", flush=True)
+    except (RuntimeError, TimeoutError, OSError) as e:
+        print(f"error: {e}\nlogs: {stack.logs}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        # No second signal may cut the teardown short; it is bounded by the stop timeouts.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stack.down()
+        print(f"stopped {len(stack.procs)} process(es); logs kept in {stack.logs}", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
