@@ -118,9 +118,10 @@ loadtest: setup sysdeps
 
 # ---------------------------------------------------------------- run
 .PHONY: run
-run: setup
-	@echo "make run will bring up the local cluster, helm install knpy and serve a sample."
-	@echo "It is wired by the local-cluster and Helm issues; nothing is started yet."
+# The standalone stack on 127.0.0.1 with both samples, in the foreground (docs/run.md).
+# KNPY_RUN_SECONDS=N stops it after N seconds; Ctrl-C stops it at any time.
+run: setup sysdeps
+	$(PY) hack/run_local.py
 
 .PHONY: clean
 clean:

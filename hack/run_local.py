@@ -161,7 +161,10 @@ class Stack:
         # Front to back; the autoscaler stops the pods it started (SIGTERM, then SIGKILL
         # after stopTimeoutSeconds), so it gets longer than that.
         for name in reversed(list(self.procs)):
-            stop(self.procs[name], timeout=20 if name == "autoscaler" else 10)
+            t0 = time.monotonic()
+            code = stop(self.procs[name], timeout=20 if name == "autoscaler" else 10)
+            print(f"  {name} (pid {self.procs[name].pid}) exited {code} after "
+                  f"{time.monotonic() - t0:.1f}s", flush=True)
 
 
 def describe(info: dict[str, Any]) -> str:
