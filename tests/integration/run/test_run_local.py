@@ -132,3 +132,16 @@ def test_bad_run_seconds_names_the_variable(tmp_path: Path) -> None:
     finally:
         stop(proc)
     assert "KNPY_RUN_SECONDS" in out.read_text()
+
+
+def test_missing_nats_server_says_how_to_get_it(tmp_path: Path) -> None:
+    out = tmp_path / "run.out"
+    proc = spawn([sys.executable, str(REPO / "hack/run_local.py")], log_path=out,
+                 env={"PATH": str(tmp_path), "KNPY_RUN_DIR": str(tmp_path / "run")})
+    try:
+        assert proc.wait(timeout=30) == 1
+    finally:
+        stop(proc)
+    text = out.read_text()
+    assert "nats-server not found: run `make sysdeps`" in text
+    assert "stopped 0 process(es)" in text
