@@ -12,6 +12,7 @@ RESULT sink_direct_events_per_s  baseline in the same run: the same producer POS
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import shutil
@@ -87,6 +88,10 @@ def run_sink(port: int) -> None:
 
 
 # ------------------------------------------------------------------ the producer
+_IDS = itertools.count()  # every event of the run has its own id: the broker deduplicates
+                         # a repeated source+id within --dedup-window
+
+
 def _request(host_port: str, path: str, i: int, sent_ns: int | None) -> bytes:
     extra = b"ce-sentns: %d\r\n" % sent_ns if sent_ns is not None else b""
     return (b"POST %s HTTP/1.1\r\nHost: %s\r\nce-specversion: 1.0\r\nce-id: %d\r\n"
@@ -125,8 +130,8 @@ async def closed_loop(port: int, path: str, n: int, timestamps: bool = False) ->
 
     async def worker(c: _Conn) -> None:
         nonlocal ok
-        for i in counter:
-            st = await c.post(_request(f"127.0.0.1:{port}", path, i,
+        for _ in counter:
+            st = await c.post(_request(f"127.0.0.1:{port}", path, next(_IDS),
                                        time.time_ns() if timestamps else None))
             ok += 200 <= st < 300
     await asyncio.gather(*(worker(c) for c in conns))
@@ -145,16 +150,16 @@ async def open_loop(port: int, path: str, rate: float, seconds: float) -> int:
     t0 = time.monotonic()
     tasks = []
 
-    async def one(i: int) -> None:
+    async def one() -> None:
         c = await free.get()
-        await c.post(_request(f"127.0.0.1:{port}", path, i, time.time_ns()))
+        await c.post(_request(f"127.0.0.1:{port}", path, next(_IDS), time.time_ns()))
         free.put_nowait(c)
 
     for i in range(total):
         delay = t0 + i / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
+        tasks.append(asyncio.create_task(one()))
     await asyncio.gather(*tasks)
     for c in conns:
         c.w.close()
