@@ -109,6 +109,8 @@ def _free_port() -> int:
 def _open_log(log_dir: str | None, name: str) -> int | IO[bytes]:
     if not log_dir:
         return asyncio.subprocess.DEVNULL
+    # A missing directory would otherwise stop every pod from starting.
+    os.makedirs(log_dir, exist_ok=True)
     return open(os.path.join(log_dir, name), "ab")
 
 
