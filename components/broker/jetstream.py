@@ -178,8 +178,10 @@ class JetStreamStore(EventStore):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connector
         if self._nc is not None:
+            # Flush so the last acks reach the server. Not drain(): with pull consumers it
+            # waits out nats-py's 30 s drain timeout, which held every SIGTERM that long.
             with contextlib.suppress(*_STORE_ERRORS):
-                await self._nc.drain()
+                await self._nc.flush(timeout=2)
             with contextlib.suppress(*_STORE_ERRORS):
                 await self._nc.close()
 
