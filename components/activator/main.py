@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 import sys
@@ -17,26 +16,10 @@ from knpy.activator.prober import Prober
 from knpy.activator.revisions import Revisions
 from knpy.activator.stats import ConcurrencyReporter, StatSink
 from knpy.runtime.config import FieldError
+from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.proxy import ProxyOptions, Server
 
 log = logging.getLogger("knpy.activator")
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        doc = {"severity": record.levelname, "logger": record.name,
-               "message": record.getMessage()}
-        if record.exc_info:
-            doc["error"] = self.formatException(record.exc_info)
-        return json.dumps(doc)
-
-
-def _setup_logging(level: str) -> None:
-    h = logging.StreamHandler(sys.stderr)
-    h.setFormatter(_JsonFormatter())
-    root = logging.getLogger()
-    root.addHandler(h)
-    root.setLevel(level.upper())
 
 
 async def serve(s: Settings) -> int:
@@ -123,7 +106,7 @@ async def serve(s: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     s = parse_args(argv)
-    _setup_logging(s.log_level)
+    setup_logging(s.log_level)
     try:
         import uvloop
     except ImportError:  # pragma: no cover

@@ -27,6 +27,7 @@ from knpy.autoscaler.multiscaler import Multiscaler
 from knpy.autoscaler.registration import Registration, parse_registration
 from knpy.autoscaler.server import EndpointsPublisher, make_app
 from knpy.runtime.config import FieldError
+from knpy.runtime.observability.logs import setup_logging
 
 log = logging.getLogger("knpy.autoscaler")
 
@@ -169,8 +170,7 @@ async def serve(args: argparse.Namespace, config: AutoscalerConfig,
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(args.log_level)
     config, regs = AutoscalerConfig(), []
     if args.config is not None:
         try:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 
 from knpy.broker.app import ROLES, run
 from knpy.broker.settings import Settings
+from knpy.runtime.observability.logs import setup_logging
 
 
 def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
@@ -50,8 +50,6 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
         p.error("--dedup-window must be >= 0 seconds")
     if a.max_event_bytes < 64 * 1024:
         p.error("--max-event-bytes must be at least 65536 (64 KiB events must pass)")
-    logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     s = Settings(contract=Path(a.contract), nats=a.nats, host=a.host, port=a.port,
                  max_event_bytes=a.max_event_bytes, publish_timeout=a.publish_timeout,
                  delivery_timeout=a.delivery_timeout, retry_after_max=a.retry_after_max,
@@ -59,13 +57,14 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
                  reload_interval=a.reload_interval, resync_interval=a.resync_interval,
                  stream_max_age=a.stream_max_age,
                  stream_keep=a.stream_keep, dedup_window=a.dedup_window,
-                 drain_timeout=a.drain_timeout)
+                 drain_timeout=a.drain_timeout, log_level=a.log_level)
     roles = ROLES if a.role == "all" else (a.role,)
     return s, roles
 
 
 def main(argv: list[str] | None = None) -> None:
     settings, roles = parse_args(sys.argv[1:] if argv is None else argv)
+    setup_logging(settings.log_level)
     import uvloop
 
     uvloop.run(run(settings, roles))

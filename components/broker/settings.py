@@ -24,4 +24,5 @@ class Settings:
     stream_keep: int = 10_000  # settled records kept as a margin when compacting
     dedup_window: float = 120.0  # same source+id+TTL appended again within this: stored once
     drain_timeout: float = 10.0  # on SIGTERM, deliveries in flight get this long to finish
+    log_level: str = "info"
     max_deliver_slack: int = 3  # extra store redeliveries beyond 1+retry (crashes, DLS retries)

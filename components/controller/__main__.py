@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 
 from knpy.controller.main import ControllerApp, Options
 from knpy.runtime.k8s import connect
+from knpy.runtime.observability.logs import setup_logging
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Options]:
@@ -46,9 +46,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Optio
 
 async def amain(argv: list[str] | None = None) -> None:
     a, opts = parse_args(argv)
-    logging.basicConfig(level=a.log_level.upper(),
-                        format='{"ts":"%(asctime)s","level":"%(levelname)s",'
-                               '"logger":"%(name)s","msg":"%(message)s"}')
+    setup_logging(a.log_level)
     # the field manager in managedFields names the replica that wrote (leader checks)
     agent = f"knpy-controller-{opts.identity}/0.1" if opts.identity else "knpy-controller/0.1"
     client = await connect(a.kubeconfig, user_agent=agent)

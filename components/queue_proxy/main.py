@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -15,26 +14,10 @@ from knpy.queue_proxy.handler import QueueHandler
 from knpy.queue_proxy.readiness import ReadinessProber
 from knpy.runtime.hotpath.breaker import Breaker
 from knpy.runtime.hotpath.reqstats import RequestStats
+from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.proxy import ProxyOptions, Server, Timeouts, UpstreamPool
 
 log = logging.getLogger("knpy.queue_proxy")
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        doc = {"severity": record.levelname, "logger": record.name,
-               "message": record.getMessage()}
-        if record.exc_info:
-            doc["error"] = self.formatException(record.exc_info)
-        return json.dumps(doc)
-
-
-def _setup_logging() -> None:
-    h = logging.StreamHandler(sys.stderr)
-    h.setFormatter(_JsonFormatter())
-    root = logging.getLogger()
-    root.addHandler(h)
-    root.setLevel(os.environ.get("QUEUE_LOG_LEVEL", "INFO").upper())
 
 
 async def serve(cfg: Config) -> int:
@@ -101,7 +84,7 @@ def main() -> None:
     except ConfigError as e:
         print(f"queue-proxy: invalid configuration: {e}", file=sys.stderr)
         sys.exit(1)
-    _setup_logging()
+    setup_logging(os.environ.get("QUEUE_LOG_LEVEL", "INFO"))
     try:
         sys.exit(_run(cfg))
     except OSError as e:

@@ -22,12 +22,12 @@ import json
 import logging
 import os
 import signal
-import sys
 from pathlib import Path
 
 from knpy.runtime.k8s import Informer, LeaderElector, connect
 from knpy.runtime.k8s.probes import serve_probes
 from knpy.runtime.k8s.resources import Resource
+from knpy.runtime.observability.logs import setup_logging
 from knpy.sources.apiserver import ApiServerAdapter, SourceConfig
 from knpy.sources.ping import PingScheduler
 from knpy.sources.pingfile import watch_file
@@ -138,9 +138,7 @@ async def run_apiserver(a: argparse.Namespace, sender: Sender) -> None:
 
 async def amain(argv: list[str] | None = None) -> None:
     a = parse_args(argv)
-    logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,
-                        format='{"ts":"%(asctime)s","level":"%(levelname)s",'
-                               '"logger":"%(name)s","msg":"%(message)s"}')
+    setup_logging(a.log_level)
     sender = Sender(timeout=a.send_timeout, retries=a.send_retries)
     main = run_ping(a, sender) if a.adapter == "ping" else run_apiserver(a, sender)
     task = asyncio.create_task(main)

@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import web
 from knpy.apis.eventing.config import BROKER_DEFAULTS_CONFIG, parse_broker_defaults
 from knpy.runtime.k8s import ConfigStore, connect
+from knpy.runtime.observability.logs import setup_logging
 from knpy.webhook.admission import eventing_handlers
 from knpy.webhook.certs import generate
 from knpy.webhook.registration import CertKeeper, load_or_create_certs
@@ -57,9 +58,7 @@ def sans_for(a: argparse.Namespace) -> list[str]:
 
 async def amain(argv: list[str] | None = None) -> None:
     a = parse_args(argv)
-    logging.basicConfig(level=a.log_level.upper(),
-                        format='{"ts":"%(asctime)s","level":"%(levelname)s",'
-                               '"logger":"%(name)s","msg":"%(message)s"}')
+    setup_logging(a.log_level)
     validating = a.validating_config or ["validation.webhook.eventing.knpy.dev"]
     mutating = a.mutating_config or ["defaulting.webhook.eventing.knpy.dev"]
     tasks: list[asyncio.Task] = []
