@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import uuid
 
+import pytest
 from knpy.sources.ping import PingScheduler
 from knpy.sources.sender import Sender
 
@@ -25,15 +26,22 @@ class FakeClock:
         return self.t
 
 
+@pytest.fixture
+async def sender():
+    s = Sender(retries=0)
+    yield s
+    await s.close()  # its aiohttp session would otherwise leak past the test
+
+
 def pingsource(name: str, sink: str, ns: str = "demo", **spec) -> dict:
     return {"apiVersion": "sources.knative.dev/v1", "kind": "PingSource",
             "metadata": {"name": name, "namespace": ns},
             "spec": {"schedule": "*/1 * * * *", **spec}, "status": {"sinkUri": sink}}
 
 
-async def test_every_minute_fires_with_knative_attributes(sink: Sink) -> None:
+async def test_every_minute_fires_with_knative_attributes(sink: Sink, sender: Sender) -> None:
     clock = FakeClock(dt.datetime(2026, 5, 1, 12, 0, 30, tzinfo=dt.UTC))
-    sched = PingScheduler(Sender(retries=0), now=clock)
+    sched = PingScheduler(sender, now=clock)
     assert sched.upsert(pingsource("hb", sink.url, data='{"msg":"hi"}',
                                    contentType="application/json"))
     assert sched.tick() == [], "nothing is due before 12:01"
@@ -54,9 +62,9 @@ async def test_every_minute_fires_with_knative_attributes(sink: Sink) -> None:
     assert json.loads(e.data) == {"msg": "hi"}
 
 
-async def test_data_base64_overrides_and_time_zone(sink: Sink) -> None:
+async def test_data_base64_overrides_and_time_zone(sink: Sink, sender: Sender) -> None:
     clock = FakeClock(dt.datetime(2026, 5, 1, 23, 59, tzinfo=dt.UTC))
-    sched = PingScheduler(Sender(retries=0), now=clock)
+    sched = PingScheduler(sender, now=clock)
     raw = bytes(range(5))
     sched.upsert(pingsource("bin", sink.url, schedule="0 9 * * *", timezone="Asia/Tokyo",
                             dataBase64=base64.b64encode(raw).decode(),
@@ -71,9 +79,9 @@ async def test_data_base64_overrides_and_time_zone(sink: Sink) -> None:
     assert e.get("time") == "2026-05-02T00:00:00Z"
 
 
-async def test_updates_removals_and_missed_ticks(sink: Sink) -> None:
+async def test_updates_removals_and_missed_ticks(sink: Sink, sender: Sender) -> None:
     clock = FakeClock(dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC))
-    sched = PingScheduler(Sender(retries=0), now=clock)
+    sched = PingScheduler(sender, now=clock)
     sched.upsert(pingsource("a", sink.url))
     sched.upsert(pingsource("b", sink.url, schedule="@every 20s"))
     assert sched.keys() == ["demo/a", "demo/b"]
@@ -111,9 +119,10 @@ async def test_a_refusing_sink_is_counted_not_fatal(sink: Sink) -> None:
     await sender.close()
 
 
-async def test_a_standby_advances_without_sending_then_takes_over(sink: Sink) -> None:
+async def test_a_standby_advances_without_sending_then_takes_over(
+        sink: Sink, sender: Sender) -> None:
     clock = FakeClock(dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC))
-    sched = PingScheduler(Sender(retries=0), now=clock)
+    sched = PingScheduler(sender, now=clock)
     sched.active = False
     sched.upsert(pingsource("a", sink.url))
     clock.advance(minutes=1, seconds=30)
