@@ -10,6 +10,7 @@ event-display sink (Deployment + Service).
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -126,6 +127,12 @@ def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
         c.helm("install", RELEASE, str(CHART), "-n", SYSTEM_NS, "--create-namespace",
                "--set", "nats.persistence.enabled=false", "--set", "image.pullPolicy=Never",
                "--wait=watcher", "--timeout", "300s", timeout=330)
+        # The pods are ready, but kube-proxy programs the webhook's Service a moment later,
+        # and the upgrade is admitted through that Service (else: connection refused).
+        webhook_ip = c.kubectl("get", "service", "knpy-webhook", "-n", SYSTEM_NS, "-o",
+                               "jsonpath={.spec.clusterIP}").stdout.strip()
+        eventually("the webhook Service accepting connections",
+                   lambda: _accepts(webhook_ip, 443), 60, detail=ev.diagnostics)
         # An unchanged upgrade must apply cleanly too (Helm 4 applies server-side, and
         # fields other managers own, e.g. aggregated ClusterRole rules, would conflict).
         c.helm("upgrade", RELEASE, str(CHART), "-n", SYSTEM_NS, "--reuse-values",
@@ -143,6 +150,11 @@ def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
         yield ev
     finally:
         _teardown(c, had_crds, had_ns)
+
+
+def _accepts(host: str, port: int) -> bool:
+    with socket.create_connection((host, port), timeout=2):
+        return True
 
 
 def _teardown(c: KubeCluster, had_crds: set[str], had_ns: bool) -> None:
