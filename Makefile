@@ -11,7 +11,7 @@ CACHE  ?= $(HOME)/.cache/knpy
 export KNPY_CACHE := $(CACHE)
 
 # Everything pip/Cython needs to rebuild the venv or the extensions.
-SETUP_INPUTS := pyproject.toml setup.py $(wildcard cext/*.pxd) $(wildcard components/runtime/hotpath/*_py.py)
+SETUP_INPUTS := pyproject.toml setup.py $(wildcard cext/*.pxd) $(wildcard components/knpy/runtime/hotpath/*_py.py)
 
 .PHONY: help
 help:
@@ -94,7 +94,7 @@ cluster-prereqs: cluster-sysdeps kube-tools k8s-binaries
 wheels: setup
 	@PYTHON=$(PY) hack/images.sh wheels
 
-# One image per hack/images/<name>/ and components/<name>/Dockerfile (buildah, no daemon).
+# One image per hack/images/<name>/ and components/knpy/<name>/Dockerfile (buildah, no daemon).
 images: setup cluster-sysdeps
 	@PYTHON=$(PY) hack/images.sh build
 
@@ -110,7 +110,7 @@ cluster-status:
 # ---------------------------------------------------------------- performance
 .PHONY: bench loadtest
 bench: setup sysdeps
-	$(PY) loadtests/run_bench.py
+	$(PY) -m loadtests.run_bench
 
 loadtest: setup sysdeps
 	$(PY) -m pip install -q -e '.[load]'
@@ -121,8 +121,9 @@ loadtest: setup sysdeps
 # The standalone stack on 127.0.0.1 with both samples, in the foreground (docs/run.md).
 # KNPY_RUN_SECONDS=N stops it after N seconds; Ctrl-C stops it at any time.
 run: setup sysdeps
-	$(PY) hack/run_local.py
+	$(PY) -m hack.run_local
 
 .PHONY: clean
 clean:
-	rm -rf build $(VENV) components/**/*.so
+	rm -rf build $(VENV)
+	find components -name "*.so" -delete

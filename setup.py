@@ -1,6 +1,6 @@
-"""Build glue: the package mapping and the compiled hot paths.
+"""Build glue: the compiled hot paths (the packages come from pyproject.toml).
 
-Each hot path is written once, as plain Python (`components/runtime/hotpath/<name>_py.py`).
+Each hot path is written once, as plain Python (`components/knpy/runtime/hotpath/<name>_py.py`).
 `cext/<name>_c.pxd` adds C types to that same source, and Cython compiles the pair into
 `knpy.runtime.hotpath.<name>_c`. The plain module stays importable as the reference twin, so
 there is one program, not two that can drift (see docs/hotpaths.md).
@@ -14,16 +14,12 @@ import os
 import shutil
 from pathlib import Path
 
-from setuptools import Extension, find_packages, setup
+from setuptools import Extension, setup
 
 ROOT = Path(__file__).parent
-HOTPATH = ROOT / "components" / "runtime" / "hotpath"
+HOTPATH = ROOT / "components" / "knpy" / "runtime" / "hotpath"
 CEXT = ROOT / "cext"
 STAGE = ROOT / "build" / "cext" / "knpy" / "runtime" / "hotpath"
-
-
-def packages() -> list[str]:
-    return ["knpy"] + [f"knpy.{p}" for p in find_packages(str(ROOT / "components"))]
 
 
 def extensions() -> list[Extension]:
@@ -63,8 +59,4 @@ def extensions() -> list[Extension]:
     )
 
 
-setup(
-    packages=packages(),
-    package_dir={"knpy": "components"},
-    ext_modules=extensions(),
-)
+setup(ext_modules=extensions())

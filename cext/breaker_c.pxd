@@ -1,4 +1,4 @@
-# C types for components/runtime/hotpath/breaker_py.py (an "augmenting" .pxd: setup.py stages
+# C types for components/knpy/runtime/hotpath/breaker_py.py (an "augmenting" .pxd: setup.py stages
 # that file as breaker_c.py beside this one and Cython compiles the pair). Every count is a
 # C integer; only the waiter futures stay Python objects, and they are touched only when a
 # request actually has to wait.

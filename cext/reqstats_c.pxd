@@ -1,4 +1,4 @@
-# C declarations for components/runtime/hotpath/reqstats_py.py (an augmenting .pxd:
+# C declarations for components/knpy/runtime/hotpath/reqstats_py.py (an augmenting .pxd:
 # setup.py compiles that file as knpy.runtime.hotpath.reqstats_c with these types).
 import cython
 

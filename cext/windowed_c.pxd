@@ -1,4 +1,4 @@
-# C declarations for components/runtime/hotpath/windowed_py.py (an augmenting .pxd:
+# C declarations for components/knpy/runtime/hotpath/windowed_py.py (an augmenting .pxd:
 # setup.py compiles that file as knpy.runtime.hotpath.windowed_c with these types).
 # Every name used in an inner loop is a C variable here; check build/cext/.../windowed_c.html.
 import cython

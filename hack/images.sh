@@ -10,9 +10,9 @@
 #   hack/images.sh list              NAME -> image reference
 #
 # Images: hack/images/<name>/Dockerfile (sample apps + pause; context = that dir) and
-# components/<name>/Dockerfile (knpy components; context = the repo root, with the knpy
+# components/knpy/<name>/Dockerfile (knpy components; context = the repo root, with the knpy
 # wheel and its dependencies pre-built into build/wheels/ by this script, so the same
-# Dockerfiles build with `docker build -f components/<name>/Dockerfile .` after `make wheels`).
+# Dockerfiles build with `docker build -f components/knpy/<name>/Dockerfile .` after `make wheels`).
 # Each image is named $IMAGE_PREFIX/<name>:$IMAGE_TAG (dev.local/knpy/<name>:dev) and saved
 # as $KNPY_CACHE/images/oci/<name>.tar; a stamp per image holds the hash of its inputs, so an
 # unchanged image is neither rebuilt nor re-imported.
@@ -25,10 +25,10 @@ IMPORTED="$CACHE/containerd/imported"   # lives and dies with containerd's root
 PY="${PYTHON:-$REPO/.venv/bin/python}"
 mkdir -p "$OCI"
 
-# Image names use dashes (components/queue_proxy -> dev.local/knpy/queue-proxy:dev).
+# Image names use dashes (components/knpy/queue_proxy -> dev.local/knpy/queue-proxy:dev).
 all_names() {
   local d n
-  for d in "$HERE"/images/*/Dockerfile "$REPO"/components/*/Dockerfile; do
+  for d in "$HERE"/images/*/Dockerfile "$REPO"/components/knpy/*/Dockerfile; do
     [ -f "$d" ] || continue
     n="$(basename "$(dirname "$d")")"
     echo "${n//_/-}"
@@ -38,8 +38,8 @@ all_names() {
 dockerfile_of() {
   local pkg="${1//-/_}"
   if [ -f "$HERE/images/$1/Dockerfile" ]; then echo "$HERE/images/$1/Dockerfile"
-  elif [ -f "$REPO/components/$pkg/Dockerfile" ]; then echo "$REPO/components/$pkg/Dockerfile"
-  else die "images: no Dockerfile for '$1' (hack/images/$1/ or components/$pkg/)"; fi
+  elif [ -f "$REPO/components/knpy/$pkg/Dockerfile" ]; then echo "$REPO/components/knpy/$pkg/Dockerfile"
+  else die "images: no Dockerfile for '$1' (hack/images/$1/ or components/knpy/$pkg/)"; fi
 }
 
 tree_hash() {  # content hash of files (names + bytes), ignoring build outputs

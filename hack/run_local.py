@@ -26,10 +26,10 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 # One way to start and stop processes: the helpers the integration tests use.
-from tests.support.procs import free_port, spawn, stop, wait_port  # noqa: E402
+from tests.support.procs import free_port, spawn, stop, wait_port
+
+REPO = Path(__file__).resolve().parents[1]
 
 PY = sys.executable
 HELLO = REPO / "hack/images/helloworld/app.py"

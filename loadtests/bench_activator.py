@@ -27,10 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from tests.support.procs import free_port, python_module, spawn, stop, wait_port
 
-from tests.support.procs import free_port, python_module, spawn, stop, wait_port  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 HEADERS = ["-H", "Knative-Serving-Namespace: default", "-H", "Knative-Serving-Revision: bench"]
 BODY = "hello from nginx\n"

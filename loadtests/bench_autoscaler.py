@@ -26,10 +26,9 @@ from pathlib import Path
 import aiohttp
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from tests.support.procs import free_port, python_module, running, spawn, stop
 
-from tests.support.procs import free_port, python_module, running, spawn, stop  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 REVISIONS = ("cold-a", "cold-b", "cold-c")
 USER = [sys.executable, "-m", "tests.apps.userapp", "--port"]

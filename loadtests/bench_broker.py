@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.procs import free_port, python_module, spawn, stop, wait_port
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from tests.support.procs import free_port, python_module, spawn, stop, wait_port  # noqa: E402
 
 N_THROUGHPUT = int(os.environ.get("BENCH_BROKER_EVENTS", "20000"))
 CONCURRENCY = 64
@@ -247,7 +247,7 @@ def main() -> None:
                       "-p", str(nats_port)], log_path=tmp / "nats.log")
         procs.append(nats)
         wait_port(nats_port, proc=nats)
-        sink = spawn([sys.executable, __file__, "--sink", str(sink_port)],
+        sink = spawn([sys.executable, "-m", "loadtests.bench_broker", "--sink", str(sink_port)],
                      log_path=tmp / "sink.log")
         procs.append(sink)
         wait_port(sink_port, proc=sink)

@@ -21,10 +21,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from knpy.runtime.hotpath import breaker_py
 

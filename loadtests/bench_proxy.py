@@ -40,10 +40,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from tests.support.procs import free_port, wait_port
 
-from tests.support.procs import free_port, wait_port  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 PY = sys.executable
 WRK_SECONDS = 5

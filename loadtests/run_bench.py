@@ -26,7 +26,9 @@ def main(argv: list[str]) -> int:
         print(f"== {script.name}", flush=True)
         t0 = time.monotonic()
         try:
-            proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+            # As modules from the repo root, so `tests.support` (not installed) imports.
+            proc = subprocess.run([sys.executable, "-m", f"loadtests.{script.stem}"],
+                                  capture_output=True, text=True, cwd=HERE.parent,
                                   timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             failed.append(f"{script.name}: timed out after {TIMEOUT_S}s")

@@ -152,7 +152,7 @@ class KubeCluster(KubeAPI):
     node_ip: str = "10.244.0.1"
 
     def build_images(self, *names: str, timeout: float = 1800) -> None:
-        """Build (if changed) and import images by name (hack/images/<n>, components/<n>)."""
+        """Build (if changed) and import images by name (hack/images/<n>, components/knpy/<n>)."""
         run_hack("images.sh", "build", *names, timeout=timeout)
 
     def import_images(self) -> None:

@@ -17,12 +17,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from knpy.activator.cluster import ClusterSource
 from knpy.activator.prober import Prober
 from knpy.activator.revisions import Revisions
 from knpy.activator.stats import ConcurrencyReporter
 from knpy.runtime.k8s import Client, connect
-
 from tests.integration.activator.conftest import Stack, eventually, get
 from tests.support.cluster import KubeAPI, KubeError
 from tests.support.procs import free_port, python_module, spawn, stop

@@ -17,6 +17,7 @@ import os
 import time
 
 from aiohttp import web
+
 from knpy.runtime.contract.stat import CONTENT_TYPE, Stat, encode_stat
 
 

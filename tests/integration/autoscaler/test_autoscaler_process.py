@@ -10,9 +10,9 @@ import sys
 
 import aiohttp
 import yaml
+
 from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage, encode_wire_stats
-
 from tests.support.procs import python_module
 
 TARGET_1 = {"autoscaling.knative.dev/target": "1",

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+
 from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage, encode_wire_stats
-
 from tests.integration.autoscaler.conftest import STATPOD
 from tests.support.procs import free_port
 

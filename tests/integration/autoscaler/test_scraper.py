@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import pytest
 from aiohttp import web
+
 from knpy.autoscaler.scraper import MAX_STAT_BYTES, ScrapeError, Scraper
 from knpy.runtime.contract.stat import CONTENT_TYPE, Stat, encode_stat
-
 from tests.support.procs import free_port
 
 Handler = Callable[[web.Request], web.StreamResponse]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from knpy.runtime.k8s import Client, connect
 
+from knpy.runtime.k8s import Client, connect
 from tests.integration.controller.kube import kube_crds, make_namespace  # noqa: F401
 from tests.support.cluster import KubeAPI
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from knpy.runtime.k8s import Client, Discovery
 
+from knpy.runtime.k8s import Client, Discovery
 from tests.support.cluster import KubeAPI
 
 pytestmark = pytest.mark.timeout(60)

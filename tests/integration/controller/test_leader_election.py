@@ -7,10 +7,10 @@ import signal
 
 import aiohttp
 import pytest
+
 from knpy.controller.eventing.resources import BROKERS
 from knpy.runtime.k8s import EVENTS, LEASES, Client
 from knpy.runtime.k8s.testing import eventually
-
 from tests.integration.controller.kube import make_namespace
 from tests.support.cluster import KubeAPI
 from tests.support.procs import free_port, python_module, spawn, stop

@@ -51,7 +51,7 @@ async def _json(s: aiohttp.ClientSession, url: str) -> Any:
 async def test_make_run_serves_both_samples_and_cleans_up(tmp_path: Path) -> None:
     out = tmp_path / "run.out"
     run_dir = tmp_path / "run"
-    proc = spawn([sys.executable, str(REPO / "hack/run_local.py")], log_path=out,
+    proc = spawn([sys.executable, "-m", "hack.run_local"], log_path=out, cwd=REPO,
                  env={"KNPY_RUN_SECONDS": str(RUN_SECONDS), "KNPY_RUN_DIR": str(run_dir)})
     pod_pids: set[int] = set()
     try:
@@ -102,7 +102,7 @@ async def test_make_run_serves_both_samples_and_cleans_up(tmp_path: Path) -> Non
 async def test_sigterm_stops_everything_including_pods(tmp_path: Path) -> None:
     """What Ctrl-C does: every process by PID, the pods the autoscaler started too."""
     out = tmp_path / "run.out"
-    proc = spawn([sys.executable, str(REPO / "hack/run_local.py")], log_path=out,
+    proc = spawn([sys.executable, "-m", "hack.run_local"], log_path=out, cwd=REPO,
                  env={"KNPY_RUN_SECONDS": "120", "KNPY_RUN_DIR": str(tmp_path / "run")})
     try:
         info = await eventually(lambda: _info(out) if proc.poll() is None else
@@ -125,7 +125,7 @@ async def test_sigterm_stops_everything_including_pods(tmp_path: Path) -> None:
 
 def test_bad_run_seconds_names_the_variable(tmp_path: Path) -> None:
     out = tmp_path / "run.out"
-    proc = spawn([sys.executable, str(REPO / "hack/run_local.py")], log_path=out,
+    proc = spawn([sys.executable, "-m", "hack.run_local"], log_path=out, cwd=REPO,
                  env={"KNPY_RUN_SECONDS": "soon", "KNPY_RUN_DIR": str(tmp_path / "run")})
     try:
         assert proc.wait(timeout=30) == 2
@@ -136,7 +136,7 @@ def test_bad_run_seconds_names_the_variable(tmp_path: Path) -> None:
 
 def test_missing_nats_server_says_how_to_get_it(tmp_path: Path) -> None:
     out = tmp_path / "run.out"
-    proc = spawn([sys.executable, str(REPO / "hack/run_local.py")], log_path=out,
+    proc = spawn([sys.executable, "-m", "hack.run_local"], log_path=out, cwd=REPO,
                  env={"PATH": str(tmp_path), "KNPY_RUN_DIR": str(tmp_path / "run")})
     try:
         assert proc.wait(timeout=30) == 1

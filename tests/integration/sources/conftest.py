@@ -8,9 +8,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+
 from knpy.controller.main import ControllerApp, Options
 from knpy.runtime.k8s import Client, connect
-
 from tests.integration.controller.kube import kube_crds, make_namespace  # noqa: F401
 from tests.support.cluster import KubeAPI
 from tests.support.procs import REPO

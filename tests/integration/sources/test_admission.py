@@ -8,9 +8,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from knpy.runtime.k8s import MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS, Client
 from knpy.runtime.k8s.testing import eventually
-
 from tests.integration.controller.kube import make_namespace
 from tests.support.cluster import KubeAPI
 from tests.support.procs import free_port, python_module, running

@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
+
 from knpy.controller.sources.resources import APISERVERSOURCES, DEPLOYMENTS
 from knpy.runtime.k8s import CONFIGMAPS, Client, Resource
-
 from tests.integration.controller.kube import make_namespace
 from tests.integration.sources.helpers import cond, env_of, make_available, source, until
 from tests.support.cluster import KubeAPI

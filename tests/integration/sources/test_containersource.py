@@ -4,9 +4,9 @@ SinkBinding that injects K_SINK into it, and a Ready status carrying the sinkUri
 from __future__ import annotations
 
 import pytest
+
 from knpy.controller.sources.resources import CONTAINERSOURCES, DEPLOYMENTS, SINKBINDINGS
 from knpy.runtime.k8s import Client
-
 from tests.integration.sources.helpers import cond, env_of, make_available, source, until
 
 pytestmark = pytest.mark.timeout(120)

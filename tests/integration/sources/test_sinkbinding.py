@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from knpy.controller.sources.resources import DEPLOYMENTS, SINKBINDINGS
 from knpy.runtime.k8s import SERVICES, ApiError, Client
-
 from tests.integration.sources.helpers import cond, deployment, env_of, source, until
 
 pytestmark = pytest.mark.timeout(120)

@@ -8,8 +8,8 @@ import json
 import uuid
 
 import pytest
-from knpy.runtime.k8s import MUTATING_WEBHOOKS, SECRETS, VALIDATING_WEBHOOKS, Client, connect
 
+from knpy.runtime.k8s import MUTATING_WEBHOOKS, SECRETS, VALIDATING_WEBHOOKS, Client, connect
 from tests.integration.controller.kube import make_namespace
 from tests.support.cluster import KubeAPI
 from tests.support.procs import free_port, python_module, running

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from knpy.activator.config import load_file, parse_args, parse_standalone
 from knpy.activator.revisions import RevisionConfig
 from knpy.runtime.config import FieldError

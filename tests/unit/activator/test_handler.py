@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 from aiohttp import web
+
 from knpy.activator.handler import ActivatorHandler
 from knpy.activator.metrics import render
 from knpy.activator.prober import Prober
@@ -19,7 +20,6 @@ from knpy.activator.revisions import RevisionConfig, Revisions
 from knpy.activator.stats import ConcurrencyReporter
 from knpy.runtime.contract.wirestat import decode_wire_stats
 from knpy.runtime.proxy import Server
-
 from tests.apps.userapp import make_app
 
 ROUTE = {"Knative-Serving-Namespace": "default", "Knative-Serving-Revision": "hello"}

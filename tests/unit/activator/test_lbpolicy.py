@@ -6,6 +6,7 @@ import random
 from collections import Counter
 
 import pytest
+
 from knpy.activator import lbpolicy
 from knpy.activator.throttler import RevisionThrottler
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from knpy.activator.subsetting import assign_slice, pick_indices, self_index
 
 

@@ -11,6 +11,7 @@ import asyncio
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from knpy.activator.throttler import RevisionThrottler
 
 PODS = [f"10.0.0.{i}:8012" for i in range(1, 5)]

@@ -6,6 +6,7 @@ import copy
 import json
 
 import pytest
+
 from knpy.apis.eventing.v1 import (
     Broker,
     Trigger,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
 from knpy.autoscaler.collector import Collection
 from knpy.autoscaler.scraper import average_scaled, sample_size
 from knpy.runtime.contract.stat import Stat
-
 from tests.unit.autoscaler.helpers import settings
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from knpy.autoscaler.config import AutoscalerConfig, parse_autoscaler_config
 from knpy.runtime.config import FieldError
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from knpy.autoscaler.decider import Decider, MaxWindow, ScaleResult
 
+from knpy.autoscaler.decider import Decider, MaxWindow, ScaleResult
 from tests.unit.autoscaler.helpers import STABLE_WINDOW, TARGET_UTILIZATION, settings
 
 T0 = 1_000_000.0

@@ -7,8 +7,8 @@ import math
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from knpy.autoscaler.decider import Decider
 
+from knpy.autoscaler.decider import Decider
 from tests.unit.autoscaler.helpers import settings
 
 steps = st.lists(st.tuples(

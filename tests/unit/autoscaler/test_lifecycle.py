@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from knpy.autoscaler.decider import ScaleResult
 from knpy.autoscaler.lifecycle import Activation, Lifecycle, Mode
-
 from tests.unit.autoscaler.helpers import settings
 
 T0 = 5000.0

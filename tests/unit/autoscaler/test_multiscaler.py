@@ -4,6 +4,7 @@ decision -> scale target, and the two-step scale to zero."""
 from __future__ import annotations
 
 import aiohttp
+
 from knpy.autoscaler.config import parse_autoscaler_config
 from knpy.autoscaler.multiscaler import Multiscaler, RevisionSpec
 from knpy.autoscaler.scaletarget import Pod, StaticScaleTarget

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from knpy.autoscaler.__main__ import load_file
 from knpy.autoscaler.processtarget import ProcessScaleTarget
 from knpy.autoscaler.registration import parse_registration

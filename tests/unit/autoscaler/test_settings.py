@@ -4,6 +4,7 @@ ResolveMetricTarget / MakeDecider), windows, bounds, and annotation errors."""
 from __future__ import annotations
 
 import pytest
+
 from knpy.autoscaler.config import AutoscalerConfig, parse_autoscaler_config
 from knpy.autoscaler.settings import PREFIX, resolve_settings
 from knpy.runtime.config import FieldError

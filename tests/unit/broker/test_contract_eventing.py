@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract import eventing
 

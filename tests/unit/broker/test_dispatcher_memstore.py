@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+
 from knpy.broker import admission, record, topology
 from knpy.broker.dispatcher import Dispatcher, dead_letter_event
 from knpy.broker.memstore import MemoryStore

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+
 from knpy.broker import ingress as ing
 from knpy.broker import record
 from knpy.broker.memstore import MemoryStore

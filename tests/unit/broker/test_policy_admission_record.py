@@ -7,6 +7,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+
 from knpy.broker import admission, policy, record
 from knpy.broker.settings import Settings
 from knpy.runtime import cloudevents as ce

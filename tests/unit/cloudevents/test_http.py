@@ -7,6 +7,7 @@ import json
 
 import pytest
 from cloudevents.core.bindings import http as sdk_http  # type: ignore[import-not-found]
+
 from knpy.runtime import cloudevents as ce
 
 BASE = [("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "/src"),

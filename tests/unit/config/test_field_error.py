@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from knpy.runtime.config import (
     ConfigMapReader,
     FieldError,

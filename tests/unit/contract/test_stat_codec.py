@@ -11,6 +11,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from knpy.runtime.contract.stat import Stat, WireError, decode_stat, encode_stat
 from knpy.runtime.contract.wirestat import (
     WireStatMessage,

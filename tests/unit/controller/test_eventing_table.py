@@ -7,6 +7,7 @@ import copy
 import json
 
 import pytest
+
 from knpy.apis.eventing.config import EventingConfig, parse_eventing_config
 from knpy.controller.eventing.broker import BrokerReconciler
 from knpy.controller.eventing.contract import CONTRACT_KEY, ContractReconciler

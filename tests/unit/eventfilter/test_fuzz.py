@@ -8,6 +8,7 @@ import string
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from knpy.runtime.eventfilter import FilterError, build, validate
 from knpy.runtime.eventfilter.cesql import ParseError, compile_expression
 from knpy.runtime.eventfilter.cesql.ast import (

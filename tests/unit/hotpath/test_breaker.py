@@ -13,6 +13,7 @@ import os
 from types import ModuleType
 
 import pytest
+
 from knpy.runtime.hotpath import breaker, breaker_py
 from knpy.runtime.hotpath.errors import QueueFullError
 

@@ -10,8 +10,8 @@ from types import ModuleType
 
 import pytest
 import uvloop
-from knpy.runtime.hotpath.errors import QueueFullError
 
+from knpy.runtime.hotpath.errors import QueueFullError
 from tests.unit.hotpath.test_breaker import _twins, settle
 
 

@@ -9,6 +9,7 @@ import os
 from types import ModuleType
 
 import pytest
+
 from knpy.runtime.hotpath import reqstats
 
 Report = tuple[float, float, float, float]

@@ -10,6 +10,7 @@ import os
 from types import ModuleType
 
 import pytest
+
 from knpy.runtime.hotpath import windowed, windowed_py
 
 BUILDS = ["py", "c"]

@@ -13,6 +13,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from knpy.runtime.hotpath import windowed_py
 
 if os.environ.get("KNPY_NO_EXTENSIONS"):

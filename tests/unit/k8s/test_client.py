@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from knpy.runtime.k8s import CONFIGMAPS, CRDS, ApiError, Resource, connect
 
+from knpy.runtime.k8s import CONFIGMAPS, CRDS, ApiError, Resource, connect
 from tests.support.procs import free_port
 
 WIDGETS = Resource("example.dev", "v1", "widgets", "Widget")

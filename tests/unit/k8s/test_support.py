@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 import pytest
+
 from knpy.runtime.config import ConfigMapReader
 from knpy.runtime.k8s import (
     ConfigStore,

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 import uvloop
 from aiohttp import web
-from knpy.runtime.proxy import Exchange, ProxyOptions, Server, UpstreamPool
 
+from knpy.runtime.proxy import Exchange, ProxyOptions, Server, UpstreamPool
 from tests.apps.userapp import make_app
 
 

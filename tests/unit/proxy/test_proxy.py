@@ -9,8 +9,8 @@ import json
 
 import aiohttp
 import pytest
-from knpy.runtime.proxy import ProxyOptions, Timeouts
 
+from knpy.runtime.proxy import ProxyOptions, Timeouts
 from tests.apps.userapp import pattern
 from tests.support.procs import free_port
 from tests.unit.proxy.conftest import Proxy

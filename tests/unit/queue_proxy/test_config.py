@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from knpy.queue_proxy.config import ConfigError, ProbeSpec, from_env, parse_probe
 
 

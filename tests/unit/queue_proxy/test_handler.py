@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 from aiohttp import web
+
 from knpy.queue_proxy.config import ProbeSpec
 from knpy.queue_proxy.drain import Drainer
 from knpy.queue_proxy.handler import QueueHandler
@@ -16,7 +17,6 @@ from knpy.queue_proxy.readiness import ReadinessProber
 from knpy.runtime.hotpath.breaker import Breaker
 from knpy.runtime.hotpath.reqstats import RequestStats
 from knpy.runtime.proxy import Server, UpstreamPool
-
 from tests.apps.userapp import make_app
 
 

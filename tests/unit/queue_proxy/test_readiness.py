@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from knpy.queue_proxy.config import ProbeSpec
 from knpy.queue_proxy.readiness import ReadinessProber
-
 from tests.support.procs import free_port
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
+
 from knpy.runtime.cloudevents import CloudEvent, from_http
 
 

@@ -8,9 +8,9 @@ import json
 import uuid
 
 import pytest
+
 from knpy.sources.ping import PingScheduler
 from knpy.sources.sender import Sender
-
 from tests.unit.sources.conftest import Sink
 
 

@@ -5,6 +5,7 @@ PingSource statuses."""
 from __future__ import annotations
 
 import pytest
+
 from knpy.apis.sources.v1 import ContainerSource
 from knpy.controller.eventing.resolver import URIResolver
 from knpy.controller.sources.adapter import container_deployment

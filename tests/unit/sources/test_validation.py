@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+
 from knpy.apis.sources import v1
 from knpy.webhook.admission import default_review, validate_review
 from knpy.webhook.sources import sources_handlers

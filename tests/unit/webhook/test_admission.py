@@ -10,12 +10,12 @@ import ssl
 import aiohttp
 import pytest
 from aiohttp import web
+
 from knpy.apis.eventing.config import BrokerDefaults
 from knpy.webhook.admission import default_review, eventing_handlers, validate_review
 from knpy.webhook.certs import CertBundle, generate
 from knpy.webhook.jsonpatch import diff
 from knpy.webhook.server import make_app, ssl_context
-
 from tests.support.procs import free_port
 
 H = eventing_handlers()

@@ -1,0 +1,368 @@
+"""The brokers+triggers contract: what the broker data plane needs to know, nothing more.
+
+One document, written by hand for standalone mode (a YAML file) and by the controller in
+cluster mode (a ConfigMap key holding the same YAML/JSON, mounted as a file). Field names
+mirror Knative's `eventing.knative.dev/v1` Broker/Trigger specs; references are already
+resolved to URIs. Parsing is pure and reports every problem as a field-pathed FieldError:
+
+    brokers:
+      - namespace: default
+        name: default
+        delivery:                       # optional; absent -> retry 10, exponential, PT0.2S
+          retry: 3
+          backoffPolicy: exponential    # or linear
+          backoffDelay: PT0.2S          # ISO-8601
+          timeout: PT10S                # per-request delivery timeout
+          retryAfterMax: PT30S          # cap on honoured Retry-After
+          deadLetterSink: {uri: http://127.0.0.1:9000/dls}
+    triggers:
+      - namespace: default
+        name: orders
+        broker: default
+        filter: {attributes: {type: com.example.order}}
+        filters: [{prefix: {source: /shop}}]   # non-empty overrides `filter`
+        subscriber: {uri: http://127.0.0.1:9001/}
+        delivery: {...}                         # if set, replaces the broker's wholesale
+        concurrency: 64                         # knpy: max in-flight deliveries (optional)
+        ordering: partitionkey                  # knpy: in order per `partitionkey` extension
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from knpy.runtime.config import FieldError, parse_iso8601_duration
+
+__all__ = [
+    "DEFAULT_DELIVERY",
+    "BrokerSpec",
+    "DeliverySpec",
+    "EffectiveDelivery",
+    "EventingContract",
+    "TriggerSpec",
+    "effective_delivery",
+    "loads",
+    "parse",
+]
+
+BACKOFF_POLICIES = ("exponential", "linear")
+ORDERINGS = ("unordered", "partitionkey")
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySpec:
+    """Knative's DeliverySpec; None means "not set" (durations in seconds)."""
+
+    retry: int | None = None
+    backoff_policy: str | None = None
+    backoff_delay: float | None = None
+    dead_letter_sink: str | None = None
+    timeout: float | None = None
+    retry_after_max: float | None = None
+
+    def is_set(self) -> bool:
+        return any(v is not None for v in (self.retry, self.backoff_policy, self.backoff_delay,
+                                           self.dead_letter_sink, self.timeout,
+                                           self.retry_after_max))
+
+
+# A broker without a delivery spec gets Knative's defaults (config-br-defaults).
+DEFAULT_DELIVERY = DeliverySpec(retry=10, backoff_policy="exponential", backoff_delay=0.2)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSpec:
+    namespace: str
+    name: str
+    delivery: DeliverySpec = DEFAULT_DELIVERY
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerSpec:
+    namespace: str
+    name: str
+    broker: str
+    subscriber: str
+    filter_attributes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    filters: tuple[Mapping[str, Any], ...] = ()
+    delivery: DeliverySpec = DeliverySpec()
+    concurrency: int | None = None
+    ordering: str = "unordered"
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def broker_key(self) -> str:
+        return f"{self.namespace}/{self.broker}"
+
+
+@dataclass(frozen=True, slots=True)
+class EventingContract:
+    brokers: tuple[BrokerSpec, ...] = ()
+    triggers: tuple[TriggerSpec, ...] = ()
+
+    def broker(self, key: str) -> BrokerSpec | None:
+        for b in self.brokers:
+            if b.key == key:
+                return b
+        return None
+
+    def triggers_of(self, broker_key: str) -> tuple[TriggerSpec, ...]:
+        return tuple(t for t in self.triggers if t.broker_key == broker_key)
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveDelivery:
+    """The delivery rules one trigger's dispatcher applies (all resolved, seconds)."""
+
+    retry: int
+    backoff_policy: str
+    backoff_delay: float
+    dead_letter_sink: str | None
+    timeout: float | None
+    retry_after_max: float | None
+
+    @property
+    def attempts(self) -> int:
+        return 1 + self.retry
+
+
+def effective_delivery(broker: BrokerSpec, trigger: TriggerSpec) -> EffectiveDelivery:
+    """A trigger that sets any delivery field replaces the broker's spec wholesale (not
+    merged); only the dead-letter sink falls back to the broker's. Unset fields: retry 0,
+    exponential, PT0.2S; timeout/retryAfterMax None (the process defaults apply)."""
+    d = trigger.delivery if trigger.delivery.is_set() else broker.delivery
+    dls = d.dead_letter_sink or broker.delivery.dead_letter_sink
+    return EffectiveDelivery(
+        retry=d.retry if d.retry is not None else 0,
+        backoff_policy=d.backoff_policy or "exponential",
+        backoff_delay=d.backoff_delay if d.backoff_delay is not None else 0.2,
+        dead_letter_sink=dls,
+        timeout=d.timeout,
+        retry_after_max=d.retry_after_max,
+    )
+
+
+# ------------------------------------------------------------------ parsing
+
+def loads(text: str) -> EventingContract:
+    """Parse the YAML (or JSON) text of a contract document."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise FieldError(f"not valid YAML: {e}") from None
+    return parse(doc if doc is not None else {})
+
+
+def parse(doc: Any) -> EventingContract:
+    """Validate a decoded document; raises one FieldError listing every problem."""
+    if not isinstance(doc, Mapping):
+        raise FieldError("the contract must be a mapping with `brokers` and `triggers`")
+    errs = FieldError.none()
+    brokers: list[BrokerSpec] = []
+    triggers: list[TriggerSpec] = []
+    for fname, items, parser, out in (("brokers", doc.get("brokers"), _broker, brokers),
+                                      ("triggers", doc.get("triggers"), _trigger, triggers)):
+        if items is None:
+            continue
+        if not isinstance(items, Sequence) or isinstance(items, str):
+            errs = errs.also(FieldError.invalid(items, fname, "want a list"))
+            continue
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            try:
+                spec = parser(item)
+            except FieldError as e:
+                errs = errs.also(e.via_index(i).via_field(fname))
+                continue
+            if spec.key in seen:
+                errs = errs.also(FieldError.invalid(spec.key, "name", "duplicate")
+                                 .via_index(i).via_field(fname))
+            seen.add(spec.key)
+            out.append(spec)
+    unknown = set(doc) - {"brokers", "triggers"}
+    for k in sorted(unknown):
+        errs = errs.also(FieldError("unknown field", str(k)))
+    if errs:
+        raise errs
+    return EventingContract(tuple(brokers), tuple(triggers))
+
+
+def _mapping(obj: Any, what: str = "") -> Mapping[str, Any]:
+    if not isinstance(obj, Mapping):
+        raise FieldError.invalid(obj, what, "want a mapping")
+    return obj
+
+
+def _name(obj: Mapping[str, Any], key: str) -> str:
+    v = obj.get(key)
+    if v is None or v == "":
+        raise FieldError.missing(key)
+    if not isinstance(v, str) or not _NAME.match(v) or len(v) > 253:
+        raise FieldError.invalid(v, key, "want a lower-case DNS name")
+    return v
+
+
+def _uri(value: Any, fname: str) -> str:
+    """A resolved Destination: either a URI string or {uri: ...}."""
+    if isinstance(value, Mapping):
+        if "ref" in value and "uri" not in value:
+            raise FieldError.invalid("ref", fname, "refs must be resolved to a uri in the "
+                                     "contract")
+        value = value.get("uri")
+        fname = f"{fname}.uri"
+    if not isinstance(value, str) or not value:
+        raise FieldError.missing(fname)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise FieldError.invalid(value, fname, "want an absolute http(s) URI")
+    return value
+
+
+def _duration(d: Mapping[str, Any], key: str) -> float | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    try:
+        secs = parse_iso8601_duration(v) if isinstance(v, str) else None
+    except ValueError:
+        secs = None
+    if secs is None:
+        raise FieldError.invalid(v, key, "want an ISO-8601 duration such as PT0.2S")
+    return secs
+
+
+def _delivery(obj: Any) -> DeliverySpec:
+    d = _mapping(obj)
+    errs = FieldError.none()
+    known = {"retry", "backoffPolicy", "backoffDelay", "deadLetterSink", "timeout",
+             "retryAfterMax"}
+    for k in sorted(set(d) - known):
+        errs = errs.also(FieldError("unknown field", str(k)))
+    retry = d.get("retry")
+    if retry is not None and (isinstance(retry, bool) or not isinstance(retry, int)
+                              or retry < 0):
+        errs = errs.also(FieldError.invalid(retry, "retry", "want an integer >= 0"))
+        retry = None
+    policy = d.get("backoffPolicy")
+    if policy is not None and policy not in BACKOFF_POLICIES:
+        errs = errs.also(FieldError.invalid(policy, "backoffPolicy",
+                                            "want exponential or linear"))
+        policy = None
+    durations: dict[str, float | None] = {}
+    for key in ("backoffDelay", "timeout", "retryAfterMax"):
+        try:
+            durations[key] = _duration(d, key)
+        except FieldError as e:
+            errs = errs.also(e)
+    if durations.get("timeout") == 0:
+        errs = errs.also(FieldError.invalid(d["timeout"], "timeout", "must be > 0"))
+    dls = None
+    if d.get("deadLetterSink") is not None:
+        try:
+            dls = _uri(d["deadLetterSink"], "deadLetterSink")
+        except FieldError as e:
+            errs = errs.also(e)
+    if errs:
+        raise errs
+    return DeliverySpec(retry=retry, backoff_policy=policy,
+                        backoff_delay=durations.get("backoffDelay"), dead_letter_sink=dls,
+                        timeout=durations.get("timeout"),
+                        retry_after_max=durations.get("retryAfterMax"))
+
+
+def _broker(obj: Any) -> BrokerSpec:
+    b = _mapping(obj)
+    errs = FieldError.none()
+    ns = name = ""
+    try:
+        ns = _name(b, "namespace")
+    except FieldError as e:
+        errs = errs.also(e)
+    try:
+        name = _name(b, "name")
+    except FieldError as e:
+        errs = errs.also(e)
+    delivery = DEFAULT_DELIVERY
+    if b.get("delivery") is not None:
+        try:
+            delivery = _delivery(b["delivery"])
+        except FieldError as e:
+            errs = errs.also(e.via_field("delivery"))
+    for k in sorted(set(b) - {"namespace", "name", "delivery"}):
+        errs = errs.also(FieldError("unknown field", str(k)))
+    if errs:
+        raise errs
+    return BrokerSpec(ns, name, delivery)
+
+
+def _trigger(obj: Any) -> TriggerSpec:
+    t = _mapping(obj)
+    errs = FieldError.none()
+    vals: dict[str, Any] = {}
+    for key in ("namespace", "name", "broker"):
+        try:
+            vals[key] = _name(t, key)
+        except FieldError as e:
+            errs = errs.also(e)
+    try:
+        vals["subscriber"] = _uri(t.get("subscriber"), "subscriber")
+    except FieldError as e:
+        errs = errs.also(e)
+    attrs: dict[str, str] = {}
+    flt = t.get("filter")
+    if flt is not None:
+        try:
+            fa = _mapping(flt, "filter").get("attributes") or {}
+            for k, v in _mapping(fa, "filter.attributes").items():
+                if not isinstance(k, str) or not isinstance(v, str):
+                    raise FieldError.invalid(v, f"filter.attributes[{k}]", "want a string")
+                attrs[k] = v
+        except FieldError as e:
+            errs = errs.also(e)
+    filters: list[Mapping[str, Any]] = []
+    raw = t.get("filters")
+    if raw is not None:
+        if not isinstance(raw, Sequence) or isinstance(raw, str):
+            errs = errs.also(FieldError.invalid(raw, "filters", "want a list"))
+        else:
+            for i, f in enumerate(raw):
+                if not isinstance(f, Mapping):
+                    errs = errs.also(FieldError.invalid(f, f"filters[{i}]", "want a mapping"))
+                else:
+                    filters.append(MappingProxyType(dict(f)))
+    delivery = DeliverySpec()
+    if t.get("delivery") is not None:
+        try:
+            delivery = _delivery(t["delivery"])
+        except FieldError as e:
+            errs = errs.also(e.via_field("delivery"))
+    conc = t.get("concurrency")
+    if conc is not None and (isinstance(conc, bool) or not isinstance(conc, int) or conc < 1):
+        errs = errs.also(FieldError.invalid(conc, "concurrency", "want an integer >= 1"))
+    ordering = t.get("ordering", "unordered")
+    if ordering not in ORDERINGS:
+        errs = errs.also(FieldError.invalid(ordering, "ordering",
+                                            "want unordered or partitionkey"))
+    known = {"namespace", "name", "broker", "subscriber", "filter", "filters", "delivery",
+             "concurrency", "ordering"}
+    for k in sorted(set(t) - known):
+        errs = errs.also(FieldError("unknown field", str(k)))
+    if errs:
+        raise errs
+    return TriggerSpec(vals["namespace"], vals["name"], vals["broker"], vals["subscriber"],
+                       MappingProxyType(attrs), tuple(filters), delivery, conc, ordering)

@@ -1,0 +1,444 @@
+"""Client side: the listening Protocol that parses requests with llhttp and drives exchanges.
+
+Per request the work is a handful of llhttp callbacks (URL, each header, end of head/body),
+one `Exchange` object and one joined head for the upstream. Header lines that need no change
+pass through as the bytes llhttp gave us. Reading stops (pause_reading) whenever somewhere
+downstream is full, so memory stays bounded whatever the body size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+import httptools
+
+from knpy.runtime.proxy import http
+from knpy.runtime.proxy.exchange import DONE, TUNNEL, Exchange
+from knpy.runtime.proxy.options import ProxyOptions
+from knpy.runtime.proxy.upstream import UpstreamConnection
+
+log = logging.getLogger(__name__)
+
+_KINDS = http.REQUEST_HEADER_KINDS
+_BAD_REQUEST = http.error_response(400, "bad request", close=True)
+_HEAD_TOO_LARGE = http.error_response(431, "request header fields too large", close=True)
+_HEAD_TIMEOUT = http.error_response(408, "request header timeout", close=True)
+# Longest request head (request line + headers) accepted; llhttp itself sets no limit.
+MAX_REQUEST_HEAD = 64 * 1024
+
+
+class Handler(Protocol):
+    """What a component plugs into the core: decide what to do with each request head."""
+
+    def handle(self, ex: Exchange) -> None: ...
+
+
+class ServerConnection(asyncio.Protocol):
+    """One client connection: HTTP/1.1 keep-alive, pipelining, upgrades."""
+
+    PAUSE_UPSTREAM = 1  # the upstream socket's send buffer is full
+    PAUSE_BUFFER = 2  # a waiting request holds as much body as we allow
+    PAUSE_PIPELINE = 4  # a pipelined request waits for the one before it
+
+    __slots__ = ("bad_response", "broken", "current", "forwarded_elem", "head_size", "parser",
+                 "parsing", "paused_up", "peer", "pending", "read_pauses", "server", "since",
+                 "transport", "tunnel", "write_paused", "xff_line")
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
+        self.peer = b""
+        self.xff_line = b""
+        self.forwarded_elem = b""
+        self.current: Exchange | None = None  # the exchange whose response is being sent
+        self.parsing: Exchange | None = None  # the exchange whose request is being read
+        self.pending: deque[Exchange] | None = None  # pipelined, waiting for `current`
+        self.read_pauses = 0
+        self.paused_up: UpstreamConnection | None = None
+        self.write_paused = False  # our send buffer to the client is above high water
+        self.tunnel: UpstreamConnection | None = None
+        self.broken = False
+        self.bad_response = _BAD_REQUEST
+        self.head_size = -1  # bytes received since a request head began; -1 between heads
+        self.since = server.now  # coarse time the current head began, or idling began
+
+    # ------------------------------------------------------------------ asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        transport.set_write_buffer_limits(  # type: ignore[attr-defined]
+            high=self.server.options.write_high_water)
+        peer = transport.get_extra_info("peername")
+        ip = (peer[0] if isinstance(peer, tuple) else "unix").encode()
+        self.peer = ip
+        self.xff_line = b"X-Forwarded-For: %s\r\n" % ip
+        node = b'"[%s]"' % ip if b":" in ip else ip
+        self.forwarded_elem = b"for=%s;proto=%s" % (node, self.server.options.scheme)
+        self.server.connections.add(self)
+        self.server.watch_connections()
+
+    def data_received(self, data: bytes) -> None:
+        tunnel = self.tunnel
+        if tunnel is not None:
+            tunnel.transport.write(data)
+            if self.current is not None:
+                self.current.activity += 1
+            return
+        parser = self.parser
+        if parser is None:  # upgrade requested, upstream has not answered yet
+            if self.parsing is not None:
+                self.parsing.body_chunk(data)
+            return
+        try:
+            parser.feed_data(data)
+            if self.head_size >= 0:  # a head is still incomplete: bound what it may cost
+                self.head_size += len(data)
+                if self.head_size > MAX_REQUEST_HEAD:
+                    self.bad_response = _HEAD_TOO_LARGE
+                    self._bad_request()
+        except httptools.HttpParserUpgrade as e:
+            if self.parsing is None or not self.parsing.upgrade:
+                self._bad_request()  # CONNECT: not a tunnel this proxy offers
+                return
+            self.parser = None
+            rest = data[e.args[0]:]
+            if rest:
+                self.parsing.body_chunk(rest)
+        except httptools.HttpParserError:
+            self._bad_request()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        if self.tunnel is not None:
+            self.tunnel.close()
+            self.tunnel = None
+        pending = self.pending
+        self.pending = None
+        if pending:
+            for ex in pending:
+                ex.abort()
+        if self.current is not None:
+            self.current.abort()
+        self.current = None
+        self.parsing = None
+
+    def pause_writing(self) -> None:
+        # The client reads slower than the upstream writes: stop reading the upstream.
+        self.write_paused = True
+        up = self.tunnel
+        if up is None and self.current is not None:
+            up = self.current.up
+        if up is not None:
+            up.pause_reading()
+            self.paused_up = up
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        up = self.paused_up
+        if up is not None:
+            self.paused_up = None
+            up.resume_reading()
+
+    # ------------------------------------------------------------------ llhttp callbacks
+    def on_message_begin(self) -> None:
+        self.parsing = Exchange(self)
+        self.head_size = 0
+        self.since = self.server.now
+
+    def on_url(self, url: bytes) -> None:
+        ex = self.parsing
+        ex.url = ex.url + url if ex.url else url  # type: ignore[union-attr]
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        ex = self.parsing
+        kind = _KINDS.get(name.lower())
+        if kind is None:
+            ex.lines.append(b"%s: %s\r\n" % (name, value))  # type: ignore[union-attr]
+        elif kind <= http.H_HOP:
+            if kind == http.H_CONNECTION:
+                ex.connection = ex.connection + b"," + value if ex.connection else value  # type: ignore[union-attr]
+            elif kind == http.H_UPGRADE:
+                ex.upgrade = value  # type: ignore[union-attr]
+            elif kind == http.H_TRANSFER_ENCODING:
+                ex.chunked = True  # type: ignore[union-attr]  # llhttp rejects non-chunked TE
+        elif kind == http.H_XFF:
+            ex.xff = ex.xff + b", " + value if ex.xff else value  # type: ignore[union-attr]
+        elif kind == http.H_FORWARDED:
+            ex.forwarded = ex.forwarded + b", " + value if ex.forwarded else value  # type: ignore[union-attr]
+        elif kind == http.H_ORIGINAL_HOST:
+            ex.original_host = value  # type: ignore[union-attr]
+        else:
+            ex.lines.append(b"%s: %s\r\n" % (name, value))  # type: ignore[union-attr]
+            if kind == http.H_PROBE:
+                ex.probe = value  # type: ignore[union-attr]
+            elif kind == http.H_USER_AGENT:
+                ex.user_agent = value  # type: ignore[union-attr]
+            elif kind == http.H_PROXY_REQUEST:
+                ex.proxied = value == b"activator"  # type: ignore[union-attr]
+            elif kind == http.H_HASH:
+                ex.hash = value  # type: ignore[union-attr]
+            elif kind == http.H_KUBELET_PROBE:
+                ex.kubelet_probe = True  # type: ignore[union-attr]
+            else:
+                ex.has_xfp = True  # type: ignore[union-attr]
+
+    def on_headers_complete(self) -> None:
+        self.head_size = -1
+        ex: Exchange = self.parsing  # type: ignore[assignment]
+        parser: httptools.HttpRequestParser = self.parser  # type: ignore[assignment]
+        ex.method = method = parser.get_method()
+        ex.is_head = method == b"HEAD"
+        if parser.get_http_version() != "1.1":
+            ex.version = b"HTTP/1.0"
+        ex.keep_alive = parser.should_keep_alive()
+        if ex.connection:
+            extra = http.extra_hop_names(ex.connection)
+            if extra:
+                ex.lines = http.drop_named(ex.lines, extra)
+        if parser.should_upgrade() and ex.upgrade:
+            ex.close_after = True  # after a refused upgrade we cannot parse this stream further
+        else:
+            ex.upgrade = b""
+        if self.current is None:
+            self._start(ex)
+        else:
+            if self.pending is None:
+                self.pending = deque()
+            self.pending.append(ex)
+            self.pause_read(self.PAUSE_PIPELINE)
+
+    def on_body(self, body: bytes) -> None:
+        ex = self.parsing
+        if ex is None:
+            return
+        ex.has_body = True
+        if ex.chunked:
+            ex.body_chunk(b"%x\r\n%s\r\n" % (len(body), body))
+        else:
+            ex.body_chunk(body)
+
+    def on_message_complete(self) -> None:
+        ex = self.parsing
+        if ex is not None:
+            ex.request_end()
+
+    # ------------------------------------------------------------------ exchange plumbing
+    def _start(self, ex: Exchange) -> None:
+        self.current = ex
+        self.server.track(ex)
+        try:
+            self.server.handler.handle(ex)
+        except Exception:
+            log.exception("proxy handler failed")
+            ex.fail(500, "internal error")
+
+    def exchange_finished(self, ex: Exchange) -> None:
+        if ex is not self.current:
+            return
+        self.current = None
+        self.since = self.server.now
+        # Whatever this exchange paused is over: its upstream is back in the pool (which
+        # resumed it) or closed, and the next exchange starts with a clean slate.
+        self.paused_up = None
+        if self.read_pauses & (self.PAUSE_UPSTREAM | self.PAUSE_BUFFER):
+            self.resume_read(self.PAUSE_UPSTREAM | self.PAUSE_BUFFER)
+        if self.tunnel is not None:
+            self.tunnel = None
+            self.transport.close()
+            return
+        if ex.close_after or not ex.keep_alive or self.server.closing:
+            self.transport.close()
+            return
+        pending = self.pending
+        if pending:
+            nxt = pending.popleft()
+            if not pending:
+                self.resume_read(self.PAUSE_PIPELINE)
+            self._start(nxt)
+        elif self.broken:
+            self.transport.write(self.bad_response)
+            self.transport.close()
+
+    def _bad_request(self) -> None:
+        self.parser = None
+        self.parsing = None  # whatever follows is dropped, never sent as someone's body
+        self.broken = True
+        self.head_size = -1
+        if self.current is None:
+            self.transport.write(self.bad_response)
+            self.transport.close()
+        else:
+            for ex in self.pending or ():
+                ex.abort()
+            self.pending = None
+            if not self.current.req_done:  # its own body was malformed (e.g. chunk framing)
+                self.current.fail(400, "bad request")
+
+    def pause_read(self, reason: int) -> None:
+        if not self.read_pauses:
+            with contextlib.suppress(RuntimeError):
+                self.transport.pause_reading()
+        self.read_pauses |= reason
+
+    def resume_read(self, reason: int) -> None:
+        if self.read_pauses & reason:
+            self.read_pauses &= ~reason
+            if not self.read_pauses and not self.transport.is_closing():
+                with contextlib.suppress(RuntimeError):
+                    self.transport.resume_reading()
+
+
+class Server:
+    """Shared state of one proxy: handler, options, and tracking for timeouts and drain."""
+
+    def __init__(self, handler: Handler, options: ProxyOptions | None = None) -> None:
+        self.handler = handler
+        self.options = options or ProxyOptions()
+        self.connections: set[ServerConnection] = set()
+        self.active: set[Exchange] = set()
+        self.tunnels: set[Exchange] = set()
+        self.closing = False
+        self.requests = 0  # exchanges started, ever
+        self.last_request = 0.0  # loop.time() of the latest exchange start
+        self._listeners: list[asyncio.AbstractServer] = []
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._reaper: asyncio.TimerHandle | None = None
+        self.now = 0.0  # loop time, refreshed once a second by the connection reaper
+        self._idle_waiters: list[asyncio.Future[None]] = []
+        self._time: Callable[[], float] | None = None
+
+    async def listen(self, host: str, port: int, *, backlog: int = 1024) -> int:
+        """Listen on host:port (0 = any free port); returns the bound port."""
+        loop = asyncio.get_running_loop()
+        self._time = loop.time
+        srv = await loop.create_server(lambda: ServerConnection(self), host, port,
+                                       backlog=backlog, reuse_address=True)
+        self._listeners.append(srv)
+        return srv.sockets[0].getsockname()[1]
+
+    # -- tracking
+    def track(self, ex: Exchange) -> None:
+        now = self._time() if self._time is not None else asyncio.get_running_loop().time()
+        ex.t0 = now
+        ex.idle_since = now
+        self.requests += 1
+        self.last_request = now
+        self.active.add(ex)
+        if self._sweeper is None and self.options.timeouts.enabled:
+            self._schedule_sweep()
+
+    def untrack(self, ex: Exchange) -> None:
+        self.active.discard(ex)
+        self.tunnels.discard(ex)
+        if self._idle_waiters and not self.active and not self.tunnels:
+            for fut in self._idle_waiters:
+                if not fut.done():
+                    fut.set_result(None)
+            self._idle_waiters.clear()
+
+    def to_tunnel(self, ex: Exchange) -> None:
+        """An upgraded connection: no request timeouts any more, but drain still waits."""
+        self.active.discard(ex)
+        self.tunnels.add(ex)
+
+    @property
+    def inflight(self) -> int:
+        return len(self.active) + len(self.tunnels)
+
+    # -- timeouts: one periodic sweep instead of a timer per request
+    def _schedule_sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.call_later(self.options.timeouts.tick, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        t = self.options.timeouts
+        now = asyncio.get_running_loop().time()
+        for ex in list(self.active):
+            if ex.state == DONE or ex.state == TUNNEL:
+                continue
+            if t.idle:
+                if ex.activity != ex.seen_activity:
+                    ex.seen_activity = ex.activity
+                    ex.idle_since = now
+                elif now - ex.idle_since >= t.idle:
+                    ex.time_out("idle", t.message)
+                    continue
+            if ex.resp_started:
+                continue  # as in Knative, only the idle limit applies once a response started
+            if t.total and now - ex.t0 >= t.total:
+                ex.time_out("total", t.message)
+            elif t.response_start and now - ex.t0 >= t.response_start:
+                ex.time_out("response_start", t.message)
+        if self.active:
+            self._schedule_sweep()
+
+    # -- slow and idle client connections: one coarse check a second, no per-request timers
+    def watch_connections(self) -> None:
+        o = self.options
+        if self._reaper is None and (o.header_timeout > 0 or o.keepalive_timeout > 0):
+            loop = asyncio.get_running_loop()
+            self.now = loop.time()
+            self._reaper = loop.call_later(1.0, self._reap)
+
+    def _reap(self) -> None:
+        self._reaper = None
+        if not self.connections:
+            return
+        o = self.options
+        now = self.now = asyncio.get_running_loop().time()
+        for c in list(self.connections):
+            if c.current is not None or c.tunnel is not None or c.transport.is_closing():
+                continue
+            if c.head_size >= 0:
+                if o.header_timeout and now - c.since > o.header_timeout:
+                    c.head_size = -1
+                    c.parser = None
+                    c.transport.write(_HEAD_TIMEOUT)
+                    c.transport.close()
+            elif o.keepalive_timeout and now - c.since > o.keepalive_timeout:
+                c.transport.close()
+        self.watch_connections()
+
+    # -- shutdown
+    def stop_listening(self) -> None:
+        for srv in self._listeners:
+            srv.close()
+
+    async def wait_idle(self, limit: float | None = None) -> bool:
+        """Wait until no exchange or tunnel is in flight; False on timeout."""
+        if not self.active and not self.tunnels:
+            return True
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._idle_waiters.append(fut)
+        try:
+            await asyncio.wait_for(fut, limit)
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self, grace: float = 0.0) -> None:
+        """Stop accepting, let in-flight exchanges finish for up to `grace` s, then cut."""
+        self.closing = True
+        self.stop_listening()
+        for c in list(self.connections):
+            if c.current is None and c.tunnel is None:
+                c.transport.close()
+        if grace > 0:
+            await self.wait_idle(grace)
+        for c in list(self.connections):
+            c.transport.abort()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        for srv in self._listeners:
+            await srv.wait_closed()
+        self._listeners.clear()
