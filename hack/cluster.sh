@@ -191,6 +191,14 @@ up_network() {
   addrs="$(ip -4 addr show dev "$BRIDGE")"
   [[ "$addrs" == *"inet $NODE_IP/"* ]] || ip addr add "$NODE_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
+  # The Service range is routed onto the bridge, never out of the machine. kube-proxy's DNAT
+  # (nat OUTPUT/PREROUTING) rewrites a ClusterIP to a pod after the first route lookup, so
+  # until it has written a new Service's rules, the host's default route would carry that
+  # packet off the machine, where the network's gateway answered it: that was the e2e's
+  # "404 with an empty body" from a fresh ClusterIP (docs/cluster.md). On the bridge, an
+  # unprogrammed ClusterIP finds no neighbour and fails locally (EHOSTUNREACH), which the
+  # harness retries like "connection refused". The route goes with the bridge on `down`.
+  ip route replace "$SERVICE_CIDR" dev "$BRIDGE" src "$NODE_IP"
   modprobe br_netfilter 2>/dev/null || true
   sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
   cat >"$DIR/cni/net.d/10-knpy.conflist" <<EOF

@@ -184,6 +184,31 @@ class KubeCluster(KubeAPI):
         self.kubectl("rollout", "status", "-n", namespace, f"deployment/{deployment}",
                      f"--timeout={int(timeout)}s", timeout=timeout + 10)
 
+    def run_to_completion(self, namespace: str, name: str, image: str, argv: list[str],
+                          timeout: float = 120) -> str:
+        """Run a one-off pod to its end and return its output; fail if it did not succeed.
+
+        Not `kubectl run --rm -i`: its attach races a short-lived container, and when the
+        container has already exited it can return success with no output at all."""
+        self.kubectl("run", name, "-n", namespace, "--restart=Never", f"--image={image}",
+                     "--image-pull-policy=Never", "--command", "--", *argv)
+        try:
+            deadline = time.monotonic() + timeout
+            phase = ""
+            while time.monotonic() < deadline:
+                phase = self.kubectl("get", "pod", name, "-n", namespace, "-o",
+                                     "jsonpath={.status.phase}").stdout.strip()
+                if phase in ("Succeeded", "Failed"):
+                    break
+                time.sleep(0.5)
+            logs = self.kubectl("logs", name, "-n", namespace, check=False).stdout
+            if phase != "Succeeded":
+                raise KubeError(f"pod {namespace}/{name} ended {phase or 'nowhere'} "
+                                f"(waited {timeout}s):\n{logs}")
+            return logs
+        finally:
+            self.kubectl("delete", "pod", name, "-n", namespace, "--wait=false", check=False)
+
     def http_get(self, url: str, timeout: float = 30) -> tuple[int, str]:
         """GET a pod/Service URL from the host, retrying while the path is still being set
         up (kube-proxy programs a new Service's rules a moment after its endpoints exist)."""
