@@ -23,7 +23,7 @@ help:
 	@echo "make e2e          the local Kubernetes cluster"
 	@echo "make cluster-up   start the local single-node Kubernetes (cluster-down stops it)"
 	@echo "make images       build every image with buildah and import it into the cluster"
-	@echo "make lint         ruff + import layering"
+	@echo "make lint         ruff + import layering + mypy"
 	@echo "make bench        micro and proxy benchmarks; prints RESULT lines"
 	@echo "make loadtest     Locust scenarios with SLOs"
 
@@ -55,6 +55,7 @@ $(CACHE)/.sysdeps:
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --config .importlinter
+	$(VENV)/bin/mypy
 
 unit: setup
 	$(PYTEST) tests/unit

@@ -121,6 +121,7 @@ class Release:
     """
 
     __slots__ = ("_gate",)
+    _gate: _Gate | None  # C-typed in the .pxd; None once released
 
     def __init__(self) -> None:
         raise TypeError("Release handles come from Breaker.reserve() or acquire()")
