@@ -63,7 +63,7 @@ unit: setup
 
 # The unit tier once more on the pure-Python twins (the compiled-build checks skip).
 unit-pure: setup
-	KNPY_NO_EXTENSIONS=1 $(PYTEST) tests/unit -q
+	KNPY_NO_EXTENSIONS=1 $(PYTEST) tests/unit -q -rfE
 
 integration: setup sysdeps cluster-prereqs
 	$(PYTEST) tests/integration

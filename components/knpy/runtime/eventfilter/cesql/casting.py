@@ -15,7 +15,7 @@ _INT_TEXT = re.compile(r"[+-]?[0-9]+")  # str pattern: [0-9] is ASCII only
 
 Value = bool | int | str
 # The casts read `t = type(value)` once (bool is an int subclass, so isinstance will not do);
-# mypy cannot narrow through `t`, hence the `type: ignore`s that follow such checks.
+# mypy cannot narrow through `t`, hence the ignore comments after such checks.
 ZERO: dict[type, Value] = {bool: False, int: 0, str: ""}
 
 
