@@ -18,13 +18,14 @@ help:
 	@echo "make run          bring up the local stack and serve a sample"
 	@echo "make test         set up, lint, and run every test tier (what CI runs)"
 	@echo "make setup        create .venv, install knpy + dev tools, compile the Cython hot paths"
-	@echo "make unit         fast in-process tests"
+	@echo "make unit         fast in-process tests (unit-pure: the same on the pure twins)"
 	@echo "make integration  real processes on 127.0.0.1"
 	@echo "make e2e          the local Kubernetes cluster"
 	@echo "make cluster-up   start the local single-node Kubernetes (cluster-down stops it)"
 	@echo "make images       build every image with buildah and import it into the cluster"
-	@echo "make lint         ruff + import layering"
-	@echo "make bench        micro and proxy benchmarks; prints RESULT lines"
+	@echo "make lint         ruff + import layering + mypy"
+	@echo "make bench        micro and proxy benchmarks (proxy ones with and without the"
+	@echo "                  compiled hot paths); prints RESULT lines"
 	@echo "make loadtest     Locust scenarios with SLOs"
 
 # ---------------------------------------------------------------- setup
@@ -51,13 +52,18 @@ $(CACHE)/.sysdeps:
 	touch $@
 
 # ---------------------------------------------------------------- checks
-.PHONY: lint unit integration e2e test
+.PHONY: lint unit unit-pure integration e2e test
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --config .importlinter
+	$(VENV)/bin/mypy
 
 unit: setup
 	$(PYTEST) tests/unit
+
+# The unit tier once more on the pure-Python twins (the compiled-build checks skip).
+unit-pure: setup
+	KNPY_NO_EXTENSIONS=1 $(PYTEST) tests/unit -q -rfE
 
 integration: setup sysdeps cluster-prereqs
 	$(PYTEST) tests/integration
@@ -65,8 +71,9 @@ integration: setup sysdeps cluster-prereqs
 e2e: setup sysdeps cluster-prereqs images
 	$(PYTEST) tests/e2e
 
-# One pytest run over every tier, so the closing summary counts them all.
-test: setup sysdeps lint cluster-prereqs images
+# The unit tier on the pure twins first (a build without extensions stays tested), then one
+# pytest run over every tier, so the closing summary counts them all.
+test: setup sysdeps lint unit-pure cluster-prereqs images
 	$(PYTEST) tests
 
 # ---------------------------------------------------------------- local cluster
@@ -126,4 +133,4 @@ run: setup sysdeps
 .PHONY: clean
 clean:
 	rm -rf build $(VENV)
-	find components -name "*.so" -delete
+	find components loadtests -name "*.so" -delete

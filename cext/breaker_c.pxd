@@ -40,7 +40,3 @@ cdef class Breaker(_Gate):
 @cython.final
 cdef class InfiniteBreaker(_Gate):
     cpdef Release reserve(self)
-
-
-@cython.locals(done=Py_ssize_t, _i=Py_ssize_t, r=Release)
-cpdef Py_ssize_t _bench_reserve_release(Breaker b, Py_ssize_t n) except -1

@@ -19,8 +19,3 @@ cdef class RequestStats:
 
     @cython.locals(average=cython.double, proxied_average=cython.double)
     cpdef tuple report(self, double now)
-
-
-@cython.locals(now=cython.double, i=cython.longlong)
-cpdef double drive_in_out(RequestStats stats, double start, long long count,
-                          double step) except? -1.0

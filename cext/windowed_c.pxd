@@ -67,8 +67,3 @@ cdef class WeightedBuckets(_Buckets):
                    gap=cython.longlong, total=cython.double, k=cython.longlong,
                    j=cython.longlong)
     cpdef double window_average(self, double now) except? -1.0
-
-
-@cython.locals(acc=cython.double, i=cython.longlong, now=cython.double)
-cpdef double drive_record_average(_Buckets buckets, double start, long long seconds,
-                                  double value) except? -1.0

@@ -1,13 +1,13 @@
 """Breaker micro-benchmark: the compiled build against its pure twin, in the same run.
 
 RESULT breaker_reserve_release_speedup         uncontended reserve()+release(), driven by a
-    loop that is part of the twin source (`_bench_reserve_release`), so the compiled build
-    calls reserve/release at C level, the way compiled data-plane code calls it. The target
-    figure (>= 10x).
+    loop (`hotpath_drivers.breaker_reserve_release`) that is compiled against the compiled
+    build, so it calls reserve/release at C level, the way compiled data-plane code calls
+    it. The target figure (>= 10x).
 RESULT breaker_reserve_release_pycall_speedup  the same pair called from a Python loop: each
     call pays Python's call and attribute overhead, which caps the ratio at a few x.
 RESULT breaker_acquire_release_speedup         uncontended `await acquire()` + release(),
-    driven by a coroutine in the twin (asyncio's coroutine protocol included).
+    driven by a coroutine in the drivers (asyncio's coroutine protocol included).
 RESULT breaker_*_c_ns / *_py_ns                 the absolute costs behind each ratio.
 
 Each figure is the best of several interleaved rounds (the machine is shared). No sockets.
@@ -24,6 +24,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from knpy.runtime.hotpath import breaker_py
+from loadtests import hotpath_drivers, hotpath_drivers_build
 
 ROUNDS = 7
 N_DRIVER = 400_000
@@ -31,22 +32,22 @@ N_PYCALL = 200_000
 N_ASYNC = 100_000
 
 
-def _load_compiled() -> ModuleType:
+def _load_compiled() -> tuple[ModuleType, ModuleType]:
+    """The compiled breaker and the drivers compiled against it."""
     if os.environ.get("KNPY_NO_EXTENSIONS"):
         sys.exit("bench_hotpath_breaker: KNPY_NO_EXTENSIONS is set; nothing compiled to compare")
-    try:
-        from knpy.runtime.hotpath import breaker_c
-    except ImportError as e:
-        sys.exit(f"bench_hotpath_breaker: breaker_c is not built (run `make ext`): {e}")
-    return breaker_c
+    drivers = hotpath_drivers_build.compiled()
+    from knpy.runtime.hotpath import breaker_c
+
+    return breaker_c, drivers
 
 
-def _driver(mod: ModuleType) -> Callable[[], int]:
+def _driver(mod: ModuleType, drivers: ModuleType) -> Callable[[], int]:
     b = mod.Breaker(10, 100, 100)
-    return lambda: mod._bench_reserve_release(b, N_DRIVER)
+    return lambda: drivers.breaker_reserve_release(b, N_DRIVER)
 
 
-def _pycall(mod: ModuleType) -> Callable[[], int]:
+def _pycall(mod: ModuleType, drivers: ModuleType) -> Callable[[], int]:
     b = mod.Breaker(10, 100, 100)
 
     def run() -> int:
@@ -58,10 +59,10 @@ def _pycall(mod: ModuleType) -> Callable[[], int]:
     return run
 
 
-def _async(mod: ModuleType) -> Callable[[], int]:
+def _async(mod: ModuleType, drivers: ModuleType) -> Callable[[], int]:
     b = mod.Breaker(10, 100, 100)
     loop = asyncio.new_event_loop()
-    return lambda: loop.run_until_complete(mod._bench_acquire_release(b, N_ASYNC))
+    return lambda: loop.run_until_complete(drivers.breaker_acquire_release(b, N_ASYNC))
 
 
 def _best_ns(runs: dict[str, Callable[[], int]], counts: dict[str, int]) -> dict[str, float]:
@@ -81,7 +82,7 @@ def _best_ns(runs: dict[str, Callable[[], int]], counts: dict[str, int]) -> dict
 
 
 def main() -> int:
-    compiled = _load_compiled()
+    compiled, compiled_drivers = _load_compiled()
     cases = {
         "reserve_release": (_driver, N_DRIVER),
         "reserve_release_pycall": (_pycall, N_PYCALL),
@@ -89,7 +90,7 @@ def main() -> int:
     }
     results: list[str] = []
     for name, (make, n) in cases.items():
-        runs = {"py": make(breaker_py), "c": make(compiled)}
+        runs = {"py": make(breaker_py, hotpath_drivers), "c": make(compiled, compiled_drivers)}
         for fn in runs.values():  # warm up, and check both builds do the work
             assert fn() == n
         best = _best_ns(runs, {"py": n, "c": n})

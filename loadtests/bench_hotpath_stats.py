@@ -3,10 +3,10 @@
 Each hot operation is timed two ways, both builds each way, interleaved, best of several
 rounds (the machine is shared and noisy; the minimum is the least disturbed run):
 
-- `<op>_speedup`: the loop runs inside a driver function that is part of the twin source
-  (`windowed_py.drive_record_average`, `reqstats_py.drive_in_out`), so the compiled build
-  calls the hot methods as C functions, the way compiled data-plane code would. The pure
-  build runs the same driver as Python.
+- `<op>_speedup`: the loop runs inside a driver function (`hotpath_drivers.record_average`,
+  `hotpath_drivers.in_out`) compiled against the compiled build, so it calls the hot
+  methods as C functions, the way compiled data-plane code would. The pure build runs the
+  same driver as Python.
 - `<op>_pycall_speedup`: the loop is plain Python calling the public methods, so each call
   pays the Python call overhead in both builds. This is what today's Python callers
   (autoscaler, queue-proxy, activator) get.
@@ -23,12 +23,17 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from types import ModuleType
 
 if os.environ.get("KNPY_NO_EXTENSIONS"):
     print("KNPY_NO_EXTENSIONS is set: nothing compiled to compare", file=sys.stderr)
     sys.exit(2)
 
-from knpy.runtime.hotpath import reqstats_c, reqstats_py, windowed_c, windowed_py
+from knpy.runtime.hotpath import reqstats_py, windowed_py
+from loadtests import hotpath_drivers, hotpath_drivers_build
+
+compiled_drivers = hotpath_drivers_build.compiled()
+from knpy.runtime.hotpath import reqstats_c, windowed_c  # noqa: E402  (built, checked above)
 
 WINDOW_S = 60.0
 T0 = 10_000.0
@@ -47,11 +52,11 @@ def filled(mod: object, cls: str) -> object:
     return b
 
 
-def windowed_driver(mod: object, cls: str) -> Trial:
+def windowed_driver(mod: object, cls: str, drivers: ModuleType) -> Trial:
     def trial(n: int) -> tuple[float, float]:
         b = filled(mod, cls)
         t = time.perf_counter()
-        acc = mod.drive_record_average(b, T0 + WINDOW_S, n, 3.0)  # type: ignore[attr-defined]
+        acc = drivers.record_average(b, T0 + WINDOW_S, n, 3.0)
         return time.perf_counter() - t, acc
 
     return trial
@@ -64,7 +69,7 @@ def windowed_pycall(mod: object, cls: str) -> Trial:
         start = T0 + WINDOW_S
         acc = 0.0
         t = time.perf_counter()
-        for i in range(n):  # the same work as drive_record_average, called from Python
+        for i in range(n):  # the same work as record_average, called from Python
             now = start + i
             record(now, 3.0 + (i & 7))
             acc += average(now)
@@ -73,11 +78,11 @@ def windowed_pycall(mod: object, cls: str) -> Trial:
     return trial
 
 
-def reqstats_driver(mod: object) -> Trial:
+def reqstats_driver(mod: object, drivers: ModuleType) -> Trial:
     def trial(n: int) -> tuple[float, float]:
         s = mod.RequestStats(0.0)  # type: ignore[attr-defined]
         t = time.perf_counter()
-        mod.drive_in_out(s, 0.0, n, 0.001)  # type: ignore[attr-defined]
+        drivers.in_out(s, 0.0, n, 0.001)
         took = time.perf_counter() - t
         return took, sum(s.report(n * 0.001))
 
@@ -89,7 +94,7 @@ def reqstats_pycall(mod: object) -> Trial:
         s = mod.RequestStats(0.0)  # type: ignore[attr-defined]
         request_in, request_out = s.request_in, s.request_out
         t = time.perf_counter()
-        for i in range(n):  # the same work as drive_in_out, called from Python
+        for i in range(n):  # the same work as in_out, called from Python
             now = i * 0.001
             request_in(now, False)
             request_out(now + 0.0005, False)
@@ -129,12 +134,14 @@ def main() -> int:
     for op, cls in (("windowed_record_average", "TimedBuckets"),
                     ("windowed_weighted_record_average", "WeightedBuckets")):
         results.append((f"{op}_speedup", compare(
-            op, windowed_driver(windowed_py, cls), windowed_driver(windowed_c, cls))))
+            op, windowed_driver(windowed_py, cls, hotpath_drivers),
+            windowed_driver(windowed_c, cls, compiled_drivers))))
         results.append((f"{op}_pycall_speedup", compare(
             f"{op} (python calls)", windowed_pycall(windowed_py, cls),
             windowed_pycall(windowed_c, cls))))
     results.append(("reqstats_in_out_speedup", compare(
-        "reqstats_in_out", reqstats_driver(reqstats_py), reqstats_driver(reqstats_c))))
+        "reqstats_in_out", reqstats_driver(reqstats_py, hotpath_drivers),
+        reqstats_driver(reqstats_c, compiled_drivers))))
     results.append(("reqstats_in_out_pycall_speedup", compare(
         "reqstats_in_out (python calls)", reqstats_pycall(reqstats_py),
         reqstats_pycall(reqstats_c))))

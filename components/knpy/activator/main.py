@@ -51,8 +51,8 @@ async def serve(s: Settings) -> int:
         await asyncio.wait({synced, task}, return_when=asyncio.FIRST_COMPLETED)
         if not synced.done():
             synced.cancel()
-            exc = None if task.cancelled() else task.exception()
-            log.error("cluster mode failed before its informers synced: %s", exc)
+            err = None if task.cancelled() else task.exception()
+            log.error("cluster mode failed before its informers synced: %s", err)
             return 1
 
     handler = ActivatorHandler(revisions.by_key, reporter, loop.time)

@@ -31,7 +31,7 @@ def render(revisions: dict[bytes, RevisionThrottler]) -> bytes:
         ns, _, name = rt.key.partition("/")
         lb = f'namespace_name="{ns}",revision_name="{name}"'
         st = rt.stats
-        values = (st.concurrency if st is not None else 0.0,  # type: ignore[attr-defined]
+        values = (st.concurrency if st is not None else 0.0,
                   rt.pending, len(rt.trackers), len(rt.assigned), rt.capacity)
         for (gauge, _), v in zip(_GAUGES, values, strict=True):
             rows[gauge].append(f"{gauge}{{{lb}}} {float(v):g}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from knpy.activator.throttler import PodTracker, RevisionThrottler, split_address
 
@@ -71,7 +71,7 @@ class Prober:
     """Probes new pods of every revision until they pass, then marks them healthy."""
 
     def __init__(self, period: float = PROBE_PERIOD, timeout: float = PROBE_TIMEOUT,
-                 probe: Callable[[str, float], object] | None = None,
+                 probe: Callable[[str, float], Awaitable[bool]] | None = None,
                  enabled: bool = True) -> None:
         self.period = period
         self.timeout = timeout
@@ -87,7 +87,7 @@ class Prober:
             return
         task = asyncio.get_running_loop().create_task(self._run(rt, tracker))
         self._tasks[tracker] = task
-        task.add_done_callback(lambda _t, tr=tracker: self._tasks.pop(tr, None))
+        task.add_done_callback(lambda _t: self._tasks.pop(tracker, None))
 
     def forget(self, tracker: PodTracker) -> None:
         task = self._tasks.pop(tracker, None)
@@ -101,7 +101,7 @@ class Prober:
         while rt.trackers.get(tracker.dest) is tracker and not rt.closed:
             attempts += 1
             t0 = loop.time()
-            if await self._probe(tracker.dest, self.timeout):  # type: ignore[misc]
+            if await self._probe(tracker.dest, self.timeout):
                 if rt.trackers.get(tracker.dest) is tracker:
                     log.info("%s: pod %s healthy after %d probe(s), %.0f ms", rt.key,
                              tracker.dest, attempts, (loop.time() - started) * 1000)

@@ -54,12 +54,12 @@ class ConcurrencyReporter:
             rt.stats_poked = True
             self.active[rt.key] = rt
             self.send(self._frame([(rt, 1.0, 1.0)]))
-        st.request_in(now, False)  # type: ignore[attr-defined]
+        st.request_in(now, False)
 
     def request_out(self, rt: RevisionThrottler, now: float) -> None:
         st = rt.stats
         if st is not None:
-            st.request_out(now, False)  # type: ignore[attr-defined]
+            st.request_out(now, False)
 
     def report(self, now: float) -> bytes | None:
         """The frame for the second that just ended (None if no revision is active)."""
@@ -67,7 +67,8 @@ class ConcurrencyReporter:
             return None
         rows = []
         for key, rt in list(self.active.items()):
-            st: RequestStats = rt.stats  # type: ignore[assignment]
+            st = rt.stats
+            assert st is not None  # active revisions have stats
             avg, _, count, _ = st.report(now)
             if rt.stats_poked:
                 # The first request was already reported by the poke.

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from knpy.activator import lbpolicy
 from knpy.activator.subsetting import assign_slice
 from knpy.runtime.hotpath.breaker import Breaker, InfiniteBreaker, QueueFullError, Release
+from knpy.runtime.hotpath.reqstats import RequestStats
 from knpy.runtime.proxy import UpstreamPool
 
 QUEUE_DEPTH = 10000  # Knative's activator breakerQueueDepth
@@ -112,7 +113,7 @@ class RevisionThrottler:
         self.pending = 0  # live waiters (cancelled ones may still sit in the deque)
         self.closed = False
         # Owned by the stats reporter (stats.py): this revision's RequestStats, if active.
-        self.stats: object = None
+        self.stats: RequestStats | None = None
         self.stats_poked = False
         # Responses by status class (index 1..5; 0 = ended before any status), for metrics.
         self.responses = [0, 0, 0, 0, 0, 0]

@@ -172,7 +172,7 @@ async def serve(args: argparse.Namespace, config: AutoscalerConfig,
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log_level)
-    config, regs = AutoscalerConfig(), []
+    config, regs = AutoscalerConfig(), list[Registration]()
     if args.config is not None:
         try:
             config, regs = load_file(args.config)

@@ -18,6 +18,9 @@ class Collection:
     __slots__ = ("_conc_panic", "_conc_stable", "_rps_panic", "_rps_stable", "settings")
 
     def __init__(self, settings: RevisionSettings) -> None:
+        self._reset(settings)
+
+    def _reset(self, settings: RevisionSettings) -> None:
         self.settings = settings
         kind = WeightedBuckets if settings.aggregation == WEIGHTED else TimedBuckets
         self._conc_stable = kind(settings.stable_window)
@@ -28,7 +31,7 @@ class Collection:
     def update(self, settings: RevisionSettings, now: float) -> None:
         """New settings: resize the windows in place, keeping the data that still fits."""
         if settings.aggregation != self.settings.aggregation:
-            self.__init__(settings)  # type: ignore[misc]
+            self._reset(settings)
             return
         self._conc_stable.resize_window(settings.stable_window, now)
         self._rps_stable.resize_window(settings.stable_window, now)

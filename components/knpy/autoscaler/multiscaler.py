@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -67,10 +68,10 @@ class Revision:
     scrape_error: str = ""
     activator_in_path: bool = False
     decisions: int = 0
-    poke: asyncio.Task[None] | None = None
+    poke: asyncio.Task[Outcome] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> dict[str, Any]:
         """A JSON-ready view for the HTTP API."""
         out = self.outcome
         stable, panic = self.observed if self.observed else (None, None)
@@ -233,11 +234,11 @@ class Multiscaler:
             self.on_change()
             return out
 
-    async def _every(self, interval: float, step: Callable[[Revision], object]) -> None:
+    async def _every(self, interval: float, step: Callable[[Revision], Awaitable[object]]) -> None:
         while True:
             started = time.monotonic()
             revs = list(self.revisions.values())
-            results = await asyncio.gather(*(step(r) for r in revs),  # type: ignore[misc]
+            results = await asyncio.gather(*(step(r) for r in revs),
                                            return_exceptions=True)
             for rev, res in zip(revs, results, strict=True):
                 if isinstance(res, Exception):

@@ -32,7 +32,7 @@ __all__ = ["EndpointsPublisher", "make_app"]
 log = logging.getLogger("knpy.autoscaler.server")
 
 MULTISCALER = web.AppKey("multiscaler", Multiscaler)
-PUBLISHER = web.AppKey("publisher", object)
+PUBLISHER: web.AppKey[EndpointsPublisher] = web.AppKey("publisher")
 ALLOW_PROCESS = web.AppKey("allow_process_targets", bool)
 
 
@@ -53,7 +53,7 @@ class EndpointsPublisher:
             st = rev.status()
             out[key] = {"mode": st["mode"], "desiredScale": st["desiredScale"],
                         "containerConcurrency": rev.spec.container_concurrency,
-                        "pods": [p["address"] for p in st["pods"]]}  # type: ignore[attr-defined]
+                        "pods": [p["address"] for p in st["pods"]]}
         return out
 
     def poke(self) -> None:
@@ -111,15 +111,15 @@ def _metrics_text(ms: Multiscaler) -> str:
     for rev in ms.revisions.values():
         st = rev.status()
         labels = f'namespace_name="{rev.spec.namespace}",revision_name="{rev.spec.name}"'
-        add("autoscaler_desired_pods", labels, st["desiredScale"])  # type: ignore[arg-type]
-        add("autoscaler_requested_pods", labels, st["appliedScale"])  # type: ignore[arg-type]
-        add("autoscaler_actual_pods", labels, st["readyPods"])  # type: ignore[arg-type]
+        add("autoscaler_desired_pods", labels, st["desiredScale"])
+        add("autoscaler_requested_pods", labels, st["appliedScale"])
+        add("autoscaler_actual_pods", labels, st["readyPods"])
         add("autoscaler_excess_burst_capacity", labels,
-            st["excessBurstCapacity"])  # type: ignore[arg-type]
+            st["excessBurstCapacity"])
         add("autoscaler_panic_mode", labels, int(bool(st["panicMode"])))
         prefix = "requests_per_second" if rev.settings.metric == "rps" else "request_concurrency"
-        add(f"autoscaler_stable_{prefix}", labels, st["stableAverage"])  # type: ignore[arg-type]
-        add(f"autoscaler_panic_{prefix}", labels, st["panicAverage"])  # type: ignore[arg-type]
+        add(f"autoscaler_stable_{prefix}", labels, st["stableAverage"])
+        add(f"autoscaler_panic_{prefix}", labels, st["panicAverage"])
         add("autoscaler_target_concurrency_per_pod", labels, rev.settings.target)
     lines = []
     for name, (help_text, samples) in gauges.items():
@@ -179,7 +179,7 @@ async def _get(request: web.Request) -> web.Response:
 
 async def _put(request: web.Request) -> web.Response:
     ms = request.app[MULTISCALER]
-    publisher: EndpointsPublisher = request.app[PUBLISHER]  # type: ignore[assignment]
+    publisher = request.app[PUBLISHER]
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -208,7 +208,7 @@ async def _delete(request: web.Request) -> web.Response:
     ms = request.app[MULTISCALER]
     rev = _rev_or_404(ms, request)
     await ms.unregister(rev.spec.key)
-    request.app[PUBLISHER].poke()  # type: ignore[attr-defined]
+    request.app[PUBLISHER].poke()
     return web.Response(status=204)
 
 

@@ -237,11 +237,11 @@ class Dispatcher:
         want = {a.trigger.key: a for a in triggers}
         for key in list(self.workers):
             if key not in want:
-                w = self.workers.pop(key)
-                await w.stop()
+                gone = self.workers.pop(key)
+                await gone.stop()
                 log.info("trigger %s removed", key)
                 with contextlib.suppress(StoreUnavailable):
-                    await self.store.delete_consumer(w.active.broker.key, key)
+                    await self.store.delete_consumer(gone.active.broker.key, key)
         for key, a in want.items():
             w = self.workers.get(key)
             if w is None:

@@ -168,7 +168,7 @@ class JetStreamStore(EventStore):
         with contextlib.suppress(*_STORE_ERRORS):
             for subj in replay:
                 await nc.publish(subj, _ACK)
-            await nc.flush(timeout=self.publish_timeout)
+            await nc.flush(timeout=self.publish_timeout)  # type: ignore[arg-type]  # nats-py says int; float works
 
     async def _on_error(self, e: Exception) -> None:
         log.warning("nats error: %s", e)
@@ -199,9 +199,9 @@ class JetStreamStore(EventStore):
             retention=api.RetentionPolicy.LIMITS, storage=api.StorageType.FILE,
             max_bytes=self.max_bytes, max_age=self.max_age, num_replicas=1,
             discard=api.DiscardPolicy.OLD,
-            duplicate_window=self.dedup_window or None)  # None: the server's default
+            duplicate_window=self.dedup_window or None)  # type: ignore[arg-type]  # None: server default
         try:
-            have = (await js.stream_info(cfg.name)).config
+            have = (await js.stream_info(stream_name(broker))).config
             if self.dedup_window and have.duplicate_window != self.dedup_window:
                 await js.update_stream(cfg)
         except nats.js.errors.NotFoundError:

@@ -63,8 +63,8 @@ class ControllerApp:
                                     watch_timeout=opts.watch_timeout)
         self.config = ConfigStore(client, ns, {EVENTING_CONFIG: parse_eventing_config},
                                   on_change=self._config_changed)
+        assert self.config.informer is not None
         self.configmaps = self.config.informer
-        assert self.configmaps is not None
         self.configmaps.watch_timeout = opts.watch_timeout
         recorder = EventRecorder(client, "knpy-controller")
         self.discovery = Discovery(client)

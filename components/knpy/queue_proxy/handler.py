@@ -53,14 +53,14 @@ class QueueHandler:
         if breaker is not None:
             slot = breaker.reserve()
             if slot is None:
-                ex.defer(self._queued(ex))
+                ex.defer(self._queued(ex, breaker))
                 return
             ex.user = slot
         ex.forward(self.pool)
 
-    async def _queued(self, ex: Exchange) -> None:
+    async def _queued(self, ex: Exchange, breaker: Breaker) -> None:
         try:
-            slot = await self.breaker.acquire()  # type: ignore[union-attr]
+            slot = await breaker.acquire()
         except QueueFullError:
             ex.respond_raw(QUEUE_FULL)
             return

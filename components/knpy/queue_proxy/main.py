@@ -34,7 +34,7 @@ async def serve(cfg: Config) -> int:
                                              cfg.idle_timeout))
     main_server = Server(handler, options)
     host = cfg.listen_host or None
-    await main_server.listen(host, cfg.serving_port)  # type: ignore[arg-type]
+    await main_server.listen(host, cfg.serving_port)
 
     # The proxy port is up: everything below is off the path to the first response (the
     # loop serves it while these imports and listeners are set up).
@@ -48,7 +48,7 @@ async def serve(cfg: Config) -> int:
             Server(PrometheusHandler(reporter))]
     for srv, port in zip(side, (cfg.admin_port, cfg.metrics_port, cfg.user_metrics_port),
                          strict=True):
-        await srv.listen(host, port)  # type: ignore[arg-type]
+        await srv.listen(host, port)
     reporter.start()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, terminating.set)

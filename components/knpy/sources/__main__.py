@@ -25,7 +25,7 @@ import signal
 from pathlib import Path
 
 from knpy.runtime.k8s import Informer, LeaderElector, connect
-from knpy.runtime.k8s.probes import serve_probes
+from knpy.runtime.k8s.probes import Check, serve_probes
 from knpy.runtime.k8s.resources import Resource
 from knpy.runtime.observability.logs import setup_logging
 from knpy.sources.apiserver import ApiServerAdapter, SourceConfig
@@ -77,7 +77,7 @@ async def run_ping(a: argparse.Namespace, sender: Sender) -> None:
     sched = PingScheduler(sender)
     client = None
     tasks = [asyncio.create_task(sched.run(), name="scheduler")]
-    ready = lambda: None  # noqa: E731
+    ready: Check = lambda: None  # noqa: E731
     if a.file is not None:
         if not a.file.exists():
             raise SystemExit(f"--file {a.file}: no such file")

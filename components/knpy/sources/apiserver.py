@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from knpy.apis.sources.v1.register import MODE_REFERENCE, MODE_RESOURCE
 from knpy.apis.sources.v1.sinkbinding_types import selector_to_query
 from knpy.runtime.k8s import Client, Discovery, Informer
 from knpy.runtime.k8s.ownerrefs import controller_of
+from knpy.runtime.k8s.resources import Obj
 from knpy.sources.apiserverevents import ADD, DELETE, UPDATE, apiserver_event
 from knpy.sources.sender import Sender
 
@@ -62,7 +64,7 @@ class ApiServerAdapter:
         self.sink = sink
         self.sender = sender
         # the source attribute is the API server's URL, as in Knative
-        self.source = source or client.api.configuration.host
+        self.source = source or cast(str, client.api.configuration.host)
         self.watch_timeout = watch_timeout
         self.informers: list[Informer] = []
         self.queue: asyncio.Queue = asyncio.Queue()
@@ -81,6 +83,12 @@ class ApiServerAdapter:
             self.queue.put_nowait(apiserver_event(self.source, self.cfg.mode, op, obj, plural,
                                                   self.cfg.extensions))
 
+    def _handlers(self, plural: str) -> tuple[Callable[[Obj], None],
+                                              Callable[[Obj, Obj], None], Callable[[Obj], None]]:
+        return (lambda o: self._emit(ADD, o, plural),
+                lambda _old, new: self._emit(UPDATE, new, plural),
+                lambda o: self._emit(DELETE, o, plural))
+
     async def setup(self) -> None:
         disc = Discovery(self.client)
         for r in self.cfg.resources:
@@ -94,10 +102,7 @@ class ApiServerAdapter:
             for ns in scopes:
                 inf = Informer(self.client, res, namespace=ns, label_selector=sel,
                                watch_timeout=self.watch_timeout)
-                p = res.plural
-                inf.add_handler(lambda o, p=p: self._emit(ADD, o, p),
-                                lambda _old, new, p=p: self._emit(UPDATE, new, p),
-                                lambda o, p=p: self._emit(DELETE, o, p))
+                inf.add_handler(*self._handlers(res.plural))
                 self.informers.append(inf)
 
     async def _send_loop(self) -> None:

@@ -51,7 +51,7 @@ class ConditionManager:
 
     def is_true(self, type_: str) -> bool:
         c = self.get(type_)
-        return bool(c) and c.get("status") == TRUE
+        return c is not None and c.get("status") == TRUE
 
     def is_happy(self) -> bool:
         return self.is_true(self.cset.happy)

@@ -48,7 +48,7 @@ class TriggerReconciler(Reconciler[Trigger]):
         # broker
         if broker is None:
             st.mark_broker_failed("BrokerDoesNotExist", f"Broker {t.broker!r} does not exist")
-        elif raw_broker["metadata"].get("deletionTimestamp"):
+        elif raw_broker is not None and raw_broker["metadata"].get("deletionTimestamp"):
             st.mark_broker_failed("BrokerDeleted", f"Broker {t.broker!r} is being deleted")
         elif broker.status.is_ready():
             st.mark_broker_ready()

@@ -4,6 +4,8 @@ get/list/watch every resource (SubjectAccessReview), run the adapter Deployment
 
 from __future__ import annotations
 
+from typing import cast
+
 from knpy.apis.sources.v1 import ApiServerSource
 from knpy.apis.sources.v1.sinkbinding_types import selector_to_query
 from knpy.controller.eventing.resolver import URIResolver
@@ -77,7 +79,7 @@ class ApiServerSourceReconciler(Reconciler[ApiServerSource]):
         st = s.status
         uri = await resolve_sink(self.resolver, s, st)
         # events' source is the API server's URL (as the adapter sees it: the same server)
-        host = self.client.api.configuration.host
+        host = cast(str, self.client.api.configuration.host)
         st.set_ce_attributes([{"type": t, "source": host} for t in s.event_types()])
         try:
             namespaces = await self._namespaces(s)

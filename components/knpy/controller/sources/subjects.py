@@ -29,8 +29,11 @@ class SubjectWatcher:
         self._tasks: list[asyncio.Task] = []
         # informers the controller runs anyway (Deployments) are reused, not duplicated
         for res, inf in (shared or {}).items():
-            inf.on_change(lambda o, r=res: self.on_change(r, o))
+            inf.on_change(self._relay(res))
             self.informers[res] = inf
+
+    def _relay(self, res: Resource) -> Callable[[Obj], None]:
+        return lambda o: self.on_change(res, o)
 
     async def resource(self, api_version: str, kind: str) -> Resource | None:
         res = await self.discovery.resource_for(api_version, kind)
@@ -43,7 +46,7 @@ class SubjectWatcher:
         inf = self.informers.get(res)
         if inf is None:
             inf = Informer(self.client, res, watch_timeout=self.watch_timeout)
-            inf.on_change(lambda o, r=res: self.on_change(r, o))
+            inf.on_change(self._relay(res))
             self.informers[res] = inf
             self._tasks.append(asyncio.create_task(inf.run(), name=f"subjects-{res.plural}"))
             log.info("watching SinkBinding subjects of kind %s", res)

@@ -69,16 +69,16 @@ class SourcesControllers:
         self.subjects = SubjectWatcher(client, discovery, self._subject_changed,
                                        shared={DEPLOYMENTS: self.deployments},
                                        watch_timeout=wt)
-        self.ping = Controller(PingSourceReconciler(
+        self.ping: Controller = Controller(PingSourceReconciler(
             client, self.pings.lister, recorder,
             resolver=resolver(lambda k: self.ping.enqueue_key(k)),
             deployments=self.deployments.lister, system_namespace=system_namespace,
             adapter_name=ping_adapter), workers=workers)
-        self.binding = Controller(SinkBindingReconciler(
+        self.binding: Controller = Controller(SinkBindingReconciler(
             client, self.bindings.lister, recorder,
             resolver=resolver(lambda k: self.binding.enqueue_key(k)),
             subjects=self.subjects), workers=workers)
-        self.apiserver = Controller(ApiServerSourceReconciler(
+        self.apiserver: Controller = Controller(ApiServerSourceReconciler(
             client, self.apiservers.lister, recorder,
             resolver=resolver(lambda k: self.apiserver.enqueue_key(k)),
             deployments=self.deployments.lister, subjects=self.subjects, image=self.image),

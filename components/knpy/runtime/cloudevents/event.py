@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
+from typing import cast
 
 from knpy.runtime.cloudevents.errors import InvalidAttribute
 
@@ -33,15 +34,15 @@ class CloudEvent:
 
     @property
     def id(self) -> str:
-        return self.attributes["id"]  # type: ignore[return-value]
+        return cast(str, self.attributes["id"])
 
     @property
     def source(self) -> str:
-        return self.attributes["source"]  # type: ignore[return-value]
+        return cast(str, self.attributes["source"])
 
     @property
     def type(self) -> str:
-        return self.attributes["type"]  # type: ignore[return-value]
+        return cast(str, self.attributes["type"])
 
     @property
     def datacontenttype(self) -> str | None:

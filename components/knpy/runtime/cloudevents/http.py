@@ -77,7 +77,7 @@ def percent_encode(value: str) -> str:
     """Encode space, `"`, `%` and everything outside printable ASCII (binding 3.1.3.2)."""
     if _NEEDS_ENCODING.search(value) is None:
         return value
-    out = []
+    out: list[str] = []
     for c in value:
         if _must_encode(c):
             out.extend(f"%{b:02X}" for b in c.encode("utf-8"))

@@ -75,7 +75,7 @@ def get_double(data: bytes | memoryview, pos: int, what: str) -> tuple[float, in
     return _DOUBLE.unpack_from(data, pos)[0], pos + 8
 
 
-def fields(data: bytes | memoryview, message: str) -> Iterator[tuple[int, int, object]]:
+def fields(data: bytes | bytearray | memoryview, message: str) -> Iterator[tuple[int, int, object]]:
     """Yield (field number, wire type, value) for every field of a message.
 
     value is an int for varints, raw 8-byte/4-byte memoryviews for fixed fields, and a

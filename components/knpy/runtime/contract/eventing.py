@@ -33,7 +33,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import yaml
@@ -193,7 +193,7 @@ def parse(doc: Any) -> EventingContract:
                 errs = errs.also(FieldError.invalid(spec.key, "name", "duplicate")
                                  .via_index(i).via_field(fname))
             seen.add(spec.key)
-            out.append(spec)
+            cast("list[BrokerSpec | TriggerSpec]", out).append(spec)
     unknown = set(doc) - {"brokers", "triggers"}
     for k in sorted(unknown):
         errs = errs.also(FieldError("unknown field", str(k)))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 from knpy.runtime.contract import _protowire as pw
 from knpy.runtime.contract._protowire import WireError
@@ -90,14 +91,14 @@ def decode_stat(data: bytes | bytearray | memoryview) -> Stat:
         if number == 1:
             pw.expect("Stat", "pod_name", wire_type, pw.LEN)
             try:
-                stat.pod_name = bytes(value).decode("utf-8")  # type: ignore[arg-type]
+                stat.pod_name = bytes(cast(memoryview, value)).decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise WireError(f"Stat.pod_name is not valid UTF-8: {exc}") from None
         elif number in _DOUBLE_BY_NUMBER:
             name = _DOUBLE_BY_NUMBER[number]
             pw.expect("Stat", name, wire_type, pw.FIXED64)
-            setattr(stat, name, pw.get_double(value, 0, f"Stat.{name}")[0])  # type: ignore[arg-type]
+            setattr(stat, name, pw.get_double(cast(memoryview, value), 0, f"Stat.{name}")[0])
         elif number == 7:
             pw.expect("Stat", "timestamp", wire_type, pw.VARINT)
-            stat.timestamp = pw.to_int64(value)  # type: ignore[arg-type]
+            stat.timestamp = pw.to_int64(cast(int, value))
     return stat

@@ -11,6 +11,7 @@ decodes with `stat=None`; Knative drops such messages, and so do our consumers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from knpy.runtime.contract import _protowire as pw
 from knpy.runtime.contract._protowire import WireError
@@ -55,7 +56,7 @@ def encode_wire_stats(messages: list[WireStatMessage]) -> bytes:
 
 def _utf8(value: object, field: str) -> str:
     try:
-        return bytes(value).decode("utf-8")  # type: ignore[call-overload]
+        return bytes(cast(memoryview, value)).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise WireError(f"{field} is not valid UTF-8: {exc}") from None
 
@@ -72,7 +73,7 @@ def _decode_message(data: memoryview) -> WireStatMessage:
             msg.name = _utf8(value, "WireStatMessage.name")
         elif number == 3:
             pw.expect("WireStatMessage", "stat", wire_type, pw.LEN)
-            stat_parts.append(bytes(value))  # type: ignore[call-overload]
+            stat_parts.append(bytes(cast(memoryview, value)))
     if stat_parts:
         # A repeated embedded message merges; decoding the concatenation does exactly that.
         msg.stat = decode_stat(b"".join(stat_parts))
@@ -85,5 +86,5 @@ def decode_wire_stats(data: bytes | bytearray | memoryview) -> list[WireStatMess
     for number, wire_type, value in pw.fields(data, "WireStatMessages"):
         if number == 1:
             pw.expect("WireStatMessages", "messages", wire_type, pw.LEN)
-            out.append(_decode_message(value))  # type: ignore[arg-type]
+            out.append(_decode_message(cast(memoryview, value)))
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from knpy.runtime.eventfilter import dialects
 from knpy.runtime.eventfilter.cesql import CesqlError, compile_expression
@@ -84,7 +84,7 @@ def _filter_list(spec: object, path: str, out: _Collector) -> list[dialects._Bas
     built = [_entry(item, f"{path}[{i}]", out) for i, item in enumerate(spec)]
     if any(f is None for f in built):
         return None
-    return built  # type: ignore[return-value]
+    return cast("list[dialects._Base]", built)
 
 
 def _entry(spec: object, path: str, out: _Collector) -> dialects._Base | None:

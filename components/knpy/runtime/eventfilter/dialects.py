@@ -30,7 +30,7 @@ class EventFilter(Protocol):
 def canonical(value: object) -> str | None:
     """The CloudEvents canonical string of an attribute value; None for an absent one."""
     if value is None or type(value) is str:
-        return value  # type: ignore[return-value]
+        return value
     if value is True:
         return "true"
     if value is False:

@@ -12,15 +12,39 @@ See breaker_py.py for the semantics and docs/hotpaths.md for the build.
 
 from __future__ import annotations
 
-from knpy.runtime.hotpath._select import twin
+from typing import TYPE_CHECKING
+
+from knpy.runtime.hotpath._select import NO_EXTENSIONS
 from knpy.runtime.hotpath.errors import QueueFullError
 
-_impl, COMPILED = twin("breaker")
+if TYPE_CHECKING or NO_EXTENSIONS:
+    from knpy.runtime.hotpath.breaker_py import (
+        MAX_BREAKER_CAPACITY,
+        Breaker,
+        InfiniteBreaker,
+        Release,
+    )
 
-Breaker = _impl.Breaker
-InfiniteBreaker = _impl.InfiniteBreaker
-Release = _impl.Release
-MAX_BREAKER_CAPACITY: int = _impl.MAX_BREAKER_CAPACITY
+    COMPILED = False
+else:
+    try:
+        from knpy.runtime.hotpath.breaker_c import (
+            MAX_BREAKER_CAPACITY,
+            Breaker,
+            InfiniteBreaker,
+            Release,
+        )
+
+        COMPILED = True
+    except ImportError:
+        from knpy.runtime.hotpath.breaker_py import (
+            MAX_BREAKER_CAPACITY,
+            Breaker,
+            InfiniteBreaker,
+            Release,
+        )
+
+        COMPILED = False
 
 __all__ = [
     "COMPILED",

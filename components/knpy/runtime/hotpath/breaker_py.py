@@ -121,6 +121,7 @@ class Release:
     """
 
     __slots__ = ("_gate",)
+    _gate: _Gate | None  # C-typed in the .pxd; None once released
 
     def __init__(self) -> None:
         raise TypeError("Release handles come from Breaker.reserve() or acquire()")
@@ -265,26 +266,3 @@ class InfiniteBreaker(_Gate):
             f"<InfiniteBreaker inflight={self._inflight} pending={self._pending} "
             f"open={self._capacity > 0}>"
         )
-
-
-def _bench_reserve_release(b: Breaker, n: int) -> int:
-    """n uncontended reserve+release pairs; returns how many got a slot.
-
-    The benchmark's driver loop lives here so the compiled build runs it at C level, the
-    way the compiled data plane calls the breaker (loadtests/bench_hotpath_breaker.py).
-    """
-    done = 0
-    for _i in range(n):
-        r = b.reserve()
-        if r is not None:
-            r.release()
-            done += 1
-    return done
-
-
-async def _bench_acquire_release(b: Breaker, n: int) -> int:
-    """n uncontended `await acquire()` + release pairs (the asyncio path, same idea)."""
-    for _i in range(n):
-        r = await b.acquire()
-        r.release()
-    return n

@@ -7,10 +7,22 @@ is in use.
 
 from __future__ import annotations
 
-from knpy.runtime.hotpath._select import twin
+from typing import TYPE_CHECKING
 
-_impl, COMPILED = twin("reqstats")
+from knpy.runtime.hotpath._select import NO_EXTENSIONS
 
-RequestStats = _impl.RequestStats
+if TYPE_CHECKING or NO_EXTENSIONS:
+    from knpy.runtime.hotpath.reqstats_py import RequestStats
+
+    COMPILED = False
+else:
+    try:
+        from knpy.runtime.hotpath.reqstats_c import RequestStats
+
+        COMPILED = True
+    except ImportError:
+        from knpy.runtime.hotpath.reqstats_py import RequestStats
+
+        COMPILED = False
 
 __all__ = ["COMPILED", "RequestStats"]

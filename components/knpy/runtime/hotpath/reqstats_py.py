@@ -105,22 +105,3 @@ class RequestStats:
         self._proxied_concurrency_seconds = 0.0
         self._seconds = 0.0
         return result
-
-
-def drive_in_out(stats: RequestStats, start: float, count: int, step: float) -> float:
-    """`count` requests, one every `step` seconds, each lasting half a step: the
-    request_in/request_out pair the proxy makes around every request. Returns the time of
-    the last event.
-
-    Compiled with the twin so the benchmark can time the hot operation as compiled code
-    calls it (C calls, no Python call overhead); the pure build runs the same loop.
-    """
-    now = start
-    i = 0
-    while i < count:
-        now = start + i * step
-        stats.request_in(now, False)
-        now += step * 0.5
-        stats.request_out(now, False)
-        i += 1
-    return now

@@ -7,12 +7,30 @@ docs/hotpaths.md for how the builds are chosen. `COMPILED` says which one is in 
 
 from __future__ import annotations
 
-from knpy.runtime.hotpath._select import twin
+from typing import TYPE_CHECKING
 
-_impl, COMPILED = twin("windowed")
+from knpy.runtime.hotpath._select import NO_EXTENSIONS
 
-TimedBuckets = _impl.TimedBuckets
-WeightedBuckets = _impl.WeightedBuckets
-decay_multiplier = _impl.decay_multiplier
+if TYPE_CHECKING or NO_EXTENSIONS:
+    from knpy.runtime.hotpath.windowed_py import TimedBuckets, WeightedBuckets, decay_multiplier
+
+    COMPILED = False
+else:
+    try:
+        from knpy.runtime.hotpath.windowed_c import (
+            TimedBuckets,
+            WeightedBuckets,
+            decay_multiplier,
+        )
+
+        COMPILED = True
+    except ImportError:
+        from knpy.runtime.hotpath.windowed_py import (
+            TimedBuckets,
+            WeightedBuckets,
+            decay_multiplier,
+        )
+
+        COMPILED = False
 
 __all__ = ["COMPILED", "TimedBuckets", "WeightedBuckets", "decay_multiplier"]

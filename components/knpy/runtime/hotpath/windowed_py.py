@@ -331,20 +331,3 @@ class WeightedBuckets(_Buckets):
                 k = n - 1
             j += 1
         return total
-
-
-def drive_record_average(buckets: _Buckets, start: float, seconds: int, value: float) -> float:
-    """The autoscaler's per-second pattern, `seconds` times: record a scraped value for the
-    current second, then read the window average. Returns the sum of the averages.
-
-    Compiled with the twin so the benchmark can time the hot operation as compiled code
-    calls it (C calls, no Python call overhead); the pure build runs the same loop.
-    """
-    acc = 0.0
-    i = 0
-    while i < seconds:
-        now = start + i
-        buckets.record(now, value + (i & 7))
-        acc += buckets.window_average(now)
-        i += 1
-    return acc

@@ -16,6 +16,7 @@ on_update(old, new), on_delete(obj). Objects in the cache are shared: never muta
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import random
 from collections.abc import Callable, Iterable
@@ -55,7 +56,7 @@ class Lister:
                 out.append(obj)
         return out
 
-    def all_keys(self) -> list[str]:
+    def all_keys(self) -> builtins.list[str]:  # `list` here is the method above
         return list(self._items)
 
     def __len__(self) -> int:
@@ -79,9 +80,9 @@ class Lister:
 
 @dataclass(slots=True)
 class Handler:
-    on_add: Callable[[Obj], None] | None = None
-    on_update: Callable[[Obj, Obj], None] | None = None
-    on_delete: Callable[[Obj], None] | None = None
+    on_add: Callable[[Obj], object] | None = None  # return values are ignored
+    on_update: Callable[[Obj, Obj], object] | None = None
+    on_delete: Callable[[Obj], object] | None = None
 
 
 class _Expired(Exception):
@@ -106,9 +107,9 @@ class Informer:
         self.relists = 0  # how many LISTs after the first (410s, errors): for tests/metrics
         self.bookmarks = 0
 
-    def add_handler(self, on_add: Callable[[Obj], None] | None = None,
-                    on_update: Callable[[Obj, Obj], None] | None = None,
-                    on_delete: Callable[[Obj], None] | None = None) -> None:
+    def add_handler(self, on_add: Callable[[Obj], object] | None = None,
+                    on_update: Callable[[Obj, Obj], object] | None = None,
+                    on_delete: Callable[[Obj], object] | None = None) -> None:
         self.handlers.append(Handler(on_add, on_update, on_delete))
 
     def on_change(self, fn: Callable[[Obj], None]) -> None:
@@ -245,7 +246,7 @@ class Informer:
                 _safe(h.on_delete, obj)
 
 
-def _safe(fn: Callable[..., None], *args: Obj) -> None:
+def _safe(fn: Callable[..., object], *args: Obj) -> None:
     try:
         fn(*args)
     except Exception:  # a bad handler must not kill the informer

@@ -24,4 +24,4 @@ def controller_of(obj: Obj) -> dict | None:
 
 def is_controlled_by(obj: Obj, owner: Obj) -> bool:
     ref = controller_of(obj)
-    return bool(ref) and ref.get("uid") == owner["metadata"].get("uid")
+    return ref is not None and ref.get("uid") == owner["metadata"].get("uid")

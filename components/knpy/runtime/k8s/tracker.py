@@ -46,7 +46,7 @@ class Tracker:
         self._by_ref.setdefault((res, namespace if res.namespaced else "", name), set()).add(by)
         if res not in self.informers:
             inf = Informer(self.client, res, watch_timeout=self.watch_timeout)
-            inf.on_change(lambda o, r=res: self._changed(r, o))
+            inf.on_change(lambda o: self._changed(res, o))
             self.informers[res] = inf
             self._tasks.append(asyncio.create_task(inf.run(), name=f"tracker-{res.plural}"))
             log.info("tracking %s", res)

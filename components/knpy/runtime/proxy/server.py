@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 import httptools
 
@@ -70,8 +70,8 @@ class ServerConnection(asyncio.Protocol):
 
     # ------------------------------------------------------------------ asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        transport.set_write_buffer_limits(  # type: ignore[attr-defined]
+        self.transport = cast(asyncio.Transport, transport)  # a stream: loop.create_server
+        self.transport.set_write_buffer_limits(
             high=self.server.options.write_high_water)
         peer = transport.get_extra_info("peername")
         ip = (peer[0] if isinstance(peer, tuple) else "unix").encode()
@@ -151,41 +151,42 @@ class ServerConnection(asyncio.Protocol):
         self.since = self.server.now
 
     def on_url(self, url: bytes) -> None:
-        ex = self.parsing
-        ex.url = ex.url + url if ex.url else url  # type: ignore[union-attr]
+        ex: Exchange = self.parsing  # type: ignore[assignment]  # set by on_message_begin
+        ex.url = ex.url + url if ex.url else url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        ex = self.parsing
+        # set by on_message_begin; a cast() would cost a call per header
+        ex: Exchange = self.parsing  # type: ignore[assignment]
         kind = _KINDS.get(name.lower())
         if kind is None:
-            ex.lines.append(b"%s: %s\r\n" % (name, value))  # type: ignore[union-attr]
+            ex.lines.append(b"%s: %s\r\n" % (name, value))
         elif kind <= http.H_HOP:
             if kind == http.H_CONNECTION:
-                ex.connection = ex.connection + b"," + value if ex.connection else value  # type: ignore[union-attr]
+                ex.connection = ex.connection + b"," + value if ex.connection else value
             elif kind == http.H_UPGRADE:
-                ex.upgrade = value  # type: ignore[union-attr]
+                ex.upgrade = value
             elif kind == http.H_TRANSFER_ENCODING:
-                ex.chunked = True  # type: ignore[union-attr]  # llhttp rejects non-chunked TE
+                ex.chunked = True  # llhttp rejects non-chunked TE
         elif kind == http.H_XFF:
-            ex.xff = ex.xff + b", " + value if ex.xff else value  # type: ignore[union-attr]
+            ex.xff = ex.xff + b", " + value if ex.xff else value
         elif kind == http.H_FORWARDED:
-            ex.forwarded = ex.forwarded + b", " + value if ex.forwarded else value  # type: ignore[union-attr]
+            ex.forwarded = ex.forwarded + b", " + value if ex.forwarded else value
         elif kind == http.H_ORIGINAL_HOST:
-            ex.original_host = value  # type: ignore[union-attr]
+            ex.original_host = value
         else:
-            ex.lines.append(b"%s: %s\r\n" % (name, value))  # type: ignore[union-attr]
+            ex.lines.append(b"%s: %s\r\n" % (name, value))
             if kind == http.H_PROBE:
-                ex.probe = value  # type: ignore[union-attr]
+                ex.probe = value
             elif kind == http.H_USER_AGENT:
-                ex.user_agent = value  # type: ignore[union-attr]
+                ex.user_agent = value
             elif kind == http.H_PROXY_REQUEST:
-                ex.proxied = value == b"activator"  # type: ignore[union-attr]
+                ex.proxied = value == b"activator"
             elif kind == http.H_HASH:
-                ex.hash = value  # type: ignore[union-attr]
+                ex.hash = value
             elif kind == http.H_KUBELET_PROBE:
-                ex.kubelet_probe = True  # type: ignore[union-attr]
+                ex.kubelet_probe = True
             else:
-                ex.has_xfp = True  # type: ignore[union-attr]
+                ex.has_xfp = True
 
     def on_headers_complete(self) -> None:
         self.head_size = -1
@@ -312,8 +313,8 @@ class Server:
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._time: Callable[[], float] | None = None
 
-    async def listen(self, host: str, port: int, *, backlog: int = 1024) -> int:
-        """Listen on host:port (0 = any free port); returns the bound port."""
+    async def listen(self, host: str | None, port: int, *, backlog: int = 1024) -> int:
+        """Listen on host:port (0 = any free port, None = every address); returns the port."""
         loop = asyncio.get_running_loop()
         self._time = loop.time
         srv = await loop.create_server(lambda: ServerConnection(self), host, port,

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import httptools
 
@@ -151,8 +151,8 @@ class UpstreamConnection(asyncio.Protocol):
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        transport.set_write_buffer_limits(high=self.pool.write_high_water)  # type: ignore[attr-defined]
+        self.transport = cast(asyncio.Transport, transport)  # a stream: loop.create_connection
+        self.transport.set_write_buffer_limits(high=self.pool.write_high_water)
 
     def data_received(self, data: bytes) -> None:
         ex = self.ex

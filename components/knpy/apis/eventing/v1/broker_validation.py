@@ -18,13 +18,13 @@ def validate_broker(raw: dict[str, Any]) -> FieldError:
         return FieldError.invalid(spec, "spec", "want an object")
     if b.config is not None:
         errs = errs.also(b.config.validate().via_field("spec", "config"))
-    elif raw.get("spec", {}).get("config") is not None:
+    elif spec is not None and spec.get("config") is not None:
         errs = errs.also(FieldError.invalid(spec["config"], "spec.config",
                                             "want a KReference"))
     delivery = b.delivery
     if delivery is not None:
         errs = errs.also(delivery.validate(b.namespace).via_field("spec", "delivery"))
-    elif (spec or {}).get("delivery") is not None:
+    elif spec is not None and spec.get("delivery") is not None:
         errs = errs.also(FieldError.invalid(spec["delivery"], "spec.delivery",
                                             "want a DeliverySpec"))
     return errs

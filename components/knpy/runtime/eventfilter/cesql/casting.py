@@ -14,6 +14,8 @@ INT_MAX = 2**31 - 1
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")  # str pattern: [0-9] is ASCII only
 
 Value = bool | int | str
+# The casts read `t = type(value)` once (bool is an int subclass, so isinstance will not do);
+# mypy cannot narrow through `t`, hence the ignore comments after such checks.
 ZERO: dict[type, Value] = {bool: False, int: 0, str: ""}
 
 
@@ -28,8 +30,8 @@ def to_int(value: Value, errs: list[CesqlError]) -> int:
         return value  # type: ignore[return-value]
     if t is bool:
         return 1 if value else 0
-    text = value  # a str
-    if _INT_TEXT.fullmatch(text):  # type: ignore[arg-type]
+    text: str = value  # type: ignore[assignment]  # a str: mypy cannot narrow through `t`
+    if _INT_TEXT.fullmatch(text):
         try:
             n = int(text)
         except ValueError:  # more digits than int() accepts: certainly out of range

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from knpy.runtime.eventfilter.cesql.casting import (
     INT_MAX,
     INT_MIN,
+    ZERO,
     Value,
     to_bool_explicit,
     to_int,
@@ -50,31 +52,31 @@ class Function:
         return arity == fixed or (self.variadic is not None and arity > fixed)
 
     def param_type(self, index: int) -> type:
-        return self.params[index] if index < len(self.params) else self.variadic  # type: ignore[return-value]
+        return self.params[index] if index < len(self.params) else cast(type, self.variadic)
 
 
 def _abs(a: list[Value], errs: list[CesqlError]) -> Value:
-    x = a[0]
+    x = cast(int, a[0])
     if x == INT_MIN:
         errs.append(MathError("ABS(-2147483648) overflows a 32-bit integer"))
         return INT_MAX
-    return abs(x)  # type: ignore[arg-type]
+    return abs(x)
 
 
 def _left(a: list[Value], errs: list[CesqlError]) -> Value:
-    s, n = a[0], a[1]
-    if n < 0:  # type: ignore[operator]
+    s, n = cast(str, a[0]), cast(int, a[1])
+    if n < 0:
         errs.append(FunctionEvaluationError(f"LEFT: negative length {n}"))
         return s
-    return s[:n]  # type: ignore[index]
+    return s[:n]
 
 
 def _right(a: list[Value], errs: list[CesqlError]) -> Value:
-    s, n = a[0], a[1]
-    if n < 0:  # type: ignore[operator]
+    s, n = cast(str, a[0]), cast(int, a[1])
+    if n < 0:
         errs.append(FunctionEvaluationError(f"RIGHT: negative length {n}"))
         return s
-    return s[len(s) - n :] if n < len(s) else s  # type: ignore[arg-type,operator,index]
+    return s[len(s) - n :] if n < len(s) else s
 
 
 def _substring_start(s: str, pos: int, errs: list[CesqlError]) -> int | None:
@@ -89,18 +91,18 @@ def _substring_start(s: str, pos: int, errs: list[CesqlError]) -> int | None:
 
 
 def _substring2(a: list[Value], errs: list[CesqlError]) -> Value:
-    s: str = a[0]  # type: ignore[assignment]
-    start = _substring_start(s, a[1], errs)  # type: ignore[arg-type]
+    s = cast(str, a[0])
+    start = _substring_start(s, cast(int, a[1]), errs)
     return "" if start is None else s[start:]
 
 
 def _substring3(a: list[Value], errs: list[CesqlError]) -> Value:
-    s: str = a[0]  # type: ignore[assignment]
-    length: int = a[2]  # type: ignore[assignment]
+    s = cast(str, a[0])
+    length = cast(int, a[2])
     if length < 0:
         errs.append(FunctionEvaluationError(f"SUBSTRING: negative length {length}"))
         return ""
-    start = _substring_start(s, a[1], errs)  # type: ignore[arg-type]
+    start = _substring_start(s, cast(int, a[1]), errs)
     return "" if start is None else s[start : start + length]
 
 
@@ -115,12 +117,14 @@ def _can(cast: Callable[[Value, list[CesqlError]], Value]) -> Impl:
 
 _BUILTINS = [
     Function("ABS", (int,), None, int, _abs),
-    Function("LENGTH", (str,), None, int, lambda a, e: len(a[0])),  # type: ignore[arg-type]
-    Function("CONCAT", (), str, str, lambda a, e: "".join(a)),  # type: ignore[arg-type]
-    Function("CONCAT_WS", (str,), str, str, lambda a, e: a[0].join(a[1:])),  # type: ignore[union-attr,arg-type]
-    Function("LOWER", (str,), None, str, lambda a, e: a[0].lower()),  # type: ignore[union-attr]
-    Function("UPPER", (str,), None, str, lambda a, e: a[0].upper()),  # type: ignore[union-attr]
-    Function("TRIM", (str,), None, str, lambda a, e: a[0].strip(UNICODE_WHITESPACE)),  # type: ignore[union-attr]
+    Function("LENGTH", (str,), None, int, lambda a, e: len(cast(str, a[0]))),
+    Function("CONCAT", (), str, str, lambda a, e: "".join(cast("list[str]", a))),
+    Function(
+        "CONCAT_WS", (str,), str, str, lambda a, e: cast(str, a[0]).join(cast("list[str]", a[1:]))
+    ),
+    Function("LOWER", (str,), None, str, lambda a, e: cast(str, a[0]).lower()),
+    Function("UPPER", (str,), None, str, lambda a, e: cast(str, a[0]).upper()),
+    Function("TRIM", (str,), None, str, lambda a, e: cast(str, a[0]).strip(UNICODE_WHITESPACE)),
     Function("LEFT", (str, int), None, str, _left),
     Function("RIGHT", (str, int), None, str, _right),
     Function("SUBSTRING", (str, int), None, str, _substring2),
@@ -137,7 +141,7 @@ def _guarded(f: Function) -> Function:
     """A user-defined function that cannot break the engine's totality (spec 3.5.3): an
     exception or a value of the wrong type becomes the zero value of its return type plus a
     FunctionEvaluationError."""
-    zero = {bool: False, int: 0, str: ""}[f.returns]
+    zero = ZERO[f.returns]
     impl = f.impl
 
     def call(args: list[Value], errs: list[CesqlError]) -> Value:
@@ -146,7 +150,7 @@ def _guarded(f: Function) -> Function:
         except Exception as e:  # a user function must not escape the engine
             errs.append(FunctionEvaluationError(f"{f.name}: {type(e).__name__}: {e}"))
             return zero
-        if type(v) is not f.returns or (f.returns is int and not INT_MIN <= v <= INT_MAX):
+        if type(v) is not f.returns or (type(v) is int and not INT_MIN <= v <= INT_MAX):
             errs.append(FunctionEvaluationError(f"{f.name} returned an invalid {f.returns}"))
             return zero
         return v

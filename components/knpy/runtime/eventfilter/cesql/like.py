@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import cast
 
 _ANY_RUN = object()  # a '%'
 
@@ -37,22 +38,24 @@ class _Piece:
     def __init__(self, tokens: list[object]) -> None:
         self.length = len(tokens)
         if all(t is not None for t in tokens):
-            self.literal: str | None = "".join(tokens)  # type: ignore[arg-type]
-            self.regex = None
+            self.literal: str | None = "".join(cast("list[str]", tokens))
+            self.regex: re.Pattern[str] | None = None
         else:
             self.literal = None
-            body = "".join("." if t is None else re.escape(t) for t in tokens)  # type: ignore[arg-type]
+            body = "".join("." if t is None else re.escape(cast(str, t)) for t in tokens)
             self.regex = re.compile(body, re.DOTALL)
 
     def at(self, text: str, pos: int) -> bool:
         if self.literal is not None:
             return text.startswith(self.literal, pos)
-        return self.regex.match(text, pos) is not None  # type: ignore[union-attr]
+        assert self.regex is not None  # no literal: a regex
+        return self.regex.match(text, pos) is not None
 
     def find(self, text: str, start: int, end: int) -> int:
         if self.literal is not None:
             return text.find(self.literal, start, end)
-        m = self.regex.search(text, start, end)  # type: ignore[union-attr]
+        assert self.regex is not None
+        m = self.regex.search(text, start, end)
         return -1 if m is None else m.start()
 
 
@@ -79,7 +82,7 @@ class LikePattern:
         if first is None or last is None or len(self.middle) > 1:
             return None
         if self.exact:
-            return first.__eq__  # type: ignore[return-value]
+            return first.__eq__
         if self.middle:
             mid = self.middle[0].literal
             if first or last or mid is None:
