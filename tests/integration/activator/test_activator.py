@@ -13,11 +13,11 @@ import aiohttp
 from tests.integration.activator.conftest import (
     ROUTE,
     Stack,
-    eventually,
     get,
     until_status,
     write_config,
 )
+from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, spawn
 
 

@@ -23,8 +23,9 @@ from knpy.activator.prober import Prober
 from knpy.activator.revisions import Revisions
 from knpy.activator.stats import ConcurrencyReporter
 from knpy.runtime.k8s import Client, connect
-from tests.integration.activator.conftest import Stack, eventually, get
+from tests.integration.activator.conftest import Stack, get
 from tests.support.cluster import KubeAPI, KubeError
+from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, spawn, stop
 
 pytestmark = pytest.mark.slow

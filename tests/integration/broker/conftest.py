@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict
 
+from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, spawn, stop, wait_port
 
 NATS = shutil.which("nats-server")
@@ -107,11 +108,8 @@ class Broker:
         return p.read_text(errors="replace") if p.exists() else ""
 
     async def wait_log(self, role: str, text: str, wait: float = 15.0) -> None:
-        deadline = time.monotonic() + wait
-        while text not in self.log(role):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{role} never logged {text!r}:\n{self.log(role)[-3000:]}")
-            await asyncio.sleep(0.05)
+        await eventually(lambda: text in self.log(role), wait, f"{role} logging {text!r}",
+                         every=0.05, detail=lambda: self.log(role)[-3000:])
 
 
 @pytest.fixture

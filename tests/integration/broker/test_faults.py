@@ -18,6 +18,7 @@ from aiohttp import web
 
 from tests.integration.broker.conftest import Broker, Nats, Sink, binary_headers
 from tests.integration.broker.test_acceptance import NS, broker_spec, start, trigger
+from tests.support.poll import eventually
 
 N_EVENTS = 10_000
 
@@ -47,13 +48,6 @@ async def produce(http: aiohttp.ClientSession, url: str, n: int, accepted: list[
     return dict(outcomes)
 
 
-async def wait_until(cond, wait: float) -> None:
-    deadline = time.monotonic() + wait
-    while not cond():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.1)
-
-
 @pytest.mark.slow
 async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
         broker: Broker, nats: Nats, sink: Sink) -> None:
@@ -71,16 +65,16 @@ async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
         producer = asyncio.create_task(
             produce(http, f"{broker.url}/{NS}/default", N_EVENTS, accepted))
 
-        await wait_until(lambda: len(accepted) >= 2000, 60)
+        await eventually(lambda: len(accepted) >= 2000, 60, every=0.1)
         broker.kill("dispatcher")  # SIGKILL
         await asyncio.sleep(0.5)
         await asyncio.to_thread(broker.start, "dispatcher")
 
-        await wait_until(lambda: len(accepted) >= 4000, 60)
+        await eventually(lambda: len(accepted) >= 4000, 60, every=0.1)
         broker.kill("ingress")  # SIGKILL
         await asyncio.to_thread(broker.start, "ingress")
 
-        await wait_until(lambda: len(accepted) >= 6000, 60)
+        await eventually(lambda: len(accepted) >= 6000, 60, every=0.1)
         await asyncio.to_thread(nats.restart)
 
         outcomes = await asyncio.wait_for(producer, 120)
@@ -90,7 +84,7 @@ async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
     def delivered() -> set[str]:
         return {r.headers["ce-id"] for r in sink.at("/all")}
     try:
-        await wait_until(lambda: want <= delivered(), 60)
+        await eventually(lambda: want <= delivered(), 60, every=0.1)
     except AssertionError:
         missing = sorted(want - delivered(), key=lambda e: int(e[1:]))
         import nats as natspy

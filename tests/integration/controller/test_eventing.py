@@ -13,9 +13,9 @@ from knpy.controller.eventing.resources import BROKERS, TRIGGERS
 from knpy.controller.main import ControllerApp, Options
 from knpy.runtime.contract import eventing as contract_schema
 from knpy.runtime.k8s import CONFIGMAPS, SERVICES, ApiError, Client, Resource
-from knpy.runtime.k8s.testing import eventually
 from tests.integration.controller.kube import make_namespace
 from tests.support.cluster import KubeAPI
+from tests.support.poll import eventually
 
 pytestmark = pytest.mark.timeout(120)
 

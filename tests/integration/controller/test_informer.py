@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 
 from knpy.runtime.k8s import CONFIGMAPS, EVENTS, ApiError, Client, Informer
-from knpy.runtime.k8s.testing import eventually
 from tests.integration.controller.kube import etcd_url
 from tests.support.cluster import KubeAPI
+from tests.support.poll import eventually
 
 pytestmark = pytest.mark.timeout(120)
 

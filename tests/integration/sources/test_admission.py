@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from knpy.runtime.k8s import MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS, Client
-from knpy.runtime.k8s.testing import eventually
 from tests.integration.controller.kube import make_namespace
 from tests.support.cluster import KubeAPI
+from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, running
 
 pytestmark = pytest.mark.timeout(120)

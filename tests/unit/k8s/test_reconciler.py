@@ -16,8 +16,9 @@ from knpy.runtime.k8s import (
     Resource,
 )
 from knpy.runtime.k8s.informer import Lister
-from knpy.runtime.k8s.testing import FakeClient, eventually
+from knpy.runtime.k8s.testing import FakeClient
 from knpy.runtime.k8s.workqueue import ExponentialRateLimiter, WorkQueue
+from tests.support.poll import eventually
 
 WIDGETS = Resource("example.dev", "v1", "widgets", "Widget")
 

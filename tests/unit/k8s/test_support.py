@@ -16,7 +16,8 @@ from knpy.runtime.k8s import (
     owner_reference,
     split_key,
 )
-from knpy.runtime.k8s.testing import FakeClient, eventually
+from knpy.runtime.k8s.testing import FakeClient
+from tests.support.poll import eventually
 
 
 def test_keys() -> None:

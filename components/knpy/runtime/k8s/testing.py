@@ -253,19 +253,3 @@ async def run_row(row: Row, factory: Callable[[World], Any],
             await r
     return world
 
-
-async def eventually(cond: Callable[[], Any], within: float = 5.0, every: float = 0.01,
-                     what: str = "condition") -> Any:
-    """Poll cond() until it returns something truthy (returned), or fail after `within` s."""
-    import asyncio
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        got = cond()
-        if asyncio.iscoroutine(got):
-            got = await got
-        if got:
-            return got
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not reached within {within}s")
-        await asyncio.sleep(every)
