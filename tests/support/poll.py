@@ -10,9 +10,10 @@ stats endpoint, a log line, a counter); never sleep and assume.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 __all__ = ["eventually", "wait_until"]
@@ -20,33 +21,46 @@ __all__ = ["eventually", "wait_until"]
 T = TypeVar("T")
 
 
-def _failure(what: str, within: float, last: BaseException | None,
-             detail: Callable[[], str] | None) -> AssertionError:
-    msg = f"{what} not reached within {within}s"
-    if last is not None:
-        msg += f" (last error: {last!r})"
-    if detail is not None:
-        msg += "\n" + detail()
-    return AssertionError(msg)
+class _Poll:
+    """The clock and the last swallowed error of one wait (shared by both variants)."""
+
+    def __init__(self, within: float, what: str, ignore: tuple[type[BaseException], ...],
+                 detail: Callable[[], str] | None) -> None:
+        self.deadline = time.monotonic() + within
+        self.within, self.what, self.ignore, self.detail = within, what, ignore, detail
+        self.last: BaseException | None = None
+
+    @contextlib.contextmanager
+    def attempt(self) -> Iterator[None]:
+        try:
+            yield
+        except self.ignore as exc:
+            self.last = exc
+
+    def give_up_if_late(self) -> None:
+        if time.monotonic() <= self.deadline:
+            return
+        msg = f"{self.what} not reached within {self.within}s"
+        if self.last is not None:
+            msg += f" (last error: {self.last!r})"
+        if self.detail is not None:
+            msg += "\n" + self.detail()
+        raise AssertionError(msg)
 
 
 async def eventually(cond: Callable[[], Any], within: float = 5.0, what: str = "condition",
                      *, every: float = 0.01, ignore: tuple[type[BaseException], ...] = (),
                      detail: Callable[[], str] | None = None) -> Any:
     """Poll cond() (plain or async) until it returns something truthy; return that."""
-    deadline = time.monotonic() + within
-    last: BaseException | None = None
+    poll = _Poll(within, what, ignore, detail)
     while True:
-        try:
+        with poll.attempt():
             got = cond()
             if inspect.isawaitable(got):
                 got = await got
             if got:
                 return got
-        except ignore as exc:
-            last = exc
-        if time.monotonic() > deadline:
-            raise _failure(what, within, last, detail)
+        poll.give_up_if_late()
         await asyncio.sleep(every)
 
 
@@ -54,15 +68,11 @@ def wait_until(cond: Callable[[], T | None], within: float = 5.0, what: str = "c
                *, every: float = 0.05, ignore: tuple[type[BaseException], ...] = (),
                detail: Callable[[], str] | None = None) -> T:
     """Blocking twin of `eventually`, for synchronous tests and helpers."""
-    deadline = time.monotonic() + within
-    last: BaseException | None = None
+    poll = _Poll(within, what, ignore, detail)
     while True:
-        try:
+        with poll.attempt():
             got = cond()
             if got:
                 return got
-        except ignore as exc:
-            last = exc
-        if time.monotonic() > deadline:
-            raise _failure(what, within, last, detail)
+        poll.give_up_if_late()
         time.sleep(every)
