@@ -54,6 +54,18 @@ class Nats:
         self.stop()
         self.start()
 
+    async def consumers(self) -> list[Any]:
+        """ConsumerInfo of every consumer of every stream (each trigger has one)."""
+        import nats as natspy
+
+        nc = await natspy.connect(self.url)
+        try:
+            js = nc.jetstream()
+            return [c for st in await js.streams_info()
+                    for c in await js.consumers_info(st.config.name)]
+        finally:
+            await nc.close()
+
 
 @pytest.fixture
 def nats(tmp_path: Path, logdir: Path) -> Iterator[Nats]:
@@ -106,6 +118,20 @@ class Broker:
     def log(self, role: str) -> str:
         p = self.log_path(role)
         return p.read_text(errors="replace") if p.exists() else ""
+
+    async def settled(self, wait: float = 15.0) -> None:
+        """Wait until every stored record is settled for every trigger: no consumer has
+        records still to deliver or awaiting their ack (retries wait as nak'd records, a
+        reply is stored before its cause is acked). After this nothing more can reach a
+        subscriber, so a test can count what arrived ("exactly once", "never")."""
+        last: list[Any] = []
+
+        async def idle() -> bool:
+            last[:] = await self.nats.consumers()
+            return all(c.num_pending == 0 and c.num_ack_pending == 0 for c in last)
+        await eventually(idle, wait, "every record settled", every=0.1, detail=lambda: "\n".join(
+            f"{c.stream_name}/{c.name}: pending {c.num_pending}, ack pending "
+            f"{c.num_ack_pending}" for c in last))
 
     async def wait_log(self, role: str, text: str, wait: float = 15.0) -> None:
         await eventually(lambda: text in self.log(role), wait, f"{role} logging {text!r}",
