@@ -191,6 +191,7 @@ async def test_last_pod_stays_until_the_activator_answers(start_autoscaler, logd
             st = await a.wait_for(s, KEY, lambda st: st["activation"] == "Inactive", 20,
                                   "inactive after a stable window without traffic")
             # Grace (6 s) passes, but the activator is not in the path: the pod stays.
+            # kept: the status reports no time in state, so wait the grace period out
             await asyncio.sleep(8)
             st = await a.status(s, KEY)
             assert st["readyPods"] == 1 and st["appliedScale"] == 1
