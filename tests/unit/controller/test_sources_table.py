@@ -1,6 +1,6 @@
-"""Table tests for the SinkBinding and ApiServerSource reconcilers (knative's table.go
-style): a world of objects + a key -> every write (subject updates, finalizer patches,
-SubjectAccessReviews, the adapter Deployment, status) and the events expected."""
+"""Table tests for the source reconcilers (knative's table.go style): a world of objects +
+a key -> every write (subject updates, finalizer patches, SubjectAccessReviews, adapter
+Deployments and SinkBindings, status) and the events expected."""
 
 from __future__ import annotations
 
@@ -8,13 +8,25 @@ import copy
 
 import pytest
 
-from knpy.apis.sources.v1 import ApiServerSource
+from knpy.apis.sources.v1 import ApiServerSource, ContainerSource
 from knpy.apis.sources.v1.register import SINKBINDING_FINALIZER
 from knpy.controller.eventing.resolver import URIResolver
-from knpy.controller.sources.adapter import apiserver_deployment
+from knpy.controller.sources.adapter import (
+    apiserver_deployment,
+    container_deployment,
+    container_sinkbinding,
+)
 from knpy.controller.sources.apiserver import ApiServerSourceReconciler
 from knpy.controller.sources.binding import BOUND_BY
-from knpy.controller.sources.resources import APISERVERSOURCES, DEPLOYMENTS, SINKBINDINGS
+from knpy.controller.sources.container import ContainerSourceReconciler
+from knpy.controller.sources.ping import PING_ADAPTER, PingSourceReconciler
+from knpy.controller.sources.resources import (
+    APISERVERSOURCES,
+    CONTAINERSOURCES,
+    DEPLOYMENTS,
+    PINGSOURCES,
+    SINKBINDINGS,
+)
 from knpy.controller.sources.sinkbinding import SinkBindingReconciler
 from knpy.controller.sources.subjects import SubjectWatcher
 from knpy.runtime.k8s import SERVICES, ApiError, Discovery, Informer, Lister, RequeueAfter
@@ -309,3 +321,100 @@ APISERVERSOURCE_ROWS = [
 @pytest.mark.parametrize("row", APISERVERSOURCE_ROWS, ids=lambda r: r.name)
 async def test_apiserversource(row: Row) -> None:
     await run_row(row, apiserversource_factory)
+
+
+# ------------------------------------------------------------------ ContainerSource
+def containersource() -> dict:
+    return {"apiVersion": "sources.knative.dev/v1", "kind": "ContainerSource",
+            "metadata": {"name": "cs", "namespace": "ns", "uid": "cs-uid", "generation": 1},
+            "spec": {"template": {"spec": {"containers": [{"name": "c",
+                                                           "image": "example.test/hb"}]}},
+                     "sink": {"uri": SINK}}}
+
+
+CS = ContainerSource(containersource())
+CS_DEPLOYMENT = container_deployment(CS)
+CS_BINDING = container_sinkbinding(CS, CS_DEPLOYMENT["metadata"]["name"])
+
+
+def containersource_factory(world: World) -> ContainerSourceReconciler:
+    return ContainerSourceReconciler(
+        world.client, world.listers.setdefault("containersources", Lister(CONTAINERSOURCES)),
+        world.recorder, deployments=world.listers.setdefault("deployments", Lister(DEPLOYMENTS)),
+        sinkbindings=world.listers.setdefault("sinkbindings", Lister(SINKBINDINGS)))
+
+
+CONTAINERSOURCE_ROWS = [
+    Row("new source: its Deployment and the SinkBinding that points it at the sink",
+        key="ns/cs", objects=[(CONTAINERSOURCES, containersource())],
+        want_creates=[CS_DEPLOYMENT, CS_BINDING],
+        want_status_updates=[with_status(containersource(), {
+            "observedGeneration": 1, "conditions": conds(
+                Ready=("Unknown", "SinkBindingNotReady", "the SinkBinding is not ready yet"),
+                ReceiveAdapterReady=("Unknown", "DeploymentUnavailable",
+                                     "the Deployment has no available replicas yet"),
+                SinkBindingReady=("Unknown", "SinkBindingNotReady",
+                                  "the SinkBinding is not ready yet"))})]),
+    Row("both children ready: Ready with the binding's sinkUri, nothing else written",
+        key="ns/cs", objects=[
+            (CONTAINERSOURCES, containersource()),
+            (DEPLOYMENTS, {**CS_DEPLOYMENT, "status": AVAILABLE}),
+            (SINKBINDINGS, {**CS_BINDING, "status": BOUND})],
+        want_status_updates=[with_status(containersource(), {
+            "observedGeneration": 1, "sinkUri": SINK, "conditions": conds(
+                Ready="True", ReceiveAdapterReady="True", SinkBindingReady="True")})]),
+]
+
+
+@pytest.mark.parametrize("row", CONTAINERSOURCE_ROWS, ids=lambda r: r.name)
+async def test_containersource(row: Row) -> None:
+    await run_row(row, containersource_factory)
+
+
+# ------------------------------------------------------------------ PingSource
+SYS = "knpy-system"
+
+
+def pingsource(sink: dict | None = None) -> dict:
+    spec: dict = {"schedule": "* * * * *"}
+    if sink:
+        spec["sink"] = sink
+    return {"apiVersion": "sources.knative.dev/v1", "kind": "PingSource",
+            "metadata": {"name": "p", "namespace": "ns", "generation": 1}, "spec": spec}
+
+
+def pingsource_factory(world: World) -> PingSourceReconciler:
+    return PingSourceReconciler(
+        world.client, world.listers.setdefault("pingsources", Lister(PINGSOURCES)),
+        world.recorder, resolver=URIResolver(world.client, discovery(world)),
+        deployments=world.listers.setdefault("deployments", Lister(DEPLOYMENTS)),
+        system_namespace=SYS)
+
+
+PING_CE = [{"type": "dev.knative.sources.ping",
+            "source": "/apis/v1/namespaces/ns/pingsources/p"}]
+NO_ADAPTER = ("Unknown", "AdapterUnavailable",
+              f"ping adapter {SYS}/{PING_ADAPTER}: the Deployment does not exist")
+
+PINGSOURCE_ROWS = [
+    Row("no sink: SinkProvided False, the shared adapter not there either",
+        key="ns/p", objects=[(PINGSOURCES, pingsource())],
+        want_status_updates=[with_status(pingsource(), {
+            "observedGeneration": 1, "ceAttributes": PING_CE, "conditions": conds(
+                Deployed=NO_ADAPTER,
+                SinkProvided=("False", "NotFound", "spec.sink is not set"),
+                Ready=("False", "NotFound", "spec.sink is not set"))})]),
+    Row("sink resolved and the shared adapter available: Ready, only status written",
+        key="ns/p", objects=[
+            (PINGSOURCES, pingsource({"uri": SINK})),
+            (DEPLOYMENTS, {"metadata": {"name": PING_ADAPTER, "namespace": SYS},
+                           "status": AVAILABLE})],
+        want_status_updates=[with_status(pingsource(), {
+            "observedGeneration": 1, "sinkUri": SINK, "ceAttributes": PING_CE,
+            "conditions": conds(Deployed="True", SinkProvided="True", Ready="True")})]),
+]
+
+
+@pytest.mark.parametrize("row", PINGSOURCE_ROWS, ids=lambda r: r.name)
+async def test_pingsource(row: Row) -> None:
+    await run_row(row, pingsource_factory)
