@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from knpy.controller.main import ControllerApp, Options
 from knpy.runtime.k8s import Client, connect
 from tests.support.cluster import KubeAPI, KubeError
 from tests.support.procs import REPO
@@ -51,8 +50,12 @@ def make_namespace(api: KubeAPI, prefix: str, labels: dict[str, str] | None = No
 
 
 @contextlib.asynccontextmanager
-async def controller_app(api: KubeAPI, client: Client) -> AsyncIterator[tuple[ControllerApp, str]]:
-    """knpy's controller in-process (no leader election) with its own system namespace."""
+async def controller_app(api: KubeAPI, client: Client) -> AsyncIterator[tuple[Any, str]]:
+    """knpy's controller in-process (no leader election) with its own system namespace:
+    (ControllerApp, system namespace)."""
+    # imported here: every integration test loads this module, few run the controller
+    from knpy.controller.main import ControllerApp, Options
+
     system = make_namespace(api, "knpy-system")
     app = ControllerApp(client, Options(namespace=system, leader_election=False,
                                         watch_timeout=30))
