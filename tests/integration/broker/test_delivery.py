@@ -4,6 +4,7 @@ delivery overrides, concurrency limits and live contract changes."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -201,7 +202,7 @@ async def test_settled_records_are_compacted(broker: Broker, sink: Sink, nats,
     try:
         js = nc.jetstream()
 
-        async def compacted():  # type: ignore[no-untyped-def]
+        async def compacted() -> Any:
             state = (await js.stream_info("broker_default_default")).state
             return state if state.messages <= 5 else None
         state = await eventually(compacted, 20, "the stream compacted to 5 records",

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -26,7 +27,7 @@ async def get(url: str, **kw) -> tuple[int, bytes, dict]:  # type: ignore[no-unt
         return r.status, await r.read(), dict(r.headers)
 
 
-def upstream_paused(proxy: Proxy):  # type: ignore[no-untyped-def]
+def upstream_paused(proxy: Proxy) -> Any:
     """The proxy's one client connection, once back-pressure paused its upstream read."""
     conns = list(proxy.server.connections)
     if len(conns) != 1:
