@@ -15,14 +15,15 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.support.cluster import KubeCluster, KubeError, image_ref
+from tests.support.poll import wait_until
 from tests.support.procs import REPO
 
 CHART = REPO / "charts" / "knpy"
@@ -38,23 +39,8 @@ CRDS = tuple(d["metadata"]["name"] for f in sorted((CHART / "crds").glob("*.yaml
 WEBHOOKS = (("validatingwebhookconfiguration", "validation.webhook.eventing.knpy.dev"),
             ("mutatingwebhookconfiguration", "defaulting.webhook.eventing.knpy.dev"))
 
-T = TypeVar("T")
-
-
-def eventually(what: str, probe: Callable[[], T | None], timeout: float,
-               interval: float = 1.0, detail: Callable[[], str] = lambda: "") -> T:
-    """Poll `probe` until it returns something truthy; fail naming `what` (plus detail)."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            got = probe()
-            if got:
-                return got
-        except (KubeError, OSError, ValueError, KeyError) as e:
-            last = e
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not after {timeout:.0f}s (last error: {last})\n{detail()}")
+# what a cluster probe may raise while the stack is still coming up (retried, not failed)
+PROBE_ERRORS = (KubeError, OSError, ValueError, KeyError)
 
 
 @dataclass
@@ -91,8 +77,8 @@ class Eventing:
             obj = self.get(kind, name, namespace)
             conds = {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or []}
             return obj if conds.get("Ready", {}).get("status") == "True" else None
-        return eventually(f"{kind} {namespace}/{name} Ready", ready, timeout,
-                          detail=lambda: self.diagnostics(namespace))
+        return wait_until(ready, timeout, f"{kind} {namespace}/{name} Ready", every=1.0,
+                          ignore=PROBE_ERRORS, detail=lambda: self.diagnostics(namespace))
 
     def cluster_url(self, url: str) -> tuple[str, str]:
         """(URL with the host replaced by its ClusterIP, original Host header).
@@ -131,8 +117,9 @@ def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
         # and the upgrade is admitted through that Service (else: connection refused).
         webhook_ip = c.kubectl("get", "service", "knpy-webhook", "-n", SYSTEM_NS, "-o",
                                "jsonpath={.spec.clusterIP}").stdout.strip()
-        eventually("the webhook Service accepting connections",
-                   lambda: _accepts(webhook_ip, 443), 60, detail=ev.diagnostics)
+        wait_until(lambda: _accepts(webhook_ip, 443), 60,
+                   "the webhook Service accepting connections", every=1.0,
+                   ignore=PROBE_ERRORS, detail=ev.diagnostics)
         # An unchanged upgrade must apply cleanly too (Helm 4 applies server-side, and
         # fields other managers own, e.g. aggregated ClusterRole rules, would conflict).
         c.helm("upgrade", RELEASE, str(CHART), "-n", SYSTEM_NS, "--reuse-values",
@@ -142,9 +129,10 @@ def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
         c.wait_for_pods(SYSTEM_NS, "app.kubernetes.io/name=nats", timeout=120)
         # The webhook fills in caBundle itself; until it has, admission would fail.
         for kind, name in WEBHOOKS:
-            eventually(f"caBundle on {name}", lambda kind=kind, name=name: c.kubectl(
+            wait_until(lambda kind=kind, name=name: c.kubectl(
                 "get", kind, name, "-o", "jsonpath={.webhooks[0].clientConfig.caBundle}"
-            ).stdout.strip(), 120, detail=ev.diagnostics)
+            ).stdout.strip(), 120, f"caBundle on {name}", every=1.0, ignore=PROBE_ERRORS,
+                detail=ev.diagnostics)
         t_install = time.monotonic() - t1
         print(f"\nknpy eventing: images {t_images:.1f}s, install to ready {t_install:.1f}s")
         yield ev

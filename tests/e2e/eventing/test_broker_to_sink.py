@@ -18,7 +18,8 @@ from cloudevents.core.bindings import http as ce_http  # type: ignore[import-not
 from cloudevents.core.formats.json import JSONFormat  # type: ignore[import-not-found]
 from cloudevents.core.v1.event import CloudEvent  # type: ignore[import-not-found]
 
-from tests.e2e.eventing.conftest import SYSTEM_NS, Eventing, Sink, eventually, post
+from tests.e2e.eventing.conftest import PROBE_ERRORS, SYSTEM_NS, Eventing, Sink, post
+from tests.support.poll import wait_until
 
 MATCH = "dev.knpy.e2e.match"
 OTHER = "dev.knpy.e2e.other"
@@ -89,7 +90,7 @@ def broker(knpy_eventing: Eventing, sink: Sink) -> Broker:
         assert status in (202, 404), f"ingress answered {status} during warm-up"
         return any(e["id"].startswith("warmup-") for e in sink.events())
     t0 = time.monotonic()
-    eventually("a warm-up event at the sink", warm, timeout=240, interval=3,
+    wait_until(warm, 240, "a warm-up event at the sink", every=3, ignore=PROBE_ERRORS,
                detail=lambda: ev.diagnostics(ns))
     print(f"\nbroker data plane serving the trigger {time.monotonic() - t0:.1f}s after Ready "
           f"({n} warm-up event(s))")
@@ -102,8 +103,8 @@ def test_event_sent_with_the_sdk_arrives_with_identical_attributes(
     data = {"order": 42, "items": ["a", "b"], "note": "ünïcode"}
     status, headers = broker.send(event(MATCH, "e2e-binary-1", data, knpyext="abc123"))
     assert status == 202
-    got = eventually("the binary event at the sink", lambda: [
-        e for e in sink.events() if e["id"] == "e2e-binary-1"], timeout=60)
+    got = wait_until(lambda: [e for e in sink.events() if e["id"] == "e2e-binary-1"], 60,
+                     "the binary event at the sink", every=1.0, ignore=PROBE_ERRORS)
     assert len(got) == 1
     seen = got[0]
     sent = {k[3:].lower(): v for k, v in headers.items() if k.lower().startswith("ce-")}
@@ -122,8 +123,8 @@ def test_structured_event_arrives(broker: Broker, sink: Sink) -> None:
     status, _ = broker.send(event(MATCH, "e2e-structured-1", {"mode": "structured"}),
                             structured=True)
     assert status == 202
-    got = eventually("the structured event at the sink", lambda: [
-        e for e in sink.events() if e["id"] == "e2e-structured-1"], timeout=60)
+    got = wait_until(lambda: [e for e in sink.events() if e["id"] == "e2e-structured-1"], 60,
+                     "the structured event at the sink", every=1.0, ignore=PROBE_ERRORS)
     assert got[0]["type"] == MATCH and got[0]["source"] == "/knpy/e2e"
     assert got[0]["subject"] == "order-42" and got[0]["data"] == {"mode": "structured"}
     assert "knativearrivaltime" in got[0]
@@ -135,8 +136,9 @@ def test_non_matching_event_is_not_delivered(broker: Broker, sink: Sink) -> None
     assert broker.send(event(OTHER, f"other-{tag}", {"x": 1}))[0] == 202
     assert broker.send(event(MATCH, f"after-{tag}", {"x": 2}))[0] == 202
     # the matching one sent afterwards arrives; by then the other one was filtered out
-    eventually("the matching event sent after the non-matching one", lambda: [
-        e for e in sink.events() if e["id"] == f"after-{tag}"], timeout=60)
+    wait_until(lambda: [e for e in sink.events() if e["id"] == f"after-{tag}"], 60,
+               "the matching event sent after the non-matching one", every=1.0,
+               ignore=PROBE_ERRORS)
     time.sleep(2)
     assert [e for e in sink.events() if e["type"] == OTHER] == []
 
@@ -186,8 +188,8 @@ def stream_across_restart(ev: Eventing, broker: Broker, sink: Sink, component: s
 
     producer = threading.Thread(target=produce, daemon=True)
     producer.start()
-    eventually("the stream under way", lambda: len(answers) >= restart_at, timeout=60,
-               interval=0.2)
+    wait_until(lambda: len(answers) >= restart_at, 60, "the stream under way", every=0.2,
+               ignore=PROBE_ERRORS)
     c.kubectl("delete", "pod", "-n", SYSTEM_NS, old[0], "--wait=false")
     producer.join(timeout=240)
     assert not producer.is_alive(), "producer did not finish in time"
@@ -202,8 +204,8 @@ def stream_across_restart(ev: Eventing, broker: Broker, sink: Sink, component: s
         seen = [e["id"] for e in sink.events() if e["id"].startswith(f"stream-{tag}-")]
         return seen if set(seen) == set(ids) else None
     try:
-        seen = eventually("every streamed event at the sink", all_arrived, timeout=180,
-                          interval=2)
+        seen = wait_until(all_arrived, 180, "every streamed event at the sink", every=2,
+                          ignore=PROBE_ERRORS)
     except AssertionError:
         got = {e["id"] for e in sink.events()}
         missing = [i for i in ids if i not in got]

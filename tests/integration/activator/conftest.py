@@ -6,11 +6,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ import aiohttp
 import pytest
 import yaml
 
+from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, spawn, stop, wait_port
 
 ROUTE = {"Knative-Serving-Namespace": "default", "Knative-Serving-Revision": "hello"}
@@ -100,26 +98,13 @@ def write_config(path: Path, revisions: list[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-async def eventually(pred: Callable[[], Any], within: float, what: str,
-                     interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        value = pred()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {within}s waiting for {what}")
-
-
 async def until_status(session: aiohttp.ClientSession, url: str, want: int, within: float,
                        headers: dict[str, str] | None = None) -> tuple[int, str]:
     """GET url until it answers `want` (e.g. while a pod is still being probed)."""
     async def attempt() -> tuple[int, str] | None:
         got = await get(session, url, headers, limit=within)
         return got if got[0] == want else None
-    return await eventually(attempt, within, f"{want} from {url}", interval=0.1)
+    return await eventually(attempt, within, f"{want} from {url}", every=0.1)
 
 
 async def get(session: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None,

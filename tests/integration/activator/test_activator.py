@@ -13,11 +13,11 @@ import aiohttp
 from tests.integration.activator.conftest import (
     ROUTE,
     Stack,
-    eventually,
     get,
     until_status,
     write_config,
 )
+from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, spawn
 
 
@@ -54,13 +54,17 @@ async def test_request_held_until_a_probed_backend_appears(stack: Stack, tmp_pat
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as s:
         held = [asyncio.create_task(get(s, f"{base}/sleep?ms=10")) for _ in range(3)]
-        await asyncio.sleep(0.6)
+        await eventually(lambda: _gauge(s, stack.metrics_port, "activator_requests_pending", 3),
+                         10, "three requests held")
         assert not any(t.done() for t in held)
 
         user_port = free_port()
         qp = stack.queue_proxy(user_port)  # the user app is not listening yet
         write_config(cfg, [{"name": "hello", "backends": [f"127.0.0.1:{qp}"]}])
-        await asyncio.sleep(1.0)  # several 200 ms probe rounds, all failing
+        await eventually(lambda: _gauge(s, stack.metrics_port, "activator_pods", 1), 10,
+                         "the backend known")
+        # kept: several 200 ms probe rounds, all failing (the prober reports no attempts)
+        await asyncio.sleep(1.0)
         assert not any(t.done() for t in held), [t.result() for t in held if t.done()]
 
         stack.user_app(user_port)
@@ -106,9 +110,13 @@ async def test_cc1_across_two_pods(stack: Stack) -> None:
 
 
 async def _assigned(s: aiohttp.ClientSession, metrics_port: int, n: int) -> bool:
+    return await _gauge(s, metrics_port, "activator_assigned_pods", n)
+
+
+async def _gauge(s: aiohttp.ClientSession, metrics_port: int, name: str, n: int) -> bool:
+    """The activator's gauge `name` for default/hello reads n."""
     _, text = await get(s, f"http://127.0.0.1:{metrics_port}/metrics", {})
-    return f'activator_assigned_pods{{namespace_name="default",revision_name="hello"}} {n}' \
-        in text
+    return f'{name}{{namespace_name="default",revision_name="hello"}} {n}\n' in text
 
 
 async def test_queue_full_gives_503(stack: Stack) -> None:
@@ -160,7 +168,8 @@ async def test_sigterm_drains_without_losing_requests(stack: Stack) -> None:
     async with aiohttp.ClientSession() as s:
         await until_status(s, base + "/", 200, 10)
         slow = [asyncio.create_task(get(s, base + "/sleep?ms=800")) for _ in range(5)]
-        await asyncio.sleep(0.3)
+        await eventually(lambda: _gauge(s, stack.metrics_port, "activator_request_concurrency",
+                                        5), 5, "five requests in flight", every=0.02)
         os.kill(proc.pid, signal.SIGTERM)
 
         async def probe_fails() -> bool:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +20,10 @@ from knpy.activator.cluster import ClusterSource
 from knpy.activator.prober import Prober
 from knpy.activator.revisions import Revisions
 from knpy.activator.stats import ConcurrencyReporter
-from knpy.runtime.k8s import Client, connect
-from tests.integration.activator.conftest import Stack, eventually, get
-from tests.support.cluster import KubeAPI, KubeError
+from tests.integration.activator.conftest import Stack, get
+from tests.support.apiserver import install_crds, make_namespace
+from tests.support.cluster import KubeAPI
+from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, spawn, stop
 
 pytestmark = pytest.mark.slow
@@ -50,24 +49,9 @@ def kubectl_json(api: KubeAPI, verb: str, obj: dict[str, Any]) -> None:
 
 @pytest.fixture
 def world(kube_apiserver: KubeAPI) -> tuple[KubeAPI, str, str]:
-    with contextlib.suppress(KubeError):
-        kubectl_json(kube_apiserver, "create", REVISION_CRD)
-    kube_apiserver.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                           "crd/revisions.serving.knative.dev", timeout=70)
-    ns, system = (f"act-{uuid.uuid4().hex[:8]}" for _ in range(2))
-    for n in (ns, system):
-        kubectl_json(kube_apiserver, "create",
-                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}})
-    return kube_apiserver, ns, system
-
-
-@pytest.fixture
-async def client(kube_apiserver: KubeAPI) -> AsyncIterator[Client]:
-    c = await connect(kube_apiserver.kubeconfig)
-    try:
-        yield c
-    finally:
-        await c.close()
+    install_crds(kube_apiserver, REVISION_CRD, ["revisions.serving.knative.dev"])
+    return kube_apiserver, make_namespace(kube_apiserver, "act"), make_namespace(
+        kube_apiserver, "act")
 
 
 def endpoints(ns: str, name: str, ips: list[str], labels: dict[str, str] | None = None,

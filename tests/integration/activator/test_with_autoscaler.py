@@ -15,7 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.integration.activator.conftest import Stack, eventually, get
+from tests.integration.activator.conftest import Stack, get
+from tests.support.poll import eventually
 from tests.support.procs import free_port, stop
 
 pytestmark = pytest.mark.slow
@@ -120,7 +121,7 @@ async def test_scale_from_zero_round_trip(stack: Stack, tmp_path: Path, logdir: 
         assert all(r == (200, "slept 20") for r in results)
         # Idle: back to zero (after stable window + grace), and the activator follows.
         await eventually(lambda: _pods_in_file(endpoints) == 0, 45, "scale back to zero",
-                         interval=0.5)
+                         every=0.5)
         await eventually(lambda: _no_pids(s, asp), 20, "pod processes gone")
         # And from zero again: still the first request succeeds.
         assert await get(s, base + "/", limit=30) == (200, "hello")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ import aiohttp
 import pytest
 import yaml
 
+from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, running
 
 STATPOD = [sys.executable, "-m", "tests.integration.autoscaler.statpod"]
@@ -34,15 +33,13 @@ class AutoscalerProc:
     async def wait_for(self, session: aiohttp.ClientSession, key: str,
                        pred: Callable[[dict[str, Any]], bool], within: float,
                        what: str) -> dict[str, Any]:
-        deadline = time.monotonic() + within
-        st: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            st = await self.status(session, key)
-            if pred(st):
-                return st
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; last status {json.dumps(st)}\n"
-                             f"log tail: {self.log.read_text()[-3000:]}")
+        last: dict[str, Any] = {}
+
+        async def check() -> dict[str, Any] | None:
+            last.update(await self.status(session, key))
+            return dict(last) if pred(last) else None
+        return await eventually(check, within, what, every=0.1, detail=lambda: (
+            f"last status {json.dumps(last)}\nlog tail: {self.log.read_text()[-3000:]}"))
 
 
 @pytest.fixture

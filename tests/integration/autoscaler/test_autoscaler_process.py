@@ -3,7 +3,6 @@ errors at start."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import yaml
 
 from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage, encode_wire_stats
+from tests.support.poll import eventually
 from tests.support.procs import python_module
 
 TARGET_1 = {"autoscaling.knative.dev/target": "1",
@@ -142,9 +142,8 @@ async def test_sighup_reloads_the_file_live(start_autoscaler, statpods, tmp_path
         # A bad file changes nothing.
         cfg.write_text("config:\n  stable-window: nope\n")
         a.proc.send_signal(signal.SIGHUP)
-        await asyncio.sleep(0.5)
+        await eventually(lambda: "reload of" in a.log.read_text(), 10, "the reload rejected")
         assert (await a.status(s, "default/one"))["target"] == 4
-        assert "reload of" in a.log.read_text()
         # Target 1 quadruples the want; "two" appears; "one" stays; the HTTP one is kept.
         cfg.write_text(yaml.safe_dump({"config": FAST, "revisions": [
             {"name": "one", "annotations": TARGET_1, "pods": [f"127.0.0.1:{metrics}"]},
@@ -157,7 +156,8 @@ async def test_sighup_reloads_the_file_live(start_autoscaler, statpods, tmp_path
         assert names == ["kept", "one", "two"]
         cfg.write_text(yaml.safe_dump({"config": FAST, "revisions": []}))
         a.proc.send_signal(signal.SIGHUP)
-        await asyncio.sleep(0.5)
-        async with s.get(f"{a.base}/api/v1/revisions") as resp:
-            names = [r["name"] for r in (await resp.json())["revisions"]]
-        assert names == ["kept"]
+
+        async def only_the_http_one_left() -> bool:
+            async with s.get(f"{a.base}/api/v1/revisions") as resp:
+                return [r["name"] for r in (await resp.json())["revisions"]] == ["kept"]
+        await eventually(only_the_http_one_left, 10, "the file's revisions removed")

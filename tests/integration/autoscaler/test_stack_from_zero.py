@@ -18,6 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, running
 
 pytestmark = [
@@ -56,10 +57,7 @@ async def test_scale_from_zero_through_the_activator_and_back(start_autoscaler, 
                         "queueProxyEnv": {"QUEUE_DRAIN_QUIET_PERIOD_SECONDS": "1"},
                         "stopTimeoutSeconds": 10, "logDir": str(logdir)}}]},
         "--endpoints-file", str(endpoints))
-    deadline = time.monotonic() + 5
-    while not endpoints.exists():
-        assert time.monotonic() < deadline, "the autoscaler wrote no endpoints file"
-        await asyncio.sleep(0.05)
+    await eventually(endpoints.exists, 5, "the autoscaler's endpoints file", every=0.05)
     assert json.loads(endpoints.read_text())[KEY]["pods"] == []
 
     with running(python_module("knpy.activator", "--host", "127.0.0.1", "--port", str(act_port),

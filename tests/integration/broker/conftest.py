@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict
 
+from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, spawn, stop, wait_port
 
 NATS = shutil.which("nats-server")
@@ -52,6 +53,18 @@ class Nats:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    async def consumers(self) -> list[Any]:
+        """ConsumerInfo of every consumer of every stream (each trigger has one)."""
+        import nats as natspy
+
+        nc = await natspy.connect(self.url)
+        try:
+            js = nc.jetstream()
+            return [c for st in await js.streams_info()
+                    for c in await js.consumers_info(st.config.name)]
+        finally:
+            await nc.close()
 
 
 @pytest.fixture
@@ -106,12 +119,23 @@ class Broker:
         p = self.log_path(role)
         return p.read_text(errors="replace") if p.exists() else ""
 
+    async def settled(self, wait: float = 15.0) -> None:
+        """Wait until every stored record is settled for every trigger: no consumer has
+        records still to deliver or awaiting their ack (retries wait as nak'd records, a
+        reply is stored before its cause is acked). After this nothing more can reach a
+        subscriber, so a test can count what arrived ("exactly once", "never")."""
+        last: list[Any] = []
+
+        async def idle() -> bool:
+            last[:] = await self.nats.consumers()
+            return all(c.num_pending == 0 and c.num_ack_pending == 0 for c in last)
+        await eventually(idle, wait, "every record settled", every=0.1, detail=lambda: "\n".join(
+            f"{c.stream_name}/{c.name}: pending {c.num_pending}, ack pending "
+            f"{c.num_ack_pending}" for c in last))
+
     async def wait_log(self, role: str, text: str, wait: float = 15.0) -> None:
-        deadline = time.monotonic() + wait
-        while text not in self.log(role):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{role} never logged {text!r}:\n{self.log(role)[-3000:]}")
-            await asyncio.sleep(0.05)
+        await eventually(lambda: text in self.log(role), wait, f"{role} logging {text!r}",
+                         every=0.05, detail=lambda: self.log(role)[-3000:])
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 
@@ -64,7 +63,7 @@ async def test_1_binary_and_structured_events_arrive_identical(
     s = got["structured"]
     assert json.loads(s.body) == {"k": "v"} and s.ce["myext"] == "v2"
     assert "knativearrivaltime" in s.ce and "knativebrokerttl" not in s.ce
-    await asyncio.sleep(0.5)
+    await broker.settled()
     assert len(sink.at("/all")) == 4  # each exactly once
 
 
@@ -95,7 +94,7 @@ async def test_3_filter_attributes_and_two_triggers_one_subscriber(
     assert (await post(http, url, binary_headers(id_="match")))[0] == 202
     await sink.wait_for("/one", 1)
     await sink.wait_for("/two", 2)
-    await asyncio.sleep(0.5)
+    await broker.settled()
     assert [r.ce["id"] for r in sink.at("/one")] == ["match"]
     assert [r.ce["id"] for r in sink.at("/two")] == ["match", "match"]
 
@@ -157,7 +156,7 @@ async def test_5_retry_then_success_then_dead_letter(
     assert by_id["bad"].ce["knativeerrorcode"] == "422"
     assert by_id["bad"].ce["knativeerrordata"] == base64.b64encode(b"X").decode()
     assert by_id["bad"].body == b'{"hello":"world"}'
-    await asyncio.sleep(0.5)
+    await broker.settled()
     assert len(sink.at("/flaky3")) == 4 and len(sink.at("/dls")) == 2
 
 
@@ -169,5 +168,5 @@ async def test_6_a_36864_byte_event_is_delivered_exactly_once(
     assert (await post(http, f"{broker.url}/{NS}/default", binary_headers(), body))[0] == 202
     (r,) = await sink.wait_for("/all", 1)
     assert r.body == body
-    await asyncio.sleep(1.0)
+    await broker.settled()
     assert len(sink.at("/all")) == 1

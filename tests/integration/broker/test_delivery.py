@@ -4,12 +4,14 @@ delivery overrides, concurrency limits and live contract changes."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from tests.integration.broker.conftest import Broker, Received, Sink, binary_headers, post
 from tests.integration.broker.test_acceptance import NS, broker_spec, start, trigger
+from tests.support.poll import eventually
 
 
 def status_then_ok(status: int, times: int = 1, headers: dict[str, str] | None = None):
@@ -40,7 +42,7 @@ async def test_retry_classification(broker: Broker, sink: Sink,
         await send(http, broker, f"e{code}", f"t{code}")
     for code in retried:
         await sink.wait_for(f"/{code}", 2)
-    await asyncio.sleep(1.0)
+    await broker.settled()
     for code in retried:
         assert len(sink.at(f"/{code}")) == 2, code  # failed once, retried, succeeded
     for code in final:
@@ -90,7 +92,7 @@ async def test_reply_loop_ends_by_ttl(broker: Broker, sink: Sink,
         trigger("loop", sink.url("/loop"), filter={"attributes": {"type": "loop"}})])
     await send(http, broker, "L", "loop", ce_knativebrokerttl="5")
     await sink.wait_for("/loop", 4)
-    await asyncio.sleep(1.5)
+    await broker.settled()
     ids = [r.ce["id"] for r in sink.at("/loop")]
     # stored with TTL 4, 3, 2, 1; the reply to the last arrives with 1 and is dropped
     assert ids == ["L", "L+", "L++", "L+++"]
@@ -126,7 +128,7 @@ async def test_202_is_not_a_reply_and_a_non_event_body_is_a_failure(
     assert dls["j"].ce["knativeerrorcode"] == "200"
     assert dls["j"].ce["knativeerrordata"] == "bm90IGFuIGV2ZW50"  # base64("not an event")
     assert dls["b"].ce["knativeerrorcode"] == "200"
-    await asyncio.sleep(1.0)
+    await broker.settled()
     assert sink.at("/replies") == [] and len(sink.at("/202")) == 1
     assert len(sink.at("/junk")) == 1  # a 2xx is not retryable
 
@@ -176,7 +178,7 @@ async def test_triggers_follow_contract_changes(broker: Broker, sink: Sink,
     await broker.wait_log("dispatcher", f"trigger {NS}/a removed")
     await send(http, broker, "3", "x")
     await sink.wait_for("/b", 2)
-    await asyncio.sleep(0.5)
+    await broker.settled()
     assert [r.ce["id"] for r in sink.at("/a")] == ["1", "2"]
     # a bad contract is rejected and the last good one stays in force
     broker.contract.write_text("brokers: [{namespace: Bad}]")
@@ -199,12 +201,13 @@ async def test_settled_records_are_compacted(broker: Broker, sink: Sink, nats,
     nc = await natspy.connect(nats.url)
     try:
         js = nc.jetstream()
-        for _ in range(100):
+
+        async def compacted() -> Any:
             state = (await js.stream_info("broker_default_default")).state
-            if state.messages <= 5:
-                break
-            await asyncio.sleep(0.2)
-        assert state.messages <= 5 and state.last_seq == 30
+            return state if state.messages <= 5 else None
+        state = await eventually(compacted, 20, "the stream compacted to 5 records",
+                                 every=0.2)
+        assert state.last_seq == 30
     finally:
         await nc.close()
 
@@ -233,7 +236,7 @@ async def test_filter_dialects_and_override_rules(broker: Broker, sink: Sink,
         assert st == 202
     await sink.wait_for("/prefix", 1)
     await sink.wait_for("/anynot", 2)
-    await asyncio.sleep(1.0)
+    await broker.settled()
     ids = {p: sorted(r.ce["id"] for r in sink.at(p))
            for p in ("/prefix", "/cesql", "/anynot", "/override", "/empty")}
     assert ids == {"/prefix": ["1"], "/cesql": ["1"], "/anynot": ["2", "4"],
@@ -257,7 +260,7 @@ async def test_invalid_filter_and_trigger_before_its_broker(
     await sink.wait_for("/early", 1)
     st, _ = await post(http, f"{broker.url}/{NS}/default", binary_headers(id_="d1"))
     assert st == 202
-    await asyncio.sleep(0.5)
+    await broker.settled()
     assert sink.at("/bad") == []
 
 

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from tests.integration.broker.conftest import Broker, Nats, Sink, binary_headers
 from tests.integration.broker.test_acceptance import NS, broker_spec, start, trigger
+from tests.support.poll import eventually
 
 N_EVENTS = 10_000
 
@@ -47,13 +48,6 @@ async def produce(http: aiohttp.ClientSession, url: str, n: int, accepted: list[
     return dict(outcomes)
 
 
-async def wait_until(cond, wait: float) -> None:
-    deadline = time.monotonic() + wait
-    while not cond():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.1)
-
-
 @pytest.mark.slow
 async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
         broker: Broker, nats: Nats, sink: Sink) -> None:
@@ -71,16 +65,16 @@ async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
         producer = asyncio.create_task(
             produce(http, f"{broker.url}/{NS}/default", N_EVENTS, accepted))
 
-        await wait_until(lambda: len(accepted) >= 2000, 60)
+        await eventually(lambda: len(accepted) >= 2000, 60, every=0.1)
         broker.kill("dispatcher")  # SIGKILL
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # down for a moment while the producer keeps sending
         await asyncio.to_thread(broker.start, "dispatcher")
 
-        await wait_until(lambda: len(accepted) >= 4000, 60)
+        await eventually(lambda: len(accepted) >= 4000, 60, every=0.1)
         broker.kill("ingress")  # SIGKILL
         await asyncio.to_thread(broker.start, "ingress")
 
-        await wait_until(lambda: len(accepted) >= 6000, 60)
+        await eventually(lambda: len(accepted) >= 6000, 60, every=0.1)
         await asyncio.to_thread(nats.restart)
 
         outcomes = await asyncio.wait_for(producer, 120)
@@ -90,7 +84,7 @@ async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
     def delivered() -> set[str]:
         return {r.headers["ce-id"] for r in sink.at("/all")}
     try:
-        await wait_until(lambda: want <= delivered(), 60)
+        await eventually(lambda: want <= delivered(), 60, every=0.1)
     except AssertionError:
         missing = sorted(want - delivered(), key=lambda e: int(e[1:]))
         import nats as natspy
@@ -101,7 +95,7 @@ async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
         await nc.close()
         raise AssertionError(f"{len(missing)} accepted events never delivered: "
                              f"{missing[:20]}...{missing[-5:]} {ci} {si}") from None
-    await asyncio.sleep(2)  # let stragglers (redeliveries) land before counting
+    await broker.settled(30)  # stragglers (redeliveries) have landed: count
     got = collections.Counter(r.headers["ce-id"] for r in sink.at("/all"))
     lost = want - set(got)
     duplicates = sum(c - 1 for c in got.values())
@@ -132,7 +126,8 @@ async def test_sigterm_lets_deliveries_in_flight_finish_so_none_is_repeated(
     assert at_stop < 3000, "the stream was over before the SIGTERM; nothing was in flight"
     await asyncio.to_thread(broker.start, "dispatcher")
     await sink.wait_for("/all", 3000, wait=60)
-    await asyncio.sleep(10)  # past ack_wait (2·2 s + 5 s): a cut-off delivery would be back
+    # a delivery cut off by the SIGTERM would be ack-pending until ack_wait, then come back
+    await broker.settled(30)
     got = collections.Counter(r.headers["ce-id"] for r in sink.at("/all"))
     assert set(got) == set(accepted)
     assert [k for k, c in got.items() if c > 1] == []

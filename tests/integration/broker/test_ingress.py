@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import aiohttp
 
 from tests.integration.broker.conftest import Broker, Nats, Sink, binary_headers, post
 from tests.integration.broker.test_acceptance import NS, broker_spec, start, trigger
+from tests.support.poll import eventually
+
+
+async def accepted_after_503s(http: aiohttp.ClientSession, url: str, id_: str) -> bool:
+    """One attempt while the store comes back: 202 ends the wait, anything but 503 fails."""
+    st, _ = await post(http, url, binary_headers(id_=id_))
+    assert st in (202, 503), st
+    return st == 202
 
 
 async def test_ingress_table(broker: Broker, sink: Sink, http: aiohttp.ClientSession) -> None:
@@ -81,13 +88,8 @@ async def test_503_when_the_store_is_down_never_202(
     statuses = [(await post(http, url, binary_headers(id_=f"down{i}")))[0] for i in range(3)]
     assert statuses == [503, 503, 503]
     nats.start()
-    for _ in range(100):  # the ingress reconnects on its own
-        st, _ = await post(http, url, binary_headers(id_="after"))
-        if st == 202:
-            break
-        assert st == 503
-        await asyncio.sleep(0.1)
-    assert st == 202
+    await eventually(lambda: accepted_after_503s(http, url, "after"), 15,
+                     "the ingress reconnected on its own", every=0.1)
     got = {r.ce["id"] for r in await sink.wait_for("/all", 2, wait=30)}
     assert {"before", "after"} <= got
 
@@ -102,14 +104,9 @@ async def test_a_wiped_store_is_rebuilt_by_the_periodic_resync(
     nats.stop()
     shutil.rmtree(nats.store_dir)  # the stream and the consumer are gone
     nats.start()
-    st = 0
-    for _ in range(100):
-        st, _ = await post(http, url, binary_headers(id_="again"))
-        if st == 202:
-            break
-        assert st == 503  # never 2xx while the stream is missing
-        await asyncio.sleep(0.1)
-    assert st == 202
+    # never 2xx while the stream is missing
+    await eventually(lambda: accepted_after_503s(http, url, "again"), 15,
+                     "the stream rebuilt", every=0.1)
     (r,) = await sink.wait_for("/all", 1, wait=20)
     assert r.ce["id"] == "again"
 
@@ -122,7 +119,7 @@ async def test_same_source_and_id_within_the_window_is_stored_once(
               binary_headers(id_="x", source="/other"), binary_headers(id_="y")):
         assert (await post(http, url, h))[0] == 202
     await sink.wait_for("/all", 3)
-    await asyncio.sleep(1.0)  # a second copy of x would have arrived by now
+    await broker.settled()  # a second copy of x would have arrived by now
     got = sorted((r.ce["source"], r.ce["id"]) for r in sink.at("/all"))
     assert got == [("/other", "x"), ("/test", "x"), ("/test", "y")]
 

@@ -11,6 +11,7 @@ import pytest
 
 from tests.integration.broker.conftest import Broker, Sink, binary_headers, post
 from tests.integration.broker.test_acceptance import NS, broker_spec, trigger
+from tests.support.poll import eventually
 from tests.support.procs import stop
 
 
@@ -28,7 +29,10 @@ async def test_sigterm_exits_promptly_with_an_active_trigger(
         status, _ = await post(http, f"{broker.url}/{NS}/default", binary_headers(f"s{i}"))
         assert status == 202
     await sink.wait_for("/all", delivered)
-    await asyncio.sleep(3)  # the trigger's pull is parked in the server (an idle consumer)
+    async def parked() -> bool:  # the trigger's pull waits in the server (an idle consumer)
+        cs = await broker.nats.consumers()
+        return bool(cs) and all(c.num_waiting >= 1 and c.num_ack_pending == 0 for c in cs)
+    await eventually(parked, 10, "the trigger's pull parked in the server", every=0.1)
     for role in roles:
         proc = broker.procs.pop(role)
         t0 = time.monotonic()

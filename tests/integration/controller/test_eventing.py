@@ -3,19 +3,17 @@ chart, status written through /status, the contract ConfigMap the broker pods mo
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 
 from knpy.controller.eventing.contract import CONTRACT_KEY
 from knpy.controller.eventing.resources import BROKERS, TRIGGERS
-from knpy.controller.main import ControllerApp, Options
 from knpy.runtime.contract import eventing as contract_schema
 from knpy.runtime.k8s import CONFIGMAPS, SERVICES, ApiError, Client, Resource
-from knpy.runtime.k8s.testing import eventually
-from tests.integration.controller.kube import make_namespace
+from tests.support.apiserver import controller_app
 from tests.support.cluster import KubeAPI
+from tests.support.poll import eventually
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -64,13 +62,8 @@ async def test_crds_serve_status_as_a_subresource(kube_crds: KubeAPI, client: Cl
 
 @pytest.fixture
 async def controller(kube_crds: KubeAPI, client: Client):
-    system = make_namespace(kube_crds, "knpy-system")
-    app = ControllerApp(client, Options(namespace=system, leader_election=False,
-                                        watch_timeout=30))
-    task = asyncio.create_task(app.run())
-    yield app, system
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    async with controller_app(kube_crds, client) as running:
+        yield running
 
 
 async def test_broker_and_trigger_become_ready(controller, client: Client,

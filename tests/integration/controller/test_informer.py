@@ -8,9 +8,8 @@ import aiohttp
 import pytest
 
 from knpy.runtime.k8s import CONFIGMAPS, EVENTS, ApiError, Client, Informer
-from knpy.runtime.k8s.testing import eventually
-from tests.integration.controller.kube import etcd_url
 from tests.support.cluster import KubeAPI
+from tests.support.poll import eventually
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -57,7 +56,7 @@ async def test_list_watch_and_bookmarks(client: Client, namespace: str) -> None:
 
 async def compact_etcd(api: KubeAPI) -> int:
     """Compact etcd to its newest revision (etcd's v3 JSON gateway; no etcdctl needed)."""
-    url = etcd_url(api)
+    url = api.etcd_url
     async with aiohttp.ClientSession() as s:
         async with s.post(f"{url}/v3/kv/range", json={"key": "AA==", "limit": 1}) as r:
             rev = int((await r.json())["header"]["revision"])

@@ -10,9 +10,9 @@ import pytest
 
 from knpy.controller.eventing.resources import BROKERS
 from knpy.runtime.k8s import EVENTS, LEASES, Client
-from knpy.runtime.k8s.testing import eventually
-from tests.integration.controller.kube import make_namespace
+from tests.support.apiserver import make_namespace
 from tests.support.cluster import KubeAPI
+from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, spawn, stop
 
 pytestmark = pytest.mark.timeout(150)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.support.procs import REPO, free_port, python_module, spawn, stop, wait_port
@@ -30,6 +31,18 @@ class QueueProxy:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    async def gauges(self, s: aiohttp.ClientSession) -> dict[str, float]:
+        """The Prometheus metrics (:9091) by name, labels dropped; queue_depth and
+        queue_inflight_requests are the breaker's live state."""
+        async with s.get(f"http://127.0.0.1:{self.user_metrics_port}/metrics") as r:
+            text = await r.text()
+        return {line.split("{", 1)[0]: float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines() if line and not line.startswith("#")}
+
+    async def probe(self, s: aiohttp.ClientSession) -> int:
+        async with s.get(self.url + "/", headers={"K-Network-Probe": "queue"}) as r:
+            return r.status
 
 
 def qp_env(user_port: int, **extra: str) -> dict[str, str]:

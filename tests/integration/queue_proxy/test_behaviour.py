@@ -7,13 +7,19 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Awaitable
 
 import aiohttp
 
 from tests.integration.queue_proxy.conftest import QueueProxy, qp_env
+from tests.support.poll import eventually
 from tests.support.procs import REPO, free_port, python_module, spawn, stop, wait_port
 
 TIMEOUT = aiohttp.ClientTimeout(total=60)
+
+
+async def _is(status: Awaitable[int], want: int) -> bool:
+    return await status == want
 
 
 async def test_cc1_overload_gives_exactly_the_breaker_503s(user_app: int, start_qp) -> None:  # type: ignore[no-untyped-def]
@@ -69,7 +75,11 @@ async def test_probes_bypass_a_full_breaker(user_app: int, start_qp) -> None:  #
     qp = start_qp(user_app, CONTAINER_CONCURRENCY="1")
     async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
         busy = [asyncio.ensure_future(s.get(qp.url + "/sleep?ms=3000")) for _ in range(11)]
-        await asyncio.sleep(0.5)
+
+        async def breaker_full() -> bool:  # 1 running + 10 queued (queue depth 10 x cc)
+            g = await qp.gauges(s)
+            return (g.get("queue_inflight_requests"), g.get("queue_depth")) == (1, 10)
+        await eventually(breaker_full, 10, "11 requests in the breaker", every=0.05)
         async with s.get(qp.url + "/", headers={"K-Network-Probe": "queue"}) as r:
             assert (r.status, await r.text()) == (200, "queue")
         async with s.get(qp.url + "/sleep?ms=1") as r:
@@ -121,14 +131,16 @@ async def test_drain_during_load_loses_nothing(user_app: int, start_qp) -> None:
 
     async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
         workers = [asyncio.ensure_future(worker(s)) for _ in range(8)]
-        await asyncio.sleep(0.5)
+        await eventually(lambda: len(statuses) >= 8, 10, "the load under way")
         qp.proc.send_signal(signal.SIGTERM)
-        await asyncio.sleep(0.2)
         # draining: probes fail, requests are still served
-        async with s.get(qp.url + "/", headers={"K-Network-Probe": "queue"}) as r:
-            assert r.status == 503
+        await eventually(lambda: _is(qp.probe(s), 503), 5, "probes failing", every=0.05)
+        served = len(statuses)
+        # kept: outlast the 1 s quiet period (nothing reports its end); requests keep
+        # coming, so the quiet period keeps restarting and the process must not exit
         await asyncio.sleep(1.0)
-        assert qp.proc.poll() is None  # still serving while requests keep coming
+        assert qp.proc.poll() is None
+        assert len(statuses) > served, "requests were served while draining"
         stop_load.set()
         await asyncio.gather(*workers)
         loop = asyncio.get_running_loop()
@@ -143,7 +155,11 @@ async def test_drain_waits_for_a_long_request(user_app: int, start_qp) -> None: 
     qp = start_qp(user_app, QUEUE_DRAIN_QUIET_PERIOD_SECONDS="0.5")
     async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
         long = asyncio.ensure_future(s.get(qp.url + "/sleep?ms=2500"))
-        await asyncio.sleep(0.3)
+
+        async def at_the_app() -> bool:
+            async with s.get(f"http://127.0.0.1:{user_app}/count") as r:
+                return (await r.json())["inflight"] == 1
+        await eventually(at_the_app, 5, "the long request at the user app", every=0.05)
         qp.proc.send_signal(signal.SIGTERM)
         r = await long
         assert (r.status, await r.text()) == (200, "slept 2500")
@@ -154,9 +170,8 @@ async def test_drain_waits_for_a_long_request(user_app: int, start_qp) -> None: 
 async def test_wait_for_drain_on_admin_port(qp: QueueProxy) -> None:
     async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
         waiter = asyncio.ensure_future(s.get(f"http://127.0.0.1:{qp.admin_port}/wait-for-drain"))
-        await asyncio.sleep(0.3)
-        async with s.get(qp.url + "/", headers={"K-Network-Probe": "queue"}) as r:
-            assert r.status == 503  # draining
+        # the waiter's arrival starts the drain
+        await eventually(lambda: _is(qp.probe(s), 503), 5, "probes failing", every=0.05)
         qp.proc.send_signal(signal.SIGTERM)
         r = await asyncio.wait_for(waiter, 10)
         assert r.status == 200
@@ -198,7 +213,8 @@ async def test_drain_waits_for_an_open_websocket(user_app: int, start_qp) -> Non
     async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
         async with s.ws_connect(qp.url + "/ws") as ws:
             qp.proc.send_signal(signal.SIGTERM)
-            await asyncio.sleep(1.5)  # well past the quiet period
+            # kept: well past the 0.5 s quiet period, which nothing reports the end of
+            await asyncio.sleep(1.5)
             assert qp.proc.poll() is None  # the upgraded connection holds the drain open
             await ws.send_str("still here")
             assert (await ws.receive(timeout=5)).data == "still here"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import aiohttp
 
 from tests.apps.userapp import pattern
 from tests.integration.queue_proxy.conftest import QueueProxy
+from tests.support.poll import eventually
 from tests.support.procs import free_port
 
 TIMEOUT = aiohttp.ClientTimeout(total=60)
@@ -114,7 +114,7 @@ async def test_timeouts_give_504(user_app: int, start_qp) -> None:  # type: igno
 
 
 async def test_metrics_protobuf_decodes(qp: QueueProxy) -> None:
-    from knpy.runtime.contract.stat import decode_stat
+    from knpy.runtime.contract.stat import Stat, decode_stat
 
     async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
         for i in range(10):
@@ -122,16 +122,15 @@ async def test_metrics_protobuf_decodes(qp: QueueProxy) -> None:
             async with s.get(qp.url + "/", headers=hdrs) as r:
                 assert r.status == 200
         seen = []
-        for _ in range(30):  # the stat is refreshed once a second
-            await asyncio.sleep(0.25)
+
+        async def reported() -> Stat | None:  # refreshed once a second
             async with s.get(f"http://127.0.0.1:{qp.metrics_port}/metrics",
                              headers={"Accept": "application/protobuf"}) as r:
                 assert r.status == 200
                 assert r.headers["Content-Type"] == "application/protobuf"
-                stat = decode_stat(await r.read())
-                seen.append(stat)
-                if stat.request_count:
-                    break
+                seen.append(decode_stat(await r.read()))
+                return seen[-1] if seen[-1].request_count else None
+        stat = await eventually(reported, 7.5, "a Stat with the requests", every=0.25)
         assert stat.pod_name == "hello-00001-deployment-abc"
         assert sum(st.request_count for st in seen) == 10
         assert sum(st.proxied_request_count for st in seen) == 4

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.integration.activator.conftest import eventually
+from tests.support.poll import eventually
 from tests.support.procs import REPO, spawn, stop
 
 pytestmark = [pytest.mark.slow,
@@ -57,7 +57,7 @@ async def test_make_run_serves_both_samples_and_cleans_up(tmp_path: Path) -> Non
     try:
         info = await eventually(lambda: _info(out) if proc.poll() is None else
                                 pytest.fail(f"exited early:\n{out.read_text()[-3000:]}"),
-                                60, "the KNPY_RUN line", interval=0.2)
+                                60, "the KNPY_RUN line", every=0.2)
         assert info["run_dir"] == str(run_dir)
         assert set(info["pids"]) == {"nats-server", "event-display", "broker", "autoscaler",
                                      "activator"}
@@ -85,7 +85,7 @@ async def test_make_run_serves_both_samples_and_cleans_up(tmp_path: Path) -> Non
             async def delivered() -> list[dict]:
                 return [e for e in await _json(s, info["sink"]) if e["id"] == event_id]
 
-            [event] = await eventually(delivered, 15, "the event at the sink", interval=0.2)
+            [event] = await eventually(delivered, 15, "the event at the sink", every=0.2)
             assert event["data"] == {"msg": "hi"} and event["type"] == "com.example.hello"
         assert event_id in (run_dir / "logs/event-display.log").read_text()
 
@@ -107,7 +107,7 @@ async def test_sigterm_stops_everything_including_pods(tmp_path: Path) -> None:
     try:
         info = await eventually(lambda: _info(out) if proc.poll() is None else
                                 pytest.fail(f"exited early:\n{out.read_text()[-3000:]}"),
-                                60, "the KNPY_RUN line", interval=0.2)
+                                60, "the KNPY_RUN line", every=0.2)
         async with aiohttp.ClientSession() as s:
             async with s.get(info["hello"]["url"], headers=info["hello"]["headers"],
                              timeout=aiohttp.ClientTimeout(total=30)) as r:

@@ -6,7 +6,7 @@ from typing import Any
 
 from knpy.controller.sources.resources import DEPLOYMENTS
 from knpy.runtime.k8s import ApiError, Client
-from knpy.runtime.k8s.testing import eventually
+from tests.support.poll import eventually
 
 
 def cond(obj: dict, type_: str) -> dict:

@@ -12,8 +12,8 @@ import pytest
 
 from knpy.controller.sources.resources import APISERVERSOURCES, DEPLOYMENTS
 from knpy.runtime.k8s import CONFIGMAPS, Client, Resource
-from tests.integration.controller.kube import make_namespace
 from tests.integration.sources.helpers import cond, env_of, make_available, source, until
+from tests.support.apiserver import make_namespace
 from tests.support.cluster import KubeAPI
 from tests.support.procs import python_module, running
 from tests.unit.sources.conftest import Sink

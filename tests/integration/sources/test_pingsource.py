@@ -16,10 +16,10 @@ import pytest
 from knpy.controller.sources.ping import PING_ADAPTER
 from knpy.controller.sources.resources import DEPLOYMENTS, PINGSOURCES
 from knpy.runtime.k8s import LEASES, ApiError, Client
-from knpy.runtime.k8s.testing import eventually
-from tests.integration.controller.kube import make_namespace
 from tests.integration.sources.helpers import cond, deployment, make_available, source, until
+from tests.support.apiserver import make_namespace
 from tests.support.cluster import KubeAPI
+from tests.support.poll import eventually
 from tests.support.procs import python_module, running
 from tests.unit.sources.conftest import Sink
 

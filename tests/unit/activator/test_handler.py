@@ -21,17 +21,9 @@ from knpy.activator.stats import ConcurrencyReporter
 from knpy.runtime.contract.wirestat import decode_wire_stats
 from knpy.runtime.proxy import Server
 from tests.apps.userapp import make_app
+from tests.support.poll import eventually
 
 ROUTE = {"Knative-Serving-Namespace": "default", "Knative-Serving-Revision": "hello"}
-
-
-async def until(pred, within: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    """Poll `pred` (a plain callable) until it holds; fail after `within` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not pred():
-        assert loop.time() < deadline, "condition never held"
-        await asyncio.sleep(0.01)
 
 
 @dataclass
@@ -83,7 +75,7 @@ async def test_held_then_forwarded_with_activator_headers(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 1))
     held = asyncio.create_task(act.get("/headers", {**ROUTE, "K-Original-Host": "hello.example"}))
     rt = act.revisions.get("default/hello")
-    await until(lambda: rt.pending == 1)
+    await eventually(lambda: rt.pending == 1)
     assert not held.done()
     act.revisions.set_backends("default/hello", [act.upstream])
     status, body = await held
@@ -103,7 +95,7 @@ async def test_queue_full_is_503(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 1))
     held = [asyncio.create_task(act.get()) for _ in range(2)]
     rt = act.revisions.get("default/hello")
-    await until(lambda: rt.pending == 2)
+    await eventually(lambda: rt.pending == 2)
     assert await act.get() == (503, "pending request queue full\n")
     act.revisions.set_backends("default/hello", [act.upstream])
     assert [await h for h in held] == [(200, "hello")] * 2
@@ -119,20 +111,16 @@ async def test_client_leaving_frees_its_place(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 1))
     rt = act.revisions.get("default/hello")
     held = asyncio.create_task(act.get())
-    await until(lambda: rt.pending == 1)
+    await eventually(lambda: rt.pending == 1)
     held.cancel()
-    for _ in range(50):
-        if rt.pending == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert rt.pending == 0
+    await eventually(lambda: rt.pending == 0, 1, "the place freed")
 
 
 async def test_revision_removed_while_waiting(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 0))
     rt = act.revisions.get("default/hello")
     held = asyncio.create_task(act.get())
-    await until(lambda: rt.pending == 1)
+    await eventually(lambda: rt.pending == 1)
     act.revisions.remove("default/hello")
     status, body = await held
     assert status == 503 and "removed" in body
@@ -142,7 +130,7 @@ async def test_revision_removed_while_waiting(act: Act) -> None:
 async def test_cc1_overload_gives_exactly_the_queue_limit(act: Act) -> None:
     """CC 1, queue depth 2: of 5 concurrent requests 1 runs, 2 wait, 2 are refused."""
     act.revisions.upsert(RevisionConfig("default", "hello", 1), [act.upstream])
-    await until(lambda: act.revisions.get("default/hello").assigned)
+    await eventually(lambda: act.revisions.get("default/hello").assigned)
     res = await asyncio.gather(*(act.get("/sleep?ms=500") for _ in range(5)))
     assert sorted(res) == [(200, "slept 500")] * 3 + [(503, "pending request queue full\n")] * 2
     status, body = await act.get("/count")
@@ -159,7 +147,7 @@ async def test_refused_connection_goes_to_another_pod(act: Act) -> None:
         dead = f"127.0.0.1:{sk.getsockname()[1]}"
     act.revisions.upsert(RevisionConfig("default", "hello", 0), [act.upstream, dead])
     rt = act.revisions.get("default/hello")
-    await until(lambda: len(rt.assigned) == 2)
+    await eventually(lambda: len(rt.assigned) == 2)
     # CC 0 picks the less loaded of the two: load the live pod so the dead one is chosen
     act.down.add(dead)  # from now on its probe fails too
     live = next(t for t in rt.assigned if t.dest != dead)
@@ -180,12 +168,12 @@ async def test_refused_connection_waits_for_a_busy_pod(act: Act) -> None:
         dead = f"127.0.0.1:{sk.getsockname()[1]}"
     act.revisions.upsert(RevisionConfig("default", "hello", 1), [act.upstream, dead])
     rt = act.revisions.get("default/hello")
-    await until(lambda: len(rt.assigned) == 2)
+    await eventually(lambda: len(rt.assigned) == 2)
     act.down.add(dead)
     live = next(t for t in rt.assigned if t.dest != dead)
     hold = live.breaker.reserve()  # the live pod is busy: the dead one gets the request
     held = asyncio.create_task(act.get("/"))
-    await until(lambda: rt.pending == 1)
+    await eventually(lambda: rt.pending == 1)
     assert [t.dest for t in rt.assigned] == [act.upstream] and not held.done()
     hold.release()
     rt.wake()
@@ -195,7 +183,7 @@ async def test_refused_connection_waits_for_a_busy_pod(act: Act) -> None:
 
 async def test_metrics_count_responses_by_class(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 4), [act.upstream])
-    await until(lambda: act.revisions.get("default/hello").assigned)
+    await eventually(lambda: act.revisions.get("default/hello").assigned)
     for path in ("/", "/", "/status/404", "/status/500"):
         await act.get(path)
     text = render(act.revisions.by_key).decode()
@@ -239,12 +227,12 @@ async def test_refused_connection_takes_the_pod_out_until_it_probes_again() -> N
         revisions.upsert(RevisionConfig("default", "hello", 0, timeout=30),
                          [f"127.0.0.1:{dead}"])
         rt = revisions.get("default/hello")
-        await until(lambda: rt.assigned)
+        await eventually(lambda: rt.assigned)
         healthy[f"127.0.0.1:{dead}"] = False  # from now on its probe fails
         async with aiohttp.ClientSession() as s:
             url = f"http://127.0.0.1:{port}/"
             held = asyncio.create_task(s.get(url, headers=ROUTE))
-            await until(lambda: rt.pending == 1)  # refused, out of rotation, queued again
+            await eventually(lambda: rt.pending == 1)  # refused, out of rotation, queued again
             assert rt.assigned == [] and not held.done()
             # the pod comes back on the same address and passes its probe
             await runner.setup()

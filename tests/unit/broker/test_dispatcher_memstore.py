@@ -17,6 +17,7 @@ from knpy.broker.sender import Outcome, Sender
 from knpy.broker.settings import Settings
 from knpy.runtime import cloudevents as ce
 from knpy.runtime.contract import eventing
+from tests.support.poll import eventually
 
 
 class Subscriber:
@@ -67,14 +68,6 @@ def event(eid: str) -> ce.CloudEvent:
     return ce.make_event({"specversion": "1.0", "id": eid, "source": "/s", "type": "t"}, b"d")
 
 
-async def wait(cond, limit: float = 5.0) -> None:
-    for _ in range(int(limit / 0.02)):
-        if cond():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met")
-
-
 async def test_retries_then_dead_letter(sub) -> None:
     s, base = sub
     s.status["/a"] = [500, 503, 500]
@@ -86,7 +79,7 @@ brokers: [{{namespace: ns, name: b, delivery: {{retry: 2, backoffDelay: PT0.01S,
 triggers: [{{namespace: ns, name: t, broker: b, subscriber: "{base}/a"}}]
 """, [event("e1")], store, settings)
     try:
-        await wait(lambda: len(s.calls.get("/dls", [])) == 1)
+        await eventually(lambda: len(s.calls.get("/dls", [])) == 1)
         assert len(s.calls["/a"]) == 3
         dls = s.calls["/dls"][0]
         assert dls.headers["ce-knativeerrorcode"] == "500"
@@ -109,7 +102,7 @@ triggers: [{{namespace: ns, name: t, broker: b, subscriber: "{base}/hang"}}]
     d2 = await run(yaml, [], store, settings)
     try:
         # ack_wait (2 x 0.2 s timeout + 5 s) passes, then the store hands it out again
-        await wait(lambda: len(s.calls.get("/hang", [])) >= 2, 10)
+        await eventually(lambda: len(s.calls.get("/hang", [])) >= 2, 10)
     finally:
         await d2.close()
 

@@ -9,7 +9,7 @@ from typing import Any
 from knpy.runtime.k8s.errors import ApiError
 from knpy.runtime.k8s.informer import Informer
 from knpy.runtime.k8s.resources import CONFIGMAPS, Obj
-from knpy.runtime.k8s.testing import eventually
+from tests.support.poll import eventually
 
 
 def cm(name: str, rv: str, ns: str = "default") -> Obj:

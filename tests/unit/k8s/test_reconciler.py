@@ -16,8 +16,9 @@ from knpy.runtime.k8s import (
     Resource,
 )
 from knpy.runtime.k8s.informer import Lister
-from knpy.runtime.k8s.testing import FakeClient, eventually
+from knpy.runtime.k8s.testing import FakeClient
 from knpy.runtime.k8s.workqueue import ExponentialRateLimiter, WorkQueue
+from tests.support.poll import eventually
 
 WIDGETS = Resource("example.dev", "v1", "widgets", "Widget")
 
@@ -103,9 +104,14 @@ async def test_non_leader_does_nothing() -> None:
     assert r.calls == 0 and c.actions == []
 
 
-async def _drive(behaviour, until, *, settle: float = 0.0
-                 ) -> tuple[Controller, WidgetReconciler]:
-    """Run a one-worker controller on ns/w until `until(ctl, rec)` holds (then `settle` s)."""
+def idle(ctl: Controller) -> bool:
+    """Nothing queued, being processed or scheduled for later: no reconcile can follow."""
+    q = ctl.queue
+    return len(q) == 0 and not q.processing and not q.pending_after()
+
+
+async def _drive(behaviour, until) -> tuple[Controller, WidgetReconciler]:
+    """Run a one-worker controller on ns/w until `until(ctl, rec)` holds."""
     c, lister, _ = world()
     r = WidgetReconciler(c, lister, behaviour)
     ctl = Controller(r, workers=1,
@@ -114,7 +120,6 @@ async def _drive(behaviour, until, *, settle: float = 0.0
     task = asyncio.create_task(ctl.run())
     try:
         await eventually(lambda: until(ctl, r), 10, what="controller progress")
-        await asyncio.sleep(settle)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -132,7 +137,7 @@ async def test_controller_retries_plain_errors_with_backoff() -> None:
 async def test_controller_does_not_retry_permanent_errors() -> None:
     def perm(_v: View) -> None:
         raise PermanentError("bad spec")
-    ctl, r = await _drive(perm, lambda ctl, r: ctl.errors == 1, settle=0.2)
+    ctl, r = await _drive(perm, lambda ctl, r: ctl.errors == 1 and idle(ctl))
     assert r.calls == 1
     assert ctl.queue.retries("ns/w") == 0 and len(ctl.queue) == 0
 
@@ -146,5 +151,5 @@ async def test_controller_requeue_after() -> None:
 
 
 async def test_controller_success_forgets_backoff() -> None:
-    ctl, r = await _drive(None, lambda ctl, r: r.calls == 1, settle=0.1)
+    ctl, r = await _drive(None, lambda ctl, r: r.calls == 1 and idle(ctl))
     assert r.calls == 1 and ctl.queue.retries("ns/w") == 0

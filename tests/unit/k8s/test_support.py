@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -16,7 +17,8 @@ from knpy.runtime.k8s import (
     owner_reference,
     split_key,
 )
-from knpy.runtime.k8s.testing import FakeClient, eventually
+from knpy.runtime.k8s.testing import FakeClient
+from tests.support.poll import eventually
 
 
 def test_keys() -> None:
@@ -48,9 +50,14 @@ async def test_leader_election_one_leader_then_failover_on_release() -> None:
                       renew_deadline=0.5, retry_period=0.05,
                       on_started_leading=lambda: events.append("b leads"))
     ta = asyncio.create_task(a.run())
-    await asyncio.sleep(0.1)
+    await eventually(lambda: a.is_leader, 3, "a leading")
     tb = asyncio.create_task(b.run())
-    await asyncio.sleep(0.3)
+    renewals: set[str] = set()
+
+    def a_renewed_while_b_polls() -> bool:  # both poll every 50 ms
+        renewals.add(c.store[("leases", "sys", "ctl")]["spec"]["renewTime"])
+        return len(renewals) >= 4
+    await eventually(a_renewed_while_b_polls, 3, "a renewing its lease")
     assert a.is_leader and not b.is_leader
     assert events == ["a leads"]
     ta.cancel()  # a clean stop releases the lease
@@ -71,10 +78,11 @@ async def test_leader_takes_over_an_expired_lease_of_a_crashed_holder() -> None:
                  "renewTime": "2020-01-01T00:00:00.000000Z", "leaseTransitions": 4}})
     b = LeaderElector(c, "sys", "ctl", identity="b", lease_duration=2.0,
                       renew_deadline=1.0, retry_period=0.05)
+    started = time.monotonic()
     tb = asyncio.create_task(b.run())
-    await asyncio.sleep(0.3)
-    assert not b.is_leader, "waits a full lease duration as observed locally"
     await eventually(lambda: b.is_leader, 5)
+    # the dead holder's leaseDurationSeconds (1), counted from when b first saw the lease
+    assert time.monotonic() - started >= 1.0, "waits a full lease duration as observed locally"
     assert c.store[("leases", "sys", "ctl")]["spec"]["leaseTransitions"] == 5
     tb.cancel()
     await asyncio.gather(tb, return_exceptions=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from knpy.runtime.k8s import Discovery, Resource, Tracker
-from knpy.runtime.k8s.testing import eventually
+from tests.support.poll import eventually
 
 KSVC = Resource("serving.knative.dev", "v1", "services", "Service")
 

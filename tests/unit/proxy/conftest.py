@@ -4,6 +4,7 @@ against a real upstream (the aiohttp user app) on a real loopback socket."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from aiohttp import web
 
 from knpy.runtime.proxy import Exchange, ProxyOptions, Server, UpstreamPool
 from tests.apps.userapp import make_app
+from tests.support.poll import eventually
 
 
 def pytest_asyncio_loop_factories(config, item) -> Mapping[str, object]:  # type: ignore[no-untyped-def]
@@ -100,10 +102,10 @@ async def no_loop_errors() -> AsyncIterator[None]:
     errors: list[dict] = []
     loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
     yield
-    for _ in range(20):  # let cancelled tasks run their last step
-        left = asyncio.all_tasks() - {asyncio.current_task()}
-        if not left:
-            break
-        await asyncio.sleep(0.01)
+
+    def pending() -> set[asyncio.Task]:
+        return asyncio.all_tasks() - {asyncio.current_task()}
+    with contextlib.suppress(AssertionError):  # let cancelled tasks run their last step
+        await eventually(lambda: not pending(), 0.2, every=0.01)
     assert not errors, f"loop exception handler got: {errors}"
-    assert not left, f"tasks still pending after the test: {left}"
+    assert not pending(), f"tasks still pending after the test: {pending()}"

@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 import hashlib
 import json
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from knpy.runtime.proxy import ProxyOptions, Timeouts
 from tests.apps.userapp import pattern
+from tests.support.poll import eventually
 from tests.support.procs import free_port
 from tests.unit.proxy.conftest import Proxy
 from tests.unit.proxy.rawclient import read_response
@@ -22,6 +25,16 @@ TIMEOUT = aiohttp.ClientTimeout(total=20)
 async def get(url: str, **kw) -> tuple[int, bytes, dict]:  # type: ignore[no-untyped-def]
     async with aiohttp.ClientSession(timeout=TIMEOUT) as s, s.get(url, **kw) as r:
         return r.status, await r.read(), dict(r.headers)
+
+
+def upstream_paused(proxy: Proxy) -> Any:
+    """The proxy's one client connection, once back-pressure paused its upstream read."""
+    conns = list(proxy.server.connections)
+    if len(conns) != 1:
+        return None
+    (conn,) = conns
+    up = conn.current.up if conn.current is not None else None
+    return conn if up is not None and up.reading_paused else None
 
 
 async def test_get_and_keep_alive_reuse(proxy: Proxy) -> None:
@@ -121,12 +134,9 @@ async def test_slow_client_pauses_upstream(proxy: Proxy) -> None:
     # buffer the whole 64 MB body in memory.
     _reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writer.write(b"GET /big?bytes=67108864 HTTP/1.1\r\nHost: x\r\n\r\n")
-    await asyncio.sleep(1.0)
-    (conn,) = proxy.server.connections
+    conn = await eventually(lambda: upstream_paused(proxy), 10, "the upstream paused")
     buffered = conn.transport.get_write_buffer_size()
     assert buffered < 4 * 1024 * 1024, buffered
-    assert conn.current is not None and conn.current.up is not None
-    assert conn.current.up.reading_paused
     writer.close()
 
 
@@ -192,18 +202,15 @@ async def test_fast_response_within_timeouts(make_proxy) -> None:  # type: ignor
 async def test_client_disconnect_cancels_upstream(proxy: Proxy, upstream) -> None:  # type: ignore[no-untyped-def]
     _reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writer.write(b"GET /sleep?ms=5000 HTTP/1.1\r\nHost: x\r\n\r\n")
-    await asyncio.sleep(0.3)
-    assert len(proxy.server.active) == 1
+    await eventually(lambda: len(proxy.server.active) == 1, 5, "the request in flight")
     writer.close()
     await writer.wait_closed()
     assert await proxy.server.wait_idle(2)
     # the upstream saw its request go away: nothing is in flight there any more
-    for _ in range(50):
+    async def upstream_idle() -> bool:
         _, body, _ = await get(f"http://127.0.0.1:{upstream.port}/count")
-        if json.loads(body)["inflight"] == 0:
-            break
-        await asyncio.sleep(0.05)
-    assert json.loads(body)["inflight"] == 0
+        return json.loads(body)["inflight"] == 0
+    await eventually(upstream_idle, 2.5, "the upstream request cancelled", every=0.05)
 
 
 async def test_pipelined_requests_answer_in_order(proxy: Proxy) -> None:
@@ -243,20 +250,25 @@ async def test_http10_client_gets_a_closed_connection(proxy: Proxy) -> None:
 
 async def test_stale_pooled_connection_is_retried(make_proxy) -> None:  # type: ignore[no-untyped-def]
     # An upstream that closes every connection right after answering (without saying so).
+    closed = 0
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal closed
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         await writer.drain()
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # close after the proxy pooled the connection, as a peer would
         writer.close()
+        closed += 1
 
     srv = await asyncio.start_server(handle, "127.0.0.1", 0)
     p = await make_proxy(port=srv.sockets[0].getsockname()[1])
     async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
-        for _ in range(3):
+        for i in range(3):
             async with s.get(p.url + "/") as r:
                 assert (r.status, await r.read()) == (200, b"ok")
-            await asyncio.sleep(0.01)
+            # the pooled connection is stale for certain before the next request
+            await eventually(lambda i=i: closed == i + 1, 5, "the upstream closing")
     await p.server.close()
     srv.close()
 
@@ -266,13 +278,24 @@ async def test_paused_connection_serves_the_next_request(proxy: Proxy) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     n = 16 * 1024 * 1024
     writer.write(b"GET /big?bytes=%d HTTP/1.1\r\nHost: x\r\n\r\n" % n)
-    await asyncio.sleep(0.5)  # let the buffers fill and the upstream pause
+    await eventually(lambda: upstream_paused(proxy), 10, "the upstream paused")
     status, _, body = await asyncio.wait_for(read_response(reader), 20)
     assert status == 200 and len(body) == n
     writer.write(b"PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde")
     status, _, body = await asyncio.wait_for(read_response(reader), 5)
     assert (status, body) == (200, b"abcde")
     writer.close()
+
+
+def accept_queue(port: int) -> int:
+    """Connections waiting in 127.0.0.1:port's accept queue (Linux: a listening socket's
+    rx_queue in /proc/net/tcp)."""
+    local = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = line.split()
+        if f[1] == local and f[3] == "0A":  # 0A: LISTEN
+            return int(f[4].split(":")[1], 16)
+    return 0
 
 
 async def test_dial_timeout_gives_502(make_proxy) -> None:  # type: ignore[no-untyped-def]
@@ -289,7 +312,7 @@ async def test_dial_timeout_gives_502(make_proxy) -> None:  # type: ignore[no-un
         s.setblocking(False)
         s.connect_ex(("127.0.0.1", port))
         fillers.append(s)
-    await asyncio.sleep(0.1)
+    await eventually(lambda: accept_queue(port) >= 1, 5, "the accept queue full")
     p = await make_proxy(port=port)
     p.pool.connect_timeout = 0.3
     status, body, _ = await get(p.url + "/")

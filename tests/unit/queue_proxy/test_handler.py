@@ -18,6 +18,7 @@ from knpy.runtime.hotpath.breaker import Breaker
 from knpy.runtime.hotpath.reqstats import RequestStats
 from knpy.runtime.proxy import Server, UpstreamPool
 from tests.apps.userapp import make_app
+from tests.support.poll import eventually
 
 
 @dataclass
@@ -60,10 +61,10 @@ async def _send(port: int, path: str, extra: bytes = b"") -> tuple[asyncio.Strea
 
 async def test_abandoned_queued_request_leaks_no_slot(rig: Rig) -> None:
     _r1, w1 = await _send(rig.port, "/sleep?ms=3000")
-    await asyncio.sleep(0.1)
+    await eventually(lambda: rig.breaker.inflight == 1, 5, "the first request running")
     _r2, w2 = await _send(rig.port, "/sleep?ms=10")  # queued behind the first
-    await asyncio.sleep(0.1)
-    assert (rig.breaker.inflight, rig.breaker.pending) == (1, 1)
+    await eventually(lambda: (rig.breaker.inflight, rig.breaker.pending) == (1, 1), 5,
+                     "the second request queued")
     w2.close()  # the queued client gives up
     w1.close()  # and so does the one holding the slot
     assert await rig.server.wait_idle(3)

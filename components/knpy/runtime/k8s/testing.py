@@ -1,12 +1,16 @@
 """Table-test support for reconcilers (knative.dev/pkg/reconciler/testing in spirit).
 
 For unit tests only: `FakeClient` is an in-memory object store with the verbs of `Client`
-that records every write and can inject failures (`fail`), and `run_row` drives one
-reconcile of one key against a seeded world:
+that records every write, can inject failures (`fail`) and answer a verb itself (`react`,
+e.g. a SubjectAccessReview's verdict), and `run_row` drives one reconcile of one key against
+a seeded world:
 
     row = Row("ready broker", objects=[broker, cm], key="ns/b",
               want_status_updates=[...], want_events=["Normal BrokerReconciled ..."])
     await run_row(row, make_reconciler)
+
+A row states every write it expects, like knative's TableRow: creates, updates, status
+updates, patches and deletes; any write a row does not list fails it.
 
 Real API behaviour that matters to reconcilers is kept: resourceVersion conflicts, 404s,
 AlreadyExists, and the status subresource (PUT /status writes only .status; PUT writes
@@ -19,6 +23,7 @@ import copy
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from knpy.runtime.k8s.errors import ApiError
@@ -26,7 +31,8 @@ from knpy.runtime.k8s.events import MemoryRecorder
 from knpy.runtime.k8s.informer import Lister
 from knpy.runtime.k8s.resources import Obj, Resource
 
-__all__ = ["Action", "FakeClient", "Row", "run_row", "strip_volatile"]
+__all__ = ["FAKE_SERVER", "Action", "FakeClient", "Reactor", "Row", "World", "run_row",
+           "strip_volatile"]
 
 
 @dataclass
@@ -46,13 +52,22 @@ class _Failure:
     times: int
 
 
+# A reactor answers a verb on a plural instead of the store (None: the store answers).
+Reactor = Callable[[Action], Obj | None]
+
+FAKE_SERVER = "https://kube.test"
+
+
 class FakeClient:
     def __init__(self) -> None:
         self.store: dict[tuple[str, str | None, str], Obj] = {}
         self.actions: list[Action] = []
         self._failures: list[_Failure] = []
+        self._reactors: list[tuple[str, str, Reactor]] = []
         self._rv = itertools.count(1)
         self._uid = itertools.count(1)
+        # what code reads off the real client's ApiClient: the server's URL
+        self.api = SimpleNamespace(configuration=SimpleNamespace(host=FAKE_SERVER))
 
     # ------------------------------------------------------------------ seeding
     def seed(self, res: Resource, obj: Obj) -> Obj:
@@ -72,11 +87,23 @@ class FakeClient:
                                                                        {"message": "injected"}),
                                        times))
 
+    def react(self, verb: str, plural: str, fn: Reactor) -> None:
+        """fn(action) answers verb on plural (e.g. a review's status); None falls through."""
+        self._reactors.append((verb, plural, fn))
+
     def _check(self, verb: str, res: Resource) -> None:
         for f in self._failures:
             if f.verb == verb and f.plural == res.plural and f.times > 0:
                 f.times -= 1
                 raise f.error
+
+    def _reaction(self, action: Action) -> Obj | None:
+        for verb, plural, fn in self._reactors:
+            if verb == action.verb and plural == action.resource:
+                got = fn(action)
+                if got is not None:
+                    return copy.deepcopy(got)
+        return None
 
     def writes(self, verb: str | None = None) -> list[Action]:
         return [a for a in self.actions if a.verb not in ("get", "list")
@@ -100,10 +127,14 @@ class FakeClient:
         return {"items": items, "metadata": {"resourceVersion": str(next(self._rv))}}
 
     async def create(self, res: Resource, obj: Obj) -> Obj:
-        md = obj["metadata"]
-        self.actions.append(Action("create", res.plural, md.get("namespace"), md["name"],
-                                   copy.deepcopy(obj)))
+        md = obj.get("metadata") or {}
+        action = Action("create", res.plural, md.get("namespace"), md.get("name", ""),
+                        copy.deepcopy(obj))
+        self.actions.append(action)
         self._check("create", res)
+        reply = self._reaction(action)
+        if reply is not None:
+            return reply
         k = (res.plural, md.get("namespace"), md["name"])
         if k in self.store:
             raise ApiError(409, "AlreadyExists", {"reason": "AlreadyExists"})
@@ -149,7 +180,7 @@ class FakeClient:
 
     async def patch(self, res: Resource, namespace: str | None, name: str, patch: Any,
                     **_: Any) -> Obj:
-        self.actions.append(Action("patch", res.plural, namespace, name, patch))
+        self.actions.append(Action("patch", res.plural, namespace, name, copy.deepcopy(patch)))
         self._check("patch", res)
         cur = self.store.get((res.plural, namespace, name))
         if cur is None:
@@ -199,10 +230,16 @@ class Row:
     want_creates: list[Obj] = field(default_factory=list)
     want_updates: list[Obj] = field(default_factory=list)
     want_status_updates: list[Obj] = field(default_factory=list)  # compared on .status
+    want_patches: list[tuple[str, Any]] = field(default_factory=list)  # ("plural/ns/name", body)
     want_deletes: list[str] = field(default_factory=list)  # "plural/ns/name"
     want_events: list[str] = field(default_factory=list)
     want_err: type[BaseException] | None = None
     failures: list[tuple[str, str, Exception | None]] = field(default_factory=list)
+    reactors: list[tuple[str, str, Reactor]] = field(default_factory=list)
+
+
+def _path(a: Action) -> str:
+    return f"{a.resource}/{a.namespace}/{a.name}"
 
 
 @dataclass
@@ -222,6 +259,8 @@ async def run_row(row: Row, factory: Callable[[World], Any],
         listers.setdefault(res.plural, Lister(res)).put(copy.deepcopy(seeded))
     for verb, plural, exc in row.failures:
         client.fail(verb, plural, exc)
+    for verb, plural, fn in row.reactors:
+        client.react(verb, plural, fn)
     world = World(client, listers, MemoryRecorder())
     rec = factory(world)
     err: BaseException | None = None
@@ -238,13 +277,16 @@ async def run_row(row: Row, factory: Callable[[World], Any],
     assert creates == [strip_volatile(o) for o in row.want_creates], f"{ctx}: creates {creates}"
     updates = [strip_volatile(a.obj) for a in client.writes("update")]
     assert updates == [strip_volatile(o) for o in row.want_updates], f"{ctx}: updates {updates}"
-    got_status = [(a.name, strip_volatile(a.obj.get("status")))
+    got_status = [(a.namespace, a.name, strip_volatile(a.obj.get("status")))
                   for a in client.writes("update_status")]
-    want_status = [(o["metadata"]["name"], strip_volatile(o.get("status")))
-                   for o in row.want_status_updates]
+    want_status = [(o["metadata"].get("namespace"), o["metadata"]["name"],
+                    strip_volatile(o.get("status"))) for o in row.want_status_updates]
     assert got_status == want_status, (
         f"{ctx}: status updates\n got {got_status}\nwant {want_status}")
-    deletes = [f"{a.resource}/{a.namespace}/{a.name}" for a in client.writes("delete")]
+    patches = [(_path(a), strip_volatile(a.obj)) for a in client.writes("patch")]
+    assert patches == [(p, strip_volatile(b)) for p, b in row.want_patches], (
+        f"{ctx}: patches {patches}")
+    deletes = [_path(a) for a in client.writes("delete")]
     assert deletes == row.want_deletes, f"{ctx}: deletes {deletes}"
     assert world.recorder.events == row.want_events, f"{ctx}: events {world.recorder.events}"
     if after is not None:
@@ -253,19 +295,3 @@ async def run_row(row: Row, factory: Callable[[World], Any],
             await r
     return world
 
-
-async def eventually(cond: Callable[[], Any], within: float = 5.0, every: float = 0.01,
-                     what: str = "condition") -> Any:
-    """Poll cond() until it returns something truthy (returned), or fail after `within` s."""
-    import asyncio
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        got = cond()
-        if asyncio.iscoroutine(got):
-            got = await got
-        if got:
-            return got
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not reached within {within}s")
-        await asyncio.sleep(every)
