@@ -35,7 +35,8 @@ from knpy.runtime import eventfilter
 from knpy.runtime.config import FieldError
 from knpy.webhook.jsonpatch import diff
 
-__all__ = ["Handler", "Handlers", "default_review", "eventing_handlers", "validate_review"]
+__all__ = ["Handler", "Handlers", "configmap_validator", "default_review", "eventing_handlers",
+           "merge_handlers", "validate_review"]
 
 Obj = dict[str, Any]
 
@@ -49,8 +50,9 @@ class Handler:
 Handlers = dict[tuple[str, str], Handler]
 
 
-def _configmap_validator(parsers: dict[str, Callable[[Any], Any]]
-                         ) -> Callable[[Obj, Obj | None], FieldError]:
+def configmap_validator(parsers: dict[str, Callable[[Any], Any]]
+                        ) -> Callable[[Obj, Obj | None], FieldError]:
+    """Validate a ConfigMap named in `parsers` by parsing its data; others pass."""
     def validate(obj: Obj, _old: Obj | None) -> FieldError:
         parser = parsers.get((obj.get("metadata") or {}).get("name", ""))
         if parser is None:
@@ -82,10 +84,34 @@ def eventing_handlers(defaults: Callable[[], BrokerDefaults] = BrokerDefaults) -
         ("eventing.knative.dev", "Broker"): Handler(default_broker, validate_broker_any),
         ("eventing.knative.dev", "Trigger"): Handler(set_trigger_defaults,
                                                      validate_trigger_any),
-        ("", "ConfigMap"): Handler(None, _configmap_validator({
+        ("", "ConfigMap"): Handler(None, configmap_validator({
             EVENTING_CONFIG: parse_eventing_config,
             BROKER_DEFAULTS_CONFIG: parse_broker_defaults})),
     }
+
+
+def merge_handlers(*tables: Handlers) -> Handlers:
+    """One table from several (eventing, sources, serving...). A kind in two tables (the
+    ConfigMap validators) gets both: every validator's errors, every defaulter in turn."""
+    out: Handlers = {}
+    for table in tables:
+        for key, h in table.items():
+            prev = out.get(key)
+            out[key] = h if prev is None else _chain(prev, h)
+    return out
+
+
+def _chain(a: Handler, b: Handler) -> Handler:
+    def validate(obj: Obj, old: Obj | None) -> FieldError:
+        return a.validate(obj, old).also(b.validate(obj, old))
+    if a.default is None or b.default is None:
+        default = a.default or b.default
+    else:
+        da, db = a.default, b.default
+
+        def default(obj: Obj) -> Obj:
+            return db(da(obj))
+    return Handler(default, validate)
 
 
 def _response(uid: str, allowed: bool, message: str = "", code: int = 200,
