@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from knpy.runtime.k8s import MUTATING_WEBHOOKS, SECRETS, VALIDATING_WEBHOOKS, Client, connect
+from knpy.runtime.k8s import MUTATING_WEBHOOKS, SECRETS, VALIDATING_WEBHOOKS, Client
 from tests.integration.controller.kube import make_namespace
 from tests.support.cluster import KubeAPI
 from tests.support.procs import free_port, python_module, running
@@ -31,13 +31,6 @@ def hook_config(kind: str, name: str, path: str, port: int, label: str) -> dict:
         hook["reinvocationPolicy"] = "Never"
     return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
             "metadata": {"name": name}, "webhooks": [hook]}
-
-
-@pytest.fixture
-async def client(kube_apiserver: KubeAPI):
-    c = await connect(kube_apiserver.kubeconfig)
-    yield c
-    await c.close()
 
 
 async def test_webhook_admission_end_to_end(kube_crds: KubeAPI, client: Client,
