@@ -196,6 +196,16 @@ def test_revision_spec_is_immutable() -> None:
     assert not v1.validate_revision_update(rev, labelled)
 
 
+def test_revision_stored_before_a_default_can_still_be_labelled() -> None:
+    """The webhook defaults the new object on UPDATE too; the spec did not change."""
+    stored = {"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+              "metadata": {"name": "hello-00001", "namespace": "ns"},
+              "spec": {"containers": [{"image": "a"}]}}
+    updated = v1.set_revision_defaults(stored)
+    updated["metadata"]["annotations"] = {"serving.knative.dev/routes": "hello"}
+    assert not v1.validate_revision_update(stored, updated)
+
+
 def test_byo_revision_name_changes_with_the_template() -> None:
     old = v1.set_service_defaults(ksvc())
     old["spec"]["template"]["metadata"]["name"] = "hello-v1"

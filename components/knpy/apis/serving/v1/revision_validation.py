@@ -9,6 +9,7 @@ Every function returns errors relative to what it validates; the caller prefixes
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -21,6 +22,7 @@ from knpy.apis.serving.v1.register import (
     RESERVED_PATHS,
     RESERVED_PORTS,
 )
+from knpy.apis.serving.v1.revision_defaults import set_revision_spec_defaults
 from knpy.apis.serving.v1.revision_types import serving_container_index
 from knpy.runtime.config import FieldError
 
@@ -298,9 +300,15 @@ def validate_revision(raw: dict[str, Any], cfg: ServingConfig | None = None) -> 
 
 def validate_revision_update(old: dict[str, Any], new: dict[str, Any],
                              cfg: ServingConfig | None = None) -> FieldError:
-    """A Revision is a snapshot: its spec never changes once created."""
+    """A Revision is a snapshot: its spec never changes once created. The old spec is
+    compared defaulted, as the new one arrives defaulted: a Revision stored before a
+    default existed is not refused a label update for it."""
     errs = validate_revision(new, cfg)
-    if old.get("spec") != new.get("spec"):
+    old_spec = old.get("spec")
+    if isinstance(old_spec, dict) and old_spec != new.get("spec"):
+        old_spec = copy.deepcopy(old_spec)
+        set_revision_spec_defaults(old_spec, (cfg or ServingConfig()).defaults)
+    if old_spec != new.get("spec"):
         errs = errs.also(FieldError.immutable("spec", "a Revision's spec cannot change; "
                                                       "change its Configuration instead"))
     return errs
