@@ -143,6 +143,10 @@ def test_config_defaults_apply() -> None:
                      "tcpSocket": {}, "failureThreshold": 3}}]),
                  "spec.template.spec.containers[0].readinessProbe.failureThreshold: must not "
                  "set the field(s): not allowed when periodSeconds is 0", id="aggressive-probe"),
+    pytest.param(ksvc(containers=[{"image": "a", "ports": [{"containerPort": 8080}],
+                                   "readinessProbe": {"httpGet": {"port": 9000}}}]),
+                 "spec.template.spec.containers[0].readinessProbe.httpGet.port: invalid value: "
+                 "9000: may only probe the containerPort (8080)", id="probe-port"),
     pytest.param(ksvc(nodeSelector={"a": "b"}),
                  "spec.template.spec.nodeSelector: must not set the field(s): enable it with "
                  "kubernetes.podspec-nodeselector", id="gated-field"),

@@ -17,6 +17,7 @@ from knpy.apis.autoscaling.annotations import parse_annotations
 from knpy.apis.serving.config_features import EMPTY_DIR, INIT_CONTAINERS, MULTI_CONTAINER
 from knpy.apis.serving.configmaps import ServingConfig
 from knpy.apis.serving.v1.register import (
+    DEFAULT_USER_PORT,
     PORT_NAMES,
     RESERVED_ENV_VARS,
     RESERVED_PATHS,
@@ -153,6 +154,23 @@ def _validate_probe(p: Any, serving: bool) -> FieldError:
     return errs
 
 
+def _validate_probe_port(c: dict[str, Any]) -> FieldError:
+    """The queue-proxy runs the serving container's readiness probe against the user port,
+    so a probe may only name that port (or leave it 0 / unset)."""
+    probe = c.get("readinessProbe")
+    if not isinstance(probe, dict):
+        return FieldError.none()
+    ports = c.get("ports") or [{}]
+    want = ports[0].get("containerPort") if isinstance(ports[0], dict) else None
+    want = want or DEFAULT_USER_PORT
+    for h in ("tcpSocket", "httpGet"):
+        port = (probe.get(h) or {}).get("port") if isinstance(probe.get(h), dict) else None
+        if _is_int(port) and port not in (0, want):
+            return FieldError.invalid(port, f"readinessProbe.{h}.port",
+                                      f"may only probe the containerPort ({want})")
+    return FieldError.none()
+
+
 def _validate_container(c: Any, serving: bool, volumes: set[str]) -> FieldError:
     if not isinstance(c, dict):
         return FieldError.invalid(c, "", "want a container")
@@ -182,6 +200,8 @@ def _validate_container(c: Any, serving: bool, volumes: set[str]) -> FieldError:
                                                 "no volume of that name in spec.volumes"))
     errs = errs.also(_validate_probe(c.get("readinessProbe"), serving)
                      .via_field("readinessProbe"))
+    if serving:
+        errs = errs.also(_validate_probe_port(c))
     errs = errs.also(_validate_probe(c.get("livenessProbe"), False).via_field("livenessProbe"))
     return errs
 
