@@ -12,7 +12,9 @@ import uuid
 import pytest
 from aiohttp import web
 
-from knpy.runtime.k8s import MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS, Client
+from knpy.apis.serving.v1 import GROUP, VERSION, Revision
+from knpy.apis.serving.v1.register import REVISIONS as REVISIONS_PLURAL
+from knpy.runtime.k8s import MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS, Client, Resource
 from knpy.webhook.admission import eventing_handlers, merge_handlers
 from knpy.webhook.certs import generate
 from knpy.webhook.server import make_app, ssl_context
@@ -25,6 +27,7 @@ from tests.support.procs import REPO, free_port
 
 pytestmark = pytest.mark.timeout(120)
 
+REVISIONS = Resource(GROUP, VERSION, REVISIONS_PLURAL, "Revision")
 CRDS = REPO / "charts" / "knpy" / "crds" / "serving.yaml"
 KINDS = ("services.serving.knative.dev", "configurations.serving.knative.dev",
          "revisions.serving.knative.dev", "routes.serving.knative.dev",
@@ -96,6 +99,30 @@ async def test_ksvc_defaulted_and_rejected_through_kubectl(serving_crds: KubeAPI
         out = (await kubectl("get", "ksvc,cfg,rev,rt", "-n", ns)).stdout
         for col in ("URL", "LATESTCREATED", "LATESTREADY", "READY", "REASON"):
             assert col in out, out
+
+        # a Revision: status through the subresource, Knative's revision columns, and
+        # its spec frozen
+        rev = {"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+               "metadata": {"name": "helloworld-go-00001", "namespace": ns, "labels": {
+                   "serving.knative.dev/configuration": "helloworld-go",
+                   "serving.knative.dev/configurationGeneration": "1"}},
+               "spec": {"containers": [{"image": "dev.local/knpy/helloworld:dev"}]}}
+        await kubectl("apply", "-f", "-", input=json.dumps(rev))
+        stored = await client.get(REVISIONS, ns, "helloworld-go-00001")
+        view = Revision(stored)
+        view.init_conditions()
+        view.status.mark_resources_available_true()
+        view.status.mark_container_healthy_true()
+        stored["status"]["actualReplicas"] = 1
+        await client.update_status(REVISIONS, stored)
+        out = (await kubectl("get", "rev", "-n", ns)).stdout
+        header, row = out.splitlines()[:2]
+        assert header.split()[:4] == ["NAME", "CONFIG", "NAME", "GENERATION"], out
+        assert row.split()[:5] == ["helloworld-go-00001", "helloworld-go", "1", "True",
+                                   "1"], out
+        p = await kubectl("patch", "rev", "helloworld-go-00001", "-n", ns, "--type=merge",
+                          "-p", '{"spec":{"timeoutSeconds":10}}', check=False)
+        assert p.returncode != 0 and "spec: immutable field changed" in p.stderr, p.stderr
 
         bad = json.loads(json.dumps(good))
         bad["metadata"]["name"] = "bad"
