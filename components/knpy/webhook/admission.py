@@ -45,6 +45,9 @@ Obj = dict[str, Any]
 class Handler:
     default: Callable[[Obj], Obj] | None
     validate: Callable[[Obj, Obj | None], FieldError]
+    # defaults that need the request: (defaulted object, old object or None on CREATE,
+    # the requesting user's name) -> object (Knative's creator/lastModifier annotations)
+    default_user: Callable[[Obj, Obj | None, str], Obj] | None = None
 
 
 Handlers = dict[tuple[str, str], Handler]
@@ -111,7 +114,7 @@ def _chain(a: Handler, b: Handler) -> Handler:
 
         def default(obj: Obj) -> Obj:
             return db(da(obj))
-    return Handler(default, validate)
+    return Handler(default, validate, a.default_user or b.default_user)
 
 
 def _response(uid: str, allowed: bool, message: str = "", code: int = 200,
@@ -164,4 +167,8 @@ def default_review(review: Obj, handlers: Handlers) -> Obj:
     if req.get("operation") == "UPDATE" and (obj.get("metadata") or {}).get(
             "deletionTimestamp"):
         return _response(uid, True)
-    return _response(uid, True, patch=diff(obj, h.default(obj)))
+    out = h.default(obj)
+    if h.default_user is not None:
+        old = req.get("oldObject") if req.get("operation") == "UPDATE" else None
+        out = h.default_user(out, old, str((req.get("userInfo") or {}).get("username", "")))
+    return _response(uid, True, patch=diff(obj, out))

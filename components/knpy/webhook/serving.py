@@ -49,13 +49,15 @@ def serving_handlers(config: Callable[[], ServingConfig] = ServingConfig) -> Han
     g = v1.GROUP
     return {
         (g, "Service"): Handler(lambda o: v1.set_service_defaults(o, config().defaults),
-                                validator(v1.validate_service, v1.validate_service_update)),
+                                validator(v1.validate_service, v1.validate_service_update),
+                                v1.set_user_annotations),
         (g, "Configuration"): Handler(
             lambda o: v1.set_configuration_defaults(o, config().defaults),
-            validator(v1.validate_configuration, v1.validate_configuration_update)),
+            validator(v1.validate_configuration, v1.validate_configuration_update),
+            v1.set_user_annotations),
         (g, "Revision"): Handler(lambda o: v1.set_revision_defaults(o, config().defaults),
                                  validator(v1.validate_revision, v1.validate_revision_update)),
-        (g, "Route"): Handler(v1.set_route_defaults, route_validate),
+        (g, "Route"): Handler(v1.set_route_defaults, route_validate, v1.set_user_annotations),
         (autoscaling.GROUP, "PodAutoscaler"): Handler(
             lambda o: autoscaling.set_podautoscaler_defaults(
                 o, autoscaler_class=config().autoscaler.pod_autoscaler_class),

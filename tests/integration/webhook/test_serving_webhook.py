@@ -95,6 +95,9 @@ async def test_ksvc_defaulted_and_rejected_through_kubectl(serving_crds: KubeAPI
         assert c["name"] == "user-container"
         assert c["readinessProbe"] == {"successThreshold": 1, "tcpSocket": {"port": 0}}
         assert c["env"] == [{"name": "TARGET", "value": "World"}]  # open pod spec kept
+        ann = got["metadata"]["annotations"]
+        assert ann["serving.knative.dev/creator"] == ann["serving.knative.dev/lastModifier"]
+        assert ann["serving.knative.dev/creator"]  # the kubectl user's name
         # Knative's columns and short names
         out = (await kubectl("get", "ksvc,cfg,rev,rt", "-n", ns)).stdout
         for col in ("URL", "LATESTCREATED", "LATESTREADY", "READY", "REASON"):

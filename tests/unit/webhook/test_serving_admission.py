@@ -21,10 +21,11 @@ from knpy.webhook.sources import sources_handlers
 H = merge_handlers(eventing_handlers(), sources_handlers(), serving_handlers())
 
 
-def review(obj: dict, op: str = "CREATE", old: dict | None = None) -> dict:
+def review(obj: dict, op: str = "CREATE", old: dict | None = None,
+           user: str = "alice") -> dict:
     g, _, v = obj.get("apiVersion", "").rpartition("/")
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": {"uid": "u-1", "operation": op,
+            "request": {"uid": "u-1", "operation": op, "userInfo": {"username": user},
                         "kind": {"group": g, "version": v, "kind": obj["kind"]},
                         "object": obj, "oldObject": old}}
 
@@ -38,7 +39,8 @@ def ksvc(**tspec) -> dict:
 
 def patched(obj: dict, resp: dict) -> dict:
     out = copy.deepcopy(obj)
-    for op in json.loads(base64.b64decode(resp["response"]["patch"])):
+    # no patch = nothing to change ("W10=" is base64 of "[]")
+    for op in json.loads(base64.b64decode(resp["response"].get("patch", "W10="))):
         parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
         cur = out
         for p in parts[:-1]:
@@ -64,6 +66,21 @@ def test_ksvc_gets_knatives_defaults_as_a_patch() -> None:
     assert (t["timeoutSeconds"], t["containerConcurrency"]) == (300, 0)
     assert t["containers"][0]["name"] == "user-container"
     assert validate_review(review(out), H)["response"]["allowed"]
+    assert out["metadata"]["annotations"] == {"serving.knative.dev/creator": "alice",
+                                              "serving.knative.dev/lastModifier": "alice"}
+
+
+def test_last_modifier_follows_spec_changes_only() -> None:
+    old = patched(ksvc(), default_review(review(ksvc()), H))
+    relabelled = copy.deepcopy(old)
+    relabelled["metadata"]["labels"] = {"team": "x"}
+    out = patched(relabelled, default_review(review(relabelled, "UPDATE", old, "bob"), H))
+    assert out["metadata"]["annotations"]["serving.knative.dev/lastModifier"] == "alice"
+    changed = copy.deepcopy(old)
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = "app2"
+    out = patched(changed, default_review(review(changed, "UPDATE", old, "bob"), H))
+    assert out["metadata"]["annotations"] == {"serving.knative.dev/creator": "alice",
+                                              "serving.knative.dev/lastModifier": "bob"}
 
 
 def test_rejections_come_back_with_paths() -> None:

@@ -23,7 +23,7 @@ from knpy.apis.serving.v1.route_defaults import set_route_defaults
 from knpy.apis.serving.v1.route_lifecycle import ROUTE_CONDITIONS, RouteStatus
 from knpy.apis.serving.v1.route_types import Route
 from knpy.apis.serving.v1.route_validation import validate_route
-from knpy.apis.serving.v1.service_defaults import set_service_defaults
+from knpy.apis.serving.v1.service_defaults import set_service_defaults, set_user_annotations
 from knpy.apis.serving.v1.service_lifecycle import SERVICE_CONDITIONS, ServiceStatus
 from knpy.apis.serving.v1.service_types import Service
 from knpy.apis.serving.v1.service_validation import validate_service, validate_service_update
@@ -33,7 +33,8 @@ __all__ = [
     "SERVICE_CONDITIONS", "VERSION", "Configuration", "ConfigurationStatus", "Revision",
     "RevisionSpec", "RevisionStatus", "RevisionTemplate", "Route", "RouteStatus", "Service",
     "ServiceStatus", "set_configuration_defaults", "set_revision_defaults",
-    "set_route_defaults", "set_service_defaults", "validate_configuration",
+    "set_route_defaults", "set_service_defaults", "set_user_annotations",
+    "validate_configuration",
     "validate_configuration_update", "validate_revision", "validate_revision_spec",
     "validate_revision_update", "validate_route", "validate_service",
     "validate_service_update",
