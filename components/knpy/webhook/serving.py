@@ -43,8 +43,8 @@ def serving_handlers(config: Callable[[], ServingConfig] = ServingConfig) -> Han
         return (networking.validate_serverlessservice(o) if old is None
                 else networking.validate_serverlessservice_update(old, o))
 
-    def route_validate(o: Obj, _old: Obj | None) -> FieldError:
-        return v1.validate_route(o)
+    def route_validate(o: Obj, old: Obj | None) -> FieldError:
+        return v1.validate_route(o) if old is None else v1.validate_route_update(old, o)
 
     g = v1.GROUP
     return {

@@ -152,3 +152,15 @@ def test_internal_kinds_are_validated() -> None:
            "spec": {"mode": "Sometimes", "objectRef": {"apiVersion": "apps/v1",
                                                        "kind": "Deployment", "name": "d"}}}
     assert "spec.mode: invalid value: Sometimes" in denied(validate_review(review(sks), H))
+
+
+def test_creator_cannot_be_rewritten() -> None:
+    old = patched(ksvc(), default_review(review(ksvc()), H))
+    new = copy.deepcopy(old)
+    new["metadata"]["annotations"]["serving.knative.dev/creator"] = "mallory"
+    msg = denied(validate_review(review(new, "UPDATE", old), H))
+    assert "metadata.annotations[serving.knative.dev/creator]: immutable field changed" in msg
+    new = copy.deepcopy(old)
+    new["metadata"]["annotations"]["serving.knative.dev/lastModifier"] = "mallory"
+    msg = denied(validate_review(review(new, "UPDATE", old), H))
+    assert "annotations[serving.knative.dev/lastModifier]: immutable field changed" in msg

@@ -22,7 +22,7 @@ from knpy.apis.serving.v1.revision_validation import (
 from knpy.apis.serving.v1.route_defaults import set_route_defaults
 from knpy.apis.serving.v1.route_lifecycle import ROUTE_CONDITIONS, RouteStatus
 from knpy.apis.serving.v1.route_types import Route
-from knpy.apis.serving.v1.route_validation import validate_route
+from knpy.apis.serving.v1.route_validation import validate_route, validate_route_update
 from knpy.apis.serving.v1.service_defaults import set_service_defaults, set_user_annotations
 from knpy.apis.serving.v1.service_lifecycle import SERVICE_CONDITIONS, ServiceStatus
 from knpy.apis.serving.v1.service_types import Service
@@ -36,6 +36,6 @@ __all__ = [
     "set_route_defaults", "set_service_defaults", "set_user_annotations",
     "validate_configuration",
     "validate_configuration_update", "validate_revision", "validate_revision_spec",
-    "validate_revision_update", "validate_route", "validate_service",
+    "validate_revision_update", "validate_route", "validate_route_update", "validate_service",
     "validate_service_update",
 ]

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from knpy.apis.serving.configmaps import ServingConfig
+from knpy.apis.serving.v1.metadata_validation import validate_creator_update
 from knpy.apis.serving.v1.revision_validation import validate_revision_template
 from knpy.runtime.config import FieldError
 
@@ -55,4 +56,5 @@ def validate_configuration(raw: dict[str, Any], cfg: ServingConfig | None = None
 
 def validate_configuration_update(old: dict[str, Any], new: dict[str, Any],
                                   cfg: ServingConfig | None = None) -> FieldError:
-    return validate_configuration(new, cfg).also(validate_template_update(old, new))
+    return validate_configuration(new, cfg).also(validate_template_update(old, new),
+                                                 validate_creator_update(old, new))

@@ -9,9 +9,10 @@ import re
 from typing import Any
 
 from knpy.apis.eventing.v1.meta import ObjectView
+from knpy.apis.serving.v1.metadata_validation import validate_creator_update
 from knpy.runtime.config import FieldError
 
-__all__ = ["validate_route", "validate_traffic"]
+__all__ = ["validate_route", "validate_route_update", "validate_traffic"]
 
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
@@ -87,3 +88,7 @@ def validate_route(raw: dict[str, Any]) -> FieldError:
     r = ObjectView(raw)
     errs = validate_traffic(r.spec_raw.get("traffic"), default_configuration=False)
     return errs.via_field("spec", "traffic")
+
+
+def validate_route_update(old: dict[str, Any], new: dict[str, Any]) -> FieldError:
+    return validate_route(new).also(validate_creator_update(old, new))

@@ -10,6 +10,7 @@ from knpy.apis.serving.v1.configuration_validation import (
     validate_configuration,
     validate_template_update,
 )
+from knpy.apis.serving.v1.metadata_validation import validate_creator_update
 from knpy.apis.serving.v1.route_validation import validate_traffic
 from knpy.runtime.config import FieldError
 
@@ -25,4 +26,5 @@ def validate_service(raw: dict[str, Any], cfg: ServingConfig | None = None) -> F
 
 def validate_service_update(old: dict[str, Any], new: dict[str, Any],
                             cfg: ServingConfig | None = None) -> FieldError:
-    return validate_service(new, cfg).also(validate_template_update(old, new))
+    return validate_service(new, cfg).also(validate_template_update(old, new),
+                                           validate_creator_update(old, new))
