@@ -164,3 +164,16 @@ def test_creator_cannot_be_rewritten() -> None:
     new["metadata"]["annotations"]["serving.knative.dev/lastModifier"] = "mallory"
     msg = denied(validate_review(review(new, "UPDATE", old), H))
     assert "annotations[serving.knative.dev/lastModifier]: immutable field changed" in msg
+
+
+def test_children_of_a_service_keep_their_owners_user_annotations() -> None:
+    cfg = {"apiVersion": "serving.knative.dev/v1", "kind": "Configuration",
+           "metadata": {"name": "hello", "namespace": "ns",
+                        "ownerReferences": [{"kind": "Service", "name": "hello"}],
+                        "annotations": {"serving.knative.dev/creator": "alice"}},
+           "spec": {"template": {"spec": {"containers": [{"image": "app"}]}}}}
+    out = patched(cfg, default_review(review(cfg, user="system:serviceaccount:knpy"), H))
+    assert out["metadata"]["annotations"] == {"serving.knative.dev/creator": "alice"}
+    new = copy.deepcopy(out)
+    new["metadata"]["annotations"]["serving.knative.dev/creator"] = "bob"
+    assert validate_review(review(new, "UPDATE", out), H)["response"]["allowed"]

@@ -17,6 +17,8 @@ def validate_creator_update(old: dict[str, Any], new: dict[str, Any]) -> FieldEr
     def get(o: dict[str, Any], key: str) -> str | None:
         return ((o.get("metadata") or {}).get("annotations") or {}).get(key)
     errs = FieldError.none()
+    if (new.get("metadata") or {}).get("ownerReferences"):
+        return errs  # a Service's children carry what their owner sets
     keys = [CREATOR_ANNOTATION]
     if old.get("spec") == new.get("spec"):
         keys.append(LAST_MODIFIER_ANNOTATION)

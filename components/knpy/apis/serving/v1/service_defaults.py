@@ -28,8 +28,11 @@ def set_service_defaults(raw: dict[str, Any], d: Defaults | None = None) -> dict
 def set_user_annotations(raw: dict[str, Any], old: dict[str, Any] | None, user: str
                          ) -> dict[str, Any]:
     """Knative's creator / lastModifier annotations on a Service, Configuration or Route:
-    both on create; lastModifier again when an update changes the spec."""
-    if not user or (old is not None and old.get("spec") == raw.get("spec")):
+    both on create; lastModifier again when an update changes the spec. Objects with an
+    owner (a Service's Configuration and Route) keep the annotations their owner gave
+    them, rather than naming the controller."""
+    if not user or (old is not None and old.get("spec") == raw.get("spec")) \
+            or (raw.get("metadata") or {}).get("ownerReferences"):
         return raw
     out = copy.deepcopy(raw)
     md = out.setdefault("metadata", {})
