@@ -23,7 +23,7 @@ import aiohttp
 import yaml
 from aiohttp import web
 
-from knpy.autoscaler.config import AutoscalerConfig, parse_autoscaler_config
+from knpy.apis.autoscaling.config import AutoscalerConfig, parse_autoscaler_config
 from knpy.autoscaler.multiscaler import Multiscaler
 from knpy.autoscaler.registration import Registration, parse_registration
 from knpy.autoscaler.server import EndpointsPublisher, make_app

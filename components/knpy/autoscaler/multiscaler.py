@@ -19,8 +19,8 @@ from typing import Any
 
 import aiohttp
 
+from knpy.apis.autoscaling.config import AutoscalerConfig
 from knpy.autoscaler.collector import Collection
-from knpy.autoscaler.config import AutoscalerConfig
 from knpy.autoscaler.decider import TICK_INTERVAL, Decider, ScaleResult
 from knpy.autoscaler.lifecycle import Activation, Lifecycle, Mode, Outcome
 from knpy.autoscaler.scaletarget import ScaleTarget

@@ -20,12 +20,14 @@ from pathlib import Path
 from aiohttp import web
 
 from knpy.apis.eventing.config import BROKER_DEFAULTS_CONFIG, parse_broker_defaults
+from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS, serving_config
 from knpy.runtime.k8s import ConfigStore, connect
 from knpy.runtime.observability.logs import setup_logging
-from knpy.webhook.admission import eventing_handlers
+from knpy.webhook.admission import eventing_handlers, merge_handlers
 from knpy.webhook.certs import generate
 from knpy.webhook.registration import CertKeeper, load_or_create_certs
 from knpy.webhook.server import load_bundle, make_app, ssl_context
+from knpy.webhook.serving import serving_handlers
 from knpy.webhook.sources import sources_handlers
 
 log = logging.getLogger("knpy.webhook")
@@ -64,20 +66,22 @@ async def amain(argv: list[str] | None = None) -> None:
     mutating = a.mutating_config or ["defaulting.webhook.eventing.knpy.dev"]
     tasks: list[asyncio.Task] = []
     client = None
+    # the config maps the handlers read, watched live
+    parsers = {BROKER_DEFAULTS_CONFIG: parse_broker_defaults, **SERVING_CONFIG_PARSERS}
     if a.standalone:
         bundle = generate(sans_for(a))
-        store = ConfigStore(None, a.namespace, {BROKER_DEFAULTS_CONFIG: parse_broker_defaults})
+        store = ConfigStore(None, a.namespace, parsers)
     else:
         client = await connect(a.kubeconfig)
         bundle = await load_or_create_certs(client, a.namespace, a.secret, sans_for(a))
-        store = ConfigStore(client, a.namespace,
-                            {BROKER_DEFAULTS_CONFIG: parse_broker_defaults})
+        store = ConfigStore(client, a.namespace, parsers)
         assert store.informer is not None
         tasks.append(asyncio.create_task(store.informer.run()))
     if a.ca_out:
         a.ca_out.write_bytes(bundle.ca_pem)
-    handlers = {**eventing_handlers(lambda: store.get(BROKER_DEFAULTS_CONFIG)),
-                **sources_handlers()}
+    handlers = merge_handlers(eventing_handlers(lambda: store.get(BROKER_DEFAULTS_CONFIG)),
+                              sources_handlers(),
+                              serving_handlers(lambda: serving_config(store.get)))
     runner = web.AppRunner(make_app(lambda: handlers), access_log=None)
     await runner.setup()
     ctx = ssl_context(bundle)

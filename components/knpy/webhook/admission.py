@@ -35,7 +35,8 @@ from knpy.runtime import eventfilter
 from knpy.runtime.config import FieldError
 from knpy.webhook.jsonpatch import diff
 
-__all__ = ["Handler", "Handlers", "default_review", "eventing_handlers", "validate_review"]
+__all__ = ["Handler", "Handlers", "configmap_validator", "default_review", "eventing_handlers",
+           "merge_handlers", "validate_review"]
 
 Obj = dict[str, Any]
 
@@ -44,13 +45,17 @@ Obj = dict[str, Any]
 class Handler:
     default: Callable[[Obj], Obj] | None
     validate: Callable[[Obj, Obj | None], FieldError]
+    # defaults that need the request: (defaulted object, old object or None on CREATE,
+    # the requesting user's name) -> object (Knative's creator/lastModifier annotations)
+    default_user: Callable[[Obj, Obj | None, str], Obj] | None = None
 
 
 Handlers = dict[tuple[str, str], Handler]
 
 
-def _configmap_validator(parsers: dict[str, Callable[[Any], Any]]
-                         ) -> Callable[[Obj, Obj | None], FieldError]:
+def configmap_validator(parsers: dict[str, Callable[[Any], Any]]
+                        ) -> Callable[[Obj, Obj | None], FieldError]:
+    """Validate a ConfigMap named in `parsers` by parsing its data; others pass."""
     def validate(obj: Obj, _old: Obj | None) -> FieldError:
         parser = parsers.get((obj.get("metadata") or {}).get("name", ""))
         if parser is None:
@@ -82,10 +87,34 @@ def eventing_handlers(defaults: Callable[[], BrokerDefaults] = BrokerDefaults) -
         ("eventing.knative.dev", "Broker"): Handler(default_broker, validate_broker_any),
         ("eventing.knative.dev", "Trigger"): Handler(set_trigger_defaults,
                                                      validate_trigger_any),
-        ("", "ConfigMap"): Handler(None, _configmap_validator({
+        ("", "ConfigMap"): Handler(None, configmap_validator({
             EVENTING_CONFIG: parse_eventing_config,
             BROKER_DEFAULTS_CONFIG: parse_broker_defaults})),
     }
+
+
+def merge_handlers(*tables: Handlers) -> Handlers:
+    """One table from several (eventing, sources, serving...). A kind in two tables (the
+    ConfigMap validators) gets both: every validator's errors, every defaulter in turn."""
+    out: Handlers = {}
+    for table in tables:
+        for key, h in table.items():
+            prev = out.get(key)
+            out[key] = h if prev is None else _chain(prev, h)
+    return out
+
+
+def _chain(a: Handler, b: Handler) -> Handler:
+    def validate(obj: Obj, old: Obj | None) -> FieldError:
+        return a.validate(obj, old).also(b.validate(obj, old))
+    if a.default is None or b.default is None:
+        default = a.default or b.default
+    else:
+        da, db = a.default, b.default
+
+        def default(obj: Obj) -> Obj:
+            return db(da(obj))
+    return Handler(default, validate, a.default_user or b.default_user)
 
 
 def _response(uid: str, allowed: bool, message: str = "", code: int = 200,
@@ -138,4 +167,8 @@ def default_review(review: Obj, handlers: Handlers) -> Obj:
     if req.get("operation") == "UPDATE" and (obj.get("metadata") or {}).get(
             "deletionTimestamp"):
         return _response(uid, True)
-    return _response(uid, True, patch=diff(obj, h.default(obj)))
+    out = h.default(obj)
+    if h.default_user is not None:
+        old = req.get("oldObject") if req.get("operation") == "UPDATE" else None
+        out = h.default_user(out, old, str((req.get("userInfo") or {}).get("username", "")))
+    return _response(uid, True, patch=diff(obj, out))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knpy.autoscaler.config import AutoscalerConfig, parse_autoscaler_config
+from knpy.apis.autoscaling.config import AutoscalerConfig, parse_autoscaler_config
 from knpy.runtime.config import FieldError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from knpy.autoscaler.config import parse_autoscaler_config
+from knpy.apis.autoscaling.config import parse_autoscaler_config
 from knpy.autoscaler.multiscaler import Multiscaler, RevisionSpec
 from knpy.autoscaler.scaletarget import Pod, StaticScaleTarget
 from knpy.runtime.contract.stat import Stat

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from knpy.autoscaler.config import AutoscalerConfig, parse_autoscaler_config
+from knpy.apis.autoscaling.config import AutoscalerConfig, parse_autoscaler_config
 from knpy.autoscaler.settings import PREFIX, resolve_settings
 from knpy.runtime.config import FieldError
 

@@ -101,3 +101,10 @@ def test_configmap_reader_bounds() -> None:
     r.integer("n", 5, minimum=1)
     r.duration("d", 1.0, positive=True)
     assert len(r.errors) == 2
+
+
+def test_out_of_bounds_names_the_range_and_the_value() -> None:
+    err = FieldError.out_of_bounds(1001, 0, 1000, "containerConcurrency").via_field(
+        "spec.template.spec")
+    assert err.error() == ("spec.template.spec.containerConcurrency: must be between 0 and "
+                           "1000: got 1001")

@@ -116,6 +116,11 @@ class FieldError(ValueError):
         return cls("immutable field changed", field, details=details)
 
     @classmethod
+    def out_of_bounds(cls, value: object, lo: object, hi: object, field: str) -> FieldError:
+        """`field: must be between lo and hi: got value` (Knative's ErrOutOfBoundsValue)."""
+        return cls(f"must be between {lo} and {hi}", field, details=f"got {value}")
+
+    @classmethod
     def from_exception(cls, exc: Exception, field: str) -> FieldError:
         """Wrap another library's error (e.g. a filter or parser error) at `field`."""
         return cls(str(exc), field)

@@ -1,0 +1,179 @@
+"""Serving through the webhook's admission entry points: AdmissionReview in, response out
+(the JSON patch a defaulted ksvc gets, and rejections with their field paths)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+
+from knpy.apis.serving.config_defaults import parse_defaults
+from knpy.apis.serving.configmaps import ServingConfig
+from knpy.webhook.admission import (
+    default_review,
+    eventing_handlers,
+    merge_handlers,
+    validate_review,
+)
+from knpy.webhook.serving import serving_handlers
+from knpy.webhook.sources import sources_handlers
+
+H = merge_handlers(eventing_handlers(), sources_handlers(), serving_handlers())
+
+
+def review(obj: dict, op: str = "CREATE", old: dict | None = None,
+           user: str = "alice") -> dict:
+    g, _, v = obj.get("apiVersion", "").rpartition("/")
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u-1", "operation": op, "userInfo": {"username": user},
+                        "kind": {"group": g, "version": v, "kind": obj["kind"]},
+                        "object": obj, "oldObject": old}}
+
+
+def ksvc(**tspec) -> dict:
+    spec = {"containers": [{"image": "app", "ports": [{"containerPort": 8080}]}], **tspec}
+    return {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": "hello", "namespace": "ns"},
+            "spec": {"template": {"spec": spec}}}
+
+
+def patched(obj: dict, resp: dict) -> dict:
+    out = copy.deepcopy(obj)
+    # no patch = nothing to change ("W10=" is base64 of "[]")
+    for op in json.loads(base64.b64decode(resp["response"].get("patch", "W10="))):
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        cur = out
+        for p in parts[:-1]:
+            cur = cur[int(p)] if isinstance(cur, list) else cur[p]
+        assert op["op"] in ("add", "replace")
+        cur[parts[-1]] = op["value"]
+    return out
+
+
+def denied(resp: dict) -> str:
+    r = resp["response"]
+    assert r["allowed"] is False and r["status"]["code"] == 400
+    return r["status"]["message"]
+
+
+def test_ksvc_gets_knatives_defaults_as_a_patch() -> None:
+    obj = ksvc()
+    resp = default_review(review(obj), H)
+    assert resp["response"]["allowed"] and resp["response"]["patchType"] == "JSONPatch"
+    out = patched(obj, resp)
+    assert out["spec"]["traffic"] == [{"percent": 100, "latestRevision": True}]
+    t = out["spec"]["template"]["spec"]
+    assert (t["timeoutSeconds"], t["containerConcurrency"]) == (300, 0)
+    assert t["containers"][0]["name"] == "user-container"
+    assert validate_review(review(out), H)["response"]["allowed"]
+    assert out["metadata"]["annotations"] == {"serving.knative.dev/creator": "alice",
+                                              "serving.knative.dev/lastModifier": "alice"}
+
+
+def test_last_modifier_follows_spec_changes_only() -> None:
+    old = patched(ksvc(), default_review(review(ksvc()), H))
+    relabelled = copy.deepcopy(old)
+    relabelled["metadata"]["labels"] = {"team": "x"}
+    out = patched(relabelled, default_review(review(relabelled, "UPDATE", old, "bob"), H))
+    assert out["metadata"]["annotations"]["serving.knative.dev/lastModifier"] == "alice"
+    changed = copy.deepcopy(old)
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = "app2"
+    out = patched(changed, default_review(review(changed, "UPDATE", old, "bob"), H))
+    assert out["metadata"]["annotations"] == {"serving.knative.dev/creator": "alice",
+                                              "serving.knative.dev/lastModifier": "bob"}
+
+
+def test_rejections_come_back_with_paths() -> None:
+    msg = denied(validate_review(review(ksvc(containerConcurrency=1001)), H))
+    assert "spec.template.spec.containerConcurrency: must be between 0 and 1000" in msg
+    msg = denied(validate_review(review(ksvc(timeoutSeconds=601)), H))
+    assert "spec.template.spec.timeoutSeconds: must be between 0 and 600" in msg
+    bad = ksvc()
+    bad["spec"]["traffic"] = [{"latestRevision": True, "percent": 50, "tag": "-x"}]
+    msg = denied(validate_review(review(bad), H))
+    assert "spec.traffic: Traffic targets sum to 50, want 100" in msg
+    assert "spec.traffic[0].tag: invalid value: -x" in msg
+    bad = ksvc()
+    bad["spec"]["template"]["metadata"] = {"annotations": {
+        "autoscaling.knative.dev/min-scale": "3", "autoscaling.knative.dev/max-scale": "1"}}
+    msg = denied(validate_review(review(bad), H))
+    assert "spec.template.metadata.annotations[autoscaling.knative.dev/min-scale]" in msg
+
+
+def test_revision_spec_is_immutable_but_labels_and_status_are_not() -> None:
+    rev = {"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+           "metadata": {"name": "hello-00001", "namespace": "ns"},
+           "spec": {"containers": [{"image": "app"}]}}
+    new = copy.deepcopy(rev)
+    new["spec"]["containers"][0]["image"] = "other"
+    msg = denied(validate_review(review(new, "UPDATE", rev), H))
+    assert "spec: immutable field changed" in msg
+    new = copy.deepcopy(rev)
+    new["metadata"]["labels"] = {"serving.knative.dev/routingState": "active"}
+    new["status"] = {"actualReplicas": 1}
+    assert validate_review(review(new, "UPDATE", rev), H)["response"]["allowed"]
+
+
+def test_config_maps_of_both_stacks_are_validated_together() -> None:
+    def cm(name: str, data: dict) -> dict:
+        return {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": "knpy-system"}, "data": data}
+    msg = denied(validate_review(review(cm("config-autoscaler", {"stable-window": "1s"})), H))
+    assert "config-autoscaler[stable-window]" in msg
+    msg = denied(validate_review(review(cm("config-defaults",
+                                           {"container-concurrency": "2000"})), H))
+    assert "config-defaults[container-concurrency]" in msg
+    # the eventing table's config maps are still checked after the merge
+    msg = denied(validate_review(review(cm("config-br-defaults", {"default-retry": "-1"})), H))
+    assert "config-br-defaults[default-retry]" in msg
+    assert validate_review(review(cm("unrelated", {"x": "y"})), H)["response"]["allowed"]
+
+
+def test_defaults_follow_live_config() -> None:
+    cfg = ServingConfig(defaults=parse_defaults({"revision-timeout-seconds": "42"}))
+    h = serving_handlers(lambda: cfg)
+    out = patched(ksvc(), default_review(review(ksvc()), h))
+    assert out["spec"]["template"]["spec"]["timeoutSeconds"] == 42
+
+
+def test_internal_kinds_are_validated() -> None:
+    pa = {"apiVersion": "autoscaling.internal.knative.dev/v1alpha1", "kind": "PodAutoscaler",
+          "metadata": {"name": "r", "namespace": "ns",
+                       "annotations": {"autoscaling.knative.dev/target": "0"}},
+          "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                      "name": "r-deployment"}, "containerConcurrency": 0}}
+    msg = denied(validate_review(review(pa), H))
+    assert "metadata.annotations[autoscaling.knative.dev/target]" in msg
+    out = patched(pa, default_review(review(pa), H))
+    assert out["metadata"]["annotations"]["autoscaling.knative.dev/class"] == \
+        "kpa.autoscaling.knative.dev"
+    sks = {"apiVersion": "networking.internal.knative.dev/v1alpha1",
+           "kind": "ServerlessService", "metadata": {"name": "r", "namespace": "ns"},
+           "spec": {"mode": "Sometimes", "objectRef": {"apiVersion": "apps/v1",
+                                                       "kind": "Deployment", "name": "d"}}}
+    assert "spec.mode: invalid value: Sometimes" in denied(validate_review(review(sks), H))
+
+
+def test_creator_cannot_be_rewritten() -> None:
+    old = patched(ksvc(), default_review(review(ksvc()), H))
+    new = copy.deepcopy(old)
+    new["metadata"]["annotations"]["serving.knative.dev/creator"] = "mallory"
+    msg = denied(validate_review(review(new, "UPDATE", old), H))
+    assert "metadata.annotations[serving.knative.dev/creator]: immutable field changed" in msg
+    new = copy.deepcopy(old)
+    new["metadata"]["annotations"]["serving.knative.dev/lastModifier"] = "mallory"
+    msg = denied(validate_review(review(new, "UPDATE", old), H))
+    assert "annotations[serving.knative.dev/lastModifier]: immutable field changed" in msg
+
+
+def test_children_of_a_service_keep_their_owners_user_annotations() -> None:
+    cfg = {"apiVersion": "serving.knative.dev/v1", "kind": "Configuration",
+           "metadata": {"name": "hello", "namespace": "ns",
+                        "ownerReferences": [{"kind": "Service", "name": "hello"}],
+                        "annotations": {"serving.knative.dev/creator": "alice"}},
+           "spec": {"template": {"spec": {"containers": [{"image": "app"}]}}}}
+    out = patched(cfg, default_review(review(cfg, user="system:serviceaccount:knpy"), H))
+    assert out["metadata"]["annotations"] == {"serving.knative.dev/creator": "alice"}
+    new = copy.deepcopy(out)
+    new["metadata"]["annotations"]["serving.knative.dev/creator"] = "bob"
+    assert validate_review(review(new, "UPDATE", out), H)["response"]["allowed"]
