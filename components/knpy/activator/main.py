@@ -1,11 +1,10 @@
-"""Process wiring: settings, backends source, the proxy server, stats, signals, drain."""
+"""Process wiring: settings, backends source, the proxy server, stats, drain on stop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 
 from knpy.activator.config import Settings, parse_args
@@ -22,7 +21,14 @@ from knpy.runtime.proxy import ProxyOptions, Server
 log = logging.getLogger("knpy.activator")
 
 
-async def serve(s: Settings) -> int:
+async def amain(argv: list[str], stop: asyncio.Event) -> int:
+    """The activator process (knpy.runtime.process.run); flags: see config.py."""
+    s = parse_args(argv)
+    setup_logging(s.log_level)
+    return await serve(s, stop)
+
+
+async def serve(s: Settings, stop: asyncio.Event) -> int:
     loop = asyncio.get_running_loop()
     sink = StatSink(s.autoscaler_url)
     reporter = ConcurrencyReporter(s.pod_name, sink.send, loop.time)
@@ -64,9 +70,6 @@ async def serve(s: Settings) -> int:
         await metrics_server.listen(s.host, s.metrics_port)
     sink.start()
     tasks.append(loop.create_task(reporter.run(), name="stats-reporter"))
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     log.info("activator listening on %s:%d (h2c :%d not served, metrics :%s), autoscaler %s, "
              "%d revision(s)", s.host, s.port, s.h2c_port, s.metrics_port or "off",
              s.autoscaler_url or "(none)", len(revisions.by_key))
@@ -103,18 +106,3 @@ async def serve(s: Settings) -> int:
     log.info("activator stopped")
     return 0
 
-
-def main(argv: list[str] | None = None) -> None:
-    s = parse_args(argv)
-    setup_logging(s.log_level)
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover
-        run = asyncio.run
-    else:
-        run = uvloop.run
-    try:
-        sys.exit(run(serve(s)))
-    except OSError as e:
-        log.error("cannot serve: %s", e)
-        sys.exit(1)
