@@ -26,7 +26,7 @@ from knpy.autoscaler.config import AutoscalerConfig, parse_autoscaler_config
 from knpy.autoscaler.multiscaler import Multiscaler
 from knpy.autoscaler.registration import Registration, parse_registration
 from knpy.autoscaler.server import EndpointsPublisher, make_app
-from knpy.runtime.config import FieldError
+from knpy.runtime.config import FieldError, parse_unique_list
 from knpy.runtime.observability.logs import setup_logging
 
 log = logging.getLogger("knpy.autoscaler")
@@ -56,19 +56,8 @@ def load_file(path: Path) -> tuple[AutoscalerConfig, list[Registration]]:
         config = parse_autoscaler_config(_as_configmap_data(doc.get("config")))
     except FieldError as e:
         raise e.via_field("config") from None
-    revs = doc.get("revisions") or []
-    if not isinstance(revs, list):
-        raise FieldError.invalid(revs, "revisions", details="want a list")
-    regs: list[Registration] = []
-    for i, raw in enumerate(revs):
-        try:
-            regs.append(parse_registration(raw))
-        except FieldError as e:
-            raise e.via_field_index("revisions", i) from None
-    keys = [r.spec.key for r in regs]
-    for i, key in enumerate(keys):
-        if key in keys[:i]:
-            raise FieldError(f"duplicate revision {key}", f"revisions[{i}]")
+    regs = parse_unique_list(doc.get("revisions") or None, "revisions", parse_registration,
+                             lambda r: r.spec.key, "revision")
     return config, regs
 
 
