@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from knpy.apis.duck.conditions import ConditionManager
+from knpy.apis.duck.conditions import Status
 from knpy.apis.duck.destination import Destination
 from knpy.runtime.config import FieldError, parse_iso8601_duration
 
@@ -74,15 +74,9 @@ class DeliverySpec:
 DEAD_LETTER_SINK_RESOLVED = "DeadLetterSinkResolved"
 
 
-class DeliveryStatus:
+class DeliveryStatus(Status):
     """status.deadLetterSinkUri and its DeadLetterSinkResolved condition, for the statuses
     (Broker, Trigger) whose condition set has that condition."""
-
-    raw: dict[str, Any]
-
-    @property
-    def conditions(self) -> ConditionManager:
-        raise NotImplementedError
 
     @property
     def dead_letter_sink_uri(self) -> str | None:

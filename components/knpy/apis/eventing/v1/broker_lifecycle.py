@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from knpy.apis.duck.conditions import ConditionManager, ConditionSet
+from knpy.apis.duck.conditions import ConditionSet
 from knpy.apis.duck.delivery import DEAD_LETTER_SINK_RESOLVED, DeliveryStatus
 
 __all__ = ["BROKER_CONDITIONS", "BrokerStatus"]
@@ -18,15 +16,7 @@ BROKER_CONDITIONS = ConditionSet(INGRESS_READY, FILTER_READY, ADDRESSABLE,
 
 
 class BrokerStatus(DeliveryStatus):
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-
-    @property
-    def conditions(self) -> ConditionManager:
-        return BROKER_CONDITIONS.manage(self.raw)
-
-    def is_ready(self) -> bool:
-        return self.conditions.is_happy()
+    cset = BROKER_CONDITIONS
 
     @property
     def address_url(self) -> str | None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from knpy.apis.duck.conditions import ConditionManager, ConditionSet
+from knpy.apis.duck.conditions import ConditionSet
 from knpy.apis.duck.delivery import DEAD_LETTER_SINK_RESOLVED, DeliveryStatus
 
 __all__ = ["TRIGGER_CONDITIONS", "TriggerStatus"]
@@ -18,15 +16,7 @@ TRIGGER_CONDITIONS = ConditionSet(BROKER_READY, SUBSCRIBER_RESOLVED, DEPENDENCY_
 
 
 class TriggerStatus(DeliveryStatus):
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-
-    @property
-    def conditions(self) -> ConditionManager:
-        return TRIGGER_CONDITIONS.manage(self.raw)
-
-    def is_ready(self) -> bool:
-        return self.conditions.is_happy()
+    cset = TRIGGER_CONDITIONS
 
     @property
     def subscriber_uri(self) -> str | None:
