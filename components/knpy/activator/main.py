@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 
@@ -16,6 +15,7 @@ from knpy.activator.revisions import Revisions
 from knpy.activator.stats import ConcurrencyReporter, StatSink
 from knpy.runtime.config import FieldError
 from knpy.runtime.observability.logs import setup_logging
+from knpy.runtime.process import cancel_and_wait
 from knpy.runtime.proxy import ProxyOptions, Server
 
 log = logging.getLogger("knpy.activator")
@@ -91,11 +91,7 @@ async def serve(s: Settings, stop: asyncio.Event) -> int:
     await server.close(grace=s.drain_timeout)
     if metrics_server is not None:
         await metrics_server.close()
-    for t in tasks:
-        t.cancel()
-    for t in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await t
+    await cancel_and_wait(tasks)
     frame = reporter.report(loop.time())  # the last partial second
     if frame is not None:
         sink.send(frame)

@@ -26,7 +26,7 @@ from knpy.controller.sources.wiring import SourcesControllers
 from knpy.runtime.k8s import Client, ConfigStore, Discovery, EventRecorder, LeaderElector, connect
 from knpy.runtime.k8s.probes import serve_probes
 from knpy.runtime.observability.logs import setup_logging
-from knpy.runtime.process import run_until_stopped
+from knpy.runtime.process import cancel_and_wait, run_until_stopped
 
 __all__ = ["ControllerApp", "Options", "amain", "parse_args"]
 
@@ -122,9 +122,7 @@ class ControllerApp:
                 self._promote()
             await asyncio.gather(*tasks)
         finally:
-            for t in reversed(tasks):
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(reversed(tasks))
             await self.eventing.close()
             await self.sources.close()
             if probes is not None:

@@ -17,10 +17,10 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, NoReturn, TypeVar
 
-__all__ = ["Main", "run", "run_until_stopped"]
+__all__ = ["Main", "cancel_and_wait", "run", "run_until_stopped"]
 
 log = logging.getLogger("knpy.runtime.process")
 
@@ -91,3 +91,12 @@ async def run_until_stopped(coro: Coroutine[Any, Any, T], stop: asyncio.Event) -
         if task.cancelled() and stop.is_set():
             return None
         raise
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Future[Any]]) -> None:
+    """Cancel `tasks` (in the order given) and wait until every one has finished; their
+    results and errors are dropped, as at shutdown."""
+    pending = list(tasks)
+    for t in pending:
+        t.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)

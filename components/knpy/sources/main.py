@@ -26,7 +26,7 @@ from knpy.runtime.k8s import Informer, LeaderElector, connect
 from knpy.runtime.k8s.probes import serve_probes
 from knpy.runtime.k8s.resources import Resource
 from knpy.runtime.observability.logs import setup_logging
-from knpy.runtime.process import run_until_stopped
+from knpy.runtime.process import cancel_and_wait, run_until_stopped
 from knpy.sources.apiserver import ApiServerAdapter, SourceConfig
 from knpy.sources.ping import PingScheduler
 from knpy.sources.pingfile import watch_file
@@ -102,9 +102,7 @@ async def run_ping(a: argparse.Namespace, sender: Sender) -> None:
     try:
         await asyncio.gather(*tasks)
     finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         await sched.drain()
         if probes is not None:
             await probes.cleanup()

@@ -20,6 +20,7 @@ from aiohttp import web
 from knpy.apis.eventing.config import BROKER_DEFAULTS_CONFIG, parse_broker_defaults
 from knpy.runtime.k8s import ConfigStore, connect
 from knpy.runtime.observability.logs import setup_logging
+from knpy.runtime.process import cancel_and_wait
 from knpy.webhook.admission import eventing_handlers
 from knpy.webhook.certs import generate
 from knpy.webhook.registration import CertKeeper, load_or_create_certs
@@ -92,9 +93,7 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
     try:
         await stop.wait()
     finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         await runner.cleanup()
         if client is not None:
             await client.close()
