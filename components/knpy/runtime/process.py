@@ -48,7 +48,7 @@ async def _supervise(amain: Main, argv: list[str]) -> int | None:
             loop.remove_signal_handler(sig)
 
 
-def _event_loop_runner() -> Callable[[Coroutine[Any, Any, T]], T]:
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, int | None]], int | None]:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency; work without it
