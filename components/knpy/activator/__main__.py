@@ -1,5 +1,6 @@
 """`python -m knpy.activator` (flags and env: see config.py and docs/activator.md)."""
 
-from knpy.activator.main import main
+from knpy.activator.main import amain
+from knpy.runtime.process import run
 
-main()
+run(amain)

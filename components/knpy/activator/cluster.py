@@ -21,6 +21,7 @@ from typing import Any
 from knpy.activator.revisions import RevisionConfig, Revisions
 from knpy.activator.throttler import DEFAULT_TIMEOUT
 from knpy.runtime.k8s import Client, Informer, Resource, connect
+from knpy.runtime.process import cancel_and_wait
 
 log = logging.getLogger("knpy.activator.cluster")
 
@@ -123,7 +124,5 @@ class ClusterSource:
             log.info("informers synced: %d revision(s)", len(self.revisions.by_key))
             await asyncio.gather(*tasks)
         finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
             await self.client.close()

@@ -30,7 +30,7 @@ import yaml
 
 from knpy.activator.revisions import RevisionConfig
 from knpy.activator.throttler import DEFAULT_TIMEOUT, QUEUE_DEPTH, split_address
-from knpy.runtime.config import FieldError
+from knpy.runtime.config import FieldError, parse_unique_list
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,20 +147,8 @@ def parse_standalone(doc: Any) -> Standalone:
     acts = [] if acts is None else acts
     if not isinstance(acts, list) or not all(isinstance(a, str) and a for a in acts):
         raise FieldError.invalid(acts, "activators", details="want a list of IPs")
-    raws = doc.get("revisions")
-    raws = [] if raws is None else raws
-    if not isinstance(raws, list):
-        raise FieldError.invalid(raws, "revisions", details="want a list")
-    revs: list[RevisionConfig] = []
-    for i, raw in enumerate(raws):
-        try:
-            revs.append(_revision(raw))
-        except FieldError as e:
-            raise e.via_field_index("revisions", i) from None
-    keys = [r.key for r in revs]
-    for i, k in enumerate(keys):
-        if k in keys[:i]:
-            raise FieldError(f"duplicate revision {k}", f"revisions[{i}]")
+    revs = parse_unique_list(doc.get("revisions"), "revisions", _revision,
+                             lambda r: r.key, "revision")
     return Standalone(tuple(revs), tuple(acts))
 
 

@@ -1,11 +1,9 @@
-"""Process wiring: settings, backends source, the proxy server, stats, signals, drain."""
+"""Process wiring: settings, backends source, the proxy server, stats, drain on stop."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 
 from knpy.activator.config import Settings, parse_args
@@ -17,12 +15,20 @@ from knpy.activator.revisions import Revisions
 from knpy.activator.stats import ConcurrencyReporter, StatSink
 from knpy.runtime.config import FieldError
 from knpy.runtime.observability.logs import setup_logging
+from knpy.runtime.process import cancel_and_wait
 from knpy.runtime.proxy import ProxyOptions, Server
 
 log = logging.getLogger("knpy.activator")
 
 
-async def serve(s: Settings) -> int:
+async def amain(argv: list[str], stop: asyncio.Event) -> int:
+    """The activator process (knpy.runtime.process.run); flags: see config.py."""
+    s = parse_args(argv)
+    setup_logging(s.log_level)
+    return await serve(s, stop)
+
+
+async def serve(s: Settings, stop: asyncio.Event) -> int:
     loop = asyncio.get_running_loop()
     sink = StatSink(s.autoscaler_url)
     reporter = ConcurrencyReporter(s.pod_name, sink.send, loop.time)
@@ -64,9 +70,6 @@ async def serve(s: Settings) -> int:
         await metrics_server.listen(s.host, s.metrics_port)
     sink.start()
     tasks.append(loop.create_task(reporter.run(), name="stats-reporter"))
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     log.info("activator listening on %s:%d (h2c :%d not served, metrics :%s), autoscaler %s, "
              "%d revision(s)", s.host, s.port, s.h2c_port, s.metrics_port or "off",
              s.autoscaler_url or "(none)", len(revisions.by_key))
@@ -88,11 +91,7 @@ async def serve(s: Settings) -> int:
     await server.close(grace=s.drain_timeout)
     if metrics_server is not None:
         await metrics_server.close()
-    for t in tasks:
-        t.cancel()
-    for t in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await t
+    await cancel_and_wait(tasks)
     frame = reporter.report(loop.time())  # the last partial second
     if frame is not None:
         sink.send(frame)
@@ -103,18 +102,3 @@ async def serve(s: Settings) -> int:
     log.info("activator stopped")
     return 0
 
-
-def main(argv: list[str] | None = None) -> None:
-    s = parse_args(argv)
-    setup_logging(s.log_level)
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover
-        run = asyncio.run
-    else:
-        run = uvloop.run
-    try:
-        sys.exit(run(serve(s)))
-    except OSError as e:
-        log.error("cannot serve: %s", e)
-        sys.exit(1)

@@ -10,11 +10,11 @@ until it leaves the backend set (the endpoints' own readiness takes over from th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from knpy.activator.throttler import PodTracker, RevisionThrottler, split_address
+from knpy.runtime.proxy.probe import get_request, probe
 
 log = logging.getLogger("knpy.activator.prober")
 
@@ -22,49 +22,15 @@ PROBE_PERIOD = 0.2
 PROBE_TIMEOUT = 0.3
 PROBE_PATH = "/healthz"
 USER_AGENT = "Knative-Activator-Probe"
-MAX_RESPONSE = 64 * 1024
 
 
 async def probe_once(dest: str, limit: float = PROBE_TIMEOUT) -> bool:
     """One probe of a queue-proxy at `dest` ("host:port"): True on 200 with body `queue`."""
     host, port = split_address(dest)
-    request = (f"GET {PROBE_PATH} HTTP/1.1\r\nHost: {dest}\r\nK-Network-Probe: queue\r\n"
-               f"User-Agent: {USER_AGENT}\r\nConnection: close\r\n\r\n").encode("latin-1")
-    writer = None
-    try:
-        async with asyncio.timeout(limit):
-            reader, writer = await asyncio.open_connection(host, port)
-            writer.write(request)
-            data = b""
-            while len(data) < MAX_RESPONSE:
-                chunk = await reader.read(MAX_RESPONSE)
-                if not chunk:
-                    break
-                data += chunk
-                if _complete(data):
-                    break
-    except (OSError, TimeoutError):
-        return False
-    finally:
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-    head, sep, body = data.partition(b"\r\n\r\n")
-    parts = head.split(b" ", 2)
-    return bool(sep) and len(parts) >= 2 and parts[1] == b"200" and body == b"queue"
-
-
-def _complete(data: bytes) -> bool:
-    """True once a Content-Length-framed response is all here (saves waiting for EOF)."""
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        return False
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return value.strip().isdigit() and len(body) >= int(value.strip())
-    return False
+    request = get_request(PROBE_PATH, dest, (("K-Network-Probe", "queue"),
+                                             ("User-Agent", USER_AGENT)))
+    answer = await probe(host, port, request, limit, body=True)
+    return answer is not None and answer.status == 200 and answer.body == b"queue"
 
 
 class Prober:

@@ -1,40 +1,36 @@
-"""Wire the eventing reconcilers onto the shared runtime and run them.
+"""The controller process: flags, config, leader election and probes around the reconcilers.
 
-Informers: Brokers, Triggers (all namespaces), ConfigMaps and Deployments in the system
-namespace. Controllers: broker, trigger, contract. Leader election (one Lease per process
-kind) gates every write; non-leaders keep their caches warm for a fast takeover.
+The reconcilers are wired in `eventing/wiring.py` (Broker, Trigger, the data-plane
+contract) and `sources/wiring.py` (sources.knative.dev, on only when its CRDs are served).
+The eventing ConfigMaps are read through one ConfigStore whose informer both wirings share.
+Leader election (one Lease per process kind) gates every write; non-leaders keep their
+caches warm for a fast takeover.
+
+Flags (and env): --kubeconfig ($KUBECONFIG; in-cluster config when unset),
+--namespace ($SYSTEM_NAMESPACE, default knpy-system), --contract-configmap,
+--no-leader-elect, --lease-name, --identity ($POD_NAME), --workers,
+--probe-port ($KNPY_PROBE_PORT, 8080; 0 turns the /healthz and /readyz server off).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 
 from knpy.apis.eventing.config import EVENTING_CONFIG, EventingConfig, parse_eventing_config
-from knpy.controller.eventing.broker import BrokerReconciler
-from knpy.controller.eventing.contract import ContractReconciler
-from knpy.controller.eventing.resolver import URIResolver
-from knpy.controller.eventing.resources import BROKERS, DEPLOYMENTS, TRIGGERS
-from knpy.controller.eventing.trigger import TriggerReconciler
+from knpy.controller.eventing.wiring import EventingControllers
 from knpy.controller.sources.wiring import SourcesControllers
-from knpy.runtime.k8s import (
-    Client,
-    ConfigStore,
-    Controller,
-    Discovery,
-    EventRecorder,
-    Informer,
-    LeaderElector,
-    Tracker,
-)
+from knpy.runtime.k8s import Client, ConfigStore, Discovery, EventRecorder, LeaderElector, connect
 from knpy.runtime.k8s.probes import serve_probes
+from knpy.runtime.observability.logs import setup_logging
+from knpy.runtime.process import cancel_and_wait, run_until_stopped
 
-__all__ = ["ControllerApp", "Options"]
+__all__ = ["ControllerApp", "Options", "amain", "parse_args"]
 
 log = logging.getLogger("knpy.controller")
-
-CONTRACT_QUEUE_KEY = "contract"
 
 
 @dataclass
@@ -57,171 +53,77 @@ class ControllerApp:
     def __init__(self, client: Client, opts: Options) -> None:
         self.client, self.opts = client, opts
         ns = opts.namespace
-        self.brokers = Informer(client, BROKERS, watch_timeout=opts.watch_timeout)
-        self.triggers = Informer(client, TRIGGERS, watch_timeout=opts.watch_timeout)
-        self.deployments = Informer(client, DEPLOYMENTS, namespace=ns,
-                                    watch_timeout=opts.watch_timeout)
         self.config = ConfigStore(client, ns, {EVENTING_CONFIG: parse_eventing_config},
                                   on_change=self._config_changed)
         assert self.config.informer is not None
-        self.configmaps = self.config.informer
-        self.configmaps.watch_timeout = opts.watch_timeout
+        self.config.informer.watch_timeout = opts.watch_timeout
         recorder = EventRecorder(client, "knpy-controller")
         self.discovery = Discovery(client)
-        domain = self.cfg().cluster_domain
-        # Each reconciler tracks the objects it references (ksvc, Service, ...) in its
-        # own Tracker, so a change re-queues the right kind's keys.
-        self.trackers = [
-            Tracker(client, self.discovery, lambda k: self.broker.enqueue_key(k),
-                    watch_timeout=opts.watch_timeout),
-            Tracker(client, self.discovery, lambda k: self.trigger.enqueue_key(k),
-                    watch_timeout=opts.watch_timeout)]
-        self.resolvers = [URIResolver(client, self.discovery, domain, t)
-                          for t in self.trackers]
-
-        self.contract = Controller(ContractReconciler(
-            client, self.brokers.lister, self.triggers.lister, self.configmaps.lister, ns,
-            opts.contract_configmap, self.cfg), workers=1)
-        poke = lambda: self.contract.enqueue_key(CONTRACT_QUEUE_KEY)  # noqa: E731
-        self.broker = Controller(BrokerReconciler(
-            client, self.brokers.lister, recorder, resolver=self.resolvers[0],
-            configmaps=self.configmaps.lister, deployments=self.deployments.lister,
-            system_namespace=ns, contract_name=opts.contract_configmap, config=self.cfg,
-            on_reconciled=poke), workers=opts.workers)
-        self.trigger = Controller(TriggerReconciler(
-            client, self.triggers.lister, recorder, brokers=self.brokers.lister,
-            resolver=self.resolvers[1], config=self.cfg, on_reconciled=poke),
-            workers=opts.workers)
-        self.controllers = [self.broker, self.trigger, self.contract]
-        # sources.knative.dev (docs/sources.md): on only when its CRDs are served
+        self.eventing = EventingControllers(
+            client, self.discovery, recorder, self.config.informer, self.cfg,
+            system_namespace=ns, contract_configmap=opts.contract_configmap,
+            workers=opts.workers, watch_timeout=opts.watch_timeout)
         self.sources = SourcesControllers(client, self.discovery, recorder,
-                                          system_namespace=ns, cluster_domain=domain,
+                                          system_namespace=ns,
+                                          cluster_domain=self.cfg().cluster_domain,
                                           workers=opts.workers,
                                           watch_timeout=opts.watch_timeout)
-        if opts.leader_election:
-            self.sources.demote()
         self.elector: LeaderElector | None = None
         if opts.leader_election:
-            for c in self.controllers:
-                c.demote()
+            self._demote()
             self.elector = LeaderElector(
                 client, ns, opts.lease_name, identity=opts.identity,
                 lease_duration=opts.lease_duration, renew_deadline=opts.renew_deadline,
                 retry_period=opts.retry_period, on_started_leading=self._promote,
                 on_stopped_leading=self._demote)
-        self._wire()
 
     def cfg(self) -> EventingConfig:
         return self.config.get(EVENTING_CONFIG)
 
-    # ------------------------------------------------------------------ wiring
-    def _wire(self) -> None:
-        self.broker.watch(self.brokers)
-        self.trigger.watch(self.triggers)
-        # a broker change re-queues its triggers (they may exist before it)
-        self.trigger.watch(self.brokers, self._triggers_of)
-        for inf in (self.brokers, self.triggers):
-            inf.on_change(lambda _o: self.contract.enqueue_key(CONTRACT_QUEUE_KEY))
-
-        def on_cm(o: dict) -> None:
-            if o["metadata"]["name"] == self.opts.contract_configmap:
-                # contract written (or tampered with): brokers re-check readiness, and
-                # the contract reconciler restores it if it drifted.
-                self.broker.enqueue_all(self.brokers.lister, slow=False)
-                self.contract.enqueue_key(CONTRACT_QUEUE_KEY)
-        self.configmaps.on_change(on_cm)
-        self.deployments.on_change(
-            lambda _o: self.broker.enqueue_all(self.brokers.lister, slow=False))
-
-    def _triggers_of(self, broker: dict) -> list[str]:
-        ns, name = broker["metadata"].get("namespace"), broker["metadata"]["name"]
-        return [f"{ns}/{t['metadata']['name']}"
-                for t in self.triggers.lister.list(ns)
-                if (t.get("spec") or {}).get("broker") == name]
-
     def _config_changed(self, name: str, cfg: EventingConfig) -> None:
         log.info("%s changed: %s", name, cfg)
-        for r in self.resolvers:
-            r.cluster_domain = cfg.cluster_domain
         self.sources.set_cluster_domain(cfg.cluster_domain)
-        self.broker.enqueue_all(self.brokers.lister, slow=False)
-        self.trigger.enqueue_all(self.triggers.lister, slow=True)
-        self.contract.enqueue_key(CONTRACT_QUEUE_KEY)
+        self.eventing.set_cluster_domain(cfg.cluster_domain)
 
     def _promote(self) -> None:
         log.info("leading: reconciling everything")
-        self.broker.promote(self.brokers.lister)
-        self.trigger.promote(self.triggers.lister)
-        self.contract.reconciler.is_leader = True
-        self.contract.enqueue_key(CONTRACT_QUEUE_KEY)
+        self.eventing.promote()
         self.sources.promote()
 
     def _demote(self) -> None:
-        for c in self.controllers:
-            c.demote()
+        self.eventing.demote()
         self.sources.demote()
 
     @property
     def is_leader(self) -> bool:
         return self.elector.is_leader if self.elector else True
 
-    # ------------------------------------------------------------------ running
-    async def check_apis(self) -> None:
-        """Log the server version; wait, saying why, until the eventing CRDs are served
-        (the informers would otherwise retry 404s quietly)."""
-        major, minor = await self.discovery.server_version()
-        log.info("API server %d.%d", major, minor)
-        delay = 1.0
-        while True:
-            missing = [r.plural for r in (BROKERS, TRIGGERS)
-                       if not await self.discovery.serves(r.api_version, r.plural)]
-            if not missing:
-                return
-            log.error("the API server does not serve %s in %s: install "
-                      "charts/knpy/crds/eventing.yaml; waiting", ", ".join(missing),
-                      BROKERS.api_version)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
-            self.discovery.invalidate()
-
     def _healthy(self, tasks: list[asyncio.Task]) -> str | None:
         dead = [t.get_name() for t in tasks if t.done()]
         return f"stopped: {', '.join(dead)}" if dead else None
 
-    def _ready(self, informers: list[Informer]) -> str | None:
-        waiting = [i.resource.plural for i in informers if not i.synced.is_set()]
-        return f"caches not synced: {', '.join(waiting)}" if waiting else None
-
     async def run(self) -> None:
-        informers = [self.brokers, self.triggers, self.configmaps, self.deployments]
         tasks: list[asyncio.Task] = []
         probes = None
         if self.opts.probe_port:
             probes = await serve_probes(self.opts.probe_host, self.opts.probe_port,
                                         healthy=lambda: self._healthy(tasks),
-                                        ready=lambda: self._ready(informers))
+                                        ready=self.eventing.not_synced)
         try:
-            await self.check_apis()
-            tasks += [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
-                      for i in informers]
-            await asyncio.gather(*(i.wait_synced() for i in informers))
-            log.info("caches synced: %d broker(s), %d trigger(s)", len(self.brokers.lister),
-                     len(self.triggers.lister))
-            tasks += [asyncio.create_task(c.run(), name=f"controller-{c.name}")
-                      for c in self.controllers]
+            major, minor = await self.discovery.server_version()
+            log.info("API server %d.%d", major, minor)
+            await self.eventing.wait_served()
+            await self.eventing.start(tasks)
             tasks.append(asyncio.create_task(self.sources.run(), name="sources"))
-            tasks.append(asyncio.create_task(self._resync()))
+            tasks.append(asyncio.create_task(self._resync(), name="resync"))
             if self.elector is not None:
                 tasks.append(asyncio.create_task(self.elector.run(), name="leader-election"))
             else:
                 self._promote()
             await asyncio.gather(*tasks)
         finally:
-            for t in reversed(tasks):
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for tr in self.trackers:
-                await tr.close()
+            await cancel_and_wait(reversed(tasks))
+            await self.eventing.close()
             await self.sources.close()
             if probes is not None:
                 await probes.cleanup()
@@ -229,7 +131,43 @@ class ControllerApp:
     async def _resync(self) -> None:
         while True:
             await asyncio.sleep(self.cfg().resync_period)
-            self.broker.enqueue_all(self.brokers.lister, slow=True)
-            self.trigger.enqueue_all(self.triggers.lister, slow=True)
-            self.contract.enqueue_key(CONTRACT_QUEUE_KEY)
+            self.eventing.resync()
             self.sources.resync()
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Options]:
+    p = argparse.ArgumentParser(prog="python -m knpy.controller")
+    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
+    p.add_argument("--namespace", default=os.environ.get("SYSTEM_NAMESPACE", "knpy-system"))
+    p.add_argument("--contract-configmap", default=os.environ.get(
+        "KNPY_CONTRACT_CONFIGMAP", "knpy-broker-contract"))
+    p.add_argument("--no-leader-elect", action="store_true")
+    p.add_argument("--lease-name", default="knpy-controller")
+    p.add_argument("--lease-duration", type=float, default=15.0)
+    p.add_argument("--renew-deadline", type=float, default=10.0)
+    p.add_argument("--retry-period", type=float, default=2.0)
+    p.add_argument("--identity", default=None)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--probe-port", type=int, default=int(os.environ.get("KNPY_PROBE_PORT", 8080)),
+                   help="GET /healthz and /readyz (0: off)")
+    p.add_argument("--log-level", default=os.environ.get("KNPY_LOG_LEVEL", "INFO"))
+    a = p.parse_args(argv)
+    opts = Options(namespace=a.namespace, contract_configmap=a.contract_configmap,
+                   leader_election=not a.no_leader_elect, lease_name=a.lease_name,
+                   lease_duration=a.lease_duration, renew_deadline=a.renew_deadline,
+                   retry_period=a.retry_period, identity=a.identity, workers=a.workers,
+                   probe_port=a.probe_port)
+    return a, opts
+
+
+async def amain(argv: list[str], stop: asyncio.Event) -> None:
+    """The controller process (knpy.runtime.process.run)."""
+    a, opts = parse_args(argv)
+    setup_logging(a.log_level)
+    # the field manager in managedFields names the replica that wrote (leader checks)
+    agent = f"knpy-controller-{opts.identity}/0.1" if opts.identity else "knpy-controller/0.1"
+    client = await connect(a.kubeconfig, user_agent=agent)
+    try:
+        await run_until_stopped(ControllerApp(client, opts).run(), stop)
+    finally:
+        await client.close()

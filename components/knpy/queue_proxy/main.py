@@ -1,11 +1,10 @@
-"""Process wiring: read env, listen on the four ports, serve until SIGTERM, drain, exit."""
+"""Process wiring: read env, listen on the four ports, serve until stopped, drain, exit."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-import signal
 import sys
 
 from knpy.queue_proxy.config import Config, ConfigError, from_env
@@ -20,7 +19,18 @@ from knpy.runtime.proxy import ProxyOptions, Server, Timeouts, UpstreamPool
 log = logging.getLogger("knpy.queue_proxy")
 
 
-async def serve(cfg: Config) -> int:
+async def amain(argv: list[str], stop: asyncio.Event) -> int:
+    """The queue-proxy process (knpy.runtime.process.run): configured by env only."""
+    try:
+        cfg = from_env(os.environ)
+    except ConfigError as e:
+        print(f"queue-proxy: invalid configuration: {e}", file=sys.stderr)
+        return 1
+    setup_logging(os.environ.get("QUEUE_LOG_LEVEL", "INFO"))
+    return await serve(cfg, stop)
+
+
+async def serve(cfg: Config, stop: asyncio.Event) -> int:
     loop = asyncio.get_running_loop()
     started = loop.time()
     cc = cfg.container_concurrency
@@ -42,20 +52,17 @@ async def serve(cfg: Config) -> int:
     from knpy.queue_proxy.admin import AdminHandler
     from knpy.queue_proxy.metrics import PrometheusHandler, Reporter, StatHandler
 
-    terminating = asyncio.Event()
     reporter = Reporter(cfg, stats, breaker, handler.by_class, started)
-    side = [Server(AdminHandler(drainer, terminating)), Server(StatHandler(reporter)),
+    side = [Server(AdminHandler(drainer, stop)), Server(StatHandler(reporter)),
             Server(PrometheusHandler(reporter))]
     for srv, port in zip(side, (cfg.admin_port, cfg.metrics_port, cfg.user_metrics_port),
                          strict=True):
         await srv.listen(host, port)
     reporter.start()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, terminating.set)
     log.info("serving on :%d -> %s:%d (containerConcurrency %d)", cfg.serving_port,
              cfg.user_host, cfg.user_port, cc)
 
-    await terminating.wait()
+    await stop.wait()
     log.info("SIGTERM: draining (quiet period %gs)", cfg.drain_quiet_period)
     drainer.start()
     await drainer.drain()
@@ -69,24 +76,3 @@ async def serve(cfg: Config) -> int:
     log.info("drained; exiting")
     return 0
 
-
-def _run(cfg: Config) -> int:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency; keep working without
-        return asyncio.run(serve(cfg))
-    return uvloop.run(serve(cfg))
-
-
-def main() -> None:
-    try:
-        cfg = from_env(os.environ)
-    except ConfigError as e:
-        print(f"queue-proxy: invalid configuration: {e}", file=sys.stderr)
-        sys.exit(1)
-    setup_logging(os.environ.get("QUEUE_LOG_LEVEL", "INFO"))
-    try:
-        sys.exit(_run(cfg))
-    except OSError as e:
-        log.error("cannot serve: %s", e)
-        sys.exit(1)

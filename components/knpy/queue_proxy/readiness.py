@@ -9,10 +9,10 @@ checks share the attempt in flight, so a burst of probes costs one probe of the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl  # already loaded by asyncio
 
 from knpy.queue_proxy.config import ProbeSpec
+from knpy.runtime.proxy.probe import get_request, insecure_tls, probe
 
 RETRY_INTERVAL = 0.05
 AGGRESSIVE_ATTEMPT_TIMEOUT = 0.1
@@ -27,11 +27,9 @@ class ReadinessProber:
         self.ready = False  # result of the last completed check
         self._inflight: asyncio.Future[bool] | None = None
         self._ssl: ssl.SSLContext | None = None
-        req = (f"GET {spec.path} HTTP/1.1\r\nHost: {spec.host}:{spec.port}\r\n"
-               f"User-Agent: {USER_AGENT}\r\nK-Network-Probe: queue\r\n")
-        for k, v in spec.headers:
-            req += f"{k}: {v}\r\n"
-        self._request = (req + "Connection: close\r\n\r\n").encode("latin-1")
+        self._request = None if spec.kind == "tcp" else get_request(
+            spec.path, f"{spec.host}:{spec.port}",
+            (("User-Agent", USER_AGENT), ("K-Network-Probe", "queue"), *spec.headers))
 
     async def check(self) -> bool:
         """Probe the user container now (joining a probe already in flight)."""
@@ -70,33 +68,14 @@ class ReadinessProber:
             await asyncio.sleep(RETRY_INTERVAL)
 
     def _tls(self) -> ssl.SSLContext | None:
-        """For HTTPS probes: TLS without verification, as the kubelet probes HTTPS."""
         if self.spec.kind != "http" or self.spec.scheme != "https":
             return None
         if self._ssl is None:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            self._ssl = ctx
+            self._ssl = insecure_tls()
         return self._ssl
 
     async def attempt(self, limit: float) -> bool:
         """One probe attempt: TCP connect, or an HTTP GET answered with 200..399."""
-        writer = None
-        try:
-            async with asyncio.timeout(limit):
-                reader, writer = await asyncio.open_connection(
-                    self.spec.host, self.spec.port, ssl=self._tls())
-                if self.spec.kind == "tcp":
-                    return True
-                writer.write(self._request)
-                line = await reader.readline()
-            parts = line.split(b" ", 2)
-            return len(parts) >= 2 and parts[1].isdigit() and 200 <= int(parts[1]) < 400
-        except (OSError, TimeoutError, ValueError, ssl.SSLError):
-            return False
-        finally:
-            if writer is not None:
-                writer.close()
-                with contextlib.suppress(Exception):
-                    await writer.wait_closed()
+        answer = await probe(self.spec.host, self.spec.port, self._request, limit,
+                             tls=self._tls())
+        return answer is not None and (self._request is None or 200 <= answer.status < 400)

@@ -21,6 +21,7 @@ from knpy.apis.sources.v1.sinkbinding_types import selector_to_query
 from knpy.runtime.k8s import Client, Discovery, Informer
 from knpy.runtime.k8s.ownerrefs import controller_of
 from knpy.runtime.k8s.resources import Obj
+from knpy.runtime.process import cancel_and_wait
 from knpy.sources.apiserverevents import ADD, DELETE, UPDATE, apiserver_event
 from knpy.sources.sender import Sender
 
@@ -120,6 +121,4 @@ class ApiServerAdapter:
         try:
             await asyncio.gather(*tasks)
         finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)

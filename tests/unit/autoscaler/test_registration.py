@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from knpy.autoscaler.__main__ import load_file
+from knpy.autoscaler.main import load_file
 from knpy.autoscaler.processtarget import ProcessScaleTarget
 from knpy.autoscaler.registration import parse_registration
 from knpy.autoscaler.scaletarget import ScaleTarget, StaticScaleTarget

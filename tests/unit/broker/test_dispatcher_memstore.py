@@ -12,11 +12,11 @@ from aiohttp import web
 
 from knpy.broker import admission, record, topology
 from knpy.broker.dispatcher import Dispatcher, dead_letter_event
-from knpy.broker.memstore import MemoryStore
 from knpy.broker.sender import Outcome, Sender
 from knpy.broker.settings import Settings
 from knpy.runtime import cloudevents as ce
 from knpy.runtime.contract import eventing
+from tests.support.memstore import MemoryStore
 from tests.support.poll import eventually
 
 

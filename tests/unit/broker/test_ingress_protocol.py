@@ -10,8 +10,8 @@ import pytest
 
 from knpy.broker import ingress as ing
 from knpy.broker import record
-from knpy.broker.memstore import MemoryStore
 from knpy.runtime.contract.eventing import BrokerSpec, EventingContract
+from tests.support.memstore import MemoryStore
 
 CE = (b"ce-specversion: 1.0\r\nce-id: %s\r\nce-source: /s\r\nce-type: t\r\n"
       b"Content-Type: text/plain\r\n")

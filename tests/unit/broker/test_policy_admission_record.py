@@ -134,7 +134,7 @@ def test_identity_is_source_id_and_ttl() -> None:
 
 def test_dedup_window_and_drain_timeout_flags(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from knpy.broker.__main__ import parse_args
+    from knpy.broker.main import parse_args
     c = str(tmp_path / "c.yaml")
     assert parse_args(["--contract", c])[0].dedup_window == 120.0
     assert parse_args(["--contract", c, "--dedup-window", "0"])[0].dedup_window == 0.0

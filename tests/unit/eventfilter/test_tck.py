@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from knpy.broker import cesql_tck
+from tests.support import cesql_tck
 
-TCK_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "cesql_tck"
+ROOT = Path(__file__).resolve().parents[3]
+TCK_DIR = ROOT.parent / "shared" / "data" / "cesql_tck"
 SHARED = TCK_DIR if TCK_DIR.is_dir() else Path("/work/shared/data/cesql_tck")
 
 
@@ -22,7 +23,8 @@ def test_shared_tck_passes_in_process():
 
 def test_runner_cli_prints_summary_and_exits_zero():
     proc = subprocess.run(
-        [sys.executable, "-m", "knpy.broker.cesql_tck", str(SHARED)],
+        [sys.executable, "-m", "tests.support.cesql_tck", str(SHARED)],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
@@ -65,7 +67,8 @@ tests:
         encoding="utf-8",
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "knpy.broker.cesql_tck", str(tmp_path)],
+        [sys.executable, "-m", "tests.support.cesql_tck", str(tmp_path)],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,

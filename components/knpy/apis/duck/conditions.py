@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
-__all__ = ["FALSE", "TRUE", "UNKNOWN", "ConditionManager", "ConditionSet"]
+__all__ = ["FALSE", "TRUE", "UNKNOWN", "ConditionManager", "ConditionSet", "Status"]
 
 TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
 
@@ -110,3 +110,20 @@ class ConditionManager:
         else:
             self._set(self.cset.happy, UNKNOWN, unknown.get("reason", ""),
                       unknown.get("message", ""))
+
+
+class Status:
+    """A typed view over an object's raw `status` dict whose conditions follow `cset`; each
+    kind's `*Status` subclass names its condition set and adds its transitions."""
+
+    cset: ClassVar[ConditionSet]
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def conditions(self) -> ConditionManager:
+        return self.cset.manage(self.raw)
+
+    def is_ready(self) -> bool:
+        return self.conditions.is_happy()

@@ -1,4 +1,4 @@
-"""DeliverySpec (duckv1): types, validation and the broker defaults.
+"""DeliverySpec and DeliveryStatus (duckv1): types, validation and the broker defaults.
 
 Durations stay ISO-8601 strings in the API (as Knative); validation parses them.
 """
@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from knpy.apis.duck.conditions import Status
 from knpy.apis.duck.destination import Destination
 from knpy.runtime.config import FieldError, parse_iso8601_duration
 
-__all__ = ["BACKOFF_POLICIES", "DEFAULT_BROKER_DELIVERY", "DeliverySpec"]
+__all__ = ["BACKOFF_POLICIES", "DEAD_LETTER_SINK_RESOLVED", "DEFAULT_BROKER_DELIVERY",
+           "DeliverySpec", "DeliveryStatus"]
 
 BACKOFF_POLICIES = ("exponential", "linear")
 DEFAULT_BROKER_DELIVERY: dict[str, Any] = {
@@ -67,3 +69,28 @@ class DeliverySpec:
             elif key == "timeout" and secs <= 0:
                 errs = errs.also(FieldError.invalid(v, key, "must be > 0"))
         return errs
+
+
+DEAD_LETTER_SINK_RESOLVED = "DeadLetterSinkResolved"
+
+
+class DeliveryStatus(Status):
+    """status.deadLetterSinkUri and its DeadLetterSinkResolved condition, for the statuses
+    (Broker, Trigger) whose condition set has that condition."""
+
+    @property
+    def dead_letter_sink_uri(self) -> str | None:
+        return self.raw.get("deadLetterSinkUri")
+
+    def mark_dead_letter_sink_resolved(self, uri: str) -> None:
+        self.raw["deadLetterSinkUri"] = uri
+        self.conditions.mark_true(DEAD_LETTER_SINK_RESOLVED)
+
+    def mark_dead_letter_sink_not_configured(self) -> None:
+        self.raw.pop("deadLetterSinkUri", None)
+        self.conditions.mark_true(DEAD_LETTER_SINK_RESOLVED, "DeadLetterSinkNotConfigured",
+                                  "No dead letter sink is configured.")
+
+    def mark_dead_letter_sink_failed(self, reason: str, message: str) -> None:
+        self.raw.pop("deadLetterSinkUri", None)
+        self.conditions.mark_false(DEAD_LETTER_SINK_RESOLVED, reason, message)

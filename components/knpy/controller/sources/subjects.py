@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from knpy.runtime.k8s import Client, Discovery, Informer, Resource
 from knpy.runtime.k8s.resources import Obj
+from knpy.runtime.process import cancel_and_wait
 
 __all__ = ["SubjectWatcher"]
 
@@ -54,7 +55,5 @@ class SubjectWatcher:
         return inf
 
     async def close(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()

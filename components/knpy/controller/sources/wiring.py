@@ -31,6 +31,7 @@ from knpy.controller.sources.subjects import SubjectWatcher
 from knpy.runtime.k8s import Client, Controller, Discovery, Informer, Recorder, Resource, Tracker
 from knpy.runtime.k8s.ownerrefs import controller_of
 from knpy.runtime.k8s.resources import Obj
+from knpy.runtime.process import cancel_and_wait
 
 __all__ = ["SourcesControllers"]
 
@@ -159,9 +160,7 @@ class SourcesControllers:
             await asyncio.gather(*tasks)
         finally:
             self.enabled = False
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
 
     def set_cluster_domain(self, domain: str) -> None:
         for r in self.resolvers:

@@ -8,6 +8,7 @@ dataclasses that `knpy.runtime.k8s.ConfigStore` swaps in live.
 from knpy.runtime.config.configmap import ConfigMapReader
 from knpy.runtime.config.duration import parse_go_duration, parse_iso8601_duration
 from knpy.runtime.config.field_error import FieldError, join_path, split_path
+from knpy.runtime.config.lists import parse_unique_list
 
 __all__ = [
     "ConfigMapReader",
@@ -15,5 +16,6 @@ __all__ = [
     "join_path",
     "parse_go_duration",
     "parse_iso8601_duration",
+    "parse_unique_list",
     "split_path",
 ]

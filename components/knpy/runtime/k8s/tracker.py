@@ -18,6 +18,7 @@ from knpy.runtime.k8s.client import Client
 from knpy.runtime.k8s.discovery import Discovery
 from knpy.runtime.k8s.informer import Informer
 from knpy.runtime.k8s.resources import Obj, Resource
+from knpy.runtime.process import cancel_and_wait
 
 __all__ = ["Tracker"]
 
@@ -66,7 +67,5 @@ class Tracker:
             self.enqueue(key)
 
     async def close(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()

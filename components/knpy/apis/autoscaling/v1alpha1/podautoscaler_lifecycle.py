@@ -46,11 +46,11 @@ class PodAutoscalerStatus:
 
     def is_activating(self) -> bool:
         c = self.conditions.get(ACTIVE)
-        return bool(c) and c.get("status") == UNKNOWN
+        return c is not None and c.get("status") == UNKNOWN
 
     def is_inactive(self) -> bool:
         c = self.conditions.get(ACTIVE)
-        return bool(c) and c.get("status") == FALSE
+        return c is not None and c.get("status") == FALSE
 
     def is_scale_target_initialized(self) -> bool:
         return self.conditions.is_true(SCALE_TARGET_INITIALIZED)

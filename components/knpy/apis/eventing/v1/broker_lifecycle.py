@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from knpy.apis.duck.conditions import ConditionManager, ConditionSet
+from knpy.apis.duck.conditions import ConditionSet
+from knpy.apis.duck.delivery import DEAD_LETTER_SINK_RESOLVED, DeliveryStatus
 
 __all__ = ["BROKER_CONDITIONS", "BrokerStatus"]
 
 INGRESS_READY = "IngressReady"
 FILTER_READY = "FilterReady"
 ADDRESSABLE = "Addressable"
-DLS_RESOLVED = "DeadLetterSinkResolved"
 
-BROKER_CONDITIONS = ConditionSet(INGRESS_READY, FILTER_READY, ADDRESSABLE, DLS_RESOLVED)
+BROKER_CONDITIONS = ConditionSet(INGRESS_READY, FILTER_READY, ADDRESSABLE,
+                                 DEAD_LETTER_SINK_RESOLVED)
 
 
-class BrokerStatus:
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-
-    @property
-    def conditions(self) -> ConditionManager:
-        return BROKER_CONDITIONS.manage(self.raw)
-
-    def is_ready(self) -> bool:
-        return self.conditions.is_happy()
+class BrokerStatus(DeliveryStatus):
+    cset = BROKER_CONDITIONS
 
     @property
     def address_url(self) -> str | None:
         return (self.raw.get("address") or {}).get("url")
-
-    @property
-    def dead_letter_sink_uri(self) -> str | None:
-        return self.raw.get("deadLetterSinkUri")
 
     # --------------------------------------------------------------- transitions
     def set_address(self, url: str | None) -> None:
@@ -61,16 +48,3 @@ class BrokerStatus:
 
     def mark_filter_failed(self, reason: str, message: str) -> None:
         self.conditions.mark_false(FILTER_READY, reason, message)
-
-    def mark_dead_letter_sink_resolved(self, uri: str) -> None:
-        self.raw["deadLetterSinkUri"] = uri
-        self.conditions.mark_true(DLS_RESOLVED)
-
-    def mark_dead_letter_sink_not_configured(self) -> None:
-        self.raw.pop("deadLetterSinkUri", None)
-        self.conditions.mark_true(DLS_RESOLVED, "DeadLetterSinkNotConfigured",
-                                  "No dead letter sink is configured.")
-
-    def mark_dead_letter_sink_failed(self, reason: str, message: str) -> None:
-        self.raw.pop("deadLetterSinkUri", None)
-        self.conditions.mark_false(DLS_RESOLVED, reason, message)

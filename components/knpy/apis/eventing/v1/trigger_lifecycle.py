@@ -2,39 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from knpy.apis.duck.conditions import ConditionManager, ConditionSet
+from knpy.apis.duck.conditions import ConditionSet
+from knpy.apis.duck.delivery import DEAD_LETTER_SINK_RESOLVED, DeliveryStatus
 
 __all__ = ["TRIGGER_CONDITIONS", "TriggerStatus"]
 
 BROKER_READY = "BrokerReady"
 SUBSCRIBER_RESOLVED = "SubscriberResolved"
 DEPENDENCY_READY = "DependencyReady"
-DLS_RESOLVED = "DeadLetterSinkResolved"
 
 TRIGGER_CONDITIONS = ConditionSet(BROKER_READY, SUBSCRIBER_RESOLVED, DEPENDENCY_READY,
-                                  DLS_RESOLVED)
+                                  DEAD_LETTER_SINK_RESOLVED)
 
 
-class TriggerStatus:
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-
-    @property
-    def conditions(self) -> ConditionManager:
-        return TRIGGER_CONDITIONS.manage(self.raw)
-
-    def is_ready(self) -> bool:
-        return self.conditions.is_happy()
+class TriggerStatus(DeliveryStatus):
+    cset = TRIGGER_CONDITIONS
 
     @property
     def subscriber_uri(self) -> str | None:
         return self.raw.get("subscriberUri")
-
-    @property
-    def dead_letter_sink_uri(self) -> str | None:
-        return self.raw.get("deadLetterSinkUri")
 
     def mark_broker_ready(self) -> None:
         self.conditions.mark_true(BROKER_READY)
@@ -61,16 +47,3 @@ class TriggerStatus:
 
     def mark_dependency_failed(self, reason: str, message: str) -> None:
         self.conditions.mark_false(DEPENDENCY_READY, reason, message)
-
-    def mark_dead_letter_sink_resolved(self, uri: str) -> None:
-        self.raw["deadLetterSinkUri"] = uri
-        self.conditions.mark_true(DLS_RESOLVED)
-
-    def mark_dead_letter_sink_not_configured(self) -> None:
-        self.raw.pop("deadLetterSinkUri", None)
-        self.conditions.mark_true(DLS_RESOLVED, "DeadLetterSinkNotConfigured",
-                                  "No dead letter sink is configured.")
-
-    def mark_dead_letter_sink_failed(self, reason: str, message: str) -> None:
-        self.raw.pop("deadLetterSinkUri", None)
-        self.conditions.mark_false(DLS_RESOLVED, reason, message)

@@ -50,7 +50,7 @@ class RevisionStatus:
 
     def is_failed(self) -> bool:
         c = self.conditions.get(READY)
-        return bool(c) and c.get("status") == FALSE
+        return c is not None and c.get("status") == FALSE
 
     def is_active(self) -> bool:
         return self.conditions.is_true(ACTIVE)
@@ -117,8 +117,8 @@ class RevisionStatus:
         if status == TRUE:
             self.mark_resources_available_true()
         elif status == FALSE:
-            self.mark_resources_available_false(progressing.get("reason", ""),
-                                                progressing.get("message", ""))
+            p = progressing or {}
+            self.mark_resources_available_false(p.get("reason", ""), p.get("message", ""))
         else:
             self.mark_resources_available_unknown(REASON_DEPLOYING)
 
@@ -138,7 +138,7 @@ class RevisionStatus:
             self.mark_active_unknown(REASON_DEPLOYING)
             return
         ra = self.conditions.get(RESOURCES_AVAILABLE)
-        unavailable = bool(ra) and ra.get("status") == FALSE
+        unavailable = ra is not None and ra.get("status") == FALSE
         if pa.is_scale_target_initialized() and not unavailable:
             self.mark_resources_available_true()
             self.mark_container_healthy_true()

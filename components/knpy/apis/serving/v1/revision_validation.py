@@ -280,8 +280,9 @@ def validate_revision_spec(spec: Any, cfg: ServingConfig | None = None) -> Field
                              d.container_concurrency_max_limit))
     errs = errs.also(_int_in(spec, "timeoutSeconds", 0, d.max_revision_timeout_seconds))
     ts = spec.get("timeoutSeconds")
-    ceiling = ts if _is_int(ts) and 0 <= ts <= d.max_revision_timeout_seconds \
-        else d.max_revision_timeout_seconds
+    ceiling = d.max_revision_timeout_seconds
+    if isinstance(ts, int) and _is_int(ts) and 0 <= ts <= ceiling:
+        ceiling = ts
     for f in ("responseStartTimeoutSeconds", "idleTimeoutSeconds"):
         err = _int_in(spec, f, 0, ceiling)
         if err:

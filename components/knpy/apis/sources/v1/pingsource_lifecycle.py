@@ -3,9 +3,7 @@ Deployed: the shared ping adapter is available)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from knpy.apis.duck.conditions import ConditionManager, ConditionSet
+from knpy.apis.duck.conditions import ConditionSet, Status
 
 __all__ = ["PINGSOURCE_CONDITIONS", "PingSourceStatus"]
 
@@ -15,20 +13,8 @@ DEPLOYED = "Deployed"
 PINGSOURCE_CONDITIONS = ConditionSet(SINK_PROVIDED, DEPLOYED)
 
 
-class SinkStatus:
+class SinkStatus(Status):
     """Status helpers every sink-carrying source shares."""
-
-    cset: ConditionSet
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-
-    @property
-    def conditions(self) -> ConditionManager:
-        return self.cset.manage(self.raw)
-
-    def is_ready(self) -> bool:
-        return self.conditions.is_happy()
 
     def mark_sink(self, uri: str) -> None:
         self.raw["sinkUri"] = uri

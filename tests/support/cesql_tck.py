@@ -1,4 +1,5 @@
-"""CESQL conformance runner: ``python -m knpy.broker.cesql_tck DIR``.
+"""CESQL conformance runner: ``python -m tests.support.cesql_tck DIR`` from the repository
+root (with ``PYTHONPATH=components`` unless knpy is installed). No image ships it.
 
 Runs every ``*.yaml`` file of the CloudEvents SQL TCK in DIR against
 ``knpy.runtime.eventfilter.cesql`` and prints one line per failure, then
@@ -140,7 +141,7 @@ def run(directory: Path, out: Any = sys.stdout) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m knpy.broker.cesql_tck", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.support.cesql_tck", description=__doc__)
     parser.add_argument("directory", type=Path, help="directory of CESQL TCK *.yaml files")
     args = parser.parse_args(argv)
     if not args.directory.is_dir() or not any(args.directory.glob("*.yaml")):

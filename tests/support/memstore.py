@@ -2,7 +2,7 @@
 
 It implements the same settlement rules as JetStream (ack, nak with delay, term, ack_wait
 redelivery, max_deliver, new-records-only consumers) so the dispatcher's logic can be
-tested without a server. The CLI never offers it.
+tested without a server. It lives in tests/support, so no image ships it.
 """
 
 from __future__ import annotations

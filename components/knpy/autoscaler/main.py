@@ -1,0 +1,172 @@
+"""`python -m knpy.autoscaler`: the KPA autoscaler as a process (`amain`).
+
+Standalone use needs no Kubernetes: `--config FILE` gives config-autoscaler data and the
+revisions to scale (see registration.py); revisions can also be registered over the HTTP
+API. Bad configuration fails at start with a message naming the field, exit status 2.
+SIGHUP re-reads the file and applies it live (a bad file is logged and ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from aiohttp import web
+
+from knpy.apis.autoscaling.config import AutoscalerConfig, parse_autoscaler_config
+from knpy.autoscaler.multiscaler import Multiscaler
+from knpy.autoscaler.registration import Registration, parse_registration
+from knpy.autoscaler.server import EndpointsPublisher, make_app
+from knpy.runtime.config import FieldError, parse_unique_list
+from knpy.runtime.observability.logs import setup_logging
+
+log = logging.getLogger("knpy.autoscaler")
+
+
+def _as_configmap_data(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise FieldError.invalid(raw, "config", details="want a mapping (config-autoscaler data)")
+    return {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in raw.items()}
+
+
+def load_file(path: Path) -> tuple[AutoscalerConfig, list[Registration]]:
+    """Parse a standalone file; raises FieldError (paths from the file's root) or OSError."""
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise FieldError(f"not valid YAML: {exc}", str(path)) from None
+    if not isinstance(doc, Mapping):
+        raise FieldError.invalid(type(doc).__name__, "", details="want a mapping at the top")
+    unknown = set(doc) - {"config", "revisions"}
+    if unknown:
+        raise FieldError(f"unknown field(s) {sorted(unknown)}", "", details="want config, "
+                         "revisions")
+    try:
+        config = parse_autoscaler_config(_as_configmap_data(doc.get("config")))
+    except FieldError as e:
+        raise e.via_field("config") from None
+    regs = parse_unique_list(doc.get("revisions") or None, "revisions", parse_registration,
+                             lambda r: r.spec.key, "revision")
+    return config, regs
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ
+    p = argparse.ArgumentParser(prog="python -m knpy.autoscaler", description=__doc__)
+    p.add_argument("--host", default=env.get("AUTOSCALER_HOST", "0.0.0.0"))
+    p.add_argument("--port", type=int, default=int(env.get("AUTOSCALER_PORT", "8080")),
+                   help="websocket stats, HTTP API and /metrics (default 8080)")
+    p.add_argument("--config", type=Path, default=env.get("AUTOSCALER_CONFIG_FILE"),
+                   help="standalone YAML: {config: <config-autoscaler data>, revisions: [...]}")
+    p.add_argument("--endpoints-file", default=env.get("AUTOSCALER_ENDPOINTS_FILE"),
+                   help="write each revision's mode and ready pod addresses here (JSON)")
+    p.add_argument("--allow-api-process-targets", action="store_true",
+                   help="accept `process` scale targets (command lines) over the HTTP API; "
+                        "only for standalone use on a trusted host")
+    p.add_argument("--tick-interval", type=float, default=2.0, help="seconds between decisions")
+    p.add_argument("--scrape-interval", type=float, default=1.0, help="seconds between scrapes")
+    p.add_argument("--log-level", default=env.get("LOG_LEVEL", "info"))
+    args = p.parse_args(argv)
+    if not 1 <= args.port <= 65535:
+        p.error(f"--port: {args.port} is not a TCP port")
+    if args.tick_interval <= 0 or args.scrape_interval <= 0:
+        p.error("--tick-interval and --scrape-interval must be > 0")
+    return args
+
+
+async def apply_file(ms: Multiscaler, publisher: EndpointsPublisher,
+                     config: AutoscalerConfig, regs: list[Registration],
+                     from_file: set[str]) -> None:
+    """Make the running set match the file: config first, then add, update, and remove the
+    revisions an earlier version of the file had (ones registered over HTTP stay).
+    `from_file` is updated in place."""
+    if config != ms.config:
+        await ms.set_config(config)
+    wanted = {r.spec.key: r for r in regs}
+    for key in from_file - set(wanted):
+        await ms.unregister(key)
+    from_file.clear()
+    from_file.update(wanted)
+    for key, reg in wanted.items():
+        existing = ms.revisions.get(key)
+        await ms.register(reg.spec, reg.target(existing.target if existing else None,
+                                               publisher.poke))
+    publisher.poke()
+
+
+async def reload(path: Path, ms: Multiscaler, publisher: EndpointsPublisher,
+                 from_file: set[str]) -> None:
+    """SIGHUP: re-read the file; a bad file is logged and changes nothing."""
+    try:
+        config, regs = load_file(path)
+        await apply_file(ms, publisher, config, regs, from_file)
+    except (FieldError, OSError) as exc:
+        log.error("reload of %s rejected, keeping the running config:\n%s", path, exc)
+        return
+    log.info("reloaded %s: %d revision(s)", path, len(regs))
+
+
+async def serve(args: argparse.Namespace, config: AutoscalerConfig,
+                regs: list[Registration], stop: asyncio.Event) -> None:
+    hup = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, hup.set)
+    async with aiohttp.ClientSession() as session:
+        ms = Multiscaler(config, session, tick_interval=args.tick_interval,
+                         scrape_interval=args.scrape_interval)
+        publisher = EndpointsPublisher(ms, args.endpoints_file)
+        ms.on_change = publisher.poke
+        app = make_app(ms, publisher, allow_process_targets=args.allow_api_process_targets)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            from_file: set[str] = set()
+            await apply_file(ms, publisher, config, regs, from_file)
+            publisher.start()
+            ms.start()
+            await web.TCPSite(runner, args.host, args.port).start()
+            log.info("autoscaler listening on %s:%d with %d revision(s)", args.host, args.port,
+                     len(regs))
+            while not stop.is_set():
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(hup.wait())]
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                for w in waiters:
+                    w.cancel()
+                if hup.is_set() and not stop.is_set():
+                    hup.clear()
+                    if args.config is not None:
+                        await reload(args.config, ms, publisher, from_file)
+            log.info("shutting down")
+        finally:
+            await ms.close()
+            await publisher.close()
+            await runner.cleanup()
+
+
+async def amain(argv: list[str], stop: asyncio.Event) -> int:
+    """The autoscaler process (knpy.runtime.process.run)."""
+    args = parse_args(argv)
+    setup_logging(args.log_level)
+    config, regs = AutoscalerConfig(), list[Registration]()
+    if args.config is not None:
+        try:
+            config, regs = load_file(args.config)
+        except FieldError as exc:
+            print(f"autoscaler: invalid --config {args.config}:\n{exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"autoscaler: cannot read --config: {exc}", file=sys.stderr)
+            return 2
+    await serve(args, config, regs, stop)
+    return 0

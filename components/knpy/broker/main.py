@@ -1,0 +1,71 @@
+"""`python -m knpy.broker --contract brokers.yaml --role ingress|dispatcher|all ...`: flags."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from pathlib import Path
+
+from knpy.broker.app import ROLES, run
+from knpy.broker.settings import Settings
+from knpy.runtime.observability.logs import setup_logging
+
+
+def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
+    d = Settings(contract=Path("."))
+    env = os.environ.get
+    p = argparse.ArgumentParser(prog="python -m knpy.broker",
+                                description="knpy broker: ingress and filter/dispatcher")
+    p.add_argument("--contract", default=env("KNPY_BROKER_CONTRACT"), required=
+                   env("KNPY_BROKER_CONTRACT") is None,
+                   help="brokers+triggers YAML file (standalone) or mounted ConfigMap key")
+    p.add_argument("--role", choices=(*ROLES, "all"), default=env("KNPY_BROKER_ROLE", "all"))
+    p.add_argument("--nats", default=env("NATS_URL", d.nats), help="comma-separated URLs")
+    p.add_argument("--host", default=d.host)
+    p.add_argument("--port", type=int, default=int(env("PORT", d.port)))
+    p.add_argument("--max-event-bytes", type=int, default=d.max_event_bytes)
+    p.add_argument("--publish-timeout", type=float, default=d.publish_timeout)
+    p.add_argument("--delivery-timeout", type=float, default=d.delivery_timeout)
+    p.add_argument("--retry-after-max", type=float, default=d.retry_after_max)
+    p.add_argument("--backoff-cap", type=float, default=d.backoff_cap)
+    p.add_argument("--concurrency", type=int, default=d.concurrency)
+    p.add_argument("--stream-max-age", type=float, default=d.stream_max_age,
+                   help="seconds a record stays in a broker's stream at most")
+    p.add_argument("--stream-keep", type=int, default=d.stream_keep,
+                   help="settled records kept when compacting a stream")
+    p.add_argument("--reload-interval", type=float, default=d.reload_interval)
+    p.add_argument("--resync-interval", type=float, default=d.resync_interval,
+                   help="seconds between re-assertions of streams and consumers")
+    p.add_argument("--dedup-window", type=float, default=d.dedup_window,
+                   help="seconds during which an event with the same source, id and TTL is "
+                        "accepted again without being stored twice (0: off)")
+    p.add_argument("--drain-timeout", type=float, default=d.drain_timeout,
+                   help="on SIGTERM, seconds for deliveries in flight to finish and be acked")
+    p.add_argument("--log-level", default=env("KNPY_LOG_LEVEL", "INFO"))
+    a = p.parse_args(argv)
+    if a.drain_timeout < 0:
+        p.error("--drain-timeout must be >= 0 seconds")
+    if a.dedup_window < 0:
+        p.error("--dedup-window must be >= 0 seconds")
+    if a.max_event_bytes < 64 * 1024:
+        p.error("--max-event-bytes must be at least 65536 (64 KiB events must pass)")
+    s = Settings(contract=Path(a.contract), nats=a.nats, host=a.host, port=a.port,
+                 max_event_bytes=a.max_event_bytes, publish_timeout=a.publish_timeout,
+                 delivery_timeout=a.delivery_timeout, retry_after_max=a.retry_after_max,
+                 backoff_cap=a.backoff_cap, concurrency=a.concurrency,
+                 reload_interval=a.reload_interval, resync_interval=a.resync_interval,
+                 stream_max_age=a.stream_max_age,
+                 stream_keep=a.stream_keep, dedup_window=a.dedup_window,
+                 drain_timeout=a.drain_timeout, log_level=a.log_level)
+    roles = ROLES if a.role == "all" else (a.role,)
+    return s, roles
+
+
+
+async def amain(argv: list[str], stop: asyncio.Event) -> None:
+    """The broker process (knpy.runtime.process.run)."""
+    settings, roles = parse_args(argv)
+    setup_logging(settings.log_level)
+    # app.run still installs its own SIGTERM/SIGINT handlers (its `stop`)
+    await run(settings, roles)

@@ -1,0 +1,148 @@
+"""Wire the eventing reconcilers onto the shared runtime (called from controller/main.py).
+
+Informers: Brokers, Triggers (all namespaces) and Deployments in the system namespace; the
+ConfigMaps informer (system namespace) is the config store's, shared. Controllers: broker,
+trigger, contract. Each of the broker and trigger reconcilers tracks the objects it
+references (ksvc, Service, ...) in its own Tracker, so a change re-queues the right keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from knpy.apis.eventing.config import EventingConfig
+from knpy.controller.eventing.broker import BrokerReconciler
+from knpy.controller.eventing.contract import ContractReconciler
+from knpy.controller.eventing.resolver import URIResolver
+from knpy.controller.eventing.resources import BROKERS, DEPLOYMENTS, TRIGGERS
+from knpy.controller.eventing.trigger import TriggerReconciler
+from knpy.runtime.k8s import Client, Controller, Discovery, Informer, Recorder, Tracker
+
+__all__ = ["CONTRACT_QUEUE_KEY", "EventingControllers"]
+
+log = logging.getLogger("knpy.controller.eventing")
+
+CONTRACT_QUEUE_KEY = "contract"
+
+
+class EventingControllers:
+    def __init__(self, client: Client, discovery: Discovery, recorder: Recorder,
+                 configmaps: Informer, config: Callable[[], EventingConfig], *,
+                 system_namespace: str, contract_configmap: str, workers: int = 2,
+                 watch_timeout: int = 300) -> None:
+        ns, wt = system_namespace, watch_timeout
+        self.discovery = discovery
+        self.config = config
+        self.contract_configmap = contract_configmap
+        self.brokers = Informer(client, BROKERS, watch_timeout=wt)
+        self.triggers = Informer(client, TRIGGERS, watch_timeout=wt)
+        self.deployments = Informer(client, DEPLOYMENTS, namespace=ns, watch_timeout=wt)
+        self.configmaps = configmaps
+        self.informers = [self.brokers, self.triggers, self.configmaps, self.deployments]
+        domain = config().cluster_domain
+        self.trackers = [
+            Tracker(client, discovery, lambda k: self.broker.enqueue_key(k), watch_timeout=wt),
+            Tracker(client, discovery, lambda k: self.trigger.enqueue_key(k), watch_timeout=wt)]
+        self.resolvers = [URIResolver(client, discovery, domain, t) for t in self.trackers]
+
+        self.contract = Controller(ContractReconciler(
+            client, self.brokers.lister, self.triggers.lister, self.configmaps.lister, ns,
+            contract_configmap, config), workers=1)
+        self.broker = Controller(BrokerReconciler(
+            client, self.brokers.lister, recorder, resolver=self.resolvers[0],
+            configmaps=self.configmaps.lister, deployments=self.deployments.lister,
+            system_namespace=ns, contract_name=contract_configmap, config=config,
+            on_reconciled=self.poke_contract), workers=workers)
+        self.trigger = Controller(TriggerReconciler(
+            client, self.triggers.lister, recorder, brokers=self.brokers.lister,
+            resolver=self.resolvers[1], config=config, on_reconciled=self.poke_contract),
+            workers=workers)
+        self.controllers = [self.broker, self.trigger, self.contract]
+        self._wire()
+
+    def poke_contract(self) -> None:
+        self.contract.enqueue_key(CONTRACT_QUEUE_KEY)
+
+    def _wire(self) -> None:
+        self.broker.watch(self.brokers)
+        self.trigger.watch(self.triggers)
+        # a broker change re-queues its triggers (they may exist before it)
+        self.trigger.watch(self.brokers, self._triggers_of)
+        for inf in (self.brokers, self.triggers):
+            inf.on_change(lambda _o: self.poke_contract())
+
+        def on_cm(o: dict) -> None:
+            if o["metadata"]["name"] == self.contract_configmap:
+                # contract written (or tampered with): brokers re-check readiness, and
+                # the contract reconciler restores it if it drifted.
+                self.broker.enqueue_all(self.brokers.lister, slow=False)
+                self.poke_contract()
+        self.configmaps.on_change(on_cm)
+        self.deployments.on_change(
+            lambda _o: self.broker.enqueue_all(self.brokers.lister, slow=False))
+
+    def _triggers_of(self, broker: dict) -> list[str]:
+        ns, name = broker["metadata"].get("namespace"), broker["metadata"]["name"]
+        return [f"{ns}/{t['metadata']['name']}"
+                for t in self.triggers.lister.list(ns)
+                if (t.get("spec") or {}).get("broker") == name]
+
+    def set_cluster_domain(self, domain: str) -> None:
+        for r in self.resolvers:
+            r.cluster_domain = domain
+        self.broker.enqueue_all(self.brokers.lister, slow=False)
+        self.trigger.enqueue_all(self.triggers.lister, slow=True)
+        self.poke_contract()
+
+    def resync(self) -> None:
+        """Re-queue everything (the periodic level-triggered catch-all)."""
+        self.broker.enqueue_all(self.brokers.lister, slow=True)
+        self.trigger.enqueue_all(self.triggers.lister, slow=True)
+        self.poke_contract()
+
+    def promote(self) -> None:
+        self.broker.promote(self.brokers.lister)
+        self.trigger.promote(self.triggers.lister)
+        self.contract.reconciler.is_leader = True
+        self.poke_contract()
+
+    def demote(self) -> None:
+        for c in self.controllers:
+            c.demote()
+
+    def not_synced(self) -> str | None:
+        waiting = [i.resource.plural for i in self.informers if not i.synced.is_set()]
+        return f"caches not synced: {', '.join(waiting)}" if waiting else None
+
+    async def wait_served(self) -> None:
+        """Wait, saying why, until the eventing CRDs are served (the informers would
+        otherwise retry 404s quietly)."""
+        delay = 1.0
+        while True:
+            missing = [r.plural for r in (BROKERS, TRIGGERS)
+                       if not await self.discovery.serves(r.api_version, r.plural)]
+            if not missing:
+                return
+            log.error("the API server does not serve %s in %s: install "
+                      "charts/knpy/crds/eventing.yaml; waiting", ", ".join(missing),
+                      BROKERS.api_version)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+            self.discovery.invalidate()
+
+    async def start(self, tasks: list[asyncio.Task]) -> None:
+        """Start the informers, wait for their caches, then start the controllers. The
+        tasks go into `tasks` as they start (the caller watches and cancels them)."""
+        tasks += [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
+                  for i in self.informers]
+        await asyncio.gather(*(i.wait_synced() for i in self.informers))
+        log.info("caches synced: %d broker(s), %d trigger(s)", len(self.brokers.lister),
+                 len(self.triggers.lister))
+        tasks += [asyncio.create_task(c.run(), name=f"controller-{c.name}")
+                  for c in self.controllers]
+
+    async def close(self) -> None:
+        for tr in self.trackers:
+            await tr.close()
