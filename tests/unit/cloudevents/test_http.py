@@ -163,7 +163,7 @@ def test_deeply_nested_structured_event_is_a_malformed_body_not_a_recursion_erro
 
 def test_deeply_nested_binary_data_still_encodes_as_structured() -> None:
     ev = ce.from_binary([*BASE, ("Content-Type", "application/json")], _deep(5000))
-    headers, body = ce.to_structured(ev)
+    _, body = ce.to_structured(ev)
     assert ce.from_structured(body).data == _deep(5000)
 
 
