@@ -12,10 +12,12 @@ from knpy.broker import ingress as ing
 from knpy.broker import record
 from knpy.broker.memstore import MemoryStore
 from knpy.runtime.contract.eventing import BrokerSpec, EventingContract
+from knpy.runtime.proxy import ProxyOptions
 
 CE = (b"ce-specversion: 1.0\r\nce-id: %s\r\nce-source: /s\r\nce-type: t\r\n"
       b"Content-Type: text/plain\r\n")
 LIMIT = 64 * 1024
+OPTIONS = ProxyOptions(header_timeout=1.0)
 
 
 @pytest.fixture
@@ -24,11 +26,10 @@ async def server() -> AsyncIterator[tuple[MemoryStore, int]]:
     await store.ensure_broker("ns/b")
     i = ing.Ingress(store, LIMIT)
     i.set_contract(EventingContract(brokers=(BrokerSpec("ns", "b"),)))
-    srv = await ing.serve(i, "127.0.0.1", 0)
-    port = srv.sockets[0].getsockname()[1]
+    srv = ing.server(i, OPTIONS)
+    port = await srv.listen("127.0.0.1", 0)
     yield store, port
-    srv.close()
-    await srv.wait_closed()
+    await srv.close()
 
 
 async def exchange(port: int, data: bytes, responses: int = 1) -> list[bytes]:
@@ -75,8 +76,11 @@ async def test_chunked_body_and_expect_continue(server) -> None:
 
 async def test_size_limit_by_header_and_by_streamed_chunks(server) -> None:
     store, port = server
-    (ok,) = await exchange(port, post(b"big", b"x" * LIMIT))
+    # The limit is on the whole event: a body of LIMIT bytes plus attributes is over it.
+    (ok,) = await exchange(port, post(b"big", b"x" * (LIMIT - 512)))
     assert ok.startswith(b"HTTP/1.1 202")
+    (over,) = await exchange(port, post(b"big2", b"x" * LIMIT))
+    assert over.startswith(b"HTTP/1.1 413") and b"attributes and data" in over
     (r1,) = await exchange(port, post(b"huge", b"x" * (LIMIT + 1)))
     assert r1.startswith(b"HTTP/1.1 413")
     chunk = b"y" * 40_000

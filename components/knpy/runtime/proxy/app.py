@@ -1,0 +1,135 @@
+"""Local HTTP applications on the proxy core: the request body is read (bounded) and an
+application answers it, instead of the request being forwarded.
+
+Listeners that are not proxies (the broker ingress) are served by this layer over the same
+`Server`/`ServerConnection` as the proxies, so the core's limits hold there too: request
+head size (431), head timeout (408), keep-alive idle timeout, pipelined requests answered
+in order, and `Server.close(grace)` letting requests in flight finish. docs/dataplane.md.
+
+An `App` answers in two steps: `head(req)` runs synchronously once the request head is in
+(it may answer from the head alone with `req.reply`), then, if it did not, `respond(req)`
+runs once the whole body is in (`req.payload()`), and must end in `req.reply`/`req.respond_raw`.
+A body above `AppServer.max_body` is answered 413 without calling `respond`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from knpy.runtime.proxy import http
+from knpy.runtime.proxy.exchange import LOCAL, Exchange
+from knpy.runtime.proxy.options import ProxyOptions
+from knpy.runtime.proxy.server import Server, ServerConnection
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class Request(Exchange):
+    """An exchange whose body is collected here (up to the server's `max_body`)."""
+
+    __slots__ = ("content", "size", "started")
+
+    def __init__(self, conn: ServerConnection) -> None:
+        super().__init__(conn)
+        self.content: list[bytes] | None = []  # None once the body went over the limit
+        self.size = 0
+        self.started = False  # its turn came: the app's head() ran
+
+    # ------------------------------------------------------------------ for apps
+    def headers(self) -> list[tuple[str, str]]:
+        """The request headers as (name, value) strings, in order (hop-by-hop ones and
+        X-Forwarded-For/Forwarded are held apart by the core and not included)."""
+        out = []
+        for ln in self.lines:  # the core keeps b"Name: value\r\n"
+            name, _, value = ln.partition(b":")
+            out.append((name.decode("latin-1"), value[1:-2].decode("latin-1")))
+        return out
+
+    def payload(self) -> bytes:
+        """The whole request body (the chunked framing removed)."""
+        return b"".join(self.content or ())
+
+    def reply(self, status: int, body: bytes = b"", *,
+              content_type: bytes = b"text/plain; charset=utf-8", headers: bytes = b"") -> None:
+        """Answer; `Connection: close` when the client or a closing server ends it."""
+        close = not self.keep_alive or self.close_after or self.conn.server.closing
+        self.respond_raw(http.response(status, body, content_type=content_type,
+                                       headers=headers, close=close))
+
+    def respond_raw(self, data: bytes) -> None:
+        if self.is_head:  # same head, no body (RFC 9110 9.3.2)
+            data = data[:data.find(b"\r\n\r\n") + 4]
+        super().respond_raw(data)
+
+    # ------------------------------------------------------------------ core hooks
+    def body_chunk(self, chunk: bytes) -> None:
+        self.activity += 1
+        content = self.content
+        if content is None or self.state >= LOCAL:
+            return  # answered or too large: the rest is read and dropped
+        self.size += len(chunk)
+        if self.size > self.conn.server.max_body:  # type: ignore[attr-defined]
+            self.content = None
+            if self.started:  # its turn: answer now (a pipelined one answers in turn)
+                self._too_large()
+        else:
+            content.append(chunk)
+
+    def request_end(self) -> None:
+        self.req_done = True
+        if self.state == LOCAL:
+            self.finish()
+        elif self.started and self.content is not None:
+            self.conn.server.respond(self)  # type: ignore[attr-defined]
+
+    def _too_large(self) -> None:
+        limit = self.conn.server.max_body  # type: ignore[attr-defined]
+        self.reply(413, b"request body larger than %d bytes\n" % limit)
+
+
+class AppConnection(ServerConnection):
+    __slots__ = ()
+    exchange_type = Request
+
+    def on_body(self, body: bytes) -> None:
+        ex = self.parsing
+        if ex is not None:
+            ex.has_body = True
+            ex.body_chunk(body)  # unframed: the app gets the body, not the chunked encoding
+
+
+class App(Protocol):
+    def head(self, req: Request) -> None:
+        """Answer from the request head alone (req.reply), or return to read the body."""
+
+    async def respond(self, req: Request) -> None:
+        """Answer a request whose whole body is in; must end in req.reply/respond_raw."""
+
+
+class AppServer(Server):
+    """A `Server` whose handler is an `App`: the proxy core's listener, limits and drain,
+    with requests answered locally."""
+
+    connection_type = AppConnection
+
+    def __init__(self, app: App, options: ProxyOptions | None = None, *,
+                 max_body: int = 1024 * 1024) -> None:
+        super().__init__(self, options)
+        self.app = app
+        self.max_body = max_body
+
+    def handle(self, ex: Exchange) -> None:
+        req: Request = ex  # type: ignore[assignment]
+        req.started = True
+        self.app.head(req)
+        if req.state >= LOCAL:
+            return
+        if req.content is None:
+            req._too_large()
+        elif req.req_done:
+            self.respond(req)
+        elif (req.header(b"expect") or b"").lower() == b"100-continue":
+            req.conn.transport.write(_CONTINUE)
+
+    def respond(self, req: Request) -> None:
+        req.defer(self.app.respond(req))
