@@ -4,6 +4,7 @@ HTTP/1.1 framing (chunked, 100-continue, pipelining, limits, garbage) and 503.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import random
@@ -24,16 +25,24 @@ LIMIT = 64 * 1024
 OPTIONS = ProxyOptions(header_timeout=1.0)
 
 
+@contextlib.asynccontextmanager
+async def serving(store: MemoryStore, limit: int = LIMIT) -> AsyncIterator[int]:
+    """The ingress for broker ns/b over `store`, listening on a free port."""
+    await store.ensure_broker("ns/b")
+    i = ing.Ingress(store, limit)
+    i.set_contract(EventingContract(brokers=(BrokerSpec("ns", "b"),)))
+    srv = ing.server(i, OPTIONS)
+    try:
+        yield await srv.listen("127.0.0.1", 0)
+    finally:
+        await srv.close()
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[MemoryStore, int]]:
     store = MemoryStore()
-    await store.ensure_broker("ns/b")
-    i = ing.Ingress(store, LIMIT)
-    i.set_contract(EventingContract(brokers=(BrokerSpec("ns", "b"),)))
-    srv = ing.server(i, OPTIONS)
-    port = await srv.listen("127.0.0.1", 0)
-    yield store, port
-    await srv.close()
+    async with serving(store) as port:
+        yield store, port
 
 
 async def exchange(port: int, data: bytes, responses: int = 1) -> list[bytes]:
@@ -190,20 +199,13 @@ async def test_deeply_nested_structured_event_gets_400_not_a_hang(server) -> Non
 
 async def test_attributes_count_against_the_event_size_limit() -> None:
     store = MemoryStore()
-    await store.ensure_broker("ns/b")
-    i = ing.Ingress(store, 16 * 1024)
-    i.set_contract(EventingContract(brokers=(BrokerSpec("ns", "b"),)))
-    srv = ing.server(i, OPTIONS)
-    port = await srv.listen("127.0.0.1", 0)
-    try:
+    async with serving(store, 16 * 1024) as port:
         attrs = b"".join(b"ce-ext%d: %s\r\n" % (n, b"a" * 1000) for n in range(40))
         (r,) = await exchange(port, post(b"attrs", b"zz", extra=attrs))
         assert r.startswith(b"HTTP/1.1 413") and b"attributes and data" in r
         (r,) = await exchange(port, post(b"small", b"zz", extra=attrs[:5000]))
         assert r.startswith(b"HTTP/1.1 202")
         assert [record.decode(x)[0].id for x in store.log["ns/b"]] == ["small"]
-    finally:
-        await srv.close()
 
 
 async def test_event_too_large_for_the_store_gets_413_not_503() -> None:
@@ -215,19 +217,11 @@ async def test_event_too_large_for_the_store_gets_413_not_503() -> None:
                 raise EventTooLarge(f"{len(blob)} bytes; the store takes at most 1000")
             await super().append(broker, blob, key)
 
-    store = SmallStore()
-    await store.ensure_broker("ns/b")
-    i = ing.Ingress(store, LIMIT)
-    i.set_contract(EventingContract(brokers=(BrokerSpec("ns", "b"),)))
-    srv = ing.server(i, OPTIONS)
-    port = await srv.listen("127.0.0.1", 0)
-    try:
+    async with serving(SmallStore()) as port:
         (r,) = await exchange(port, post(b"big", b"x" * 2000))
         assert r.startswith(b"HTTP/1.1 413") and b"too large for the store" in r
         (r,) = await exchange(port, post(b"ok", b"x"))
         assert r.startswith(b"HTTP/1.1 202")
-    finally:
-        await srv.close()
 
 
 async def test_specversion_03_is_accepted_and_stored_as_10(server) -> None:
