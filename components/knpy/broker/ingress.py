@@ -83,10 +83,6 @@ class Ingress:
     def head(self, req: Request) -> None:
         path = unquote(req.path().decode("latin-1"))
         reply = self.precheck(req.method.decode("latin-1"), path)
-        if reply is None:
-            length = req.header(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_event_bytes:
-                reply = (413, _NONE, f"event larger than {self.max_event_bytes} bytes")
         if reply is not None:
             _send(req, reply)
         else:
@@ -111,5 +107,5 @@ _ACCEPTED = http.response(202)
 
 def server(ingress: Ingress, options: ProxyOptions | None = None) -> AppServer:
     """The ingress's HTTP server (not yet listening: `await server(...).listen(host, port)`).
-    Bodies above the event size limit are answered 413 while they stream in."""
+    Bodies above the event size limit get 413 (by Content-Length, or as they stream in)."""
     return AppServer(ingress, options, max_body=ingress.max_event_bytes)

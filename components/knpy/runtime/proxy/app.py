@@ -128,7 +128,25 @@ class AppServer(Server):
             req._too_large()
         elif req.req_done:
             self.respond(req)
-        elif (req.header(b"expect") or b"").lower() == b"100-continue":
+        else:
+            self._before_body(req)
+
+    def _before_body(self, req: Request) -> None:
+        """413 for a declared length over the limit (before the body is sent, for a client
+        that waits for 100-continue), else 100 Continue if asked. One pass over the lines,
+        looking only at those starting with c or e."""
+        expect = False
+        for ln in req.lines:
+            first = ln[0] | 0x20
+            if first == 0x63 and ln[:15].lower() == b"content-length:":  # c
+                length = ln[15:].strip()
+                if length.isdigit() and int(length) > self.max_body:
+                    req.content = None
+                    req._too_large()
+                    return
+            elif first == 0x65 and ln[:7].lower() == b"expect:":  # e
+                expect = ln[7:].strip().lower() == b"100-continue"
+        if expect:
             req.conn.transport.write(_CONTINUE)
 
     def respond(self, req: Request) -> None:
