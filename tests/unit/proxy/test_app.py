@@ -51,6 +51,13 @@ async def connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter
     return await asyncio.open_connection("127.0.0.1", port)
 
 
+async def ask(r: asyncio.StreamReader, w: asyncio.StreamWriter,
+              data: bytes) -> tuple[int, dict[bytes, bytes], bytes]:
+    """Send `data`, read one response."""
+    w.write(data)
+    return await asyncio.wait_for(read_response(r), 5)
+
+
 async def test_pipelined_requests_are_answered_in_order_whatever_the_app_takes(app) -> None:
     echo, _, port = app
     r, w = await connect(port)
@@ -68,9 +75,9 @@ async def test_pipelined_requests_are_answered_in_order_whatever_the_app_takes(a
 async def test_chunked_body_arrives_unframed_and_headers_as_strings(app) -> None:
     _, _, port = app
     r, w = await connect(port)
-    w.write(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n"
-            b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
-    status, headers, body = await asyncio.wait_for(read_response(r), 5)
+    status, headers, body = await ask(r, w, b"POST / HTTP/1.1\r\nHost: x\r\n"
+                                      b"Transfer-Encoding: chunked\r\nX-A: b\r\n\r\n"
+                                      b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
     assert status == 200 and body == b"abcde"
     assert headers[b"x-names"] == b"Host,X-A"  # hop-by-hop Transfer-Encoding held apart
     w.close()
@@ -80,20 +87,17 @@ async def test_bodies_over_the_limit_get_413_and_the_connection_goes_on(app) -> 
     _, _, port = app
     r, w = await connect(port)
     # Declared too large: 413 at once, no 100 Continue, and the body sent anyway is dropped.
-    w.write(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2000\r\n\r\n")
-    status, _, _ = await asyncio.wait_for(read_response(r), 5)
-    assert status == 413
+    declared = b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2000\r\n\r\n"
+    assert (await ask(r, w, declared))[0] == 413
     w.write(b"x" * 2000)
     # Chunked past the limit: 413 as it streams, the rest read and dropped.
-    w.write(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
-            b"200\r\n" + b"y" * 512 + b"\r\n" + b"200\r\n" + b"y" * 512 + b"\r\n0\r\n\r\n")
-    status, _, _ = await asyncio.wait_for(read_response(r), 5)
-    assert status == 413
+    chunk = b"200\r\n" + b"y" * 512 + b"\r\n"
+    streamed = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert (await ask(r, w, streamed + chunk * 2 + b"0\r\n\r\n"))[0] == 413
     w.write(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
     assert await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 5) == \
         b"HTTP/1.1 100 Continue\r\n\r\n"
-    w.write(b"ok")
-    status, _, body = await asyncio.wait_for(read_response(r), 5)
+    status, _, body = await ask(r, w, b"ok")
     assert (status, body) == (200, b"ok")
     w.close()
 
