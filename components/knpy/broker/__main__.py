@@ -47,13 +47,16 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
                         "this many seconds, then answers the ones in flight and exits")
     p.add_argument("--header-timeout", type=float, default=d.header_timeout,
                    help="seconds a started request head may take before 408 (0: no limit)")
+    p.add_argument("--body-timeout", type=float, default=d.body_timeout,
+                   help="seconds a request body may take after its head before 408 (0: no "
+                        "limit)")
     p.add_argument("--idle-timeout", type=float, default=d.idle_timeout,
                    help="close ingress keep-alive connections idle this long (0: never)")
     p.add_argument("--log-level", default=env("KNPY_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
     if a.drain_timeout < 0:
         p.error("--drain-timeout must be >= 0 seconds")
-    for flag in ("drain_quiet_period", "header_timeout", "idle_timeout"):
+    for flag in ("drain_quiet_period", "header_timeout", "body_timeout", "idle_timeout"):
         if getattr(a, flag) < 0:
             p.error(f"--{flag.replace('_', '-')} must be >= 0 seconds")
     if a.dedup_window < 0:
@@ -68,7 +71,8 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
                  stream_max_age=a.stream_max_age,
                  stream_keep=a.stream_keep, dedup_window=a.dedup_window,
                  drain_timeout=a.drain_timeout, drain_quiet_period=a.drain_quiet_period,
-                 header_timeout=a.header_timeout, idle_timeout=a.idle_timeout,
+                 header_timeout=a.header_timeout, body_timeout=a.body_timeout,
+                 idle_timeout=a.idle_timeout,
                  log_level=a.log_level)
     roles = ROLES if a.role == "all" else (a.role,)
     return s, roles

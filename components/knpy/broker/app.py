@@ -76,7 +76,8 @@ async def run(settings: Settings, roles: tuple[str, ...],
     if "ingress" in roles:
         ingress = Ingress(store, settings.max_event_bytes)
         http = server(ingress, ProxyOptions(header_timeout=settings.header_timeout,
-                                            keepalive_timeout=settings.idle_timeout))
+                                            keepalive_timeout=settings.idle_timeout),
+                      body_timeout=settings.body_timeout)
         await http.listen(settings.host, settings.port)
         log.info("ingress listening on %s:%d", settings.host, settings.port)
     if "dispatcher" in roles:

@@ -105,7 +105,10 @@ def _send(req: Request, reply: Reply) -> None:
 _ACCEPTED = http.response(202)
 
 
-def server(ingress: Ingress, options: ProxyOptions | None = None) -> AppServer:
+def server(ingress: Ingress, options: ProxyOptions | None = None,
+           body_timeout: float = 60.0) -> AppServer:
     """The ingress's HTTP server (not yet listening: `await server(...).listen(host, port)`).
-    Bodies above the event size limit get 413 (by Content-Length, or as they stream in)."""
-    return AppServer(ingress, options, max_body=ingress.max_event_bytes)
+    Bodies above the event size limit get 413 (by Content-Length, or as they stream in),
+    bodies not in within `body_timeout` of their head 408."""
+    return AppServer(ingress, options, max_body=ingress.max_event_bytes,
+                     body_timeout=body_timeout)

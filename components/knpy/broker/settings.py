@@ -26,6 +26,7 @@ class Settings:
     drain_timeout: float = 10.0  # on SIGTERM, deliveries in flight get this long to finish
     drain_quiet_period: float = 1.0  # on SIGTERM the ingress serves until this long quiet
     header_timeout: float = 60.0  # a started request head must be complete within this: 408
+    body_timeout: float = 60.0  # a request body must be in within this after its head: 408
     idle_timeout: float = 0.0  # keep-alive connections idle this long are closed (0: never)
     log_level: str = "info"
     max_deliver_slack: int = 3  # extra store redeliveries beyond 1+retry (crashes, DLS retries)

@@ -31,7 +31,7 @@ async def serving(store: MemoryStore, limit: int = LIMIT) -> AsyncIterator[int]:
     await store.ensure_broker("ns/b")
     i = ing.Ingress(store, limit)
     i.set_contract(EventingContract(brokers=(BrokerSpec("ns", "b"),)))
-    srv = ing.server(i, OPTIONS)
+    srv = ing.server(i, OPTIONS, body_timeout=1.0)
     try:
         yield await srv.listen("127.0.0.1", 0)
     finally:
@@ -184,6 +184,16 @@ async def test_incomplete_request_head_gets_408_after_the_head_timeout(server) -
     out = await read_all(r, 5.0)  # head timeout 1 s, checked once a second
     w.close()
     assert out.startswith(b"HTTP/1.1 408")
+
+
+async def test_incomplete_request_body_gets_408_after_the_body_timeout(server) -> None:
+    store, port = server
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(post(b"slow", b"0123456789")[:-6])  # 4 of 10 body bytes, then nothing
+    out = await read_all(r, 5.0)  # body timeout 1 s, checked once a second
+    w.close()
+    assert out.startswith(b"HTTP/1.1 408") and b"body timeout" in out
+    assert store.log["ns/b"] == []
 
 
 async def test_deeply_nested_structured_event_gets_400_not_a_hang(server) -> None:

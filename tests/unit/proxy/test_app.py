@@ -40,7 +40,7 @@ class Echo:
 @pytest.fixture
 async def app() -> AsyncIterator[tuple[Echo, AppServer, int]]:
     echo = Echo()
-    srv = AppServer(echo, ProxyOptions(header_timeout=1.0), max_body=1000)
+    srv = AppServer(echo, ProxyOptions(header_timeout=1.0), max_body=1000, body_timeout=1.0)
     port = await srv.listen("127.0.0.1", 0)
     yield echo, srv, port
     echo.release.set()
@@ -126,4 +126,13 @@ async def test_close_answers_the_request_in_flight_with_connection_close(app) ->
     status, headers, body = await asyncio.wait_for(read_response(r), 5)
     assert (status, body, headers[b"connection"]) == (200, b"z", b"close")
     await asyncio.wait_for(closing, 5)
+    w.close()
+
+
+async def test_a_body_that_stops_coming_gets_408_and_a_close(app) -> None:
+    _, _, port = app
+    r, w = await connect(port)
+    w.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n1234")
+    out = await asyncio.wait_for(r.read(-1), 5)  # 1 s limit, checked once a second
+    assert out.startswith(b"HTTP/1.1 408") and out.endswith(b"request body timeout\n")
     w.close()

@@ -9,15 +9,17 @@ in order, and `Server.close(grace)` letting requests in flight finish. docs/data
 An `App` answers in two steps: `head(req)` runs synchronously once the request head is in
 (it may answer from the head alone with `req.reply`), then, if it did not, `respond(req)`
 runs once the whole body is in (`req.payload()`), and must end in `req.reply`/`req.respond_raw`.
-A body above `AppServer.max_body` is answered 413 without calling `respond`.
+A body above `AppServer.max_body` is answered 413 without calling `respond`; one not
+complete within `AppServer.body_timeout` of its head gets 408 and a closed connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 from knpy.runtime.proxy import http
-from knpy.runtime.proxy.exchange import LOCAL, Exchange
+from knpy.runtime.proxy.exchange import LOCAL, NEW, Exchange
 from knpy.runtime.proxy.options import ProxyOptions
 from knpy.runtime.proxy.server import Server, ServerConnection
 
@@ -113,10 +115,14 @@ class AppServer(Server):
     connection_type = AppConnection
 
     def __init__(self, app: App, options: ProxyOptions | None = None, *,
-                 max_body: int = 1024 * 1024) -> None:
+                 max_body: int = 1024 * 1024, body_timeout: float = 60.0) -> None:
         super().__init__(self, options)
         self.app = app
         self.max_body = max_body
+        # A request's body must be in within this many seconds of its head (0: no limit),
+        # else 408 and the connection is closed: the head timeout's twin for slow bodies.
+        self.body_timeout = body_timeout
+        self._body_check: asyncio.TimerHandle | None = None
 
     def handle(self, ex: Exchange) -> None:
         req: Request = ex  # type: ignore[assignment]
@@ -130,6 +136,8 @@ class AppServer(Server):
             self.respond(req)
         else:
             self._before_body(req)
+            if req.state < LOCAL and self.body_timeout > 0 and self._body_check is None:
+                self._body_check = asyncio.get_running_loop().call_later(1.0, self._slow_bodies)
 
     def _before_body(self, req: Request) -> None:
         """413 for a declared length over the limit (before the body is sent, for a client
@@ -148,6 +156,21 @@ class AppServer(Server):
                 expect = ln[7:].strip().lower() == b"100-continue"
         if expect:
             req.conn.transport.write(_CONTINUE)
+
+    def _slow_bodies(self) -> None:
+        """Once a second while some started request still waits for its body."""
+        self._body_check = None
+        now = asyncio.get_running_loop().time()
+        waiting = False
+        for ex in list(self.active):
+            if ex.req_done or ex.state != NEW:
+                continue
+            if now - ex.t0 > self.body_timeout:
+                ex.fail(408, "request body timeout")  # closes: the rest is not coming
+            else:
+                waiting = True
+        if waiting:
+            self._body_check = asyncio.get_running_loop().call_later(1.0, self._slow_bodies)
 
     def respond(self, req: Request) -> None:
         req.defer(self.app.respond(req))
