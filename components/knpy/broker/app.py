@@ -7,18 +7,18 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 from pathlib import Path
 
 from knpy.broker import topology
 from knpy.broker.dispatcher import Dispatcher
-from knpy.broker.ingress import Ingress, serve
+from knpy.broker.ingress import Ingress, server
 from knpy.broker.jetstream import JetStreamStore
 from knpy.broker.sender import Sender
 from knpy.broker.settings import Settings
 from knpy.broker.store import EventStore, StoreUnavailable
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract import eventing
+from knpy.runtime.proxy import ProxyOptions, Server
 
 log = logging.getLogger("knpy.broker")
 
@@ -51,27 +51,41 @@ class ContractFile:
             return None
 
 
-async def run(settings: Settings, roles: tuple[str, ...],
+async def drain(http: Server, settings: Settings) -> None:
+    """Like the queue-proxy: keep serving until no request has come for the quiet period
+    (time for the endpoint to leave the load balancers), then stop accepting, close idle
+    connections and answer the requests in flight (up to the publish timeout)."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    while True:
+        left = max(began, http.last_request) + settings.drain_quiet_period - loop.time()
+        if left <= 0:
+            break
+        await asyncio.sleep(left)
+    await http.close(grace=settings.publish_timeout + 1.0)
+
+
+async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
               store: EventStore | None = None) -> None:
+    """Serve until `stop` is set (the process runner sets it on SIGTERM/SIGINT), then drain."""
     store = store or JetStreamStore(settings.nats, publish_timeout=settings.publish_timeout,
                                     max_age=settings.stream_max_age, keep=settings.stream_keep,
                                     dedup_window=settings.dedup_window)
     await store.start()
-    ingress = dispatcher = sender = None
+    ingress = dispatcher = sender = http = None
     if "ingress" in roles:
         ingress = Ingress(store, settings.max_event_bytes)
-        await serve(ingress, settings.host, settings.port)
+        http = server(ingress, ProxyOptions(header_timeout=settings.header_timeout,
+                                            keepalive_timeout=settings.idle_timeout),
+                      body_timeout=settings.body_timeout)
+        await http.listen(settings.host, settings.port)
         log.info("ingress listening on %s:%d", settings.host, settings.port)
     if "dispatcher" in roles:
         sender = Sender(settings.max_event_bytes)
         await sender.start()
         dispatcher = Dispatcher(store, sender, settings)
 
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
     source = ContractFile(settings.contract)
     contract: eventing.EventingContract | None = None
     dirty = announce = False
@@ -104,6 +118,8 @@ async def run(settings: Settings, roles: tuple[str, ...],
             await asyncio.wait_for(stop.wait(), settings.reload_interval)
 
     log.info("shutting down")
+    if http is not None:
+        await drain(http, settings)
     if dispatcher is not None:
         await dispatcher.close(settings.drain_timeout)
     if sender is not None:

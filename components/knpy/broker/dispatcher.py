@@ -23,7 +23,7 @@ import logging
 from knpy.broker import admission, policy, record
 from knpy.broker.sender import Outcome, Sender
 from knpy.broker.settings import Settings
-from knpy.broker.store import EventStore, StoredRecord, StoreUnavailable
+from knpy.broker.store import EventStore, EventTooLarge, StoredRecord, StoreUnavailable
 from knpy.broker.topology import ActiveTrigger
 from knpy.runtime import cloudevents as ce
 from knpy.runtime.contract.eventing import effective_delivery
@@ -211,6 +211,9 @@ class TriggerWorker:
         try:
             await self.store.append(self.active.broker.key, record.encode(admitted, headers),
                                     record.identity(admitted))
+        except EventTooLarge as e:  # storing it again cannot succeed: like an invalid reply
+            log.info("reply %s dropped: %s", reply.id, e)
+            return True
         except StoreUnavailable as e:
             log.warning("reply not stored: %s", e)
             return False

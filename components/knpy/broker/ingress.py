@@ -2,29 +2,27 @@
 
 Status codes (docs/broker.md has the table): OPTIONS 200 with the WebHook headers, other
 non-POST 405, `POST /` 404, a path that is not /ns/name 400, not a (valid) CloudEvent or a
-batch 400, TTL exhausted 400, over the size limit 413, unknown broker 404, stored 202,
-store unavailable 503. 202 is sent only after the store confirmed the write.
+batch 400, TTL exhausted 400, an event (attributes + data) over the size limit 413,
+unknown broker 404, stored 202, store unavailable 503. 202 is sent only after the store
+confirmed the write.
 
-The HTTP server is an asyncio Protocol over httptools (llhttp): aiohttp's server took about
-half of the ingress CPU under py-spy. Requests on one connection are answered in order;
-a connection with too many queued requests stops being read until they are answered.
+HTTP is served by the proxy core (`knpy.runtime.proxy.app`): llhttp on asyncio Protocols,
+so the core's head-size limit, head timeout, idle timeout, in-order pipelining and
+graceful close hold here as for the proxies. aiohttp's server took about half of the
+ingress CPU under py-spy.
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import logging
-from http import HTTPStatus
-from typing import cast
 from urllib.parse import unquote
 
-import httptools
-
 from knpy.broker import admission, record
-from knpy.broker.store import EventStore, StoreUnavailable
+from knpy.broker.store import EventStore, EventTooLarge, StoreUnavailable
 from knpy.runtime import cloudevents as ce
 from knpy.runtime.contract.eventing import EventingContract
+from knpy.runtime.proxy import ProxyOptions, http
+from knpy.runtime.proxy.app import AppServer, Request
 
 log = logging.getLogger("knpy.broker.ingress")
 
@@ -35,8 +33,8 @@ _NONE: tuple[tuple[str, str], ...] = ()
 
 
 class Ingress:
-    """The request logic, independent of the HTTP server; the broker set is swapped whole
-    when the contract changes."""
+    """The request logic, served as a `runtime.proxy.app.App`; the broker set is swapped
+    whole when the contract changes."""
 
     def __init__(self, store: EventStore, max_event_bytes: int) -> None:
         self.store = store
@@ -68,154 +66,49 @@ class Ingress:
         key = path[1:]
         if key not in self.brokers:
             return 404, _NONE, f"broker {key} not found"
+        blob = record.encode(event, admission.passthrough(headers))
+        if len(blob) > self.max_event_bytes:  # attributes count, not only the data
+            return 413, _NONE, (f"event larger than {self.max_event_bytes} bytes "
+                                f"(attributes and data: {len(blob)})")
         try:
-            await self.store.append(key, record.encode(event, admission.passthrough(headers)),
-                                    record.identity(event))
+            await self.store.append(key, blob, record.identity(event))
+        except EventTooLarge as e:
+            return 413, _NONE, f"event too large for the store: {e}"
         except StoreUnavailable as e:
             log.warning("store unavailable: %s", e)
             return 503, _NONE, "event store unavailable; retry"
         return 202, _NONE, ""
 
-
-def _response(status: int, headers: tuple[tuple[str, str], ...], text: str,
-              close: bool) -> bytes:
-    body = (text + "\n").encode() if text else b""
-    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
-             f"Content-Length: {len(body)}\r\n"]
-    if body:
-        lines.append("Content-Type: text/plain; charset=utf-8\r\n")
-    for k, v in headers:
-        lines.append(f"{k}: {v}\r\n")
-    if close:
-        lines.append("Connection: close\r\n")
-    lines.append("\r\n")
-    return "".join(lines).encode("latin-1") + body
-
-
-_ACCEPTED = _response(202, _NONE, "", False)
-_MAX_QUEUED = 32  # pipelined requests per connection before reading pauses
-
-
-class _Request:
-    __slots__ = ("body", "close", "headers", "method", "path", "reply")
-
-    def __init__(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes,
-                 close: bool, reply: Reply | None) -> None:
-        self.method, self.path, self.headers, self.body = method, path, headers, body
-        self.close, self.reply = close, reply
-
-
-class IngressProtocol(asyncio.Protocol):
-    def __init__(self, ingress: Ingress) -> None:
-        self.ingress = ingress
-        self.limit = ingress.max_event_bytes
-        self.parser = httptools.HttpRequestParser(self)
-        self.transport: asyncio.Transport | None = None
-        self.queue: collections.deque[_Request] = collections.deque()
-        self.worker: asyncio.Task[None] | None = None
-        self.paused = False
-        self.dead = False
-        self._reset()
-
-    def _reset(self) -> None:
-        self.url = b""
-        self.headers: list[tuple[str, str]] = []
-        self.body: list[bytes] = []
-        self.size = 0
-        self.too_large = False
-
-    # ---------------------------------------------------------------- transport
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.dead = True
-        self.queue.clear()
-
-    def data_received(self, data: bytes) -> None:
-        if self.dead:
-            return
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._enqueue(_Request("", "", [], b"", True, (400, _NONE, "upgrade refused")))
-        except httptools.HttpParserError as e:
-            self._enqueue(_Request("", "", [], b"", True, (400, _NONE, f"bad request: {e}")))
-            self.dead = True  # nothing more is parsed on this connection
-
-    # ---------------------------------------------------------------- parser callbacks
-    def on_message_begin(self) -> None:
-        self._reset()
-
-    def on_url(self, url: bytes) -> None:
-        self.url += url
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
-
-    def on_headers_complete(self) -> None:
-        length = next((v for k, v in self.headers if k.lower() == "content-length"), None)
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            self.too_large = True
-        elif any(k.lower() == "expect" and v.lower() == "100-continue"
-                 for k, v in self.headers):
-            assert self.transport is not None
-            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-
-    def on_body(self, chunk: bytes) -> None:
-        if self.too_large:
-            return
-        self.size += len(chunk)
-        if self.size > self.limit:
-            self.too_large = True
-            self.body = []
+    # ---------------------------------------------------------------- runtime.proxy.app.App
+    def head(self, req: Request) -> None:
+        path = unquote(req.path().decode("latin-1"))
+        reply = self.precheck(req.method.decode("latin-1"), path)
+        if reply is not None:
+            _send(req, reply)
         else:
-            self.body.append(chunk)
+            req.user = path
 
-    def on_message_complete(self) -> None:
-        method = self.parser.get_method().decode("latin-1")
-        path = unquote(self.url.split(b"?", 1)[0].decode("latin-1"))
-        close = not self.parser.should_keep_alive()
-        reply = self.ingress.precheck(method, path)
-        if reply is None and self.too_large:
-            reply = (413, _NONE, f"event larger than {self.limit} bytes")
-        self._enqueue(_Request(method, path, self.headers, b"".join(self.body), close, reply))
-
-    # ---------------------------------------------------------------- answering
-    def _enqueue(self, req: _Request) -> None:
-        self.queue.append(req)
-        if len(self.queue) >= _MAX_QUEUED and not self.paused and self.transport is not None:
-            self.paused = True
-            self.transport.pause_reading()
-        if self.worker is None:
-            self.worker = asyncio.get_running_loop().create_task(self._answer())
-
-    async def _answer(self) -> None:
-        try:
-            while self.queue:
-                req = self.queue.popleft()
-                reply = req.reply or await self.ingress.accept(req.path, req.headers, req.body)
-                t = self.transport
-                if t is None or t.is_closing():
-                    return
-                if reply[0] == 202 and not req.close:
-                    t.write(_ACCEPTED)
-                elif req.method == "HEAD":  # same head, no body (RFC 9110 9.3.2)
-                    t.write(_response(*reply, close=req.close).split(b"\r\n\r\n", 1)[0]
-                            + b"\r\n\r\n")
-                else:
-                    t.write(_response(*reply, close=req.close))
-                if req.close:
-                    t.close()
-                    return
-                if self.paused and len(self.queue) < _MAX_QUEUED // 2:
-                    self.paused = False
-                    t.resume_reading()
-        finally:
-            self.worker = None
+    async def respond(self, req: Request) -> None:
+        reply = await self.accept(req.user, req.headers(), req.payload())
+        if reply[0] == 202 and req.keep_alive and not req.conn.server.closing:
+            req.respond_raw(_ACCEPTED)
+        else:
+            _send(req, reply)
 
 
-async def serve(ingress: Ingress, host: str, port: int) -> asyncio.Server:
-    loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: IngressProtocol(ingress), host, port,
-                                    reuse_address=True, backlog=1024)
+def _send(req: Request, reply: Reply) -> None:
+    status, headers, text = reply
+    req.reply(status, (text + "\n").encode() if text else b"",
+              headers=b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in headers))
+
+
+_ACCEPTED = http.response(202)
+
+
+def server(ingress: Ingress, options: ProxyOptions | None = None,
+           body_timeout: float = 60.0) -> AppServer:
+    """The ingress's HTTP server (not yet listening: `await server(...).listen(host, port)`).
+    Bodies above the event size limit get 413 (by Content-Length, or as they stream in),
+    bodies not in within `body_timeout` of their head 408."""
+    return AppServer(ingress, options, max_body=ingress.max_event_bytes,
+                     body_timeout=body_timeout)

@@ -35,12 +35,19 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 
-from knpy.broker.store import ConsumerSpec, EventStore, StoredRecord, StoreUnavailable
+from knpy.broker.store import (
+    ConsumerSpec,
+    EventStore,
+    EventTooLarge,
+    StoredRecord,
+    StoreUnavailable,
+)
 
 log = logging.getLogger("knpy.broker.jetstream")
 
 _STORE_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
 _ACK = b"+ACK"
+_HEADER_ROOM = 256  # bytes kept free below max_payload for the NATS header block
 ACK_REPLAY = 5.0  # seconds of acks sent before a disconnect that are sent again after it
 
 
@@ -235,6 +242,12 @@ class JetStreamStore(EventStore):
     async def append(self, broker: str, record: bytes, key: str | None = None) -> None:
         js = self._jsx()
         hdrs = {"Nats-Msg-Id": key} if key is not None and self.dedup_window else None
+        limit = self._nc.max_payload if self._nc is not None else 0
+        # The server counts headers too, and answers an oversized message by closing the
+        # connection: refuse it here, with room for the header block.
+        if limit and len(record) + _HEADER_ROOM > limit:
+            raise EventTooLarge(f"{len(record)} bytes; the store takes at most "
+                                f"{limit - _HEADER_ROOM}")
         try:
             await js.publish(subject(broker), record, timeout=self.publish_timeout,
                              headers=hdrs)

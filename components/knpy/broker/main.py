@@ -42,10 +42,23 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
                         "accepted again without being stored twice (0: off)")
     p.add_argument("--drain-timeout", type=float, default=d.drain_timeout,
                    help="on SIGTERM, seconds for deliveries in flight to finish and be acked")
+    p.add_argument("--drain-quiet-period", type=float, default=d.drain_quiet_period,
+                   help="on SIGTERM, the ingress keeps serving until no request came for "
+                        "this many seconds, then answers the ones in flight and exits")
+    p.add_argument("--header-timeout", type=float, default=d.header_timeout,
+                   help="seconds a started request head may take before 408 (0: no limit)")
+    p.add_argument("--body-timeout", type=float, default=d.body_timeout,
+                   help="seconds a request body may take after its head before 408 (0: no "
+                        "limit)")
+    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout,
+                   help="close ingress keep-alive connections idle this long (0: never)")
     p.add_argument("--log-level", default=env("KNPY_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
     if a.drain_timeout < 0:
         p.error("--drain-timeout must be >= 0 seconds")
+    for flag in ("drain_quiet_period", "header_timeout", "body_timeout", "idle_timeout"):
+        if getattr(a, flag) < 0:
+            p.error(f"--{flag.replace('_', '-')} must be >= 0 seconds")
     if a.dedup_window < 0:
         p.error("--dedup-window must be >= 0 seconds")
     if a.max_event_bytes < 64 * 1024:
@@ -57,7 +70,10 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
                  reload_interval=a.reload_interval, resync_interval=a.resync_interval,
                  stream_max_age=a.stream_max_age,
                  stream_keep=a.stream_keep, dedup_window=a.dedup_window,
-                 drain_timeout=a.drain_timeout, log_level=a.log_level)
+                 drain_timeout=a.drain_timeout, drain_quiet_period=a.drain_quiet_period,
+                 header_timeout=a.header_timeout, body_timeout=a.body_timeout,
+                 idle_timeout=a.idle_timeout,
+                 log_level=a.log_level)
     roles = ROLES if a.role == "all" else (a.role,)
     return s, roles
 
@@ -67,5 +83,4 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
     """The broker process (knpy.runtime.process.run)."""
     settings, roles = parse_args(argv)
     setup_logging(settings.log_level)
-    # app.run still installs its own SIGTERM/SIGINT handlers (its `stop`)
-    await run(settings, roles)
+    await run(settings, roles, stop)

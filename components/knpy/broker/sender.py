@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from knpy.broker.httpclient import HTTPError, Pool
 from knpy.runtime import cloudevents as ce
+from knpy.runtime.proxy.client import HTTPError, Pool
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,5 +24,9 @@ class Settings:
     stream_keep: int = 10_000  # settled records kept as a margin when compacting
     dedup_window: float = 120.0  # same source+id+TTL appended again within this: stored once
     drain_timeout: float = 10.0  # on SIGTERM, deliveries in flight get this long to finish
+    drain_quiet_period: float = 1.0  # on SIGTERM the ingress serves until this long quiet
+    header_timeout: float = 60.0  # a started request head must be complete within this: 408
+    body_timeout: float = 60.0  # a request body must be in within this after its head: 408
+    idle_timeout: float = 0.0  # keep-alive connections idle this long are closed (0: never)
     log_level: str = "info"
     max_deliver_slack: int = 3  # extra store redeliveries beyond 1+retry (crashes, DLS retries)

@@ -21,6 +21,11 @@ class StoreUnavailable(Exception):
     """The store could not confirm an operation (down, timeout, refused)."""
 
 
+class EventTooLarge(Exception):
+    """The record is larger than the store takes in one write (JetStream's max_payload):
+    retrying cannot help, so the producer gets 413, not 503."""
+
+
 @dataclass(frozen=True, slots=True)
 class ConsumerSpec:
     """One trigger's durable cursor over its broker's records."""
@@ -75,7 +80,7 @@ class EventStore(ABC):
     @abstractmethod
     async def append(self, broker: str, record: bytes, key: str | None = None) -> None:
         """Durably append; returns once stored (or known stored under `key`), else raises
-        StoreUnavailable."""
+        StoreUnavailable, or EventTooLarge for a record larger than the store takes."""
 
     @abstractmethod
     async def ensure_consumer(self, spec: ConsumerSpec) -> None:

@@ -143,3 +143,50 @@ def test_interoperates_with_the_cloudevents_sdk() -> None:
         ev = ce.from_http(list(msg.headers.items()), msg.body)
         assert ev.id == "x1" and ev.get("subject") == "ä b"
         assert json.loads(ev.data or b"") == {"n": 1}
+
+
+# ------------------------------------------------------------------ issue 9: deep JSON, 0.3
+
+def _deep(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def test_deeply_nested_structured_event_is_a_malformed_body_not_a_recursion_error() -> None:
+    body = (b'{"specversion":"1.0","id":"1","source":"/s","type":"t","data":'
+            + _deep(5000) + b"}")
+    assert len(body) > 10_000
+    with pytest.raises(ce.MalformedBody, match="nested too deeply"):
+        ce.from_structured(body)
+    with pytest.raises(ce.MalformedBody, match="nested too deeply"):
+        ce.from_http([("Content-Type", ce.STRUCTURED)], _deep(5000))
+
+
+def test_deeply_nested_binary_data_still_encodes_as_structured() -> None:
+    ev = ce.from_binary([*BASE, ("Content-Type", "application/json")], _deep(5000))
+    _, body = ce.to_structured(ev)
+    assert ce.from_structured(body).data == _deep(5000)
+
+
+def test_specversion_03_structured_is_converted_to_10() -> None:
+    obj = {"specversion": "0.3", "id": "1", "source": "/s", "type": "t",
+           "schemaurl": "https://example.com/schema", "datacontenttype": "text/plain",
+           "datacontentencoding": "base64", "data": "aGVsbG8="}
+    ev = ce.from_structured(json.dumps(obj).encode())
+    assert dict(ev.attributes) == {"specversion": "1.0", "id": "1", "source": "/s",
+                                   "type": "t", "dataschema": "https://example.com/schema",
+                                   "datacontenttype": "text/plain"}
+    assert ev.data == b"hello"
+    with pytest.raises(ce.InvalidAttribute, match="data: not valid base64"):
+        ce.from_structured(json.dumps({**obj, "data": "not base64!"}).encode())
+
+
+def test_specversion_03_binary_is_converted_to_10() -> None:
+    headers = [("ce-specversion", "0.3"), ("ce-id", "1"), ("ce-source", "/s"),
+               ("ce-type", "t"), ("ce-schemaurl", "https://example.com/s"),
+               ("Content-Type", "application/json")]
+    ev = ce.from_binary(headers, b'{"a":1}')
+    assert ev.attributes["specversion"] == "1.0"
+    assert ev.attributes["dataschema"] == "https://example.com/s"
+    assert "schemaurl" not in ev.attributes and ev.data == b'{"a":1}'
+    out, _ = ce.to_binary(ev)
+    assert ("ce-specversion", "1.0") in out

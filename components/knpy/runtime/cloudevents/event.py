@@ -12,6 +12,7 @@ from typing import cast
 from knpy.runtime.cloudevents.errors import InvalidAttribute
 
 SPECVERSION = "1.0"
+V03 = "0.3"  # accepted on input and converted to 1.0 (upgrade_v03), as the SDKs do
 REQUIRED = ("specversion", "id", "source", "type")
 # Attribute names: lower-case ASCII letters and digits (CloudEvents 1.0, "Attribute Naming").
 _NAME = re.compile(r"^[a-z0-9]+$")
@@ -61,14 +62,29 @@ class CloudEvent:
         return CloudEvent(MappingProxyType(attrs), self.data)
 
 
+def upgrade_v03(attrs: dict[str, AttrValue]) -> None:
+    """CloudEvents 0.3 context attributes as 1.0 ones, in place (what the Go and Python
+    SDKs do on conversion): `schemaurl` becomes `dataschema`. `datacontentencoding` has no
+    1.0 counterpart; the structured decoder applies `base64` to `data` and drops it,
+    otherwise it stays as an extension so no information is lost."""
+    attrs["specversion"] = SPECVERSION
+    schema = attrs.pop("schemaurl", None)
+    if schema is not None:
+        attrs["dataschema"] = schema
+
+
 def make_event(attributes: Mapping[str, AttrValue], data: bytes | None = None) -> CloudEvent:
-    """Validate attributes and build a CloudEvent; raises InvalidAttribute naming the field."""
+    """Validate attributes and build a CloudEvent; raises InvalidAttribute naming the field.
+    A 0.3 event is converted to 1.0 first."""
     attrs = dict(attributes)
     spec = attrs.get("specversion")
+    if spec == V03:
+        upgrade_v03(attrs)
+        spec = SPECVERSION
     if spec is None or spec == "":
         raise InvalidAttribute("specversion", "is required")
     if spec != SPECVERSION:
-        raise InvalidAttribute("specversion", f"unsupported value {spec!r} (only 1.0)")
+        raise InvalidAttribute("specversion", f"unsupported value {spec!r} (1.0 or 0.3)")
     for name in REQUIRED[1:]:
         value = attrs.get(name)
         if value is None or value == "":

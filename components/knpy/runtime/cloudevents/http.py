@@ -23,7 +23,7 @@ from knpy.runtime.cloudevents.errors import (
     MalformedBody,
     NotACloudEvent,
 )
-from knpy.runtime.cloudevents.event import AttrValue, CloudEvent, attr_to_str, make_event
+from knpy.runtime.cloudevents.event import V03, AttrValue, CloudEvent, attr_to_str, make_event
 
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -137,9 +137,25 @@ def from_binary(headers: Headers, body: bytes) -> CloudEvent:
     return make_event(attrs, body if body else None)
 
 
+# What the JSON decoder and encoder raise for input they reject: malformed text, bad
+# encodings, and nesting deeper than the C recursion limit (RecursionError).
+_JSON_ERRORS = (ValueError, UnicodeDecodeError, RecursionError)
+
+
+def _base64(name: str, raw: object) -> bytes:
+    if not isinstance(raw, str):
+        raise InvalidAttribute(name, "must be a base64 string")
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidAttribute(name, "not valid base64") from None
+
+
 def from_structured(body: bytes) -> CloudEvent:
     try:
         obj = json.loads(body)
+    except RecursionError:
+        raise MalformedBody("structured event is nested too deeply to decode") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise MalformedBody(f"structured event is not valid JSON: {e}") from None
     if not isinstance(obj, dict):
@@ -157,20 +173,23 @@ def from_structured(body: bytes) -> CloudEvent:
     if obj.get("data_base64") is not None:
         if "data" in obj and obj["data"] is not None:
             raise InvalidAttribute("data_base64", "data and data_base64 are mutually exclusive")
-        raw = obj["data_base64"]
-        if not isinstance(raw, str):
-            raise InvalidAttribute("data_base64", "must be a base64 string")
-        try:
-            data = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidAttribute("data_base64", "not valid base64") from None
+        data = _base64("data_base64", obj["data_base64"])
     elif obj.get("data") is not None:
         value = obj["data"]
         ct = attrs.get("datacontenttype")
-        if isinstance(value, str) and not is_json(ct if isinstance(ct, str) else None):
+        if attrs.get("specversion") == V03 and \
+                str(attrs.get("datacontentencoding", "")).lower() == "base64":
+            # 0.3 carried binary data as a base64 string in `data`; 1.0 has raw bytes.
+            data = _base64("data", value)
+            del attrs["datacontentencoding"]
+        elif isinstance(value, str) and not is_json(ct if isinstance(ct, str) else None):
             data = value.encode("utf-8")
         else:
-            data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            try:
+                data = json.dumps(value, separators=(",", ":"),
+                                  ensure_ascii=False).encode("utf-8")
+            except RecursionError:
+                raise MalformedBody("data is nested too deeply to encode") from None
     return make_event(attrs, data)
 
 
@@ -196,11 +215,16 @@ def to_structured(event: CloudEvent) -> tuple[list[tuple[str, str]], bytes]:
             try:
                 obj["data"] = json.loads(event.data)
                 embedded = True
-            except (ValueError, UnicodeDecodeError):
+            except _JSON_ERRORS:
                 pass
         if not embedded:
             obj["data_base64"] = base64.b64encode(event.data).decode("ascii")
-    body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except RecursionError:  # data that decoded but is too deep to encode again: as base64
+        obj.pop("data", None)
+        obj["data_base64"] = base64.b64encode(event.data or b"").decode("ascii")
+        body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return [("Content-Type", STRUCTURED)], body
 
 

@@ -48,6 +48,8 @@ class ServerConnection(asyncio.Protocol):
     __slots__ = ("bad_response", "broken", "current", "forwarded_elem", "head_size", "parser",
                  "parsing", "paused_up", "peer", "pending", "read_pauses", "server", "since",
                  "transport", "tunnel", "write_paused", "xff_line")
+    # What each request becomes; runtime.proxy.app plugs in its body-reading Request here.
+    exchange_type: type[Exchange] = Exchange
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -146,7 +148,7 @@ class ServerConnection(asyncio.Protocol):
 
     # ------------------------------------------------------------------ llhttp callbacks
     def on_message_begin(self) -> None:
-        self.parsing = Exchange(self)
+        self.parsing = self.exchange_type(self)
         self.head_size = 0
         self.since = self.server.now
 
@@ -297,6 +299,9 @@ class ServerConnection(asyncio.Protocol):
 class Server:
     """Shared state of one proxy: handler, options, and tracking for timeouts and drain."""
 
+    # The Protocol of each accepted connection (runtime.proxy.app serves local apps).
+    connection_type: type[ServerConnection] = ServerConnection
+
     def __init__(self, handler: Handler, options: ProxyOptions | None = None) -> None:
         self.handler = handler
         self.options = options or ProxyOptions()
@@ -317,7 +322,7 @@ class Server:
         """Listen on host:port (0 = any free port, None = every address); returns the port."""
         loop = asyncio.get_running_loop()
         self._time = loop.time
-        srv = await loop.create_server(lambda: ServerConnection(self), host, port,
+        srv = await loop.create_server(lambda: self.connection_type(self), host, port,
                                        backlog=backlog, reuse_address=True)
         self._listeners.append(srv)
         return srv.sockets[0].getsockname()[1]

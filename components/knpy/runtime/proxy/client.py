@@ -1,8 +1,15 @@
-"""A small keep-alive HTTP/1.1 client for deliveries: asyncio Protocol + httptools.
+"""The proxy core's client for requests knpy itself sends (the broker's deliveries): a
+small keep-alive HTTP/1.1 client over asyncio Protocols and httptools.
 
-The dispatcher's hot path is one POST per event; aiohttp's client spent about a third of
-the dispatcher's CPU on it (py-spy, docs/broker.md). This client writes one buffer per
-request and parses responses with llhttp. http:// only; https:// goes through aiohttp.
+`upstream.py` relays a client's request and streams the answer back to it; this module
+sends a whole request of our own and returns the whole response. The dispatcher's hot path
+is one POST per event; aiohttp's client spent about a third of the dispatcher's CPU on it
+(py-spy, docs/broker.md). One buffer is written per request and responses are parsed with
+llhttp. http:// only; https:// goes through aiohttp.
+
+A request that fails on a reused keep-alive connection (the server closed it as we picked
+it) is sent once more on a fresh connection, whatever its method: the broker's deliveries
+are at-least-once anyway, and a delivery that fails costs an attempt and a backoff.
 """
 
 from __future__ import annotations
