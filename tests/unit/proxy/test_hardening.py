@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tests.unit.proxy.conftest import Proxy
-from tests.unit.proxy.rawclient import read_response
+from tests.unit.proxy.rawclient import read_response, until_closed
 
 TIMEOUT = aiohttp.ClientTimeout(total=20)
 
@@ -237,24 +237,9 @@ async def test_close_with_grace_answers_every_request_on_keep_alive_connections(
     closes; each is answered (the last with Connection: close), none is reset."""
     answered: list[int] = []
     failed: list[str] = []
-
-    async def client() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-        try:
-            while True:
-                writer.write(b"GET /sleep?ms=5 HTTP/1.1\r\nHost: x\r\n\r\n")
-                try:
-                    status, headers, _ = await asyncio.wait_for(read_response(reader), 5)
-                except (ConnectionError, asyncio.IncompleteReadError) as e:
-                    failed.append(repr(e))
-                    return
-                answered.append(status)
-                if headers.get(b"connection") == b"close":
-                    return
-        finally:
-            writer.close()
-
-    clients = [asyncio.create_task(client()) for _ in range(8)]
+    request = b"GET /sleep?ms=5 HTTP/1.1\r\nHost: x\r\n\r\n"
+    clients = [asyncio.create_task(until_closed(proxy.port, request, answered, failed))
+               for _ in range(8)]
     await asyncio.sleep(0.5)
     assert answered
     await asyncio.wait_for(proxy.server.close(grace=5), 10)
