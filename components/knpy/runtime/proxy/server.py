@@ -203,7 +203,11 @@ class ServerConnection(asyncio.Protocol):
             ex.original_host = value  # type: ignore[union-attr]
         else:
             ex.lines.append(b"%s: %s\r\n" % (name, value))  # type: ignore[union-attr]
-            if kind == http.H_PROBE:
+            if kind == http.H_HOST:  # first: every HTTP/1.1 request has one
+                if ex.host is not None:  # type: ignore[union-attr]
+                    self._refuse(_MANY_HOSTS)
+                ex.host = value  # type: ignore[union-attr]
+            elif kind == http.H_PROBE:
                 ex.probe = value  # type: ignore[union-attr]
             elif kind == http.H_USER_AGENT:
                 ex.user_agent = value  # type: ignore[union-attr]
@@ -213,10 +217,6 @@ class ServerConnection(asyncio.Protocol):
                 ex.hash = value  # type: ignore[union-attr]
             elif kind == http.H_KUBELET_PROBE:
                 ex.kubelet_probe = True  # type: ignore[union-attr]
-            elif kind == http.H_HOST:
-                if ex.host is not None:  # type: ignore[union-attr]
-                    self._refuse(_MANY_HOSTS)
-                ex.host = value  # type: ignore[union-attr]
             else:
                 ex.has_xfp = True  # type: ignore[union-attr]
 
