@@ -111,6 +111,25 @@ async def test_one_endless_header_line_in_small_reads_gets_431(proxy: Proxy) -> 
     writer.close()
 
 
+@pytest.mark.parametrize("head", [
+    b"GET / HTTP/1.1\r\nHost: x\r\n"
+    + b"".join(b"X-L%03d: %s\r\n" % (i, b"l" * 990) for i in range(100)) + b"\r\n",
+    b"GET /" + b"u" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+])
+async def test_head_over_64k_in_a_few_reads_gets_431(proxy: Proxy, head: bytes) -> None:
+    reader, writer = await _raw(proxy.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (await asyncio.wait_for(read_response(reader), 5))[0] == 200
+    with contextlib.suppress(ConnectionError):
+        for i in range(0, len(head), 34_000):
+            writer.write(head[i:i + 34_000])
+            await writer.drain()
+            await asyncio.sleep(0.05)
+    status, _, _ = await asyncio.wait_for(read_response(reader), 5)
+    assert status == 431
+    assert proxy.pool.opened == 1  # only the first request reached the upstream
+    writer.close()
+
+
 async def test_heads_just_under_the_limit_pass_split_or_whole(proxy: Proxy) -> None:
     head = (b"GET /headers HTTP/1.1\r\nHost: x\r\n"
             + b"".join(b"X-F%02d: %s\r\n" % (i, b"v" * 1000) for i in range(60)) + b"\r\n")

@@ -25,6 +25,7 @@ from knpy.runtime.proxy.upstream import UpstreamConnection
 log = logging.getLogger(__name__)
 
 _KINDS = http.REQUEST_HEADER_KINDS
+_H_HOST = http.H_HOST
 _BAD_REQUEST = http.error_response(400, "bad request", close=True)
 _HEAD_TOO_LARGE = http.error_response(431, "request header fields too large", close=True)
 _HEAD_TIMEOUT = http.error_response(408, "request header timeout", close=True)
@@ -60,9 +61,10 @@ class ServerConnection(asyncio.Protocol):
     PAUSE_BUFFER = 2  # a waiting request holds as much body as we allow
     PAUSE_PIPELINE = 4  # a pipelined request waits for the one before it
 
-    __slots__ = ("bad_response", "broken", "current", "forwarded_elem", "head_size", "line",
-                 "parser", "parsing", "paused_up", "peer", "pending", "read_pauses", "server",
-                 "since", "transport", "tunnel", "write_paused", "xff_line")
+    __slots__ = ("bad_response", "broken", "current", "forwarded_elem", "head_size", "kept",
+                 "kept_lines", "line", "measuring", "parser", "parsing", "paused_up", "peer",
+                 "pending", "read_pauses", "server", "since", "slow", "transport", "tunnel",
+                 "write_paused", "xff_line")
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -80,8 +82,15 @@ class ServerConnection(asyncio.Protocol):
         self.tunnel: UpstreamConnection | None = None
         self.broken = False
         self.bad_response = _BAD_REQUEST
-        self.head_size = -1  # bytes of the request head parsed so far; -1 between heads
-        self.line = 0  # bytes of a head line llhttp holds unfinished (not yet in head_size)
+        # The request head budget. A head that begins and ends within one read no longer
+        # than MAX_REQUEST_HEAD needs no counting (the usual case, kept free of work);
+        # heads that span reads, and every head in a longer read, are measured.
+        self.head_size = -1  # -1 between heads; >= 0 while one is open (its size, measured)
+        self.slow = False  # measure each head that completes in this read
+        self.line = 0  # bytes of a head line llhttp holds unfinished (not in head_size)
+        self.measuring: Exchange | None = None  # whose kept lines `kept` sums so far
+        self.kept = 0
+        self.kept_lines = 0
         self.since = server.now  # coarse time the current head began, or idling began
 
     # ------------------------------------------------------------------ asyncio.Protocol
@@ -111,17 +120,12 @@ class ServerConnection(asyncio.Protocol):
                 self.parsing.body_chunk(data)
             return
         try:
-            ex = self.parsing
-            in_head = self.head_size >= 0
-            parser.feed_data(data)
-            if in_head and self.head_size >= 0 and self.parsing is ex:
-                # The whole read belongs to one unfinished head. llhttp hands over a header
-                # line only once it ends, so bound the line still open here.
-                nl = data.rfind(b"\n")
-                self.line = len(data) - nl - 1 if nl >= 0 else self.line + len(data)
-                if self.line > MAX_REQUEST_HEAD:
-                    self.bad_response = _HEAD_TOO_LARGE
-                    self._bad_request()
+            if self.head_size < 0 and len(data) <= MAX_REQUEST_HEAD:
+                parser.feed_data(data)  # every head completed here is shorter than the read
+                if self.head_size >= 0:  # one is left open: from the next read on, measure
+                    self.line = 0
+            else:
+                self._feed_measured(parser, data)
         except httptools.HttpParserUpgrade as e:
             if self.parsing is None or not self.parsing.upgrade:
                 self._bad_request()  # CONNECT: not a tunnel this proxy offers
@@ -132,6 +136,42 @@ class ServerConnection(asyncio.Protocol):
                 self.parsing.body_chunk(rest)
         except httptools.HttpParserError:
             self._bad_request()
+
+    def _feed_measured(self, parser: httptools.HttpRequestParser, data: bytes) -> None:
+        """Feed a read that a head spans into, or that is longer than a head may be."""
+        ex = self.parsing
+        was_open = self.head_size >= 0
+        self.slow = True
+        try:
+            parser.feed_data(data)
+        finally:
+            self.slow = False
+        if self.head_size < 0 or self.parser is None:
+            return
+        if was_open and self.parsing is ex:
+            # The whole read belongs to one unfinished head. llhttp hands over a header
+            # line only once it ends, so bound the line still open here.
+            nl = data.rfind(b"\n")
+            self.line = len(data) - nl - 1 if nl >= 0 else self.line + len(data)
+        else:
+            self.line = 0
+        self.head_size = self._head_bytes(self.parsing)  # type: ignore[arg-type]
+        if self.head_size > MAX_REQUEST_HEAD or self.line > MAX_REQUEST_HEAD:
+            self.bad_response = _HEAD_TOO_LARGE
+            self._bad_request()
+
+    def _head_bytes(self, ex: Exchange) -> int:
+        """Bytes of `ex`'s head parsed so far: its target and the header lines llhttp has
+        handed over (hop-by-hop ones that are dropped, unkept, are not counted)."""
+        if self.measuring is not ex:
+            self.measuring = ex
+            self.kept = self.kept_lines = 0
+        lines = ex.lines
+        for i in range(self.kept_lines, len(lines)):  # only lines added since last time
+            self.kept += len(lines[i])
+        self.kept_lines = len(lines)
+        return (self.kept + len(ex.url) + len(ex.connection) + len(ex.upgrade) + len(ex.xff)
+                + len(ex.forwarded) + len(ex.original_host))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
@@ -169,25 +209,22 @@ class ServerConnection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self.parsing = Exchange(self)
         self.head_size = 0
-        self.line = 0
         self.since = self.server.now
 
     def on_url(self, url: bytes) -> None:
         ex = self.parsing
         ex.url = ex.url + url if ex.url else url  # type: ignore[union-attr]
-        # The head budget counts the head's own bytes, never the pipelined reads around it.
-        self.head_size += len(url)
-        if self.head_size > MAX_REQUEST_HEAD:
-            self._refuse(_HEAD_TOO_LARGE)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         ex = self.parsing
-        self.head_size += len(name) + len(value) + 4
-        if self.head_size > MAX_REQUEST_HEAD:
-            self._refuse(_HEAD_TOO_LARGE)
         kind = _KINDS.get(name.lower())
         if kind is None:
             ex.lines.append(b"%s: %s\r\n" % (name, value))  # type: ignore[union-attr]
+        elif kind == _H_HOST:  # every HTTP/1.1 request has one
+            ex.lines.append(b"%s: %s\r\n" % (name, value))  # type: ignore[union-attr]
+            if ex.host is not None:  # type: ignore[union-attr]
+                self._refuse(_MANY_HOSTS)
+            ex.host = value  # type: ignore[union-attr]
         elif kind <= http.H_HOP:
             if kind == http.H_CONNECTION:
                 ex.connection = ex.connection + b"," + value if ex.connection else value  # type: ignore[union-attr]
@@ -203,11 +240,7 @@ class ServerConnection(asyncio.Protocol):
             ex.original_host = value  # type: ignore[union-attr]
         else:
             ex.lines.append(b"%s: %s\r\n" % (name, value))  # type: ignore[union-attr]
-            if kind == http.H_HOST:  # first: every HTTP/1.1 request has one
-                if ex.host is not None:  # type: ignore[union-attr]
-                    self._refuse(_MANY_HOSTS)
-                ex.host = value  # type: ignore[union-attr]
-            elif kind == http.H_PROBE:
+            if kind == http.H_PROBE:
                 ex.probe = value  # type: ignore[union-attr]
             elif kind == http.H_USER_AGENT:
                 ex.user_agent = value  # type: ignore[union-attr]
@@ -221,8 +254,13 @@ class ServerConnection(asyncio.Protocol):
                 ex.has_xfp = True  # type: ignore[union-attr]
 
     def on_headers_complete(self) -> None:
-        self.head_size = -1
         ex: Exchange = self.parsing  # type: ignore[assignment]
+        # The budget counts each head's own bytes, never the pipelined requests around it.
+        if self.slow:
+            if self._head_bytes(ex) > MAX_REQUEST_HEAD:
+                self._refuse(_HEAD_TOO_LARGE)
+            self.measuring = None
+        self.head_size = -1
         parser: httptools.HttpRequestParser = self.parser  # type: ignore[assignment]
         ex.method = method = parser.get_method()
         ex.is_head = method == b"HEAD"
@@ -232,7 +270,7 @@ class ServerConnection(asyncio.Protocol):
             ex.version = b"HTTP/1.0"
         elif ex.host is None:
             self._refuse(_NO_HOST)  # RFC 9112 3.2, as Go's server answers
-        if ex.url[:1] != b"/" and ex.url != b"*":
+        if ex.url[0] != 47 and ex.url != b"*":  # 47: "/"
             self._origin_form(ex)
         ex.keep_alive = parser.should_keep_alive()
         if ex.connection:
