@@ -567,8 +567,10 @@ class Server:
             if c.current is not None and not c.current.resp_started:
                 c.current.close_after = True  # its response will say Connection: close
             elif c.current is None and c.tunnel is None and c.head_size < 0:
-                if grace > 0:
-                    c.since = now  # its idle time counts from here (`since` is coarse)
+                # `since` lags by up to the reaper's 1 s period (and means nothing without
+                # the reaper): close at once only what has surely been idle long enough.
+                if grace > 0 and (self._reaper is None or now - c.since < DRAIN_IDLE + 1.0):
+                    c.since = now  # its idle time counts from here
                 else:
                     c.transport.close()
         deadline = now + grace
