@@ -455,7 +455,8 @@ class Server:
     def watch_timeouts(self, limit: float) -> None:
         """An exchange has its own limit (Exchange.set_timeout): make sure the sweep runs,
         often enough for that limit."""
-        self._tick = min(self._tick, max(0.02, limit / 10))
+        if limit < self._tick * 10:  # rare: the sweep must run more often
+            self._tick = max(0.02, limit / 10)
         if self._sweeper is None:
             self._schedule_sweep()
 
