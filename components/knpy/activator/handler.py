@@ -11,7 +11,9 @@ Per request (Knative's activator handler chain):
 4. a pod slot now (`try_reserve`), or a wait in the revision's queue, bounded by the
    queue depth (503 `pending request queue full`) and the revision's timeout (503);
 5. forwarded with `K-Proxy-Request: activator` (and `K-Original-Host` passed on, for the
-   queue-proxy); the slot is released when the exchange ends, however it ends.
+   queue-proxy); a pod that has not started its response by the revision's timeout
+   (counted from the request's arrival) gets 504 `activator request timeout`, as Knative's
+   activator answers; the slot is released when the exchange ends, however it ends.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ _ORIGINAL_HOST = b"K-Original-Host: %s\r\n%s"
 QUEUE_FULL = http.error_response(503, "pending request queue full")
 TIMED_OUT = http.error_response(503, "context deadline exceeded")
 GONE = http.error_response(503, "revision removed while the request waited")
+REQUEST_TIMEOUT = b"activator request timeout"  # Knative's activator timeout handler body
 _ACTIVATOR = http.response(200, b"activator")
 _HEALTHY = http.response(200, b"ok")
 _DRAINING = http.error_response(500, "draining")
@@ -73,6 +76,7 @@ class ActivatorHandler:
             ex.defer(self._wait(ex, rt))
             return
         ex.user = pick
+        ex.set_timeout(rt.timeout, REQUEST_TIMEOUT)
         if ex.original_host:
             ex.forward(pick[0].pool, _ORIGINAL_HOST % (ex.original_host, PROXY_LINE))
         else:
@@ -129,6 +133,7 @@ class ActivatorHandler:
             ex.respond_raw(GONE)
             return
         ex.user = pick
+        ex.set_timeout(rt.timeout, REQUEST_TIMEOUT)
         extra = (_ORIGINAL_HOST % (ex.original_host, PROXY_LINE) if ex.original_host
                  else PROXY_LINE)
         ex.forward(pick[0].pool, extra)

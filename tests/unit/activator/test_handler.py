@@ -245,3 +245,23 @@ async def test_refused_connection_takes_the_pod_out_until_it_probes_again() -> N
         await server.close()
         revisions.close()
         await runner.cleanup()
+
+
+async def test_pod_that_never_answers_gets_504_and_frees_the_slot(act: Act) -> None:
+    """Issue 9 defect 4: a pod that accepts a request and never answers held the client
+    (and, at CC 1, the revision's only slot) forever. After the revision's timeout the
+    client gets Knative's 504 `activator request timeout` and the next request runs."""
+    act.revisions.upsert(RevisionConfig("default", "hello", 1, timeout=1.0), [act.upstream])
+    rt = act.revisions.get("default/hello")
+    await eventually(lambda: rt.assigned)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    stuck = asyncio.create_task(act.get("/sleep?ms=30000"))
+    await asyncio.sleep(0.5)
+    nxt = await act.get("/", limit=10)  # waits behind it, for at most its own 1 s
+    assert await stuck == (504, "activator request timeout")
+    assert nxt == (200, "hello")  # was queued behind the stuck one, then got its slot
+    assert loop.time() - t0 < 3
+    assert rt.assigned[0].breaker.inflight == 0 and rt.pending == 0
+    text = render(act.revisions.by_key).decode()
+    assert 'response_code_class="5xx"} 1\n' in text

@@ -31,3 +31,24 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[bytes, 
     else:
         body = await reader.read()
     return status, headers, body
+
+
+async def until_closed(port: int, request: bytes, answered: list[int],
+                       failed: list[str]) -> None:
+    """Send `request` on one keep-alive connection over and over until an answer says
+    `Connection: close`; statuses go to `answered`, a request left unanswered to `failed`
+    (what a draining server must never do)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while True:
+            writer.write(request)
+            try:
+                status, headers, _ = await asyncio.wait_for(read_response(reader), 10)
+            except (OSError, asyncio.IncompleteReadError) as e:
+                failed.append(repr(e))
+                return
+            answered.append(status)
+            if headers.get(b"connection") == b"close":
+                return
+    finally:
+        writer.close()

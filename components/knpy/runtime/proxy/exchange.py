@@ -45,10 +45,13 @@ class Exchange:
         "has_xfp",
         "hash",
         "head",
+        "host",
         "idle_since",
         "is_head",
         "keep_alive",
         "kubelet_probe",
+        "limit",
+        "limit_message",
         "lines",
         "method",
         "on_done",
@@ -91,6 +94,7 @@ class Exchange:
         self.forwarded = b""
         self.has_xfp = False
         self.original_host = b""  # K-Original-Host (dropped from the forwarded lines)
+        self.host: bytes | None = None  # the Host header (kept in `lines` too); None: absent
         self.keep_alive = True
         self.is_head = False
         self.state = NEW
@@ -108,6 +112,8 @@ class Exchange:
         self.on_done: Callable[[Exchange], None] | None = None
         self.user: Any = None  # handler's own per-request state
         self.t0 = 0.0
+        self.limit = 0.0  # this exchange's own total timeout (set_timeout); 0 = the server's
+        self.limit_message = b""
         self.activity = 0
         self.seen_activity = 0
         self.idle_since = 0.0
@@ -139,6 +145,15 @@ class Exchange:
         self.lines = http.drop_named(self.lines, frozenset({name.lower()}))
         self.lines.append(b"%s: %s\r\n" % (name, value))
 
+    def set_timeout(self, total: float, message: bytes) -> None:
+        """Give this exchange its own total limit in seconds from its start (instead of the
+        server's `Timeouts.total`): past it, before the response starts, the client gets
+        504 `message` and on_done runs (the activator's per-revision timeoutSeconds)."""
+        if total > 0:
+            self.limit = total
+            self.limit_message = message
+            self.conn.server.watch_timeouts(total)
+
     def reply(self, status: int, body: bytes = b"", *,
               content_type: bytes = b"text/plain; charset=utf-8", headers: bytes = b"") -> None:
         """Answer locally. Any request body still arriving is read and discarded."""
@@ -153,6 +168,8 @@ class Exchange:
         self.resp_started = True
         if not self.status:
             self.status = int(data[9:12])
+        if self.close_after:  # the connection closes after this: say so
+            data = http.with_close(data)
         self.body = None
         self.conn.resume_read(self.conn.PAUSE_BUFFER)
         self.conn.transport.write(data)
@@ -254,9 +271,15 @@ class Exchange:
             up.transport.write(head)
 
     def retryable(self) -> bool:
-        # Only a request that was nothing but its head can be sent again as it was.
+        """May this request be sent again after a reused upstream connection closed before
+        answering? The upstream may have read (and acted on) it, so, as Go's transport
+        decides: only a request that was nothing but its head, and only if its method is
+        idempotent or it carries an Idempotency-Key."""
         return (self.req_done and not self.has_body and not self.chunked and not self.upgrade
-                and self.state == FORWARDING)
+                and self.state == FORWARDING
+                and (self.method in http.IDEMPOTENT_METHODS
+                     or self.header(b"idempotency-key") is not None
+                     or self.header(b"x-idempotency-key") is not None))
 
     def retry(self) -> None:
         self.up = None

@@ -23,6 +23,7 @@ H_FORWARDED = 10  # Forwarded (RFC 7239): extended with the peer's element
 H_XFP = 11  # X-Forwarded-Proto: kept; we add one only when absent
 H_ORIGINAL_HOST = 12  # K-Original-Host: remembered and dropped; a handler may restore it
 H_KUBELET_PROBE = 13  # K-Kubelet-Probe: marks a kubelet probe (like a kube-probe/ agent)
+H_HOST = 14  # Host: kept; HTTP/1.1 requires exactly one (RFC 9112 3.2)
 
 REQUEST_HEADER_KINDS: dict[bytes, int] = {
     b"connection": H_CONNECTION,
@@ -43,7 +44,12 @@ REQUEST_HEADER_KINDS: dict[bytes, int] = {
     b"x-forwarded-proto": H_XFP,
     b"k-original-host": H_ORIGINAL_HOST,
     b"k-kubelet-probe": H_KUBELET_PROBE,
+    b"host": H_HOST,
 }
+
+# Methods a client may safely send twice (Go's transport retries only these on a reused
+# connection that the upstream closed, unless the request carries an Idempotency-Key).
+IDEMPOTENT_METHODS = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE"})
 
 # Connection tokens that are options, not header names.
 _CONNECTION_OPTIONS = frozenset({b"keep-alive", b"close", b"upgrade"})
@@ -116,6 +122,15 @@ def response(status: int, body: bytes = b"", *, content_type: bytes = b"text/pla
         status_line(status), content_type, len(body), headers,
         b"Connection: close\r\n" if close else b"", body,
     )
+
+
+def with_close(raw: bytes) -> bytes:
+    """A complete raw response with `Connection: close` in its head (added if missing)."""
+    end = raw.find(b"\r\n\r\n")
+    head = raw[:end]
+    if b"\r\nConnection: close" in head:
+        return raw
+    return head + b"\r\nConnection: close" + raw[end:]
 
 
 def error_response(status: int, message: str, *, close: bool = False) -> bytes:

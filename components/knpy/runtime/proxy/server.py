@@ -25,11 +25,27 @@ from knpy.runtime.proxy.upstream import UpstreamConnection
 log = logging.getLogger(__name__)
 
 _KINDS = http.REQUEST_HEADER_KINDS
+_H_HOST = http.H_HOST
 _BAD_REQUEST = http.error_response(400, "bad request", close=True)
 _HEAD_TOO_LARGE = http.error_response(431, "request header fields too large", close=True)
 _HEAD_TIMEOUT = http.error_response(408, "request header timeout", close=True)
+_NO_HOST = http.error_response(400, "missing required Host header", close=True)
+_MANY_HOSTS = http.error_response(400, "too many Host headers", close=True)
+_BAD_TARGET = http.error_response(400, "malformed request target", close=True)
+_CONNECT = http.response(405, b"CONNECT is not supported\n", close=True, headers=(
+    b"Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE\r\n"
+    b"X-Content-Type-Options: nosniff\r\n"))
 # Longest request head (request line + headers) accepted; llhttp itself sets no limit.
 MAX_REQUEST_HEAD = 64 * 1024
+# While draining, a keep-alive connection with no request for this long is closed; one that
+# carries a request meanwhile is answered with `Connection: close` instead.
+DRAIN_IDLE = 1.0
+# How long a refused connection's input is still read and dropped before closing (Go 0.5 s).
+_LINGER = 0.5
+
+
+class _Refused(Exception):
+    """Raised in an llhttp callback to stop parsing; `bad_response` is the answer."""
 
 
 class Handler(Protocol):
@@ -45,9 +61,10 @@ class ServerConnection(asyncio.Protocol):
     PAUSE_BUFFER = 2  # a waiting request holds as much body as we allow
     PAUSE_PIPELINE = 4  # a pipelined request waits for the one before it
 
-    __slots__ = ("bad_response", "broken", "current", "forwarded_elem", "head_size", "parser",
-                 "parsing", "paused_up", "peer", "pending", "read_pauses", "server", "since",
-                 "transport", "tunnel", "write_paused", "xff_line")
+    __slots__ = ("bad_response", "broken", "current", "forwarded_elem", "head_size", "kept",
+                 "kept_lines", "line", "measuring", "parser", "parsing", "paused_up", "peer",
+                 "pending", "read_pauses", "server", "since", "slow", "transport", "tunnel",
+                 "write_paused", "xff_line")
     # What each request becomes; runtime.proxy.app plugs in its body-reading Request here.
     exchange_type: type[Exchange] = Exchange
 
@@ -67,7 +84,15 @@ class ServerConnection(asyncio.Protocol):
         self.tunnel: UpstreamConnection | None = None
         self.broken = False
         self.bad_response = _BAD_REQUEST
-        self.head_size = -1  # bytes received since a request head began; -1 between heads
+        # The request head budget. A head that begins and ends within one read no longer
+        # than MAX_REQUEST_HEAD needs no counting (the usual case, kept free of work);
+        # heads that span reads, and every head in a longer read, are measured.
+        self.head_size = -1  # -1 between heads; >= 0 while one is open (its size, measured)
+        self.slow = False  # measure each head that completes in this read
+        self.line = 0  # bytes of a head line llhttp holds unfinished (not in head_size)
+        self.measuring: Exchange | None = None  # whose kept lines `kept` sums so far
+        self.kept = 0
+        self.kept_lines = 0
         self.since = server.now  # coarse time the current head began, or idling began
 
     # ------------------------------------------------------------------ asyncio.Protocol
@@ -97,12 +122,12 @@ class ServerConnection(asyncio.Protocol):
                 self.parsing.body_chunk(data)
             return
         try:
-            parser.feed_data(data)
-            if self.head_size >= 0:  # a head is still incomplete: bound what it may cost
-                self.head_size += len(data)
-                if self.head_size > MAX_REQUEST_HEAD:
-                    self.bad_response = _HEAD_TOO_LARGE
-                    self._bad_request()
+            if self.head_size < 0 and len(data) <= MAX_REQUEST_HEAD:
+                parser.feed_data(data)  # every head completed here is shorter than the read
+                if self.head_size >= 0:  # one is left open: from the next read on, measure
+                    self.line = 0
+            else:
+                self._feed_measured(parser, data)
         except httptools.HttpParserUpgrade as e:
             if self.parsing is None or not self.parsing.upgrade:
                 self._bad_request()  # CONNECT: not a tunnel this proxy offers
@@ -113,6 +138,42 @@ class ServerConnection(asyncio.Protocol):
                 self.parsing.body_chunk(rest)
         except httptools.HttpParserError:
             self._bad_request()
+
+    def _feed_measured(self, parser: httptools.HttpRequestParser, data: bytes) -> None:
+        """Feed a read that a head spans into, or that is longer than a head may be."""
+        ex = self.parsing
+        was_open = self.head_size >= 0
+        self.slow = True
+        try:
+            parser.feed_data(data)
+        finally:
+            self.slow = False
+        if self.head_size < 0 or self.parser is None:
+            return
+        if was_open and self.parsing is ex:
+            # The whole read belongs to one unfinished head. llhttp hands over a header
+            # line only once it ends, so bound the line still open here.
+            nl = data.rfind(b"\n")
+            self.line = len(data) - nl - 1 if nl >= 0 else self.line + len(data)
+        else:
+            self.line = 0
+        self.head_size = self._head_bytes(self.parsing)  # type: ignore[arg-type]
+        if self.head_size > MAX_REQUEST_HEAD or self.line > MAX_REQUEST_HEAD:
+            self.bad_response = _HEAD_TOO_LARGE
+            self._bad_request()
+
+    def _head_bytes(self, ex: Exchange) -> int:
+        """Bytes of `ex`'s head parsed so far: its target and the header lines llhttp has
+        handed over (hop-by-hop ones that are dropped, unkept, are not counted)."""
+        if self.measuring is not ex:
+            self.measuring = ex
+            self.kept = self.kept_lines = 0
+        lines = ex.lines
+        for i in range(self.kept_lines, len(lines)):  # only lines added since last time
+            self.kept += len(lines[i])
+        self.kept_lines = len(lines)
+        return (self.kept + len(ex.url) + len(ex.connection) + len(ex.upgrade) + len(ex.xff)
+                + len(ex.forwarded) + len(ex.original_host))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
@@ -162,6 +223,11 @@ class ServerConnection(asyncio.Protocol):
         kind = _KINDS.get(name.lower())
         if kind is None:
             ex.lines.append(b"%s: %s\r\n" % (name, value))
+        elif kind == _H_HOST:  # every HTTP/1.1 request has one
+            ex.lines.append(b"%s: %s\r\n" % (name, value))
+            if ex.host is not None:
+                self._refuse(_MANY_HOSTS)
+            ex.host = value
         elif kind <= http.H_HOP:
             if kind == http.H_CONNECTION:
                 ex.connection = ex.connection + b"," + value if ex.connection else value
@@ -191,13 +257,24 @@ class ServerConnection(asyncio.Protocol):
                 ex.has_xfp = True
 
     def on_headers_complete(self) -> None:
-        self.head_size = -1
         ex: Exchange = self.parsing  # type: ignore[assignment]
+        # The budget counts each head's own bytes, never the pipelined requests around it.
+        if self.slow:
+            if self._head_bytes(ex) > MAX_REQUEST_HEAD:
+                self._refuse(_HEAD_TOO_LARGE)
+            self.measuring = None
+        self.head_size = -1
         parser: httptools.HttpRequestParser = self.parser  # type: ignore[assignment]
         ex.method = method = parser.get_method()
         ex.is_head = method == b"HEAD"
+        if method == b"CONNECT":
+            self._refuse(_CONNECT)  # not a tunnel this proxy offers (llhttp would join one)
         if parser.get_http_version() != "1.1":
             ex.version = b"HTTP/1.0"
+        elif ex.host is None:
+            self._refuse(_NO_HOST)  # RFC 9112 3.2, as Go's server answers
+        if ex.url[0] != 47 and ex.url != b"*":  # 47: "/"
+            self._origin_form(ex)
         ex.keep_alive = parser.should_keep_alive()
         if ex.connection:
             extra = http.extra_hop_names(ex.connection)
@@ -230,9 +307,29 @@ class ServerConnection(asyncio.Protocol):
         if ex is not None:
             ex.request_end()
 
+    def _refuse(self, response: bytes) -> None:
+        self.bad_response = response
+        raise _Refused
+
+    def _origin_form(self, ex: Exchange) -> None:
+        """An absolute-form target (`GET http://host:port/path`): forward origin-form, with
+        the target's authority as Host (RFC 9112 3.2.2: it overrides the Host header)."""
+        try:
+            u = httptools.parse_url(ex.url)
+        except httptools.HttpParserInvalidURLError:
+            self._refuse(_BAD_TARGET)
+        if not u.host or u.schema is None:
+            self._refuse(_BAD_TARGET)
+        ex.url = (u.path or b"/") + (b"?" + u.query if u.query else b"")
+        host = b"[%s]" % u.host if b":" in u.host else u.host
+        ex.host = host + b":%d" % u.port if u.port else host
+        ex.set_header(b"Host", ex.host)
+
     # ------------------------------------------------------------------ exchange plumbing
     def _start(self, ex: Exchange) -> None:
         self.current = ex
+        if self.server.closing:
+            ex.close_after = True  # draining: this connection ends after this response
         self.server.track(ex)
         try:
             self.server.handler.handle(ex)
@@ -254,7 +351,7 @@ class ServerConnection(asyncio.Protocol):
             self.tunnel = None
             self.transport.close()
             return
-        if ex.close_after or not ex.keep_alive or self.server.closing:
+        if ex.close_after or not ex.keep_alive:
             self.transport.close()
             return
         pending = self.pending
@@ -264,8 +361,7 @@ class ServerConnection(asyncio.Protocol):
                 self.resume_read(self.PAUSE_PIPELINE)
             self._start(nxt)
         elif self.broken:
-            self.transport.write(self.bad_response)
-            self.transport.close()
+            self.refuse_and_close(self.bad_response)
 
     def _bad_request(self) -> None:
         self.parser = None
@@ -273,14 +369,37 @@ class ServerConnection(asyncio.Protocol):
         self.broken = True
         self.head_size = -1
         if self.current is None:
-            self.transport.write(self.bad_response)
-            self.transport.close()
+            self.refuse_and_close(self.bad_response)
         else:
-            for ex in self.pending or ():
-                ex.abort()
-            self.pending = None
+            # Complete requests pipelined before the bad one are still answered, in order;
+            # the error follows them (exchange_finished).
+            pending = self.pending
+            if pending:
+                self.pending = deque(ex for ex in pending if ex.req_done)
+                for ex in pending:
+                    if not ex.req_done:
+                        ex.abort()
             if not self.current.req_done:  # its own body was malformed (e.g. chunk framing)
                 self.current.fail(400, "bad request")
+
+    def refuse_and_close(self, response: bytes) -> None:
+        """Send an error and close without losing it to a reset: closing a socket that still
+        has unread input makes the kernel send RST, which can destroy the response before
+        the client reads it (a client still sending a big head, or pipelining). Like Go's
+        server: send, half-close, discard input, close after _LINGER s or the client's EOF."""
+        t = self.transport
+        self.parser = None
+        self.parsing = None
+        t.write(response)
+        try:
+            t.write_eof()
+        except (NotImplementedError, RuntimeError):
+            t.close()
+            return
+        self.read_pauses = 0
+        with contextlib.suppress(RuntimeError):
+            t.resume_reading()
+        asyncio.get_running_loop().call_later(_LINGER, t.close)
 
     def pause_read(self, reason: int) -> None:
         if not self.read_pauses:
@@ -317,6 +436,7 @@ class Server:
         self.now = 0.0  # loop time, refreshed once a second by the connection reaper
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._time: Callable[[], float] | None = None
+        self._tick = self.options.timeouts.tick  # sweep period
 
     async def listen(self, host: str | None, port: int, *, backlog: int = 1024) -> int:
         """Listen on host:port (0 = any free port, None = every address); returns the port."""
@@ -336,6 +456,14 @@ class Server:
         self.last_request = now
         self.active.add(ex)
         if self._sweeper is None and self.options.timeouts.enabled:
+            self._schedule_sweep()
+
+    def watch_timeouts(self, limit: float) -> None:
+        """An exchange has its own limit (Exchange.set_timeout): make sure the sweep runs,
+        often enough for that limit."""
+        if limit < self._tick * 10:  # rare: the sweep must run more often
+            self._tick = max(0.02, limit / 10)
+        if self._sweeper is None:
             self._schedule_sweep()
 
     def untrack(self, ex: Exchange) -> None:
@@ -359,7 +487,7 @@ class Server:
     # -- timeouts: one periodic sweep instead of a timer per request
     def _schedule_sweep(self) -> None:
         loop = asyncio.get_running_loop()
-        self._sweeper = loop.call_later(self.options.timeouts.tick, self._sweep)
+        self._sweeper = loop.call_later(self._tick, self._sweep)
 
     def _sweep(self) -> None:
         self._sweeper = None
@@ -377,7 +505,10 @@ class Server:
                     continue
             if ex.resp_started:
                 continue  # as in Knative, only the idle limit applies once a response started
-            if t.total and now - ex.t0 >= t.total:
+            if ex.limit:
+                if now - ex.t0 >= ex.limit:
+                    ex.time_out("total", ex.limit_message)
+            elif t.total and now - ex.t0 >= t.total:
                 ex.time_out("total", t.message)
             elif t.response_start and now - ex.t0 >= t.response_start:
                 ex.time_out("response_start", t.message)
@@ -405,8 +536,7 @@ class Server:
                 if o.header_timeout and now - c.since > o.header_timeout:
                     c.head_size = -1
                     c.parser = None
-                    c.transport.write(_HEAD_TIMEOUT)
-                    c.transport.close()
+                    c.refuse_and_close(_HEAD_TIMEOUT)
             elif o.keepalive_timeout and now - c.since > o.keepalive_timeout:
                 c.transport.close()
         self.watch_connections()
@@ -429,14 +559,35 @@ class Server:
         return True
 
     async def close(self, grace: float = 0.0) -> None:
-        """Stop accepting, let in-flight exchanges finish for up to `grace` s, then cut."""
+        """Stop accepting and drain for up to `grace` s, then cut whatever is left.
+
+        Draining answers every request already sent: exchanges in flight finish, responses
+        from now on say `Connection: close` and their connection closes after them, and a
+        keep-alive connection is closed only once it has carried no request for
+        DRAIN_IDLE s (closing it sooner would reset a request the client may be sending
+        right then). With grace 0, idle connections are closed and the rest cut at once."""
         self.closing = True
         self.stop_listening()
+        loop = asyncio.get_running_loop()
+        self.now = now = loop.time()
         for c in list(self.connections):
-            if c.current is None and c.tunnel is None:
-                c.transport.close()
-        if grace > 0:
-            await self.wait_idle(grace)
+            if c.current is not None and not c.current.resp_started:
+                c.current.close_after = True  # its response will say Connection: close
+            elif c.current is None and c.tunnel is None and c.head_size < 0:
+                # `since` lags by up to the reaper's 1 s period (and means nothing without
+                # the reaper): close at once only what has surely been idle long enough.
+                if grace > 0 and (self._reaper is None or now - c.since < DRAIN_IDLE + 1.0):
+                    c.since = now  # its idle time counts from here
+                else:
+                    c.transport.close()
+        deadline = now + grace
+        while self.connections and now < deadline:
+            await asyncio.sleep(0.05)
+            self.now = now = loop.time()
+            for c in list(self.connections):
+                if (c.current is None and c.tunnel is None and c.head_size < 0
+                        and now - c.since >= DRAIN_IDLE):
+                    c.transport.close()
         for c in list(self.connections):
             c.transport.abort()
         if self._sweeper is not None:
