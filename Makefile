@@ -97,7 +97,7 @@ k8s-binaries: cluster-sysdeps
 cluster-prereqs: cluster-sysdeps kube-tools k8s-binaries
 	@PYTHON=$(PY) hack/images.sh build pause helloworld event-display
 
-# The knpy wheel + dependency wheels the component Dockerfiles install (build/wheels/).
+# The dependency and build-requirement wheels the component Dockerfiles use (build/wheels/).
 wheels: setup
 	@PYTHON=$(PY) hack/images.sh wheels
 

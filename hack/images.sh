@@ -8,11 +8,15 @@
 #   hack/images.sh wheels            only the wheels (build/wheels/) for `docker build`
 #   hack/images.sh prune             drop untagged images from buildah's storage
 #   hack/images.sh list              NAME -> image reference
+#   hack/images.sh sizes [NAME...]   uncompressed size of each built image, and above the base
 #
 # Images: hack/images/<name>/Dockerfile (sample apps + pause; context = that dir) and
-# components/knpy/<name>/Dockerfile (knpy components; context = the repo root, with the knpy
-# wheel and its dependencies pre-built into build/wheels/ by this script, so the same
-# Dockerfiles build with `docker build -f components/knpy/<name>/Dockerfile .` after `make wheels`).
+# components/knpy/<name>/Dockerfile (knpy components; context = the repo root). A component
+# Dockerfile is two stages: a builder compiles the knpy wheel with its Cython extensions
+# from the source tree, and the image installs only `knpy[<name>]` (its extra in
+# pyproject.toml). Both install offline from build/wheels/: every dependency wheel and the
+# build requirements, made by this script (`make wheels`), so the same Dockerfiles build
+# with `docker build -f components/knpy/<name>/Dockerfile .` after `make wheels`.
 # Each image is named $IMAGE_PREFIX/<name>:$IMAGE_TAG (dev.local/knpy/<name>:dev) and saved
 # as $KNPY_CACHE/images/oci/<name>.tar; a stamp per image holds the hash of its inputs, so an
 # unchanged image is neither rebuilt nor re-imported.
@@ -47,20 +51,31 @@ tree_hash() {  # content hash of files (names + bytes), ignoring build outputs
      ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-32
 }
 
-# The knpy wheel + every dependency wheel, for the component Dockerfiles.
+# Every dependency wheel of every extra, plus the build requirements, for the component
+# Dockerfiles (knpy itself is compiled in their builder stage).
 WHEELS_CHECKED=0
 build_wheels() {
-  # Once per run: the tree keeps changing under a long build, and all images of one run
-  # should carry the same wheel.
+  # Once per run: all images of one run should see the same wheels.
   [ "$WHEELS_CHECKED" = 1 ] && return 0
   WHEELS_CHECKED=1
-  local h stamp="$REPO/build/wheels/.inputs"
-  h="$(tree_hash components cext setup.py pyproject.toml)"
+  local h stamp="$REPO/build/wheels/.inputs" reqs
+  h="$(tree_hash pyproject.toml)"
   [ "$(cat "$stamp" 2>/dev/null)" = "$h" ] && return 0
-  log "images: building the knpy wheel and its dependencies into build/wheels"
+  log "images: building the dependency and build-requirement wheels into build/wheels"
+  mapfile -t reqs < <("$PY" - "$REPO/pyproject.toml" <<'PYREQS'
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    doc = tomllib.load(f)
+extras = {k: v for k, v in doc["project"]["optional-dependencies"].items()
+          if k not in ("dev", "load")}
+reqs = [*doc["build-system"]["requires"], *doc["project"]["dependencies"],
+        *(r for rs in extras.values() for r in rs if not r.startswith("knpy["))]
+print("\n".join(dict.fromkeys(reqs)))
+PYREQS
+  ) || die "images: reading pyproject.toml failed"
   rm -rf "$REPO/build/wheels" && mkdir -p "$REPO/build/wheels"
-  (cd "$REPO" && timeout 900 "$PY" -m pip wheel -q --no-build-isolation \
-     -w build/wheels .) || die "images: pip wheel failed"
+  (cd "$REPO" && timeout 900 "$PY" -m pip wheel -q -w build/wheels "${reqs[@]}") \
+    || die "images: pip wheel failed"
   echo "$h" >"$stamp"
 }
 
@@ -76,7 +91,9 @@ build_one() {
     *)
       build_wheels
       ctx="$REPO"
-      h="$( (cat "$REPO/build/wheels/.inputs"; sha256sum "$dockerfile") | sha256sum | cut -c1-32)"
+      # the builder stage compiles the source tree, so it is an input too
+      h="$( (cat "$REPO/build/wheels/.inputs"; tree_hash components cext setup.py README.md \
+             .dockerignore; sha256sum "$dockerfile") | sha256sum | cut -c1-32)"
       ;;
   esac
   inputs="$h $(cat "$CACHE/buildah/base.stamp" 2>/dev/null)"
@@ -93,7 +110,9 @@ build_one() {
     cp "$ctx/Dockerfile" "$tmpctx/" && cp /bin/busybox "$tmpctx/busybox"
     ctx="$tmpctx"
   fi
-  timeout 1200 "${BUILDAH[@]}" bud --isolation chroot --pull=never -q \
+  # --layers: the component Dockerfiles share one builder stage, so the first build of a
+  # run compiles knpy and the others reuse its cached layers.
+  timeout 1200 "${BUILDAH[@]}" bud --isolation chroot --pull=never --layers -q \
     -t "$ref" -f "$dockerfile" "$ctx" >"$CACHE/images/$name.build.log" 2>&1 \
     || { tail -20 "$CACHE/images/$name.build.log" >&2; die "images: building $name failed"; }
   [ -n "$tmpctx" ] && rm -rf "$tmpctx"
@@ -102,11 +121,20 @@ build_one() {
     || die "images: saving $name failed"
   echo "$inputs" >"$OCI/$name.inputs"
   "${BUILDAH[@]}" rm --all >/dev/null 2>&1 || true   # leftover build containers
-  # The image this build replaced is now untagged; vfs keeps full copies, so drop it.
-  "${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true
 }
 
-containerd_up() { [ -S "$CONTAINERD_SOCK" ] && timeout 10 ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; }
+# The images a run replaced are now untagged; vfs keeps full copies, so drop them (once per
+# run, after every build: the builder stage's cached layers serve all images of the run).
+prune() { "${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true; }
+
+# Import only into the cluster this cache runs (its containerd root is $CACHE/containerd):
+# a build from another KNPY_CACHE must not load images into someone else's cluster.
+containerd_up() {
+  local pid
+  pid="$(cat "${KNPY_CLUSTER_DIR:-$CACHE/cluster}/pids/containerd.pid" 2>/dev/null)" || return 1
+  kill -0 "$pid" 2>/dev/null && [ -S "$CONTAINERD_SOCK" ] \
+    && timeout 10 ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1
+}
 
 import_one() {
   local name="$1" ref="$IMAGE_PREFIX/$1:$IMAGE_TAG"
@@ -129,6 +157,7 @@ cmd_build() {
   local names=("$@")
   [ ${#names[@]} -gt 0 ] || mapfile -t names < <(all_names)
   for n in "${names[@]}"; do build_one "$n"; done
+  prune
   if containerd_up; then for n in "${names[@]}"; do import_one "$n"; done; fi
 }
 
@@ -136,6 +165,14 @@ cmd_import() {
   containerd_up || die "images: the cluster's containerd is not running ($CONTAINERD_SOCK)"
   local f
   for f in "$OCI"/*.tar; do [ -e "$f" ] && import_one "$(basename "$f" .tar)"; done
+}
+
+cmd_sizes() {
+  local names=("$@") tars=() n
+  [ ${#names[@]} -gt 0 ] || mapfile -t names < <(all_names)
+  for n in "${names[@]}"; do [ -f "$OCI/$n.tar" ] && tars+=("$OCI/$n.tar"); done
+  [ ${#tars[@]} -gt 0 ] || die "images: none of these images is built yet"
+  "$PY" "$HERE/image_sizes.py" "${tars[@]}"
 }
 
 # One build/import at a time per cache (sessions run side by side on these machines).
@@ -149,5 +186,6 @@ case "${1:-}" in
   wheels) build_wheels ;;
   prune) "${BUILDAH[@]}" rm --all >/dev/null 2>&1 || true; "${BUILDAH[@]}" rmi --prune >/dev/null ;;
   list) for n in $(all_names); do echo "$n $IMAGE_PREFIX/$n:$IMAGE_TAG"; done ;;
-  *) echo "usage: $0 build [NAME...] | import | import-system | wheels | prune | list" >&2; exit 2 ;;
+  sizes) shift; cmd_sizes "$@" ;;
+  *) echo "usage: $0 build [NAME...] | import | import-system | wheels | prune | list | sizes [NAME...]" >&2; exit 2 ;;
 esac
