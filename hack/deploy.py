@@ -27,18 +27,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+# One kubectl/helm runner and one view of the harness: the test fixtures'.
+from tests.support.cluster import (
+    CACHE,
+    IMAGE_PREFIX,
+    IMAGE_TAG,
+    KubeAPI,
+    KubeError,
+    is_up,
+    run_hack,
+)
+from tests.support.procs import REPO
+
 CHART = REPO / "charts" / "knpy"
-CACHE = Path(os.environ.get("KNPY_CACHE", Path.home() / ".cache" / "knpy"))
 CLUSTER_DIR = Path(os.environ.get("KNPY_CLUSTER_DIR", CACHE / "cluster"))
-TOOLS_BIN = CACHE / "tools" / "bin"
 CONTAINERD_SOCK = "/run/knpy/containerd/containerd.sock"
-IMAGE_PREFIX = os.environ.get("KNPY_IMAGE_PREFIX", "dev.local/knpy")
-IMAGE_TAG = os.environ.get("KNPY_IMAGE_TAG", "dev")
 RELEASE = "knpy"
 NAMESPACE = "knpy-system"
 # The images charts/knpy runs (tests/unit/chart checks this against the rendered chart).
@@ -50,7 +56,7 @@ WEBHOOK_CONFIGS = (("validatingwebhookconfiguration", "validation.webhook.eventi
                    ("mutatingwebhookconfiguration", "defaulting.webhook.eventing.knpy.dev"))
 
 
-class DeployError(RuntimeError):
+class DeployError(KubeError):
     """Deploying failed; the message says what and, where it helps, what to do."""
 
 
@@ -126,52 +132,29 @@ def not_ready(workloads: Sequence[dict[str, Any]], pods: Sequence[dict[str, Any]
 
 
 # ---------------------------------------------------------------- the cluster
-@dataclass
-class Cluster:
-    """kubectl and helm against the local cluster in `cluster_dir`."""
+def connect(cluster_dir: Path) -> KubeAPI:
+    """The running local cluster in `cluster_dir`; ClusterDown if there is none."""
+    mode = cluster_dir / "mode"
+    if not mode.exists() or not is_up(cluster_dir):
+        raise ClusterDown(f"no local cluster runs in {cluster_dir}: run `make cluster-up` first")
+    if mode.read_text().strip() != "full":
+        raise ClusterDown(f"{cluster_dir} runs an API server only (no node): "
+                          "`make cluster-down`, then `make cluster-up`")
+    try:
+        run_hack("cluster.sh", "status", cluster_dir=cluster_dir, timeout=60)
+    except KubeError as e:
+        raise ClusterDown(f"the local cluster is not (fully) running: {e}\n"
+                          "run `make cluster-up` first") from None
+    c = KubeAPI(cluster_dir)
+    p = c.kubectl("get", "--raw", "/readyz", timeout=30, check=False)
+    if p.returncode != 0:
+        raise ClusterDown(f"the local cluster's API server is not ready "
+                          f"({p.stderr.strip()}): run `make cluster-up` first")
+    return c
 
-    cluster_dir: Path = CLUSTER_DIR
 
-    @property
-    def kubeconfig(self) -> Path:
-        return self.cluster_dir / "admin.kubeconfig"
-
-    def run(self, tool: str, *args: str, timeout: float = 120,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
-        argv = [str(TOOLS_BIN / tool), "--kubeconfig", str(self.kubeconfig), *args]
-        env = dict(os.environ, KUBECONFIG=str(self.kubeconfig),
-                   PATH=f"{TOOLS_BIN}:{os.environ.get('PATH', '')}")
-        try:
-            p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                               check=False, env=env)
-        except subprocess.TimeoutExpired as e:
-            raise DeployError(f"{tool} {' '.join(args)} timed out after {timeout}s") from e
-        if check and p.returncode != 0:
-            raise DeployError(f"{tool} {' '.join(args)} failed ({p.returncode}): "
-                              f"{(p.stderr or p.stdout).strip()[-3000:]}")
-        return p
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.run("kubectl", *args, "-o", "json").stdout)
-
-    def check_up(self) -> None:
-        mode = self.cluster_dir / "mode"
-        if not mode.exists() or not self.kubeconfig.exists():
-            raise ClusterDown(f"no local cluster runs in {self.cluster_dir}: "
-                              "run `make cluster-up` first")
-        if mode.read_text().strip() != "full":
-            raise ClusterDown(f"{self.cluster_dir} runs an API server only (no node): "
-                              "`make cluster-down`, then `make cluster-up`")
-        status = subprocess.run([str(REPO / "hack" / "cluster.sh"), "status"],
-                                capture_output=True, text=True, timeout=60, check=False,
-                                env=dict(os.environ, KNPY_CLUSTER_DIR=str(self.cluster_dir)))
-        if status.returncode != 0:
-            raise ClusterDown("the local cluster is not (fully) running:\n"
-                              f"{status.stdout.strip()}\nrun `make cluster-up` first")
-        p = self.run("kubectl", "get", "--raw", "/readyz", timeout=30, check=False)
-        if p.returncode != 0:
-            raise ClusterDown(f"the local cluster's API server is not ready "
-                              f"({p.stderr.strip()}): run `make cluster-up` first")
+def get_json(c: KubeAPI, *args: str) -> Any:
+    return json.loads(c.kubectl(*args, "-o", "json").stdout)
 
 
 def containerd_digests() -> dict[str, str]:
@@ -193,18 +176,18 @@ def build_images(cluster_dir: Path) -> None:
         raise DeployError(f"hack/images.sh build failed ({p.returncode}); see above")
 
 
-def deployed_manifest(c: Cluster, release: str, namespace: str) -> str | None:
+def deployed_manifest(c: KubeAPI, release: str, namespace: str) -> str | None:
     """The release's manifest if it is deployed (not failed or pending), else None."""
-    p = c.run("helm", "status", release, "-n", namespace, "-o", "json", check=False)
+    p = c.helm("status", release, "-n", namespace, "-o", "json", check=False)
     if p.returncode != 0 or json.loads(p.stdout).get("info", {}).get("status") != "deployed":
         return None
-    return c.run("helm", "get", "manifest", release, "-n", namespace).stdout
+    return c.helm("get", "manifest", release, "-n", namespace).stdout
 
 
-def upgrade_manifest(c: Cluster, release: str, namespace: str, values: list[str]) -> str | None:
+def upgrade_manifest(c: KubeAPI, release: str, namespace: str, values: list[str]) -> str | None:
     """The manifest `helm upgrade` would apply (a server dry run, so with the cluster's
     API versions); None if it cannot tell."""
-    p = c.run("helm", "upgrade", release, str(CHART), "-n", namespace, *values,
+    p = c.helm("upgrade", release, str(CHART), "-n", namespace, *values,
               "--dry-run=server", "-o", "json", check=False, timeout=180)
     if p.returncode != 0:
         return None
@@ -214,30 +197,30 @@ def upgrade_manifest(c: Cluster, release: str, namespace: str, values: list[str]
         return None
 
 
-def wait_ready(c: Cluster, release: str, namespace: str, timeout: float) -> None:
+def wait_ready(c: KubeAPI, release: str, namespace: str, timeout: float) -> None:
     selector = f"app.kubernetes.io/instance={release},app.kubernetes.io/part-of=knpy"
     deadline = time.monotonic() + timeout
     why: list[str] = []
     while time.monotonic() < deadline:
         try:
-            workloads = c.json("get", "deployments,statefulsets", "-n", namespace, "-l",
+            workloads = get_json(c, "get", "deployments,statefulsets", "-n", namespace, "-l",
                                selector)["items"]
-            pods = c.json("get", "pods", "-n", namespace, "-l", selector)["items"]
+            pods = get_json(c, "get", "pods", "-n", namespace, "-l", selector)["items"]
             why = not_ready(workloads, pods)
             for kind, name in WEBHOOK_CONFIGS:
-                raw = c.run("kubectl", "get", kind, name, "--ignore-not-found", "-o", "json",
+                raw = c.kubectl("get", kind, name, "--ignore-not-found", "-o", "json",
                             timeout=30).stdout
                 if raw.strip() and any(not h.get("clientConfig", {}).get("caBundle")
                                        for h in json.loads(raw).get("webhooks") or []):
                     why.append(f"{kind}/{name}: no caBundle yet")  # admission would fail
-        except (DeployError, ValueError, KeyError) as e:
+        except (KubeError, ValueError, KeyError) as e:
             why = [str(e)]
         if not why:
             return
         time.sleep(1)
-    pods_wide = c.run("kubectl", "get", "pods", "-n", namespace, "-o", "wide",
+    pods_wide = c.kubectl("get", "pods", "-n", namespace, "-o", "wide",
                       check=False).stdout
-    events = c.run("kubectl", "get", "events", "-n", namespace, "--sort-by=.lastTimestamp",
+    events = c.kubectl("get", "events", "-n", namespace, "--sort-by=.lastTimestamp",
                    check=False).stdout[-3000:]
     raise DeployError(f"not ready after {timeout:.0f}s:\n  " + "\n  ".join(why)
                       + f"\n{pods_wide}\n{events}")
@@ -247,8 +230,7 @@ def deploy(cluster_dir: Path = CLUSTER_DIR, helm_args: Sequence[str] = (),
            build: bool = True, timeout: float = 600, release: str = RELEASE,
            namespace: str = NAMESPACE) -> bool:
     """Build, import and install or upgrade; True if the release changed."""
-    c = Cluster(cluster_dir)
-    c.check_up()
+    c = connect(cluster_dir)
     t0 = time.monotonic()
     if build:
         build_images(cluster_dir)
@@ -260,7 +242,7 @@ def deploy(cluster_dir: Path = CLUSTER_DIR, helm_args: Sequence[str] = (),
         changed = wanted is None or not same_manifest(current, wanted)
     if changed:
         log(f"helm upgrade --install {release} ({'upgrade' if current else 'install'})")
-        c.run("helm", "upgrade", "--install", release, str(CHART), "-n", namespace,
+        c.helm("upgrade", "--install", release, str(CHART), "-n", namespace,
               "--create-namespace", *values, "--timeout", f"{int(timeout)}s",
               timeout=timeout + 60)
     else:
@@ -279,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         deploy(helm_args=a.helm_args, build=not a.no_build, timeout=a.timeout)
-    except DeployError as e:
+    except KubeError as e:
         print(f"deploy: {e}", file=sys.stderr)
         return 2 if isinstance(e, ClusterDown) else 1
     return 0

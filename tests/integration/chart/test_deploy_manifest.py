@@ -15,7 +15,6 @@ import yaml
 from hack.deploy import (
     CHART,
     LOCAL_VALUES,
-    Cluster,
     deployed_manifest,
     digest_values,
     same_manifest,
@@ -30,22 +29,22 @@ ISOLATED = ("--set", "webhook.enabled=false", "--skip-crds",
 
 
 @pytest.fixture(scope="module")
-def release(kube_apiserver: KubeAPI) -> Iterator[tuple[Cluster, str, list[str]]]:
-    c = Cluster(kube_apiserver.cluster_dir)
+def release(kube_apiserver: KubeAPI) -> Iterator[tuple[KubeAPI, str, list[str]]]:
+    c = kube_apiserver
     ns = f"deploy-{uuid.uuid4().hex[:6]}"
     values = [*LOCAL_VALUES, *digest_values({"dev.local/knpy/controller:dev": "sha256:1"}),
               *ISOLATED]
-    c.run("helm", "upgrade", "--install", "knpy", str(CHART), "-n", ns, "--create-namespace",
+    c.helm("upgrade", "--install", "knpy", str(CHART), "-n", ns, "--create-namespace",
           *values, timeout=180)
     try:
         yield c, ns, values
     finally:
-        c.run("helm", "uninstall", "knpy", "-n", ns, timeout=120, check=False)
-        c.run("kubectl", "delete", "namespace", ns, "--wait=false", check=False)
+        c.helm("uninstall", "knpy", "-n", ns, timeout=120, check=False)
+        c.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
 
 def test_the_same_tree_and_images_render_the_deployed_manifest(
-        release: tuple[Cluster, str, list[str]]) -> None:
+        release: tuple[KubeAPI, str, list[str]]) -> None:
     c, ns, values = release
     current = deployed_manifest(c, "knpy", ns)
     assert current is not None
@@ -57,7 +56,7 @@ def test_the_same_tree_and_images_render_the_deployed_manifest(
     digest_values({"dev.local/knpy/controller:dev": "sha256:2"}),   # controller rebuilt
     ["--set", "serving.enabled=false"],
 ])
-def test_a_new_image_or_value_is_a_change(release: tuple[Cluster, str, list[str]],
+def test_a_new_image_or_value_is_a_change(release: tuple[KubeAPI, str, list[str]],
                                           change: list[str]) -> None:
     c, ns, values = release
     current = deployed_manifest(c, "knpy", ns)
@@ -66,7 +65,7 @@ def test_a_new_image_or_value_is_a_change(release: tuple[Cluster, str, list[str]
     assert not same_manifest(current, wanted)
 
 
-def test_capabilities_come_from_the_1_20_server(release: tuple[Cluster, str, list[str]]) -> None:
+def test_capabilities_come_from_the_1_20_server(release: tuple[KubeAPI, str, list[str]]) -> None:
     c, ns, _ = release
     objs = {(d["kind"], d["metadata"]["name"]): d
             for d in yaml.safe_load_all(deployed_manifest(c, "knpy", ns) or "") if d}
@@ -74,5 +73,5 @@ def test_capabilities_come_from_the_1_20_server(release: tuple[Cluster, str, lis
     assert not [r for r in rules if "discovery.k8s.io" in r["apiGroups"]]
     assert objs[("PodDisruptionBudget", "knpy-activator")]["apiVersion"] == "policy/v1beta1"
     # and the server took them: the API objects exist
-    c.run("kubectl", "get", "-n", ns, "deployment/knpy-activator", "service/activator-service",
+    c.kubectl("get", "-n", ns, "deployment/knpy-activator", "service/activator-service",
           "service/autoscaler", "poddisruptionbudget/knpy-activator")

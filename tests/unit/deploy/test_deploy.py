@@ -34,9 +34,12 @@ sha256:cccc                    application/vnd.oci.image.manifest.v1+json sha256
 def test_refuses_with_a_clear_message_when_no_cluster_runs(tmp_path: Path) -> None:
     with pytest.raises(ClusterDown, match="make cluster-up"):
         deploy(cluster_dir=tmp_path, build=False)
-    (tmp_path / "mode").write_text("apiserver\n")
+    # what `make cluster-down` or a crash leaves: the files, no API server
+    (tmp_path / "mode").write_text("full\n")
     (tmp_path / "admin.kubeconfig").write_text("")
-    with pytest.raises(ClusterDown, match="API server only"):
+    (tmp_path / "pids").mkdir()
+    (tmp_path / "pids" / "kube-apiserver.pid").write_text("999999999")
+    with pytest.raises(ClusterDown, match="make cluster-up"):
         deploy(cluster_dir=tmp_path, build=False)
 
 
