@@ -82,7 +82,7 @@ def test_the_activator_dials_the_autoscaler_service() -> None:
     assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert "--port=8080" in c["args"] and "--tick-interval=2" in c["args"]
     assert c["args"][-2:] == ["--x-one", "--x-two=2"]
-    assert env(c)["AUTOSCALER_MODE"] == "cluster"
+    assert env(c)["AUTOSCALER_CLUSTER"] == "true"
 
 
 @pytest.mark.parametrize("sa,rules", [
