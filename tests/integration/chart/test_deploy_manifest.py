@@ -6,6 +6,7 @@ v1 RBAC, policy/v1beta1 PDBs on 1.20)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -50,6 +51,9 @@ def test_the_same_tree_and_images_render_the_deployed_manifest(
     assert current is not None
     wanted = upgrade_manifest(c, "knpy", ns, values)
     assert wanted is not None and same_manifest(current, wanted)
+    # the dry run left no trace: still the first Helm revision
+    status = json.loads(c.helm("status", "knpy", "-n", ns, "-o", "json").stdout)
+    assert status["version"] == 1
 
 
 @pytest.mark.parametrize("change", [
