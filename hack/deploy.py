@@ -165,9 +165,9 @@ def containerd_digests() -> dict[str, str]:
     return parse_ctr_images(p.stdout)
 
 
-def build_images(cluster_dir: Path) -> None:
+def build_images() -> None:
     """hack/images.sh build: rebuilds what changed and imports it (the cluster runs)."""
-    env = dict(os.environ, KNPY_CACHE=str(CACHE), KNPY_CLUSTER_DIR=str(cluster_dir))
+    env = dict(os.environ, KNPY_CACHE=str(CACHE))
     env.setdefault("PYTHON", sys.executable)
     # its progress goes to our stderr; it runs long only when something changed
     p = subprocess.run([str(REPO / "hack" / "images.sh"), "build"], env=env,
@@ -188,7 +188,7 @@ def upgrade_manifest(c: KubeAPI, release: str, namespace: str, values: list[str]
     """The manifest `helm upgrade` would apply (a server dry run, so with the cluster's
     API versions); None if it cannot tell."""
     p = c.helm("upgrade", release, str(CHART), "-n", namespace, *values,
-              "--dry-run=server", "-o", "json", check=False, timeout=180)
+               "--dry-run=server", "-o", "json", check=False, timeout=180)
     if p.returncode != 0:
         return None
     try:
@@ -203,13 +203,13 @@ def wait_ready(c: KubeAPI, release: str, namespace: str, timeout: float) -> None
     why: list[str] = []
     while time.monotonic() < deadline:
         try:
-            workloads = get_json(c, "get", "deployments,statefulsets", "-n", namespace, "-l",
-                               selector)["items"]
+            workloads = get_json(c, "get", "deployments,statefulsets", "-n", namespace,
+                                 "-l", selector)["items"]
             pods = get_json(c, "get", "pods", "-n", namespace, "-l", selector)["items"]
             why = not_ready(workloads, pods)
             for kind, name in WEBHOOK_CONFIGS:
                 raw = c.kubectl("get", kind, name, "--ignore-not-found", "-o", "json",
-                            timeout=30).stdout
+                                timeout=30).stdout
                 if raw.strip() and any(not h.get("clientConfig", {}).get("caBundle")
                                        for h in json.loads(raw).get("webhooks") or []):
                     why.append(f"{kind}/{name}: no caBundle yet")  # admission would fail
@@ -218,10 +218,9 @@ def wait_ready(c: KubeAPI, release: str, namespace: str, timeout: float) -> None
         if not why:
             return
         time.sleep(1)
-    pods_wide = c.kubectl("get", "pods", "-n", namespace, "-o", "wide",
-                      check=False).stdout
+    pods_wide = c.kubectl("get", "pods", "-n", namespace, "-o", "wide", check=False).stdout
     events = c.kubectl("get", "events", "-n", namespace, "--sort-by=.lastTimestamp",
-                   check=False).stdout[-3000:]
+                       check=False).stdout[-3000:]
     raise DeployError(f"not ready after {timeout:.0f}s:\n  " + "\n  ".join(why)
                       + f"\n{pods_wide}\n{events}")
 
@@ -233,7 +232,7 @@ def deploy(cluster_dir: Path = CLUSTER_DIR, helm_args: Sequence[str] = (),
     c = connect(cluster_dir)
     t0 = time.monotonic()
     if build:
-        build_images(cluster_dir)
+        build_images()
     values = [*LOCAL_VALUES, *digest_values(containerd_digests()), *helm_args]
     current = deployed_manifest(c, release, namespace)
     changed = True
@@ -243,8 +242,8 @@ def deploy(cluster_dir: Path = CLUSTER_DIR, helm_args: Sequence[str] = (),
     if changed:
         log(f"helm upgrade --install {release} ({'upgrade' if current else 'install'})")
         c.helm("upgrade", "--install", release, str(CHART), "-n", namespace,
-              "--create-namespace", *values, "--timeout", f"{int(timeout)}s",
-              timeout=timeout + 60)
+               "--create-namespace", *values, "--timeout", f"{int(timeout)}s",
+               timeout=timeout + 60)
     else:
         log(f"release {release} already has this tree's chart and images")
     wait_ready(c, release, namespace, timeout)
