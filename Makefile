@@ -23,6 +23,8 @@ help:
 	@echo "make e2e          the local Kubernetes cluster"
 	@echo "make cluster-up   start the local single-node Kubernetes (cluster-down stops it)"
 	@echo "make images       build every image with buildah and import it into the cluster"
+	@echo "make deploy       install the current tree on the running cluster (images + chart,"
+	@echo "                  every knpy pod Ready; idempotent). DEPLOY_ARGS: more helm flags"
 	@echo "make lint         ruff + import layering + mypy"
 	@echo "make bench        micro and proxy benchmarks (proxy ones with and without the"
 	@echo "                  compiled hot paths); prints RESULT lines"
@@ -81,7 +83,7 @@ test: setup sysdeps lint unit-pure cluster-prereqs images
 # $(CACHE); the first run builds Kubernetes from Debian's source package (~10+ min).
 CLUSTER_SYSDEPS := etcd-server containerd runc containernetworking-plugins iptables conntrack \
 	buildah debootstrap busybox-static openssl curl iproute2
-.PHONY: cluster-prereqs cluster-sysdeps kube-tools k8s-binaries images wheels cluster-up cluster-down cluster-status
+.PHONY: cluster-prereqs cluster-sysdeps kube-tools k8s-binaries images wheels cluster-up cluster-down cluster-status deploy
 cluster-sysdeps:
 	@hack/sysdeps.sh $(CLUSTER_SYSDEPS)
 
@@ -113,6 +115,13 @@ cluster-down:
 
 cluster-status:
 	@hack/cluster.sh status
+
+# The current tree on the running cluster (`make cluster-up` first; it says so otherwise):
+# images rebuilt and imported where they changed, charts/knpy upgraded or installed with
+# them, every knpy pod Ready (docs/cluster.md). E.g. DEPLOY_ARGS="--set serving.enabled=false".
+DEPLOY_ARGS ?=
+deploy: setup cluster-sysdeps kube-tools
+	@PYTHON=$(PY) $(PY) -m hack.deploy $(if $(DEPLOY_ARGS),-- $(DEPLOY_ARGS))
 
 # ---------------------------------------------------------------- performance
 .PHONY: bench loadtest

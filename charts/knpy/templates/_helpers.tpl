@@ -81,3 +81,25 @@ affinity:
 - name: KNPY_LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
 {{- end -}}
+
+{{/* Pod template annotations of one component: include "knpy.podAnnotations" (list . "broker")
+     The image's digest (image.digests, set by `make deploy`) rolls the pods when a rebuilt
+     image keeps its tag; without it a new image would reach only pods started later. */}}
+{{- define "knpy.podAnnotations" -}}
+{{- $digest := index (index . 0).Values.image.digests (index . 1) | default "" -}}
+{{- if $digest -}}
+annotations:
+  knpy.dev/image-digest: {{ $digest | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The pod's own IP (the activator's subsetting, the autoscaler's identity). */}}
+{{- define "knpy.podIPEnv" -}}
+- name: POD_IP
+  valueFrom: {fieldRef: {fieldPath: status.podIP}}
+{{- end -}}
+
+{{/* The queue-proxy image Revisions' pods get, unless config-deployment names another. */}}
+{{- define "knpy.queueProxyImage" -}}
+{{- include "knpy.image" (list . .Values.serving.queueProxy.image) -}}
+{{- end -}}

@@ -1,10 +1,12 @@
 """knpy Eventing installed by its Helm chart on the local cluster (docs/eventing-e2e.md).
 
-`knpy_eventing` (module scope) builds and imports the images, `helm install`s
-charts/knpy into knpy-system, waits for every Deployment and for the webhook's caBundle,
-and on the way out deletes what the tests created, `helm uninstall`s and removes the
-namespace and CRDs it brought. `sink_ns` gives each test module a namespace with the
-event-display sink (Deployment + Service).
+`knpy_eventing` (module scope) installs the current tree the way `make deploy` does
+(hack/deploy.py: images built and imported where they changed, charts/knpy installed into
+knpy-system with them, every knpy pod Ready, the webhook's caBundle set), checks that a
+second deploy and an unchanged `helm upgrade` change nothing, and on the way out deletes
+what the tests created, `helm uninstall`s and removes the namespace and CRDs it brought.
+`sink_ns` gives each test module a namespace with the event-display sink (Deployment +
+Service).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
+from hack.deploy import deploy
 from tests.support.cluster import KubeCluster, KubeError, image_ref
 from tests.support.poll import wait_until
 from tests.support.procs import REPO
@@ -29,9 +32,8 @@ from tests.support.procs import REPO
 CHART = REPO / "charts" / "knpy"
 SYSTEM_NS = "knpy-system"
 RELEASE = "knpy"
-IMAGES = ("broker", "controller", "webhook", "nats-server", "event-display")
 DEPLOYMENTS = ("knpy-controller", "knpy-webhook", "knpy-broker-ingress",
-               "knpy-broker-dispatcher")
+               "knpy-broker-dispatcher", "knpy-activator", "knpy-autoscaler")
 # every CRD the chart installs (crds/: eventing and sources), removed again by teardown
 CRDS = tuple(d["metadata"]["name"] for f in sorted((CHART / "crds").glob("*.yaml"))
              for d in yaml.safe_load_all(f.read_text())
@@ -97,9 +99,6 @@ class Eventing:
 @pytest.fixture(scope="module")
 def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
     c = kube_cluster
-    t0 = time.monotonic()
-    c.build_images(*IMAGES)
-    t_images = time.monotonic() - t0
     if RELEASE in c.helm("list", "-n", SYSTEM_NS, "-q").stdout.split():
         pytest.fail(f"release {RELEASE} is already installed in {SYSTEM_NS}: `helm uninstall "
                     f"{RELEASE} -n {SYSTEM_NS}` first", pytrace=False)
@@ -107,12 +106,11 @@ def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
     had_ns = c.kubectl("get", "namespace", SYSTEM_NS, check=False).returncode == 0
     ev = Eventing(c)
     try:
-        t1 = time.monotonic()
-        # No StorageClass on the local cluster: NATS keeps JetStream on an emptyDir.
-        # Never: the images were just imported; nothing can be pulled here.
-        c.helm("install", RELEASE, str(CHART), "-n", SYSTEM_NS, "--create-namespace",
-               "--set", "nats.persistence.enabled=false", "--set", "image.pullPolicy=Never",
-               "--wait=watcher", "--timeout", "300s", timeout=330)
+        t0 = time.monotonic()
+        # `make deploy`'s path: on the local cluster NATS keeps JetStream on an emptyDir (no
+        # StorageClass) and pods use the imported images (pull policy Never).
+        deploy(c.cluster_dir, timeout=300)
+        t_deploy = time.monotonic() - t0
         # The pods are ready, but kube-proxy programs the webhook's Service a moment later,
         # and the upgrade is admitted through that Service (else: connection refused).
         webhook_ip = c.kubectl("get", "service", "knpy-webhook", "-n", SYSTEM_NS, "-o",
@@ -120,6 +118,10 @@ def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
         wait_until(lambda: _accepts(webhook_ip, 443), 60,
                    "the webhook Service accepting connections", every=1.0,
                    ignore=PROBE_ERRORS, detail=ev.diagnostics)
+        # make deploy is idempotent: nothing changed, so nothing is upgraded.
+        t1 = time.monotonic()
+        assert not deploy(c.cluster_dir, timeout=120), "a second deploy upgraded the release"
+        t_again = time.monotonic() - t1
         # An unchanged upgrade must apply cleanly too (Helm 4 applies server-side, and
         # fields other managers own, e.g. aggregated ClusterRole rules, would conflict).
         c.helm("upgrade", RELEASE, str(CHART), "-n", SYSTEM_NS, "--reuse-values",
@@ -133,8 +135,8 @@ def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
                 "get", kind, name, "-o", "jsonpath={.webhooks[0].clientConfig.caBundle}"
             ).stdout.strip(), 120, f"caBundle on {name}", every=1.0, ignore=PROBE_ERRORS,
                 detail=ev.diagnostics)
-        t_install = time.monotonic() - t1
-        print(f"\nknpy eventing: images {t_images:.1f}s, install to ready {t_install:.1f}s")
+        print(f"\nknpy eventing: deploy (images + install to ready) {t_deploy:.1f}s, "
+              f"second deploy {t_again:.1f}s")
         yield ev
     finally:
         _teardown(c, had_crds, had_ns)

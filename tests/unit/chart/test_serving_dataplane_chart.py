@@ -1,0 +1,218 @@
+"""charts/knpy's Serving data plane: the activator and autoscaler Deployments and their
+Services, the RBAC each Serving component needs, the queue-proxy image in
+config-deployment, the on/off switches and image digests (helm template, 1.20 and current)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from knpy.apis.serving.config_deployment import parse_deployment_config
+from tests.unit.chart.test_knpy_chart import HELM, Objects, container, render
+
+pytestmark = pytest.mark.skipif(not HELM.exists(), reason="helm not installed: make kube-tools")
+
+CURRENT = ("--api-versions", "policy/v1/PodDisruptionBudget",
+           "--api-versions", "discovery.k8s.io/v1/EndpointSlice")
+WRITE = {"create", "update", "patch", "delete"}
+
+
+def allowed(objs: Objects, sa: str, group: str, resource: str, verb: str,
+            namespace: str = "knpy-system") -> bool:
+    """What RBAC would decide for ServiceAccount `sa`: the rules of every (Cluster)Role
+    bound to it, namespaced Roles only in their namespace."""
+    for (kind, _), b in objs.items():
+        if kind not in ("ClusterRoleBinding", "RoleBinding"):
+            continue
+        if not any(s["kind"] == "ServiceAccount" and s["name"] == sa for s in b["subjects"]):
+            continue
+        if kind == "RoleBinding" and b["metadata"]["namespace"] != namespace:
+            continue
+        role = objs[(b["roleRef"]["kind"], b["roleRef"]["name"])]
+        for r in role.get("rules") or []:
+            if group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"] \
+                    and not r.get("resourceNames"):
+                return True
+    return False
+
+
+def env(c: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in c.get("env") or []}
+
+
+def test_activator_runs_in_cluster_mode_behind_activator_service() -> None:
+    objs = render("--set", "clusterDomain=example.org")
+    pod = objs[("Deployment", "knpy-activator")]["spec"]["template"]
+    c = pod["spec"]["containers"][0]
+    assert c["image"] == "dev.local/knpy/activator:dev"
+    assert "--cluster" in c["args"]
+    assert "--pod-ip=$(POD_IP)" in c["args"] and "--pod-name=$(POD_NAME)" in c["args"]
+    assert env(c)["POD_IP"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    assert env(c)["SYSTEM_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert "--system-namespace=$(SYSTEM_NAMESPACE)" in c["args"]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports == {"http1": 8012, "h2c": 8013, "metrics": 9090}
+    # Knative's activator-service, selecting the activator pods, ports by name
+    svc = objs[("Service", "activator-service")]["spec"]
+    assert svc["selector"].items() <= pod["metadata"]["labels"].items()
+    assert {(p["name"], p["port"], p["targetPort"]) for p in svc["ports"]} == {
+        ("http", 80, "http1"), ("http2", 81, "h2c"), ("http-metrics", 9090, "metrics")}
+    # drains: the probe says so first, and the pod gets time for quiet period + drain
+    probe = c["readinessProbe"]["httpGet"]
+    assert probe["port"] == "http1"
+    assert {"name": "K-Kubelet-Probe", "value": "activator"} in probe["httpHeaders"]
+    assert "--drain-quiet-period=15" in c["args"] and "--drain-timeout=30" in c["args"]
+    assert pod["spec"]["terminationGracePeriodSeconds"] > 15 + 30
+
+
+def test_the_activator_dials_the_autoscaler_service() -> None:
+    objs = render("--set", "clusterDomain=example.org",
+                  "--set", "serving.autoscaler.extraArgs={--x-one,--x-two=2}")
+    act = container(objs, "Deployment", "knpy-activator")
+    assert "--autoscaler-url=ws://autoscaler.knpy-system.svc.example.org:8080/" in act["args"]
+    svc = objs[("Service", "autoscaler")]["spec"]
+    (port,) = svc["ports"]
+    pod = objs[("Deployment", "knpy-autoscaler")]["spec"]["template"]
+    assert svc["selector"].items() <= pod["metadata"]["labels"].items()
+    c = pod["spec"]["containers"][0]
+    assert port["port"] == 8080
+    assert {p["name"]: p["containerPort"] for p in c["ports"]}[port["targetPort"]] == 8080
+    assert c["image"] == "dev.local/knpy/autoscaler:dev"
+    assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert "--port=8080" in c["args"] and "--tick-interval=2" in c["args"]
+    assert c["args"][-2:] == ["--x-one", "--x-two=2"]
+    assert env(c)["AUTOSCALER_CLUSTER"] == "true"
+
+
+@pytest.mark.parametrize("sa,rules", [
+    ("knpy-controller", [
+        *[("serving.knative.dev", r, v) for r in ("services", "configurations", "revisions",
+                                                  "routes") for v in ("watch", "create")],
+        *[("serving.knative.dev", f"{r}/{s}", "update") for r in ("services", "routes")
+          for s in ("status", "finalizers")],
+        ("autoscaling.internal.knative.dev", "podautoscalers", "create"),
+        ("autoscaling.internal.knative.dev", "podautoscalers/status", "update"),
+        ("networking.internal.knative.dev", "serverlessservices", "create"),
+        ("networking.internal.knative.dev", "serverlessservices/status", "update"),
+        ("networking.internal.knative.dev", "ingresses", "create"),
+        ("apps", "deployments", "create"), ("apps", "deployments/scale", "update"),
+        ("", "services", "create"), ("", "endpoints", "update"), ("", "pods", "list"),
+        ("", "events", "create"), ("coordination.k8s.io", "leases", "update"),
+        ("", "configmaps", "watch")]),
+    ("knpy-autoscaler", [
+        ("autoscaling.internal.knative.dev", "podautoscalers", "watch"),
+        ("autoscaling.internal.knative.dev", "podautoscalers", "update"),
+        ("autoscaling.internal.knative.dev", "podautoscalers/status", "update"),
+        ("apps", "deployments/scale", "get"), ("apps", "deployments/scale", "update"),
+        ("apps", "deployments/scale", "patch"), ("", "endpoints", "watch"),
+        ("", "pods", "list"), ("networking.internal.knative.dev", "serverlessservices",
+                               "update"), ("", "configmaps", "watch")]),
+    ("knpy-activator", [
+        ("serving.knative.dev", "revisions", "watch"), ("", "endpoints", "watch"),
+        ("", "services", "list"), ("", "configmaps", "watch")]),
+])
+def test_each_serving_component_may_do_its_job(sa: str, rules: list) -> None:
+    objs = render()
+    missing = [r for r in rules if not allowed(objs, sa, *r)]
+    assert not missing, f"{sa} may not {missing}"
+
+
+def test_data_plane_roles_stay_narrow() -> None:
+    objs = render(*CURRENT, kube="1.33.0")
+    # the activator only reads
+    for (kind, name), o in objs.items():
+        if kind in ("ClusterRole", "Role") and name == "knpy-activator":
+            assert not {v for r in o["rules"] for v in r["verbs"]} & WRITE
+    # the autoscaler scales through /scale, never edits or creates the Deployment
+    for verb in ("create", "update", "patch", "delete"):
+        assert not allowed(objs, "knpy-autoscaler", "apps", "deployments", verb)
+    assert not allowed(objs, "knpy-autoscaler", "serving.knative.dev", "revisions", "update")
+
+
+def test_endpointslice_rbac_and_pdbs_follow_the_cluster() -> None:
+    two = ("--set", "serving.activator.replicas=2")
+    old = render(*two)
+    new = render(*two, *CURRENT, kube="1.33.0")
+    slices = ("discovery.k8s.io", "endpointslices", "watch")
+    assert not allowed(old, "knpy-activator", *slices)   # 1.20: discovery.k8s.io/v1beta1
+    assert allowed(new, "knpy-activator", *slices)
+    assert old[("PodDisruptionBudget", "knpy-activator")]["apiVersion"] == "policy/v1beta1"
+    pdb = new[("PodDisruptionBudget", "knpy-activator")]
+    assert pdb["apiVersion"] == "policy/v1"
+    assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "activator"
+
+
+def test_revisions_get_the_charts_queue_proxy_unless_config_deployment_names_one() -> None:
+    def image(*args: str) -> str:
+        cm = render(*args)[("ConfigMap", "config-deployment")]
+        return parse_deployment_config(cm["data"]).queue_sidecar_image
+
+    assert image() == "dev.local/knpy/queue-proxy:dev"
+    assert image("--set", "image.registry=reg.example/k", "--set", "image.tag=v1") == \
+        "reg.example/k/queue-proxy:v1"
+    assert image("--set", "servingConfig.config-deployment.queue-sidecar-image=q:1") == "q:1"
+    objs = render("--set", "servingConfig.config-deployment.progress-deadline=5m")
+    data = objs[("ConfigMap", "config-deployment")]["data"]
+    assert data == {"queue-sidecar-image": "dev.local/knpy/queue-proxy:dev",
+                    "progress-deadline": "5m"}
+
+
+def test_serving_or_eventing_parts_can_be_left_out() -> None:
+    full = render()
+    no_serving = render("--set", "serving.enabled=false",
+                        "--set", "serving.activator.replicas=3")
+    gone = set(full) - set(no_serving)
+    assert gone == {("Deployment", "knpy-activator"), ("Deployment", "knpy-autoscaler"),
+                    ("Service", "activator-service"), ("Service", "autoscaler"),
+                    ("ServiceAccount", "knpy-activator"), ("ServiceAccount", "knpy-autoscaler"),
+                    ("ClusterRole", "knpy-activator"), ("ClusterRole", "knpy-autoscaler"),
+                    ("ClusterRoleBinding", "knpy-activator"),
+                    ("ClusterRoleBinding", "knpy-autoscaler"),
+                    ("Role", "knpy-serving-dataplane"), ("RoleBinding", "knpy-serving-dataplane"),
+                    ("Role", "knpy-autoscaler"), ("RoleBinding", "knpy-autoscaler")}
+    # the one controller still reconciles Serving (its informers need the RBAC)
+    assert allowed(no_serving, "knpy-controller", "serving.knative.dev", "revisions", "watch")
+    no_eventing = render("--set", "eventing.enabled=false",
+                         "--set", "broker.ingress.replicas=2")
+    gone = set(full) - set(no_eventing)
+    assert gone == {("Deployment", "knpy-broker-ingress"), ("Deployment", "knpy-broker-dispatcher"),
+                    ("Service", "broker-ingress"), ("ServiceAccount", "knpy-broker"),
+                    ("StatefulSet", "knpy-nats"), ("Service", "knpy-nats"),
+                    ("Service", "knpy-nats-headless")}
+    assert ("Deployment", "knpy-activator") in no_eventing
+
+
+@pytest.mark.parametrize("args", [(), ("--set", "serving.enabled=false"),
+                                  ("--set", "eventing.enabled=false"),
+                                  ("--set", "webhook.enabled=false")])
+def test_every_service_account_a_pod_or_binding_names_exists(args: tuple[str, ...]) -> None:
+    objs = render(*args)
+    accounts = {n for k, n in objs if k == "ServiceAccount"}
+    named = {o["spec"]["template"]["spec"]["serviceAccountName"]
+             for (k, _), o in objs.items() if k in ("Deployment", "StatefulSet")
+             and "serviceAccountName" in o["spec"]["template"]["spec"]}
+    named |= {s["name"] for (k, _), o in objs.items()
+              if k in ("ClusterRoleBinding", "RoleBinding") for s in o["subjects"]}
+    assert named <= accounts, named - accounts
+    roles = {(k, n) for k, n in objs if k in ("ClusterRole", "Role")}
+    refs = {(o["roleRef"]["kind"], o["roleRef"]["name"]) for (k, _), o in objs.items()
+            if k in ("ClusterRoleBinding", "RoleBinding")}
+    assert refs <= roles, refs - roles
+
+
+def test_an_image_digest_rolls_only_the_pods_that_run_that_image() -> None:
+    objs = render("--set", "image.digests.activator=sha256:aaa",
+                  "--set", "image.digests.broker=sha256:bbb",
+                  "--set", "image.digests.nats-server=sha256:ccc")
+
+    def digest(kind: str, name: str) -> str | None:
+        md = objs[(kind, name)]["spec"]["template"]["metadata"]
+        return (md.get("annotations") or {}).get("knpy.dev/image-digest")
+
+    assert digest("Deployment", "knpy-activator") == "sha256:aaa"
+    assert digest("Deployment", "knpy-broker-ingress") == "sha256:bbb"
+    assert digest("Deployment", "knpy-broker-dispatcher") == "sha256:bbb"
+    assert digest("StatefulSet", "knpy-nats") == "sha256:ccc"
+    for name in ("knpy-controller", "knpy-webhook", "knpy-autoscaler"):
+        assert digest("Deployment", name) is None
