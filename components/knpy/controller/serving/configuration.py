@@ -1,6 +1,7 @@
 """Configuration reconciler (Knative's reconciler/configuration): one immutable Revision
 per generation of the template (`<name>-00001`, ... or the template's BYO name), and
-latestCreatedRevisionName / latestReadyRevisionName from the Revisions' Ready."""
+latestCreatedRevisionName / latestReadyRevisionName from the Revisions' Ready; then the
+Revision GC of config-gc (gc.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from knpy.apis.serving.config_gc import GCConfig
 from knpy.apis.serving.v1 import Configuration
 from knpy.apis.serving.v1.register import (
     CONFIGURATION_GENERATION_LABEL,
@@ -22,6 +24,7 @@ from knpy.apis.serving.v1.register import (
     SERVICE_LABEL,
     SERVICE_UID_LABEL,
 )
+from knpy.controller.serving.gc import collectable, parse_time
 from knpy.controller.serving.resources import CONFIGURATIONS, REVISIONS
 from knpy.controller.sources.children import child_name
 from knpy.runtime.k8s import (
@@ -90,11 +93,13 @@ def _ready(rev: Obj) -> dict[str, Any] | None:
 
 class ConfigurationReconciler(Reconciler[Configuration]):
     def __init__(self, client: Client, lister: Lister, recorder: Recorder, *,
-                 revisions: Lister, clock: Callable[[], str] = _now) -> None:
+                 revisions: Lister, clock: Callable[[], str] = _now,
+                 gc: Callable[[], GCConfig] | None = None) -> None:
         super().__init__(client, lister, CONFIGURATIONS, Configuration, recorder,
                          name="configuration")
         self.revisions = revisions
         self.clock = clock
+        self.gc = gc
 
     async def reconcile_kind(self, cfg: Configuration) -> None:
         st = cfg.status
@@ -126,6 +131,20 @@ class ConfigurationReconciler(Reconciler[Configuration]):
                 await self.recorder.event(cfg.raw, WARNING, "LatestCreatedFailed",
                                           f"Latest created revision {name!r} has failed")
         await self._latest_ready(cfg)
+        if self.gc is not None:
+            await self._collect(cfg, self.gc())
+
+    async def _collect(self, cfg: Configuration, gc: GCConfig) -> None:
+        now = parse_time(self.clock())
+        assert now is not None
+        for name in collectable(gc, cfg.raw, self.revisions.list(cfg.namespace), now):
+            try:
+                await self.client.delete(REVISIONS, cfg.namespace, name)
+            except ApiError as exc:
+                if not exc.not_found:
+                    raise
+            await self.recorder.event(cfg.raw, NORMAL, "RevisionGarbageCollected",
+                                      f"Deleted Revision {name!r} (config-gc)")
 
     @staticmethod
     def _ours_at_generation(cfg: Configuration, rev: Obj) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 from knpy.apis.autoscaling.config import CONFIGMAP_NAME as AUTOSCALER_CONFIG
 from knpy.apis.serving.config_deployment import DEPLOYMENT_CONFIG
 from knpy.apis.serving.config_features import FEATURES_CONFIG
+from knpy.apis.serving.config_gc import GC_CONFIG
 from knpy.controller.serving.configuration import ConfigurationReconciler
 from knpy.controller.serving.resources import (
     ALL_SERVING,
@@ -74,8 +75,8 @@ class ServingControllers:
             client, self.services.lister, recorder, configurations=self.configurations.lister,
             routes=self.routes.lister, revisions=self.revisions.lister), workers=workers)
         self.configuration = Controller(ConfigurationReconciler(
-            client, self.configurations.lister, recorder, revisions=self.revisions.lister),
-            workers=workers)
+            client, self.configurations.lister, recorder, revisions=self.revisions.lister,
+            gc=lambda: config(GC_CONFIG)), workers=workers)
         self.revision = Controller(RevisionReconciler(
             client, self.revisions.lister, recorder, deployments=self.deployments.lister,
             podautoscalers=self.pas.lister, serverlessservices=self.skss.lister,
@@ -133,6 +134,8 @@ class ServingControllers:
     def config_changed(self, name: str) -> None:
         if self.enabled and name in REVISION_CONFIGS:
             self.revision.enqueue_all(self.revisions.lister, slow=False)
+        if self.enabled and name == GC_CONFIG:
+            self.configuration.enqueue_all(self.configurations.lister, slow=False)
 
     def resync(self, slow: bool = True) -> None:
         """Re-queue every object (the periodic level-triggered catch-all)."""
