@@ -3,7 +3,8 @@
 Informers: Services, Configurations, Revisions, Routes, PodAutoscalers, ServerlessServices
 and Deployments (all namespaces). Each child kind re-queues its controlling owner. The
 config maps (config-deployment, config-autoscaler, config-features, ...) come from the
-controller's one ConfigStore; a change re-queues every Revision. Serving is optional: until
+controller's one ConfigStore; a change of the Revision's (deployment, autoscaler, features)
+re-queues every Revision, of config-gc every Configuration. Serving is optional: until
 the API server serves every Serving CRD (charts/knpy/crds/serving.yaml) it stays off, so
 an Eventing-only install runs as before.
 """
