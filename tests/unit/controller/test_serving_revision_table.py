@@ -121,7 +121,7 @@ def expected_deployment() -> dict:
                 ],
                 "resources": {"requests": {"cpu": "25m"}},
                 "readinessProbe": {"httpGet": {"port": 8012, "httpHeaders": [
-                    {"name": "K-Network-Probe", "value": "queue"}]}},
+                    {"name": "K-Network-Probe", "value": "queue"}]}, "periodSeconds": 1},
                 "securityContext": {"allowPrivilegeEscalation": False,
                                     "readOnlyRootFilesystem": True, "runAsNonRoot": True,
                                     "capabilities": {"drop": ["ALL"]},
@@ -369,3 +369,29 @@ def test_pa_reachability_from_the_routing_state(state: str, want: str) -> None:
     rev = revision()
     rev["metadata"]["labels"][ROUTING_STATE_LABEL] = state
     assert make_podautoscaler(Revision(rev))["spec"]["reachability"] == want
+
+
+def test_the_queue_proxy_reads_back_what_the_deployment_sets() -> None:
+    """The sidecar's env parses with the queue-proxy's own reader (knpy.queue_proxy.config),
+    downward-API values filled in as the kubelet would."""
+    from knpy.queue_proxy.config import from_env
+
+    user = {"name": "u", "image": "i", "ports": [{"name": "h2c", "containerPort": 9000}],
+            "readinessProbe": {"httpGet": {"path": "/healthz", "port": 9000,
+                                           "httpHeaders": [{"name": "X", "value": "y"}]},
+                               "periodSeconds": 3}}
+    rev = revision(spec={"containerConcurrency": 5, "timeoutSeconds": 120,
+                         "responseStartTimeoutSeconds": 60, "containers": [user]})
+    q = containers(rev)[-1]
+    downward = {"metadata.name": "hello-00001-deployment-abc", "status.podIP": "10.0.0.7"}
+    env = {e["name"]: e["value"] if "value" in e else
+           downward[e["valueFrom"]["fieldRef"]["fieldPath"]] for e in q["env"]}
+    cfg = from_env(env)
+    assert (cfg.serving_port, cfg.user_port, cfg.container_concurrency) == (8013, 9000, 5)
+    assert (cfg.revision_timeout, cfg.response_start_timeout, cfg.idle_timeout) == (120, 60, 0)
+    assert (cfg.namespace, cfg.service, cfg.configuration, cfg.revision) == (
+        "ns", "hello", "hello", "hello-00001")
+    assert (cfg.pod, cfg.pod_ip) == ("hello-00001-deployment-abc", "10.0.0.7")
+    p = cfg.readiness
+    assert (p.kind, p.host, p.port, p.path, p.headers, p.period) == (
+        "http", "127.0.0.1", 9000, "/healthz", (("X", "y"),), 3)

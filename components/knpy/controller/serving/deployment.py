@@ -52,6 +52,7 @@ DRAIN_PATH = "/wait-for-drain"
 PROBE_HEADER = "K-Network-Probe"
 LOCALHOST = "127.0.0.1"
 APP_LABEL = "app"
+AGGRESSIVE_POD_PROBE_PERIOD = 1
 
 # revision fields that are Knative's, not the pod's
 _REVISION_ONLY = ("containers", "containerConcurrency", "timeoutSeconds",
@@ -150,11 +151,16 @@ def _queue_container(rev: Revision, cfg: DeploymentConfig, probe: dict[str, Any]
         resources["requests"] = dict(cfg.queue_sidecar_requests)
     if cfg.queue_sidecar_limits:
         resources["limits"] = dict(cfg.queue_sidecar_limits)
-    readiness: dict[str, Any] = {"httpGet": {"port": serving_port, "httpHeaders": [
-        {"name": PROBE_HEADER, "value": "queue"}]}}
-    for k in ("periodSeconds", "timeoutSeconds"):
-        if (user_probe or {}).get(k):
-            readiness[k] = user_probe[k]  # type: ignore[index]
+    # The user's period and timeout; with none (the queue-proxy probes aggressively) every
+    # second, where Knative leaves Kubernetes' 10 s: a new pod turns Ready (and joins the
+    # endpoints) up to 9 s sooner on a cold start.
+    up = user_probe or {}
+    readiness: dict[str, Any] = {
+        "httpGet": {"port": serving_port, "httpHeaders": [
+            {"name": PROBE_HEADER, "value": "queue"}]},
+        "periodSeconds": up.get("periodSeconds") or AGGRESSIVE_POD_PROBE_PERIOD}
+    if up.get("timeoutSeconds"):
+        readiness["timeoutSeconds"] = up["timeoutSeconds"]
     return {
         "name": QUEUE_CONTAINER,
         "image": cfg.queue_sidecar_image,
