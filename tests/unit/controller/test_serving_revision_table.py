@@ -23,6 +23,7 @@ from knpy.controller.serving.deployment import make_deployment
 from knpy.controller.serving.resources import (
     DEPLOYMENTS,
     PODAUTOSCALERS,
+    PODS,
     REVISIONS,
     SERVERLESSSERVICES,
     SPEC_HASH_ANNOTATION,
@@ -47,8 +48,9 @@ SPEC = {"containerConcurrency": 0, "timeoutSeconds": 300, "enableServiceLinks": 
 
 
 def conds(**statuses: str | tuple[str, str, str]) -> list[dict]:
+    """Conditions sorted by type: "True", or (status, reason, message); no empty message."""
     return [{"type": t, "status": v} if isinstance(v, str) else
-            {"type": t, "status": v[0], "reason": v[1], "message": v[2]}
+            {"type": t, "status": v[0], "reason": v[1], **({"message": v[2]} if v[2] else {})}
             for t, v in sorted(statuses.items())]
 
 
@@ -269,6 +271,59 @@ ROWS = [
                 "False", "QueueSidecarImageMissing",
                 "config-deployment has no queue-sidecar-image: the queue-proxy cannot run")
                 for k in ("Ready", "ResourcesAvailable")})})]),
+]
+
+
+def pod(**status) -> tuple:
+    return (PODS, {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "hello-00001-deployment-abc", "namespace": "ns", "labels": LABELS},
+        "status": status})
+
+
+STARTING = {"conditions": [{"type": "Progressing", "status": "True",
+                            "reason": "ReplicaSetUpdated"}], "replicas": 1,
+            "unavailableReplicas": 1}
+DEADLINE = {"conditions": [{"type": "Progressing", "status": "False",
+                            "reason": "ProgressDeadlineExceeded", "message": "timed out"}],
+            "replicas": 1, "unavailableReplicas": 1}
+QP_OK = {"name": "queue-proxy", "state": {"running": {}}}
+CRASHED = ("False", "ExitCode1", "boom")
+UNSCHEDULABLE = ("False", "Unschedulable", "0/1 nodes are available")
+PULL = ("False", "ImagePullBackOff", "Back-off pulling image")
+ROWS += [
+    Row("no replica available and the user container exited: ContainerHealthy ExitCode1",
+        key="ns/hello-00001", objects=[(REVISIONS, revision()), *owned_children(STARTING),
+                                       pod(containerStatuses=[QP_OK, {
+                                           "name": "user-container",
+                                           "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                                           "lastState": {"terminated": {
+                                               "exitCode": 1, "message": "boom"}}}])],
+        want_status_updates=[with_status(revision(), {"observedGeneration": 1, "conditions": [
+            {"type": "Active", "status": "Unknown", "reason": "Deploying"},
+            {"type": "ContainerHealthy", "status": "False", "reason": "ExitCode1",
+             "message": "boom"},
+            {"type": "Ready", "status": "False", "reason": "ExitCode1", "message": "boom"},
+            {"type": "ResourcesAvailable", "status": "True"}]})]),
+    Row("a pod that cannot be scheduled: ResourcesAvailable False Unschedulable",
+        key="ns/hello-00001", objects=[(REVISIONS, revision()), *owned_children(STARTING),
+                                       pod(conditions=[{
+                                           "type": "PodScheduled", "status": "False",
+                                           "reason": "Unschedulable",
+                                           "message": "0/1 nodes are available"}])],
+        want_updates=[expected_pa("Unreachable")],
+        want_status_updates=[with_status(revision(), {"observedGeneration": 1, "conditions":
+            conds(Active=DEPLOYING, ContainerHealthy="Unknown", Ready=UNSCHEDULABLE,
+                  ResourcesAvailable=UNSCHEDULABLE)})]),
+    Row("an image that never pulls, past the progress deadline: its waiting reason",
+        key="ns/hello-00001", objects=[(REVISIONS, revision()), *owned_children(DEADLINE),
+                                       pod(containerStatuses=[QP_OK, {
+                                           "name": "user-container", "state": {"waiting": {
+                                               "reason": "ImagePullBackOff",
+                                               "message": "Back-off pulling image"}}}])],
+        want_updates=[expected_pa("Unreachable")],
+        want_status_updates=[with_status(revision(), {"observedGeneration": 1, "conditions":
+            conds(Active=DEPLOYING, ContainerHealthy="Unknown", Ready=PULL,
+                  ResourcesAvailable=PULL)})]),
 ]
 
 

@@ -8,7 +8,7 @@ from knpy.controller.sources.resources import DEPLOYMENTS
 from knpy.runtime.k8s import Resource
 
 __all__ = ["ALL_SERVING", "CONFIGURATIONS", "DEPLOYMENTS", "KSERVICES", "PODAUTOSCALERS",
-           "REVISIONS", "ROUTES", "SERVERLESSSERVICES", "SPEC_HASH_ANNOTATION"]
+           "PODS", "REVISIONS", "ROUTES", "SERVERLESSSERVICES", "SPEC_HASH_ANNOTATION"]
 
 KSERVICES = Resource(s.GROUP, s.VERSION, s.SERVICES, "Service")
 CONFIGURATIONS = Resource(s.GROUP, s.VERSION, s.CONFIGURATIONS, "Configuration")
@@ -16,6 +16,7 @@ REVISIONS = Resource(s.GROUP, s.VERSION, s.REVISIONS, "Revision")
 ROUTES = Resource(s.GROUP, s.VERSION, s.ROUTES, "Route")
 PODAUTOSCALERS = Resource(a.GROUP, a.VERSION, a.PODAUTOSCALERS, "PodAutoscaler")
 SERVERLESSSERVICES = Resource(n.GROUP, n.VERSION, n.SERVERLESSSERVICES, "ServerlessService")
+PODS = Resource("", "v1", "pods", "Pod")
 
 ALL_SERVING = (KSERVICES, CONFIGURATIONS, REVISIONS, ROUTES, PODAUTOSCALERS,
                SERVERLESSSERVICES)

@@ -1,10 +1,10 @@
 """Revision reconciler (Knative's reconciler/revision): the Deployment `<rev>-deployment`,
 the ServerlessService and the PodAutoscaler `<rev>`; status from the Deployment (Progressing
-/ ReplicaFailure -> ResourcesAvailable, ready replicas -> ContainerHealthy) and from the
-PodAutoscaler (replica counts, Active, serviceName).
+/ ReplicaFailure -> ResourcesAvailable, ready replicas -> ContainerHealthy; while no
+replica is available, one pod's exit code, waiting reason or scheduling failure) and from
+the PodAutoscaler (replica counts, Active, serviceName).
 
-Not done (Knative does them): resolving image tags to digests into
-status.containerStatuses, and reading crash-looping pods' exit codes into ContainerHealthy.
+Not done (Knative does it): resolving image tags to digests into status.containerStatuses.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from knpy.apis.serving.config_deployment import DeploymentConfig
 from knpy.apis.serving.config_features import Features
 from knpy.apis.serving.v1 import Revision
 from knpy.apis.serving.v1.revision_lifecycle import RESOURCES_AVAILABLE
-from knpy.controller.serving.deployment import make_deployment
+from knpy.controller.serving.deployment import QUEUE_CONTAINER, make_deployment
 from knpy.controller.serving.resources import (
     DEPLOYMENTS,
     PODAUTOSCALERS,
+    PODS,
     REVISIONS,
     SERVERLESSSERVICES,
     SPEC_HASH_ANNOTATION,
@@ -84,6 +85,9 @@ class RevisionReconciler(Reconciler[Revision]):
                                hash_annotation=SPEC_HASH_ANNOTATION)
         dst = dep.get("status") or {}
         st.propagate_deployment_status(dst)
+        if ((dep.get("spec") or {}).get("replicas") or 0) > 0 and \
+                not dst.get("availableReplicas"):
+            await self._inspect_pod(rev, dep)
         if (dst.get("readyReplicas") or 0) > 0:
             st.mark_container_healthy_true()
 
@@ -101,6 +105,41 @@ class RevisionReconciler(Reconciler[Revision]):
         service = pst.get("serviceName") or (sks.get("status") or {}).get("serviceName")
         if service:
             st.raw["serviceName"] = service
+
+    async def _inspect_pod(self, rev: Revision, dep: Obj) -> None:
+        """Replicas wanted, none available: why, from one pod (they all fail alike), as
+        Knative's reconcileDeployment does: unschedulable -> ResourcesAvailable False; a
+        user container that terminated -> ContainerHealthy False `ExitCode<n>`; one stuck
+        waiting (e.g. ImagePullBackOff) once the progress deadline passed ->
+        ResourcesAvailable False with its reason."""
+        match = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        selector = ",".join(f"{k}={v}" for k, v in sorted(match.items()))
+        pods = (await self.client.list(PODS, rev.namespace, label_selector=selector,
+                                       limit=1)).get("items") or []
+        if not pods:
+            return
+        st = rev.status
+        pst = pods[0].get("status") or {}
+        for c in pst.get("conditions") or []:
+            if c.get("type") == "PodScheduled" and c.get("status") == "False":
+                st.mark_resources_available_false(c.get("reason", ""), c.get("message", ""))
+                break
+        timed_out = any(c.get("type") == "Progressing" and c.get("status") == "False"
+                        and c.get("reason") == "ProgressDeadlineExceeded"
+                        for c in (dep.get("status") or {}).get("conditions") or [])
+        for cs in pst.get("containerStatuses") or []:
+            if cs.get("name") == QUEUE_CONTAINER:
+                continue
+            term = (cs.get("lastState") or {}).get("terminated")
+            waiting = (cs.get("state") or {}).get("waiting")
+            if term:
+                st.mark_container_exiting(int(term.get("exitCode") or 0),
+                                          term.get("message", ""))
+                break
+            if waiting and timed_out:
+                st.mark_resources_available_false(waiting.get("reason", ""),
+                                                  waiting.get("message", ""))
+                break
 
     @staticmethod
     def _owned(res: Resource, lister: Lister, rev: Revision, want: Obj) -> Obj | None:
