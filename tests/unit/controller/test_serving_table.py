@@ -67,10 +67,13 @@ def owner(kind: str, name: str, uid: str) -> dict:
 
 # ------------------------------------------------------------------ Service
 def ksvc(template: dict | None = None, traffic: list | None = None, gen: int = 1,
-         status: dict | None = None) -> dict:
+         status: dict | None = None, modifier: str | None = None) -> dict:
+    ann = {CREATOR_ANNOTATION: "alice"}
+    if modifier:
+        ann[LAST_MODIFIER_ANNOTATION] = modifier
     o = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
          "metadata": {"name": "hello", "namespace": "ns", "uid": "svc-uid", "generation": gen,
-                      "annotations": {CREATOR_ANNOTATION: "alice"}},
+                      "annotations": ann},
          "spec": {"template": copy.deepcopy(template or TEMPLATE),
                   "traffic": copy.deepcopy(traffic or TRAFFIC)}}
     if status is not None:
@@ -78,8 +81,10 @@ def ksvc(template: dict | None = None, traffic: list | None = None, gen: int = 1
     return o
 
 
-def svc_children_meta(spec: dict, routes: bool) -> dict:
+def svc_children_meta(spec: dict, routes: bool, modifier: str | None = None) -> dict:
     ann = {CREATOR_ANNOTATION: "alice", SPEC_HASH_ANNOTATION: spec_hash(spec)}
+    if modifier:
+        ann[LAST_MODIFIER_ANNOTATION] = modifier
     if routes:
         ann[ROUTES_ANNOTATION] = "hello"
     return {"name": "hello", "namespace": "ns",
@@ -88,9 +93,9 @@ def svc_children_meta(spec: dict, routes: bool) -> dict:
 
 
 def cfg_of(template: dict | None = None, *, status: dict | None = None, gen: int = 1,
-           uid: str = "cfg-uid", owned: bool = True) -> dict:
+           uid: str = "cfg-uid", owned: bool = True, modifier: str | None = None) -> dict:
     spec = {"template": copy.deepcopy(template or TEMPLATE)}
-    md = {**svc_children_meta(spec, True), "generation": gen, "uid": uid}
+    md = {**svc_children_meta(spec, True, modifier), "generation": gen, "uid": uid}
     if not owned:
         md["ownerReferences"] = []
     o = {"apiVersion": "serving.knative.dev/v1", "kind": "Configuration", "metadata": md,
@@ -168,11 +173,11 @@ SERVICE_ROWS = [
             "observedGeneration": 1, "latestCreatedRevisionName": "hello-00001",
             "latestReadyRevisionName": "hello-00001", "conditions": conds(
                 ConfigurationsReady="True", RoutesReady=NO_INGRESS, Ready=NO_INGRESS)})]),
-    Row("a changed template updates the Configuration's spec (generation moves on)",
-        key="ns/hello", objects=[(KSERVICES, ksvc(NEW_TEMPLATE, gen=2)),
+    Row("a changed template updates the Configuration's spec and its lastModifier",
+        key="ns/hello", objects=[(KSERVICES, ksvc(NEW_TEMPLATE, gen=2, modifier="bob")),
                                  (CONFIGURATIONS, cfg_of(status=CFG_READY)),
                                  (ROUTES, route_of(status=ROUTE_PENDING))],
-        want_updates=[with_status(cfg_of(NEW_TEMPLATE), CFG_READY)],
+        want_updates=[with_status(cfg_of(NEW_TEMPLATE, modifier="bob"), CFG_READY)],
         want_status_updates=[with_status(ksvc(), {
             "observedGeneration": 2, "conditions": conds(
                 ConfigurationsReady=CFG_OUT_OF_DATE, RoutesReady=NO_INGRESS,

@@ -31,8 +31,10 @@ async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
             hash_annotation) == want_hash:
         return have
     fresh = dict(have)
+    # desired labels and annotations win, others' stay (e.g. a Service's new lastModifier
+    # reaches its Configuration)
     fresh["metadata"] = {**have["metadata"], "annotations": {
-        **(have["metadata"].get("annotations") or {}), hash_annotation: want_hash},
+        **(have["metadata"].get("annotations") or {}), **md["annotations"]},
         "labels": {**(have["metadata"].get("labels") or {}), **(md.get("labels") or {})}}
     fresh["spec"] = desired["spec"]
     return await client.update(res, fresh)
