@@ -200,7 +200,8 @@ PA_READY = {"serviceName": "hello-00001", "actualScale": 1, "desiredScale": 1,
 
 
 def owned_children(dep_status: dict | None = None, replicas: int = 1,
-                   pa_status: dict | None = None, stale: bool = False) -> list:
+                   pa_status: dict | None = None, stale: bool = False,
+                   sks_status: dict | None = None) -> list:
     dep = expected_deployment()
     dep["spec"]["replicas"] = replicas
     if stale:
@@ -211,7 +212,10 @@ def owned_children(dep_status: dict | None = None, replicas: int = 1,
     pa = expected_pa()
     if pa_status is not None:
         pa["status"] = pa_status
-    return [(DEPLOYMENTS, dep), (SERVERLESSSERVICES, expected_sks()), (PODAUTOSCALERS, pa)]
+    sks = expected_sks()
+    if sks_status is not None:
+        sks["status"] = sks_status
+    return [(DEPLOYMENTS, dep), (SERVERLESSSERVICES, sks), (PODAUTOSCALERS, pa)]
 
 
 def not_owned_deployment() -> dict:
@@ -238,6 +242,12 @@ ROWS = [
         want_status_updates=[with_status(revision(), {
             **READY, "actualReplicas": 1, "desiredReplicas": 1, "serviceName": "hello-00001",
             "conditions": [{"type": "Active", "status": "True"}, *READY["conditions"][1:]]})]),
+    Row("no PA status yet: serviceName from the SKS's status",
+        key="ns/hello-00001", objects=[(REVISIONS, revision(status=READY)), *owned_children(
+            PROGRESSING, sks_status={"serviceName": "hello-00001",
+                                     "privateServiceName": "hello-00001-private"})],
+        want_status_updates=[with_status(revision(), {**READY,
+                                                      "serviceName": "hello-00001"})]),
     Row("Deployment past its progress deadline: ResourcesAvailable False, PA Unreachable",
         key="ns/hello-00001", objects=[(REVISIONS, revision()), *owned_children({
             "conditions": [{"type": "Progressing", "status": "False",

@@ -92,8 +92,8 @@ class RevisionReconciler(Reconciler[Revision]):
             st.mark_container_healthy_true()
 
         sks = make_sks(rev, acfg)
-        if self._owned(SERVERLESSSERVICES, self.skss, rev, sks) is None:
-            sks = await self._create(SERVERLESSSERVICES, sks)
+        sks = self._owned(SERVERLESSSERVICES, self.skss, rev, sks) or \
+            await self._create(SERVERLESSSERVICES, sks)
 
         ra = st.conditions.get(RESOURCES_AVAILABLE) or {}
         pa_want = make_podautoscaler(rev, deployment_failed=ra.get("status") == "False")
