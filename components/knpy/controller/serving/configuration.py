@@ -79,7 +79,8 @@ def make_revision(cfg: Configuration, now: str) -> dict[str, Any]:
 
 def _generation(rev: Obj) -> int:
     try:
-        return int((rev["metadata"].get("labels") or {}).get(CONFIGURATION_GENERATION_LABEL))
+        return int((rev["metadata"].get("labels") or {}).get(CONFIGURATION_GENERATION_LABEL,
+                                                              ""))
     except (TypeError, ValueError):
         return 0
 

@@ -99,7 +99,7 @@ def _knative_env(rev: Revision) -> list[dict[str, str]]:
 def _queue_probe(user_probe: dict[str, Any] | None, port: int) -> dict[str, Any]:
     """Knative's applyReadinessProbeDefaults: the probe the queue-proxy runs against the
     user container on localhost (TCP when the user's is an exec probe or none)."""
-    p = copy.deepcopy(user_probe) if user_probe else {"tcpSocket": {"port": port}}
+    p: dict[str, Any] = copy.deepcopy(user_probe) if user_probe else {}
     if "httpGet" in p:
         p["httpGet"] = {**p["httpGet"], "host": LOCALHOST, "port": port}
         p["httpGet"].setdefault("scheme", "HTTP")
