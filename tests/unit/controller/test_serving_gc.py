@@ -36,6 +36,9 @@ def rev(name: str, created_h: float, active_h: float | None = None, *, state: st
     return {"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
             "metadata": {"name": name, "namespace": "ns", "creationTimestamp": ago(created_h),
                          "annotations": ann,
+                         "ownerReferences": [{"apiVersion": "serving.knative.dev/v1",
+                                              "kind": "Configuration", "name": cfg,
+                                              "uid": f"{cfg}-uid", "controller": True}],
                          "labels": {CONFIGURATION_LABEL: cfg, ROUTING_STATE_LABEL: state,
                                     CONFIGURATION_GENERATION_LABEL: str(gen)}},
             "spec": {"containers": [{"image": "i"}]}}
@@ -43,7 +46,7 @@ def rev(name: str, created_h: float, active_h: float | None = None, *, state: st
 
 def config(created: str = "hello-00009", ready: str = "hello-00008") -> dict:
     return {"apiVersion": "serving.knative.dev/v1", "kind": "Configuration",
-            "metadata": {"name": "hello", "namespace": "ns", "uid": "cfg-uid", "generation": 9},
+            "metadata": {"name": "hello", "namespace": "ns", "uid": "hello-uid", "generation": 9},
             "spec": {"template": {"spec": {"containers": [{"image": "i"}]}}},
             "status": {"observedGeneration": 9, "latestCreatedRevisionName": created,
                        "latestReadyRevisionName": ready,

@@ -143,12 +143,14 @@ def service_factory(world: World) -> ServiceReconciler:
                              routes=lister(world, ROUTES), revisions=lister(world, REVISIONS))
 
 
-def revision_of(name: str, cfg: str, gen: int = 1, ready: str | None = None) -> dict:
+def revision_of(name: str, cfg: str, gen: int = 1, ready: str | None = None,
+                spec: dict | None = None) -> dict:
     o = {"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
          "metadata": {"name": name, "namespace": "ns", "generation": 1,
                       "labels": {CONFIGURATION_LABEL: cfg,
-                                 CONFIGURATION_GENERATION_LABEL: str(gen)}},
-         "spec": copy.deepcopy(TEMPLATE["spec"])}
+                                 CONFIGURATION_GENERATION_LABEL: str(gen)},
+                      "ownerReferences": [owner("Configuration", cfg, f"{cfg}-uid")]},
+         "spec": copy.deepcopy(spec or TEMPLATE["spec"])}
     if ready is not None:
         o["status"] = {"conditions": conds(Ready=ready) if ready != "False" else conds(
             Ready=("False", "ExitCode1", "container crashed"))}
@@ -211,7 +213,7 @@ async def test_service(row: Row) -> None:
 # ------------------------------------------------------------------ Configuration
 def config(template: dict | None = None, gen: int = 1, status: dict | None = None) -> dict:
     o = {"apiVersion": "serving.knative.dev/v1", "kind": "Configuration",
-         "metadata": {"name": "hello", "namespace": "ns", "uid": "cfg-uid", "generation": gen,
+         "metadata": {"name": "hello", "namespace": "ns", "uid": "hello-uid", "generation": gen,
                       "labels": {SERVICE_LABEL: "hello", SERVICE_UID_LABEL: "svc-uid"},
                       "annotations": {LAST_MODIFIER_ANNOTATION: "bob",
                                       ROUTES_ANNOTATION: "hello"}},
@@ -227,14 +229,14 @@ def made_revision(name: str, gen: int, template: dict | None = None) -> dict:
             "metadata": {"name": name, "namespace": "ns",
                          "labels": {CONFIGURATION_LABEL: "hello",
                                     CONFIGURATION_GENERATION_LABEL: str(gen),
-                                    CONFIGURATION_UID_LABEL: "cfg-uid",
+                                    CONFIGURATION_UID_LABEL: "hello-uid",
                                     ROUTING_STATE_LABEL: "pending",
                                     SERVICE_LABEL: "hello", SERVICE_UID_LABEL: "svc-uid"},
                          "annotations": {**(t["metadata"].get("annotations") or {}),
                                          ROUTING_STATE_MODIFIED_ANNOTATION: NOW,
                                          CREATOR_ANNOTATION: "bob",
                                          ROUTES_ANNOTATION: "hello"},
-                         "ownerReferences": [owner("Configuration", "hello", "cfg-uid")]},
+                         "ownerReferences": [owner("Configuration", "hello", "hello-uid")]},
             "spec": copy.deepcopy(t["spec"])}
 
 
@@ -298,6 +300,23 @@ CONFIGURATION_ROWS = [
             Ready=("False", "RevisionFailed",
                    "Revision creation failed with message: revisions.serving.knative.dev "
                    "'hello-00001' already exists and belongs to another Configuration or "
+                   "generation."))})]),
+    Row("a BYO name kept across generations with the same spec is still ours",
+        key="ns/hello", objects=[(CONFIGURATIONS, config(BYO_NAMED, gen=2)),
+                                 (REVISIONS, revision_of("hello-v1", "hello", 1, "True"))],
+        want_status_updates=[with_status(config(), cfg_status("hello-v1", "hello-v1", "True",
+                                                              gen=2))],
+        want_events=["Normal ConfigurationReady Configuration becomes ready",
+                     "Normal LatestReadyUpdate LatestReadyRevisionName updated to "
+                     "'hello-v1'"]),
+    Row("a BYO name whose Revision has another spec: creation failed",
+        key="ns/hello", objects=[(CONFIGURATIONS, config(BYO_NAMED, gen=2)),
+                                 (REVISIONS, revision_of("hello-v1", "hello", 1, "True",
+                                                         spec=NEW_TEMPLATE["spec"]))],
+        want_status_updates=[with_status(config(), {"observedGeneration": 2, "conditions": conds(
+            Ready=("False", "RevisionFailed",
+                   "Revision creation failed with message: revisions.serving.knative.dev "
+                   "'hello-v1' already exists and belongs to another Configuration or "
                    "generation."))})]),
     Row("the latest ready Revision was deleted: RevisionDeleted",
         key="ns/hello", objects=[

@@ -35,6 +35,7 @@ from knpy.runtime.k8s import (
     Lister,
     Reconciler,
     Recorder,
+    is_controlled_by,
     owner_reference,
 )
 from knpy.runtime.k8s.resources import Obj
@@ -149,9 +150,14 @@ class ConfigurationReconciler(Reconciler[Configuration]):
 
     @staticmethod
     def _ours_at_generation(cfg: Configuration, rev: Obj) -> bool:
+        """Knative's CheckNameAvailability: controlled by this Configuration, and made for
+        this generation or (a BYO name kept across generations) with the same spec."""
+        if not is_controlled_by(rev, cfg.raw):
+            return False
         labels = rev["metadata"].get("labels") or {}
-        return (labels.get(CONFIGURATION_LABEL) == cfg.name
-                and labels.get(CONFIGURATION_GENERATION_LABEL) == str(cfg.generation))
+        if labels.get(CONFIGURATION_GENERATION_LABEL) == str(cfg.generation):
+            return True
+        return bool(cfg.template.name) and rev.get("spec") == cfg.template.spec.raw
 
     async def _latest_ready(self, cfg: Configuration) -> None:
         """The newest ready Revision becomes latestReady (findAndSetLatestReadyRevision):
