@@ -1,8 +1,10 @@
 """The controller process: flags, config, leader election and probes around the reconcilers.
 
 The reconcilers are wired in `eventing/wiring.py` (Broker, Trigger, the data-plane
-contract) and `sources/wiring.py` (sources.knative.dev, on only when its CRDs are served).
-The eventing ConfigMaps are read through one ConfigStore whose informer both wirings share.
+contract), `sources/wiring.py` (sources.knative.dev) and `serving/wiring.py`
+(serving.knative.dev and its internal kinds); sources and serving are on only when their
+CRDs are served. The eventing and serving ConfigMaps are read through one ConfigStore whose
+informer the wirings share.
 Leader election (one Lease per process kind) gates every write; non-leaders keep their
 caches warm for a fast takeover.
 
@@ -21,7 +23,9 @@ import os
 from dataclasses import dataclass
 
 from knpy.apis.eventing.config import EVENTING_CONFIG, EventingConfig, parse_eventing_config
+from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS
 from knpy.controller.eventing.wiring import EventingControllers
+from knpy.controller.serving.wiring import ServingControllers
 from knpy.controller.sources.wiring import SourcesControllers
 from knpy.runtime.k8s import Client, ConfigStore, Discovery, EventRecorder, LeaderElector, connect
 from knpy.runtime.k8s.probes import serve_probes
@@ -53,7 +57,8 @@ class ControllerApp:
     def __init__(self, client: Client, opts: Options) -> None:
         self.client, self.opts = client, opts
         ns = opts.namespace
-        self.config = ConfigStore(client, ns, {EVENTING_CONFIG: parse_eventing_config},
+        self.config = ConfigStore(client, ns, {EVENTING_CONFIG: parse_eventing_config,
+                                               **SERVING_CONFIG_PARSERS},
                                   on_change=self._config_changed)
         assert self.config.informer is not None
         self.config.informer.watch_timeout = opts.watch_timeout
@@ -68,6 +73,9 @@ class ControllerApp:
                                           cluster_domain=self.cfg().cluster_domain,
                                           workers=opts.workers,
                                           watch_timeout=opts.watch_timeout)
+        self.serving = ServingControllers(client, self.discovery, recorder, self.config.get,
+                                          workers=opts.workers,
+                                          watch_timeout=opts.watch_timeout)
         self.elector: LeaderElector | None = None
         if opts.leader_election:
             self._demote()
@@ -80,8 +88,12 @@ class ControllerApp:
     def cfg(self) -> EventingConfig:
         return self.config.get(EVENTING_CONFIG)
 
-    def _config_changed(self, name: str, cfg: EventingConfig) -> None:
+    def _config_changed(self, name: str, cfg: object) -> None:
         log.info("%s changed: %s", name, cfg)
+        if name in SERVING_CONFIG_PARSERS:
+            self.serving.config_changed(name)
+            return
+        assert isinstance(cfg, EventingConfig)
         self.sources.set_cluster_domain(cfg.cluster_domain)
         self.eventing.set_cluster_domain(cfg.cluster_domain)
 
@@ -89,10 +101,12 @@ class ControllerApp:
         log.info("leading: reconciling everything")
         self.eventing.promote()
         self.sources.promote()
+        self.serving.promote()
 
     def _demote(self) -> None:
         self.eventing.demote()
         self.sources.demote()
+        self.serving.demote()
 
     @property
     def is_leader(self) -> bool:
@@ -115,6 +129,7 @@ class ControllerApp:
             await self.eventing.wait_served()
             await self.eventing.start(tasks)
             tasks.append(asyncio.create_task(self.sources.run(), name="sources"))
+            tasks.append(asyncio.create_task(self.serving.run(), name="serving"))
             tasks.append(asyncio.create_task(self._resync(), name="resync"))
             if self.elector is not None:
                 tasks.append(asyncio.create_task(self.elector.run(), name="leader-election"))
@@ -133,6 +148,7 @@ class ControllerApp:
             await asyncio.sleep(self.cfg().resync_period)
             self.eventing.resync()
             self.sources.resync()
+            self.serving.resync()
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Options]:

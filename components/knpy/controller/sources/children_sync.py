@@ -11,7 +11,9 @@ __all__ = ["sync_child"]
 
 
 async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
-                     desired: Obj) -> Obj:
+                     desired: Obj, *, hash_annotation: str = SPEC_HASH_ANNOTATION) -> Obj:
+    """desired carries its spec hash in `hash_annotation` (Serving's children use their
+    own key, so a user never sees a sources.* annotation on a Configuration)."""
     md = desired["metadata"]
     have = lister.get(md["namespace"], md["name"])
     if have is None:
@@ -24,13 +26,15 @@ async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
     if not is_controlled_by(have, owner):
         raise PermanentError(f"{res.kind} {md['namespace']}/{md['name']} exists and is not "
                              f"owned by {owner['kind']} {owner['metadata']['name']}")
-    want_hash = md["annotations"][SPEC_HASH_ANNOTATION]
+    want_hash = md["annotations"][hash_annotation]
     if ((have.get("metadata") or {}).get("annotations") or {}).get(
-            SPEC_HASH_ANNOTATION) == want_hash:
+            hash_annotation) == want_hash:
         return have
     fresh = dict(have)
+    # desired labels and annotations win, others' stay (e.g. a Service's new lastModifier
+    # reaches its Configuration)
     fresh["metadata"] = {**have["metadata"], "annotations": {
-        **(have["metadata"].get("annotations") or {}), SPEC_HASH_ANNOTATION: want_hash},
+        **(have["metadata"].get("annotations") or {}), **md["annotations"]},
         "labels": {**(have["metadata"].get("labels") or {}), **(md.get("labels") or {})}}
     fresh["spec"] = desired["spec"]
     return await client.update(res, fresh)

@@ -1,0 +1,24 @@
+"""Where Serving's kinds (and what its reconcilers create) live in the API, and the
+spec-hash annotation that tells a child's drift from API-server defaulting."""
+
+from knpy.apis.autoscaling.v1alpha1 import register as a
+from knpy.apis.networking.v1alpha1 import register as n
+from knpy.apis.serving.v1 import register as s
+from knpy.controller.sources.resources import DEPLOYMENTS
+from knpy.runtime.k8s import Resource
+
+__all__ = ["ALL_SERVING", "CONFIGURATIONS", "DEPLOYMENTS", "KSERVICES", "PODAUTOSCALERS",
+           "PODS", "REVISIONS", "ROUTES", "SERVERLESSSERVICES", "SPEC_HASH_ANNOTATION"]
+
+KSERVICES = Resource(s.GROUP, s.VERSION, s.SERVICES, "Service")
+CONFIGURATIONS = Resource(s.GROUP, s.VERSION, s.CONFIGURATIONS, "Configuration")
+REVISIONS = Resource(s.GROUP, s.VERSION, s.REVISIONS, "Revision")
+ROUTES = Resource(s.GROUP, s.VERSION, s.ROUTES, "Route")
+PODAUTOSCALERS = Resource(a.GROUP, a.VERSION, a.PODAUTOSCALERS, "PodAutoscaler")
+SERVERLESSSERVICES = Resource(n.GROUP, n.VERSION, n.SERVERLESSSERVICES, "ServerlessService")
+PODS = Resource("", "v1", "pods", "Pod")
+
+ALL_SERVING = (KSERVICES, CONFIGURATIONS, REVISIONS, ROUTES, PODAUTOSCALERS,
+               SERVERLESSSERVICES)
+
+SPEC_HASH_ANNOTATION = "serving.knpy.dev/spec-hash"

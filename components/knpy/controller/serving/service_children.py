@@ -1,0 +1,42 @@
+"""A Service's Configuration and Route (Knative's service/resources MakeConfiguration and
+MakeRoute): same name, owned by the Service, labelled with it, spec copied from it."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from knpy.apis.serving.v1 import Service
+from knpy.apis.serving.v1.register import ROUTES_ANNOTATION, SERVICE_LABEL, SERVICE_UID_LABEL
+from knpy.controller.serving.resources import SPEC_HASH_ANNOTATION
+from knpy.controller.sources.children import spec_hash
+from knpy.runtime.k8s import owner_reference
+
+__all__ = ["make_configuration", "make_route"]
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _meta(svc: Service, spec: dict[str, Any], extra_ann: dict[str, str]) -> dict[str, Any]:
+    ann = {k: v for k, v in svc.annotations.items() if k != LAST_APPLIED}
+    return {"name": svc.name, "namespace": svc.namespace,
+            "labels": {**svc.labels, SERVICE_LABEL: svc.name,
+                       SERVICE_UID_LABEL: svc.metadata.get("uid", "")},
+            "annotations": {**ann, **extra_ann, SPEC_HASH_ANNOTATION: spec_hash(spec)},
+            "ownerReferences": [owner_reference(svc.raw)]}
+
+
+def make_configuration(svc: Service) -> dict[str, Any]:
+    spec = {"template": copy.deepcopy(svc.spec_raw.get("template") or {})}
+    return {"apiVersion": "serving.knative.dev/v1", "kind": "Configuration",
+            "metadata": _meta(svc, spec, {ROUTES_ANNOTATION: svc.name}), "spec": spec}
+
+
+def make_route(svc: Service) -> dict[str, Any]:
+    traffic = copy.deepcopy(svc.traffic) or [{"percent": 100, "latestRevision": True}]
+    for t in traffic:
+        if not t.get("revisionName"):  # the Service's own Configuration
+            t["configurationName"] = svc.name
+    spec = {"traffic": traffic}
+    return {"apiVersion": "serving.knative.dev/v1", "kind": "Route",
+            "metadata": _meta(svc, spec, {}), "spec": spec}

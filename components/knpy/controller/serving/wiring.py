@@ -1,0 +1,154 @@
+"""Wire Serving's reconcilers onto the shared runtime (called from controller/main.py).
+
+Informers: Services, Configurations, Revisions, Routes, PodAutoscalers, ServerlessServices
+and Deployments (all namespaces). Each child kind re-queues its controlling owner. The
+config maps (config-deployment, config-autoscaler, config-features, ...) come from the
+controller's one ConfigStore; a change of the Revision's (deployment, autoscaler, features)
+re-queues every Revision, of config-gc every Configuration. Serving is optional: until
+the API server serves every Serving CRD (charts/knpy/crds/serving.yaml) it stays off, so
+an Eventing-only install runs as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from knpy.apis.autoscaling.config import CONFIGMAP_NAME as AUTOSCALER_CONFIG
+from knpy.apis.serving.config_deployment import DEPLOYMENT_CONFIG
+from knpy.apis.serving.config_features import FEATURES_CONFIG
+from knpy.apis.serving.config_gc import GC_CONFIG
+from knpy.controller.serving.configuration import ConfigurationReconciler
+from knpy.controller.serving.resources import (
+    ALL_SERVING,
+    CONFIGURATIONS,
+    DEPLOYMENTS,
+    KSERVICES,
+    PODAUTOSCALERS,
+    REVISIONS,
+    ROUTES,
+    SERVERLESSSERVICES,
+)
+from knpy.controller.serving.revision import RevisionReconciler
+from knpy.controller.serving.route_pending import PendingRouteReconciler
+from knpy.controller.serving.service import ServiceReconciler
+from knpy.runtime.k8s import Client, Controller, Discovery, Informer, Recorder, Resource
+from knpy.runtime.k8s.ownerrefs import controller_of
+from knpy.runtime.k8s.resources import Obj
+from knpy.runtime.process import cancel_and_wait
+
+__all__ = ["ServingControllers", "owner_keys"]
+
+log = logging.getLogger("knpy.controller.serving")
+
+# the config maps the Revision reconciler reads (the rest are the webhook's and GC's)
+REVISION_CONFIGS = frozenset({DEPLOYMENT_CONFIG, AUTOSCALER_CONFIG, FEATURES_CONFIG})
+
+
+def owner_keys(owner: Resource) -> Callable[[Obj], list[str]]:
+    """A child's controlling owner of the given kind, as a key."""
+    def keys(o: Obj) -> list[str]:
+        ref = controller_of(o)
+        if ref and ref.get("kind") == owner.kind and ref.get("apiVersion") == owner.api_version:
+            return [f"{o['metadata'].get('namespace')}/{ref['name']}"]
+        return []
+    return keys
+
+
+class ServingControllers:
+    def __init__(self, client: Client, discovery: Discovery, recorder: Recorder,
+                 config: Callable[[str], Any], *, workers: int = 2,
+                 watch_timeout: int = 300) -> None:
+        self.discovery = discovery
+        wt = watch_timeout
+        self.services = Informer(client, KSERVICES, watch_timeout=wt)
+        self.configurations = Informer(client, CONFIGURATIONS, watch_timeout=wt)
+        self.revisions = Informer(client, REVISIONS, watch_timeout=wt)
+        self.routes = Informer(client, ROUTES, watch_timeout=wt)
+        self.pas = Informer(client, PODAUTOSCALERS, watch_timeout=wt)
+        self.skss = Informer(client, SERVERLESSSERVICES, watch_timeout=wt)
+        self.deployments = Informer(client, DEPLOYMENTS, watch_timeout=wt)
+        self.informers = [self.services, self.configurations, self.revisions, self.routes,
+                          self.pas, self.skss, self.deployments]
+        self.service = Controller(ServiceReconciler(
+            client, self.services.lister, recorder, configurations=self.configurations.lister,
+            routes=self.routes.lister, revisions=self.revisions.lister), workers=workers)
+        self.configuration = Controller(ConfigurationReconciler(
+            client, self.configurations.lister, recorder, revisions=self.revisions.lister,
+            gc=lambda: config(GC_CONFIG)), workers=workers)
+        self.revision = Controller(RevisionReconciler(
+            client, self.revisions.lister, recorder, deployments=self.deployments.lister,
+            podautoscalers=self.pas.lister, serverlessservices=self.skss.lister,
+            config=lambda: (config(DEPLOYMENT_CONFIG), config(AUTOSCALER_CONFIG),
+                            config(FEATURES_CONFIG))), workers=workers)
+        self.route = Controller(PendingRouteReconciler(client, self.routes.lister, recorder),
+                                workers=workers)
+        self.pairs = [(self.service, self.services), (self.configuration, self.configurations),
+                      (self.revision, self.revisions), (self.route, self.routes)]
+        self.controllers = [c for c, _ in self.pairs]
+        self.enabled = False
+        self._wire()
+
+    def _wire(self) -> None:
+        for c, inf in self.pairs:
+            c.watch(inf)
+        self.service.watch(self.configurations, owner_keys(KSERVICES))
+        self.service.watch(self.routes, owner_keys(KSERVICES))
+        self.configuration.watch(self.revisions, owner_keys(CONFIGURATIONS))
+        for child in (self.deployments, self.pas, self.skss):
+            self.revision.watch(child, owner_keys(REVISIONS))
+
+    async def served(self, quiet: bool = False) -> bool:
+        """Whether every Serving CRD is served."""
+        missing = [f"{r.plural}.{r.group}" for r in ALL_SERVING
+                   if not await self.discovery.serves(r.api_version, r.plural)]
+        if missing and not quiet:
+            log.warning("serving off until the API server serves %s (install "
+                        "charts/knpy/crds/serving.yaml)", ", ".join(missing))
+        return not missing
+
+    async def run(self, recheck: float = 10.0) -> None:
+        """Wait until the Serving CRDs are served (re-checking discovery, so CRDs installed
+        later turn Serving on), then run the informers and the controllers."""
+        quiet = False
+        while not await self.served(quiet):
+            quiet = True
+            await asyncio.sleep(recheck)
+            self.discovery.invalidate()
+        tasks = [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
+                 for i in self.informers]
+        try:
+            await asyncio.gather(*(i.wait_synced() for i in self.informers))
+            self.enabled = True
+            log.info("serving on: %d Service(s), %d Configuration(s), %d Revision(s)",
+                     len(self.services.lister), len(self.configurations.lister),
+                     len(self.revisions.lister))
+            tasks += [asyncio.create_task(c.run(), name=f"controller-{c.name}")
+                      for c in self.controllers]
+            await asyncio.gather(*tasks)
+        finally:
+            self.enabled = False
+            await cancel_and_wait(tasks)
+
+    def config_changed(self, name: str) -> None:
+        if self.enabled and name in REVISION_CONFIGS:
+            self.revision.enqueue_all(self.revisions.lister, slow=False)
+        if self.enabled and name == GC_CONFIG:
+            self.configuration.enqueue_all(self.configurations.lister, slow=False)
+
+    def resync(self, slow: bool = True) -> None:
+        """Re-queue every object (the periodic level-triggered catch-all)."""
+        if not self.enabled:
+            return
+        for c, inf in self.pairs:
+            c.enqueue_all(inf.lister, slow=slow)
+
+    def promote(self) -> None:
+        for c, inf in self.pairs:
+            c.promote(inf.lister)
+
+    def demote(self) -> None:
+        for c in self.controllers:
+            c.demote()
