@@ -123,6 +123,9 @@ class Multiscaler:
         self._tasks: list[asyncio.Task[None]] = []
         # Called after every decision (the server republishes endpoints from it).
         self.on_change: Callable[[], None] = lambda: None
+        # Whether requests for a revision reach the activator (before its last pod goes);
+        # default: probe spec.activator_probe_url. Cluster mode reads the SKS instead.
+        self.activator_check: Callable[[Revision], Awaitable[bool]] = self._probe_activator
 
     # ---------------------------------------------------------------- registry
     async def register(self, spec: RevisionSpec, target: ScaleTarget) -> Revision:
@@ -222,7 +225,7 @@ class Multiscaler:
             else:
                 rev.result = rev.decider.scale(now, ready, *rev.observed)
             if rev.lifecycle.activation is Activation.INACTIVE and rev.target.desired != 0:
-                rev.activator_in_path = await self._probe_activator(rev)
+                rev.activator_in_path = await self.activator_check(rev)
             out = rev.lifecycle.reconcile(now, rev.result, ready, rev.activator_in_path)
             rev.outcome = out
             rev.decisions += 1
