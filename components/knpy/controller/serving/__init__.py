@@ -1,0 +1,1 @@
+"""Serving reconcilers (ServerlessService here; the others beside it)."""
