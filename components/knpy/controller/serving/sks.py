@@ -182,7 +182,16 @@ class ServerlessServiceControllers:
         self.activator.on_change(lambda _o: self.controller.enqueue_all(self.skss.lister,
                                                                         slow=False))
 
-    async def run(self) -> None:
+    async def run(self, recheck: float = 10.0) -> None:
+        """Wait until the SKS CRD is served (CRDs installed later turn this on), then run
+        the informers and the controller."""
+        warned = False
+        while not await self.discovery.serves(SKS.api_version, SKS.plural):
+            if not warned:
+                log.warning("SKS reconciler off until the API server serves %s", SKS)
+                warned = True
+            await asyncio.sleep(recheck)
+            self.discovery.invalidate()
         if await self.discovery.serves("discovery.k8s.io/v1", "endpointslices"):
             log.info("server has EndpointSlices: public Endpoints are mirrored into them")
         tasks = [asyncio.create_task(i.run(), name=f"informer-sks-{i.resource.plural}")
