@@ -195,7 +195,7 @@ class ClusterScaler:
         self.controller.watch(self.skss)  # an SKS shares its PA's name
         self.controller.watch(self.eps, self._revision_keys)
         self.informers = [self.pas, self.skss, self.eps, self.config.informer]
-        ms.on_change = self._decided
+        ms.on_decision = self._decided
         ms.activator_check = self._activator_check
         self._tasks: list[asyncio.Task[Any]] = []
         self._config_tasks: set[asyncio.Task[None]] = set()
@@ -206,10 +206,10 @@ class ClusterScaler:
         rev = (md.get("labels") or {}).get(REVISION_LABEL)
         return [f"{md.get('namespace')}/{rev}"] if rev else []
 
-    def _decided(self) -> None:
-        # Every decision may change a status or an SKS mode; the queue dedups keys.
+    def _decided(self, rev: Revision) -> None:
+        # A decision may change the PA's status or its SKS's mode.
         if self.reconciler.is_leader:
-            self.controller.enqueue_all(self.pas.lister, slow=False)
+            self.controller.enqueue_key(rev.spec.key)
 
     async def _activator_check(self, rev: Revision) -> bool:
         return activator_in_path(self.skss.lister.get(rev.spec.namespace, rev.spec.name))

@@ -3,6 +3,7 @@ scaleTargetRef and the private Endpoints, status and SKS mode from the decisions
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -12,6 +13,7 @@ from knpy.apis.autoscaling.config import parse_autoscaler_config
 from knpy.autoscaler.cluster import (
     PODAUTOSCALERS,
     SERVERLESSSERVICES,
+    ClusterScaler,
     PodAutoscalerReconciler,
     activator_in_path,
 )
@@ -21,6 +23,7 @@ from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage
 from knpy.runtime.k8s import Lister, MemoryRecorder, PermanentError, SkipKey
 from knpy.runtime.k8s.testing import FakeClient
+from tests.support.poll import eventually
 
 ANN = {"autoscaling.knative.dev/class": "kpa.autoscaling.knative.dev",
        "autoscaling.knative.dev/target": "10", "autoscaling.knative.dev/min-scale": "1",
@@ -198,3 +201,58 @@ def test_activator_in_path_needs_proxy_mode_and_populated_activator() -> None:
     assert not activator_in_path(sks(mode="Serve", proxy=True))
     assert not activator_in_path(sks(mode="Proxy", proxy=False))
     assert not activator_in_path(None)
+
+
+# ---------------------------------------------------------------- ClusterScaler wiring
+def scaler(ms: Multiscaler) -> tuple[ClusterScaler, FakeClient]:
+    client = FakeClient()
+    cs = ClusterScaler(client, ms, MemoryRecorder(), system_namespace="sys")
+    return cs, client
+
+
+def seed(cs: ClusterScaler, client: FakeClient, *objs: tuple) -> None:
+    informers = {"podautoscalers": cs.pas, "serverlessservices": cs.skss, "endpoints": cs.eps}
+    for res, obj in objs:
+        seeded = client.seed(res, obj)
+        if res.plural in informers:
+            informers[res.plural].lister.put(seeded)
+
+
+async def test_config_autoscaler_changes_apply_live(ms: Multiscaler) -> None:
+    cs, client = scaler(ms)
+    seed(cs, client, (PODAUTOSCALERS, pa()), DEPLOYMENT)
+    cs.promote()
+    await cs.reconciler.reconcile("ns/r")
+    assert ms.revisions["ns/r"].settings.stable_window == 6.0
+    cs.config.apply({"metadata": {"name": "config-autoscaler", "namespace": "sys"},
+                     "data": {"stable-window": "20s", "scale-to-zero-grace-period": "40s"}})
+    await eventually(lambda: ms.revisions["ns/r"].settings.stable_window == 20.0, 2,
+                     "new stable window")
+    assert ms.revisions["ns/r"].settings.scale_to_zero_grace_period == 40.0
+    # a bad ConfigMap keeps the last good config
+    cs.config.apply({"metadata": {"name": "config-autoscaler", "namespace": "sys"},
+                     "data": {"stable-window": "1s"}})
+    await asyncio.sleep(0)
+    assert ms.config.stable_window == 20.0 and "config-autoscaler" in cs.config.errors
+    await cs.demote()
+    await cs.close()
+
+
+async def test_a_decision_queues_its_pa_only_while_leading(ms: Multiscaler) -> None:
+    cs, client = scaler(ms)
+    seed(cs, client, (PODAUTOSCALERS, pa()), DEPLOYMENT)
+    cs.promote()
+    await cs.reconciler.reconcile("ns/r")
+    while len(cs.controller.queue):  # promote queued every PA
+        cs.controller.queue.done(await cs.controller.queue.get())
+    await ms.decide(ms.revisions["ns/r"])
+    assert await asyncio.wait_for(cs.controller.queue.get(), 1) == "ns/r"
+    cs.controller.queue.done("ns/r")
+
+    # standing by: every revision is forgotten, nothing is queued or written
+    await cs.demote()
+    assert ms.revisions == {} and not cs.reconciler.is_leader
+    client.actions.clear()
+    await cs.reconciler.reconcile("ns/r")
+    assert ms.revisions == {} and client.writes() == []
+    await cs.close()
