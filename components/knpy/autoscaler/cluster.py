@@ -46,6 +46,7 @@ from knpy.runtime.k8s import (
     PermanentError,
     Reconciler,
     Recorder,
+    RequeueAfter,
     Resource,
     SkipKey,
 )
@@ -60,6 +61,7 @@ PODAUTOSCALERS = Resource(AS_GROUP, AS_VERSION, PA_PLURAL, "PodAutoscaler")
 SERVERLESSSERVICES = Resource(NET_GROUP, NET_VERSION, SKS_PLURAL, "ServerlessService")
 REVISION_LABEL = "serving.knative.dev/revision"
 PRIVATE_SELECTOR = "networking.internal.knative.dev/serviceType=Private"
+DEPLOYMENT_RECHECK = 2.0  # seconds between looks for a missing scale target
 
 QUEUED = ("Queued", "Requests to the target are being buffered as resources are provisioned.")
 NO_TRAFFIC = ("NoTraffic", "The target is not receiving traffic.")
@@ -150,7 +152,13 @@ class PodAutoscalerReconciler(Reconciler[PodAutoscaler]):
         if not (isinstance(target, DeploymentScaleTarget)
                 and target.deployment == ref["name"]):
             target = self.make_target(pa.namespace, ref["name"])
-            await target.load()
+            if not await target.load():
+                # Registering would scale a Deployment that is not there yet (the Revision
+                # reconciler creates it): report and look again shortly.
+                apply_status(pa, None, sks)
+                pa.status.mark_activating("DeploymentMissing",
+                                          f"Deployment {ref['name']} does not exist yet")
+                raise RequeueAfter(DEPLOYMENT_RECHECK)
         target.set_endpoints(self.endpoints.get(pa.namespace,
                                                 private_service_name(pa.name, sks)))
         if rev is None or rev.spec != spec or rev.target is not target:

@@ -101,18 +101,19 @@ class DeploymentScaleTarget:
         self._pods = pods
         return changed
 
-    async def load(self) -> None:
+    async def load(self) -> bool:
         """Start from the Deployment's current replicas, so a restarted autoscaler never
-        resets a busy revision to its initial scale. A missing Deployment leaves -1."""
+        resets a busy revision to its initial scale. False when the Deployment is missing."""
         try:
             dep = await self.client.get(DEPLOYMENTS, self.namespace, self.deployment)
         except ApiError as exc:
             if not exc.not_found:
                 raise
-            return
+            return False
         replicas = (dep.get("spec") or {}).get("replicas")
         if isinstance(replicas, int):
             self._desired = replicas
+        return True
 
     async def set_scale(self, replicas: int) -> None:
         replicas = max(0, replicas)

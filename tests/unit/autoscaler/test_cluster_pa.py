@@ -21,7 +21,7 @@ from knpy.autoscaler.deploymenttarget import DEPLOYMENTS, ENDPOINTS, DeploymentS
 from knpy.autoscaler.multiscaler import Multiscaler
 from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage
-from knpy.runtime.k8s import Lister, MemoryRecorder, PermanentError, SkipKey
+from knpy.runtime.k8s import Lister, MemoryRecorder, PermanentError, RequeueAfter, SkipKey
 from knpy.runtime.k8s.testing import FakeClient
 from tests.support.poll import eventually
 
@@ -256,3 +256,16 @@ async def test_a_decision_queues_its_pa_only_while_leading(ms: Multiscaler) -> N
     await cs.reconciler.reconcile("ns/r")
     assert ms.revisions == {} and client.writes() == []
     await cs.close()
+
+
+async def test_missing_deployment_is_not_registered_and_requeued(ms: Multiscaler) -> None:
+    # Registering would try to scale a Deployment that does not exist (every tick).
+    w = World(ms, (PODAUTOSCALERS, pa()), (SERVERLESSSERVICES, sks()))
+    with pytest.raises(RequeueAfter):
+        await w.rec.reconcile("ns/r")
+    assert ms.revisions == {}
+    assert w.cond("Active") == ("Unknown", "DeploymentMissing")
+    assert w.client.writes("patch") == []
+    w.client.seed(*DEPLOYMENT)
+    await w.rec.reconcile("ns/r")
+    assert ms.revisions["ns/r"].target.desired == 1

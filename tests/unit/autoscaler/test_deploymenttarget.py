@@ -48,10 +48,10 @@ async def test_set_scale_patches_the_scale_subresource() -> None:
 
 async def test_load_starts_from_the_deployments_replicas() -> None:
     t = DeploymentScaleTarget(ScaleAPI(replicas=4), "ns", "d")
-    await t.load()
+    assert await t.load()
     assert t.desired == 4
     missing = DeploymentScaleTarget(ScaleAPI(), "ns", "d")
-    await missing.load()
+    assert not await missing.load()
     assert missing.desired == -1
 
 
