@@ -14,8 +14,10 @@ metrics ports pick the pod).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+import signal
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +29,11 @@ from knpy.autoscaler.deploymenttarget import DEPLOYMENTS, ENDPOINTS
 from knpy.controller.serving.sks import ServerlessServiceControllers
 from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage, encode_wire_stats
-from knpy.runtime.k8s import ApiError, Client, Discovery, MemoryRecorder
+from knpy.runtime.k8s import LEASES, ApiError, Client, Discovery, MemoryRecorder
 from tests.support.apiserver import CRDS, install_crds, make_namespace
 from tests.support.cluster import KubeAPI
 from tests.support.poll import eventually
-from tests.support.procs import free_port, python_module, running
+from tests.support.procs import free_port, python_module, running, stop
 
 pytestmark = pytest.mark.slow
 
@@ -86,107 +88,163 @@ def world(api: KubeAPI, ns: str, system: str) -> None:
                          "protocolType": "http1"}})
 
 
-async def test_pa_scales_deployment_up_and_to_zero_and_flips_the_sks(
-        kube_apiserver: KubeAPI, client: Client, logdir: Path,
-        statpods: Callable[[float | None], tuple[int, int]]) -> None:
-    api = install_crds(kube_apiserver, CRDS / "serving.yaml", [
-        "podautoscalers.autoscaling.internal.knative.dev",
-        "serverlessservices.networking.internal.knative.dev"])
-    ns, system = make_namespace(api, "kpa"), make_namespace(api, "kpa-sys")
-    world(api, ns, system)
-    # one pod with 4 requests in flight (4 pods at target 1), then idle ones
-    busy = [("10.0.0.1", *statpods(4.0))]
-    idle = [(f"10.0.0.{i + 2}", *statpods(0.0)) for i in range(4)]
-    pool = busy + idle[:3]
-    apply(api, private_endpoints(ns, pool[:1]))
+def cond(pa: dict, t: str) -> str:
+    return next((c["status"] for c in (pa.get("status") or {}).get("conditions") or []
+                 if c["type"] == t), "")
 
-    async def pods_follow_replicas() -> None:
-        """Ready pods = the first `replicas` of the pool (ReplicaSet + kubelet + endpoints)."""
+
+def public_ips(ep: dict) -> list[str]:
+    return sorted(a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or [])
+
+
+Pred = Callable[[dict, dict, dict, dict], bool]
+
+
+class Harness:
+    """One PA world: stat pods, the pool the "pods" come from, the SKS reconciler and the
+    stand-in for ReplicaSet + kubelet + endpoints controller, and autoscaler processes."""
+
+    def __init__(self, api: KubeAPI, client: Client, logdir: Path,
+                 statpods: Callable[[float | None], tuple[int, int]]) -> None:
+        self.api, self.client, self.logdir = api, client, logdir
+        self.ns, self.system = make_namespace(api, "kpa"), make_namespace(api, "kpa-sys")
+        world(api, self.ns, self.system)
+        # one pod with 4 requests in flight (4 pods at target 1), then idle ones
+        self.busy = [("10.0.0.1", *statpods(4.0))]
+        self.idle = [(f"10.0.0.{i + 2}", *statpods(0.0)) for i in range(4)]
+        self.pool = self.busy + self.idle[:3]
+        apply(api, private_endpoints(self.ns, self.pool[:1]))
+        self.logs: list[Path] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        sks = ServerlessServiceControllers(self.client, Discovery(self.client),
+                                           MemoryRecorder(), system_namespace=self.system,
+                                           watch_timeout=30)
+        sks.promote()
+        self.tasks = [asyncio.create_task(sks.run()),
+                      asyncio.create_task(self._pods_follow_replicas())]
+
+    async def close(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _pods_follow_replicas(self) -> None:
+        """Ready pods = the first `replicas` of the pool."""
         while True:
-            d = await client.get(DEPLOYMENTS, ns, f"{REV}-deployment")
-            ep = await client.get(ENDPOINTS, ns, f"{REV}-private")
-            want = private_endpoints(ns, pool[:d["spec"]["replicas"]])["subsets"]
+            d = await self.client.get(DEPLOYMENTS, self.ns, f"{REV}-deployment")
+            ep = await self.client.get(ENDPOINTS, self.ns, f"{REV}-private")
+            want = private_endpoints(self.ns, self.pool[:d["spec"]["replicas"]])["subsets"]
             if (ep.get("subsets") or []) != want:
                 ep["subsets"] = want
-                await client.update(ENDPOINTS, ep)
+                await self.client.update(ENDPOINTS, ep)
             await asyncio.sleep(0.2)
 
-    sks = ServerlessServiceControllers(client, Discovery(client), MemoryRecorder(),
-                                       system_namespace=system, watch_timeout=30)
-    sks.promote()
-    sks_task = asyncio.create_task(sks.run())
-    kubelet = asyncio.create_task(pods_follow_replicas())
-    port = free_port()
-    log = logdir / "autoscaler-cluster.log"
+    def autoscaler(self, port: int, identity: str) -> contextlib.AbstractContextManager:
+        log = self.logdir / f"autoscaler-{identity}.log"
+        self.logs.append(log)
+        return running(python_module(
+            "knpy.autoscaler", "--host", "127.0.0.1", "--port", str(port),
+            "--kubeconfig", self.api.kubeconfig, "--system-namespace", self.system,
+            "--metrics-host", "127.0.0.1", "--identity", identity, "--lease-duration", "4",
+            "--renew-deadline", "3", "--retry-period", "1"),
+            port=port, log_path=log, ready_timeout=20)
 
-    async def get(res: Any, name: str) -> dict[str, Any]:
-        return await client.get(res, ns, name)
+    async def get(self, res: Any, name: str) -> dict[str, Any]:
+        return await self.client.get(res, self.ns, name)
 
-    async def state() -> str:
+    async def state(self) -> str:
         try:
-            pa, s = await get(PODAUTOSCALERS, REV), await get(SERVERLESSSERVICES, REV)
-            d, ep = await get(DEPLOYMENTS, f"{REV}-deployment"), await get(ENDPOINTS, REV)
+            pa, s = await self.get(PODAUTOSCALERS, REV), await self.get(SERVERLESSSERVICES, REV)
+            d = await self.get(DEPLOYMENTS, f"{REV}-deployment")
+            ep = await self.get(ENDPOINTS, REV)
         except ApiError as exc:
             return str(exc)
+        logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in self.logs)
         return json.dumps({"pa": pa.get("status"), "sks": s["spec"]["mode"],
                            "sksStatus": s.get("status"), "replicas": d["spec"]["replicas"],
-                           "public": ep.get("subsets")}) + "\n" + log.read_text()[-3000:]
+                           "public": ep.get("subsets")}) + "\n" + logs
 
-    async def check(pred: Callable[[dict, dict, dict, dict], bool], within: float,
-                    what: str) -> None:
+    async def check(self, pred: Pred, within: float, what: str) -> None:
         async def ok() -> bool:
             try:
-                return pred(await get(PODAUTOSCALERS, REV), await get(SERVERLESSSERVICES, REV),
-                            await get(DEPLOYMENTS, f"{REV}-deployment"), await get(ENDPOINTS, REV))
+                return pred(await self.get(PODAUTOSCALERS, REV),
+                            await self.get(SERVERLESSSERVICES, REV),
+                            await self.get(DEPLOYMENTS, f"{REV}-deployment"),
+                            await self.get(ENDPOINTS, REV))
             except (ApiError, KeyError):
                 return False
         try:
             await eventually(ok, within, what, every=0.2)
         except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{await state()}") from None
+            raise AssertionError(f"{exc}\n{await self.state()}") from None
 
-    def cond(pa: dict, t: str) -> str:
-        return next((c["status"] for c in (pa.get("status") or {}).get("conditions") or []
-                     if c["type"] == t), "")
+    async def scaled_up(self) -> None:
+        """Load: the Deployment is scaled to 4, the SKS serves from the pods."""
+        await self.check(lambda pa, s, d, ep: d["spec"]["replicas"] == 4
+                         and pa["status"].get("desiredScale") == 4
+                         and cond(pa, "Active") == "True"
+                         and cond(pa, "SKSReady") == "True"
+                         and s["spec"]["mode"] == "Serve"
+                         and public_ips(ep) == [ip for ip, *_ in self.pool], 60,
+                         "scaled up to 4, Serve")
 
-    def public_ips(ep: dict) -> list[str]:
-        return sorted(a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or [])
 
+@pytest.fixture
+async def harness(kube_apiserver: KubeAPI, client: Client, logdir: Path,
+                  statpods: Callable[[float | None], tuple[int, int]]
+                  ) -> AsyncIterator[Harness]:
+    api = install_crds(kube_apiserver, CRDS / "serving.yaml", [
+        "podautoscalers.autoscaling.internal.knative.dev",
+        "serverlessservices.networking.internal.knative.dev"])
+    h = Harness(api, client, logdir, statpods)
+    h.start()
     try:
-        with running(python_module(
-                "knpy.autoscaler", "--host", "127.0.0.1", "--port", str(port),
-                "--kubeconfig", api.kubeconfig, "--system-namespace", system,
-                "--metrics-host", "127.0.0.1", "--lease-duration", "4", "--renew-deadline",
-                "3", "--retry-period", "1"), port=port, log_path=log, ready_timeout=20):
-            # Load: the Deployment is scaled to 4, the SKS serves from the pods.
-            await check(lambda pa, s, d, ep: d["spec"]["replicas"] == 4
-                        and pa["status"].get("desiredScale") == 4
-                        and cond(pa, "Active") == "True"
-                        and cond(pa, "SKSReady") == "True"
-                        and s["spec"]["mode"] == "Serve"
-                        and public_ips(ep) == [ip for ip, *_ in pool], 60,
-                        "scaled up to 4, Serve")
-
-            # The load stops: down to 0 through Proxy.
-            pool[:] = idle
-            await check(lambda pa, s, d, ep: s["spec"]["mode"] == "Proxy"
-                        and public_ips(ep) == [ACTIVATOR_IP]
-                        and cond(pa, "Active") == "False", 60, "inactive, Proxy")
-            await check(lambda pa, s, d, ep: d["spec"]["replicas"] == 0
-                        and pa["status"].get("desiredScale") == 0, 60, "scaled to 0")
-            await check(lambda pa, s, d, ep: pa["status"].get("actualScale") == 0
-                        and cond(pa, "SKSReady") == "True"  # the activator backs it
-                        and public_ips(ep) == [ACTIVATOR_IP], 30, "0 pods, still routed")
-
-            # A request held by the activator: its stats over the websocket wake it up.
-            async with aiohttp.ClientSession() as session, \
-                    session.ws_connect(f"http://127.0.0.1:{port}/") as ws:
-                await ws.send_bytes(encode_wire_stats([WireStatMessage(ns, REV, Stat(
-                    pod_name="activator", average_concurrent_requests=1.0,
-                    request_count=1.0))]))
-                await check(lambda pa, s, d, ep: d["spec"]["replicas"] == 1
-                            and cond(pa, "Active") == "Unknown", 30, "activating from 0")
+        yield h
     finally:
-        for t in (kubelet, sks_task):
-            t.cancel()
-        await asyncio.gather(kubelet, sks_task, return_exceptions=True)
+        await h.close()
+
+
+async def test_pa_scales_deployment_up_and_to_zero_and_flips_the_sks(harness: Harness) -> None:
+    h = harness
+    port = free_port()
+    with h.autoscaler(port, "a"):
+        await h.scaled_up()
+
+        # The load stops: down to 0 through Proxy.
+        h.pool[:] = h.idle
+        await h.check(lambda pa, s, d, ep: s["spec"]["mode"] == "Proxy"
+                      and public_ips(ep) == [ACTIVATOR_IP]
+                      and cond(pa, "Active") == "False", 60, "inactive, Proxy")
+        await h.check(lambda pa, s, d, ep: d["spec"]["replicas"] == 0
+                      and pa["status"].get("desiredScale") == 0, 60, "scaled to 0")
+        await h.check(lambda pa, s, d, ep: pa["status"].get("actualScale") == 0
+                      and cond(pa, "SKSReady") == "True"  # the activator backs it
+                      and public_ips(ep) == [ACTIVATOR_IP], 30, "0 pods, still routed")
+
+        # A request held by the activator: its stats over the websocket wake it up.
+        async with aiohttp.ClientSession() as session, \
+                session.ws_connect(f"http://127.0.0.1:{port}/") as ws:
+            await ws.send_bytes(encode_wire_stats([WireStatMessage(h.ns, REV, Stat(
+                pod_name="activator", average_concurrent_requests=1.0,
+                request_count=1.0))]))
+            await h.check(lambda pa, s, d, ep: d["spec"]["replicas"] == 1
+                          and cond(pa, "Active") == "Unknown", 30, "activating from 0")
+
+
+async def test_standby_takes_over_when_the_leader_is_killed(harness: Harness) -> None:
+    h = harness
+    with h.autoscaler(free_port(), "a") as a, h.autoscaler(free_port(), "b"):
+        await h.scaled_up()
+        lease = await h.client.get(LEASES, h.system, "knpy-autoscaler")
+        assert lease["spec"]["holderIdentity"] == "a"
+        stop(a, signal.SIGKILL)  # no release: b waits out the lease duration
+
+        # A new target per pod (2): only a leader can act on it.
+        await h.client.patch(PODAUTOSCALERS, h.ns, REV, {"metadata": {"annotations": {
+            "autoscaling.knative.dev/target": "2"}}})
+        await h.check(lambda pa, s, d, ep: d["spec"]["replicas"] == 2
+                      and pa["status"].get("desiredScale") == 2, 60, "b scaled to 2")
+        lease = await h.client.get(LEASES, h.system, "knpy-autoscaler")
+        assert lease["spec"]["holderIdentity"] == "b"
