@@ -29,7 +29,7 @@ from knpy.autoscaler.deploymenttarget import DEPLOYMENTS, ENDPOINTS
 from knpy.controller.serving.sks import ServerlessServiceControllers
 from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage, encode_wire_stats
-from knpy.runtime.k8s import LEASES, ApiError, Client, Discovery, MemoryRecorder
+from knpy.runtime.k8s import LEASES, SERVICES, ApiError, Client, Discovery, MemoryRecorder
 from tests.support.apiserver import CRDS, install_crds, make_namespace
 from tests.support.cluster import KubeAPI
 from tests.support.poll import eventually
@@ -211,6 +211,8 @@ async def test_pa_scales_deployment_up_and_to_zero_and_flips_the_sks(harness: Ha
     port = free_port()
     with h.autoscaler(port, "a"):
         await h.scaled_up()
+        services = [await h.get(SERVICES, n) for n in (REV, f"{REV}-private")]
+        assert services[1]["spec"]["selector"] == {"serving.knative.dev/revision": REV}
 
         # The load stops: down to 0 through Proxy.
         h.pool[:] = h.idle
@@ -222,6 +224,10 @@ async def test_pa_scales_deployment_up_and_to_zero_and_flips_the_sks(harness: Ha
         await h.check(lambda pa, s, d, ep: pa["status"].get("actualScale") == 0
                       and cond(pa, "SKSReady") == "True"  # the activator backs it
                       and public_ips(ep) == [ACTIVATOR_IP], 30, "0 pods, still routed")
+        # many reconciles later, the Services as the API server defaulted them are left be
+        assert [(await h.get(SERVICES, n))["metadata"]["resourceVersion"]
+                for n in (REV, f"{REV}-private")] == [
+                    x["metadata"]["resourceVersion"] for x in services]
 
         # A request held by the activator: its stats over the websocket wake it up.
         async with aiohttp.ClientSession() as session, \
