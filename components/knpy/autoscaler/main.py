@@ -199,8 +199,7 @@ async def serve_cluster(args: argparse.Namespace, stop: asyncio.Event) -> None:
                                system_namespace=args.system_namespace,
                                metrics_host=args.metrics_host)
             publisher = EndpointsPublisher(ms, None)
-            runner = web.AppRunner(make_app(ms, publisher, allow_process_targets=False),
-                                   access_log=None)
+            runner = web.AppRunner(make_app(ms, publisher, writable=False), access_log=None)
             await runner.setup()
             tasks: list[asyncio.Task[None]] = []
             try:
