@@ -4,6 +4,10 @@ Standalone use needs no Kubernetes: `--config FILE` gives config-autoscaler data
 revisions to scale (see registration.py); revisions can also be registered over the HTTP
 API. Bad configuration fails at start with a message naming the field, exit status 2.
 SIGHUP re-reads the file and applies it live (a bad file is logged and ignored).
+
+Cluster mode (`--cluster`, or `--kubeconfig FILE`; in-cluster config when no kubeconfig):
+PodAutoscalers are the revisions, Deployments the scale targets, config-autoscaler in
+--system-namespace the config (see cluster.py); one replica leads by a Lease.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ import yaml
 from aiohttp import web
 
 from knpy.apis.autoscaling.config import AutoscalerConfig, parse_autoscaler_config
+from knpy.autoscaler.cluster import ClusterScaler
 from knpy.autoscaler.multiscaler import Multiscaler
 from knpy.autoscaler.registration import Registration, parse_registration
 from knpy.autoscaler.server import EndpointsPublisher, make_app
 from knpy.runtime.config import FieldError, parse_unique_list
+from knpy.runtime.k8s import EventRecorder, LeaderElector, connect
 from knpy.runtime.observability.logs import setup_logging
+from knpy.runtime.process import cancel_and_wait, run_until_stopped
 
 log = logging.getLogger("knpy.autoscaler")
 
@@ -77,7 +84,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tick-interval", type=float, default=2.0, help="seconds between decisions")
     p.add_argument("--scrape-interval", type=float, default=1.0, help="seconds between scrapes")
     p.add_argument("--log-level", default=env.get("LOG_LEVEL", "info"))
+    cl = p.add_argument_group("cluster mode")
+    cl.add_argument("--cluster", action="store_true",
+                    default=env.get("AUTOSCALER_CLUSTER", "") in ("1", "true"),
+                    help="scale PodAutoscalers' Deployments (in-cluster config unless "
+                         "--kubeconfig)")
+    cl.add_argument("--kubeconfig", default=None, help="implies --cluster")
+    cl.add_argument("--system-namespace", default=env.get("SYSTEM_NAMESPACE", "knpy-system"),
+                    help="where config-autoscaler and the Lease live")
+    cl.add_argument("--no-leader-elect", action="store_true")
+    cl.add_argument("--lease-name", default="knpy-autoscaler")
+    cl.add_argument("--lease-duration", type=float, default=15.0)
+    cl.add_argument("--renew-deadline", type=float, default=10.0)
+    cl.add_argument("--retry-period", type=float, default=2.0)
+    cl.add_argument("--identity", default=None, help="Lease holder name (default $POD_NAME)")
+    cl.add_argument("--metrics-host", default=None,
+                    help="scrape pods at this host instead of their IPs (tests only)")
     args = p.parse_args(argv)
+    args.cluster = args.cluster or args.kubeconfig is not None
+    if args.cluster and args.config is not None:
+        p.error("--config is for standalone use; cluster mode reads config-autoscaler")
     if not 1 <= args.port <= 65535:
         p.error(f"--port: {args.port} is not a TCP port")
     if args.tick_interval <= 0 or args.scrape_interval <= 0:
@@ -154,6 +180,55 @@ async def serve(args: argparse.Namespace, config: AutoscalerConfig,
             await runner.cleanup()
 
 
+async def _until_done(tasks: list[asyncio.Task[None]]) -> None:
+    if tasks:
+        await asyncio.gather(*tasks)
+    else:
+        await asyncio.Event().wait()
+
+
+async def serve_cluster(args: argparse.Namespace, stop: asyncio.Event) -> None:
+    """Cluster mode: informers at once, deciding and writing only while leading."""
+    client = await connect(args.kubeconfig, user_agent="knpy-autoscaler/0.1")
+    elector: LeaderElector | None = None
+    try:
+        async with aiohttp.ClientSession() as session:
+            ms = Multiscaler(AutoscalerConfig(), session, tick_interval=args.tick_interval,
+                             scrape_interval=args.scrape_interval)
+            cs = ClusterScaler(client, ms, EventRecorder(client, "knpy-autoscaler"),
+                               system_namespace=args.system_namespace,
+                               metrics_host=args.metrics_host)
+            publisher = EndpointsPublisher(ms, None)
+            runner = web.AppRunner(make_app(ms, publisher, writable=False), access_log=None)
+            await runner.setup()
+            tasks: list[asyncio.Task[None]] = []
+            try:
+                # The activator streams stats here from the start; they are dropped until
+                # the revision is registered (leading).
+                await web.TCPSite(runner, args.host, args.port).start()
+                log.info("autoscaler (cluster mode) listening on %s:%d", args.host, args.port)
+                await cs.start_informers()
+                if args.no_leader_elect:
+                    cs.promote()
+                else:
+                    cs.reconciler.is_leader = False
+                    elector = LeaderElector(
+                        client, args.system_namespace, args.lease_name,
+                        identity=args.identity, lease_duration=args.lease_duration,
+                        renew_deadline=args.renew_deadline, retry_period=args.retry_period,
+                        on_started_leading=cs.promote, on_stopped_leading=cs.demote)
+                    tasks.append(asyncio.create_task(elector.run(), name="leader-election"))
+                await run_until_stopped(_until_done(tasks), stop)
+                log.info("shutting down")
+            finally:
+                await cancel_and_wait(tasks)
+                await ms.close()
+                await cs.close()
+                await runner.cleanup()
+    finally:
+        await client.close()
+
+
 async def amain(argv: list[str], stop: asyncio.Event) -> int:
     """The autoscaler process (knpy.runtime.process.run)."""
     args = parse_args(argv)
@@ -168,5 +243,8 @@ async def amain(argv: list[str], stop: asyncio.Event) -> int:
         except OSError as exc:
             print(f"autoscaler: cannot read --config: {exc}", file=sys.stderr)
             return 2
-    await serve(args, config, regs, stop)
+    if args.cluster:
+        await serve_cluster(args, stop)
+    else:
+        await serve(args, config, regs, stop)
     return 0

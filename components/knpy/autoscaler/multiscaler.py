@@ -121,8 +121,13 @@ class Multiscaler:
         self._scrape_every = scrape_interval
         self.revisions: dict[str, Revision] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        # Called after every decision (the server republishes endpoints from it).
+        # Called after every decision (the server republishes endpoints from it);
+        # on_decision names the revision (cluster mode writes its PA's status).
         self.on_change: Callable[[], None] = lambda: None
+        self.on_decision: Callable[[Revision], None] = lambda _rev: None
+        # Whether requests for a revision reach the activator (before its last pod goes);
+        # default: probe spec.activator_probe_url. Cluster mode reads the SKS instead.
+        self.activator_check: Callable[[Revision], Awaitable[bool]] = self._probe_activator
 
     # ---------------------------------------------------------------- registry
     async def register(self, spec: RevisionSpec, target: ScaleTarget) -> Revision:
@@ -222,7 +227,7 @@ class Multiscaler:
             else:
                 rev.result = rev.decider.scale(now, ready, *rev.observed)
             if rev.lifecycle.activation is Activation.INACTIVE and rev.target.desired != 0:
-                rev.activator_in_path = await self._probe_activator(rev)
+                rev.activator_in_path = await self.activator_check(rev)
             out = rev.lifecycle.reconcile(now, rev.result, ready, rev.activator_in_path)
             rev.outcome = out
             rev.decisions += 1
@@ -232,6 +237,7 @@ class Multiscaler:
                          *(rev.observed or (None, None)), ready)
                 await rev.target.set_scale(out.apply)
             self.on_change()
+            self.on_decision(rev)
             return out
 
     async def _every(self, interval: float, step: Callable[[Revision], Awaitable[object]]) -> None:

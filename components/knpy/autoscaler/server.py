@@ -7,7 +7,8 @@
 - `GET /api/v1/revisions[/{ns}/{name}]`: decisions and averages as JSON.
 - `PUT /api/v1/revisions/{ns}/{name}`: register or update (the registration.py schema,
   as JSON; `process` targets only with --allow-api-process-targets, since they run
-  commands); `DELETE` unregisters (and stops any pods the target started).
+  commands); `DELETE` unregisters (and stops any pods the target started). Neither exists
+  in cluster mode (405), where the PodAutoscalers are the registrations.
 """
 
 from __future__ import annotations
@@ -213,7 +214,9 @@ async def _delete(request: web.Request) -> web.Response:
 
 
 def make_app(ms: Multiscaler, publisher: EndpointsPublisher, *,
-             allow_process_targets: bool = False) -> web.Application:
+             allow_process_targets: bool = False, writable: bool = True) -> web.Application:
+    """`writable=False` (cluster mode: PodAutoscalers are the registrations) leaves the
+    revisions API read-only, so nothing on the network can swap a Deployment target."""
     app = web.Application()
     app[MULTISCALER] = ms
     app[PUBLISHER] = publisher
@@ -223,6 +226,7 @@ def make_app(ms: Multiscaler, publisher: EndpointsPublisher, *,
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/api/v1/revisions", _list)
     app.router.add_get("/api/v1/revisions/{namespace}/{name}", _get)
-    app.router.add_put("/api/v1/revisions/{namespace}/{name}", _put)
-    app.router.add_delete("/api/v1/revisions/{namespace}/{name}", _delete)
+    if writable:
+        app.router.add_put("/api/v1/revisions/{namespace}/{name}", _put)
+        app.router.add_delete("/api/v1/revisions/{namespace}/{name}", _delete)
     return app

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from knpy.apis.eventing.config import EVENTING_CONFIG, EventingConfig, parse_eventing_config
 from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS
 from knpy.controller.eventing.wiring import EventingControllers
+from knpy.controller.serving.sks import ServerlessServiceControllers
 from knpy.controller.serving.wiring import ServingControllers
 from knpy.controller.sources.wiring import SourcesControllers
 from knpy.runtime.k8s import Client, ConfigStore, Discovery, EventRecorder, LeaderElector, connect
@@ -76,6 +77,11 @@ class ControllerApp:
         self.serving = ServingControllers(client, self.discovery, recorder, self.config.get,
                                           workers=opts.workers,
                                           watch_timeout=opts.watch_timeout)
+        # SKS: the Revision's private/public Services and the public Endpoints (pods or
+        # activator); on once its CRD is served
+        self.sks = ServerlessServiceControllers(client, self.discovery, recorder,
+                                                system_namespace=ns, workers=opts.workers,
+                                                watch_timeout=opts.watch_timeout)
         self.elector: LeaderElector | None = None
         if opts.leader_election:
             self._demote()
@@ -102,11 +108,13 @@ class ControllerApp:
         self.eventing.promote()
         self.sources.promote()
         self.serving.promote()
+        self.sks.promote()
 
     def _demote(self) -> None:
         self.eventing.demote()
         self.sources.demote()
         self.serving.demote()
+        self.sks.demote()
 
     @property
     def is_leader(self) -> bool:
@@ -130,6 +138,7 @@ class ControllerApp:
             await self.eventing.start(tasks)
             tasks.append(asyncio.create_task(self.sources.run(), name="sources"))
             tasks.append(asyncio.create_task(self.serving.run(), name="serving"))
+            tasks.append(asyncio.create_task(self.sks.run(), name="sks"))
             tasks.append(asyncio.create_task(self._resync(), name="resync"))
             if self.elector is not None:
                 tasks.append(asyncio.create_task(self.elector.run(), name="leader-election"))
@@ -149,6 +158,7 @@ class ControllerApp:
             self.eventing.resync()
             self.sources.resync()
             self.serving.resync()
+            self.sks.resync()
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Options]:
