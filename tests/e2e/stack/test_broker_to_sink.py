@@ -18,7 +18,7 @@ from cloudevents.core.bindings import http as ce_http  # type: ignore[import-not
 from cloudevents.core.formats.json import JSONFormat  # type: ignore[import-not-found]
 from cloudevents.core.v1.event import CloudEvent  # type: ignore[import-not-found]
 
-from tests.e2e.eventing.conftest import PROBE_ERRORS, SYSTEM_NS, Eventing, Sink, post
+from tests.e2e.stack.conftest import PROBE_ERRORS, SYSTEM_NS, Eventing, Sink, post
 from tests.support.poll import wait_until
 
 MATCH = "dev.knpy.e2e.match"
@@ -65,8 +65,8 @@ class Broker:
 
 
 @pytest.fixture(scope="module")
-def broker(knpy_eventing: Eventing, sink: Sink) -> Broker:
-    ev, ns = knpy_eventing, sink.namespace
+def broker(knpy_stack: Eventing, sink: Sink) -> Broker:
+    ev, ns = knpy_stack, sink.namespace
     t_apply = time.monotonic()
     ev.cluster.apply(BROKER_AND_TRIGGER.format(match=MATCH), namespace=ns)
     b = ev.wait_ready("broker", "default", ns)
@@ -218,14 +218,14 @@ def stream_across_restart(ev: Eventing, broker: Broker, sink: Sink, component: s
 
 
 def test_dispatcher_restart_mid_stream_loses_nothing(
-        knpy_eventing: Eventing, broker: Broker, sink: Sink) -> None:
-    answers = stream_across_restart(knpy_eventing, broker, sink, "broker-dispatcher")
+        knpy_stack: Eventing, broker: Broker, sink: Sink) -> None:
+    answers = stream_across_restart(knpy_stack, broker, sink, "broker-dispatcher")
     # the ingress does not depend on the dispatcher: every event was accepted at once
     assert all(a == [202] for a in answers.values())
 
 
 def test_ingress_restart_mid_stream_loses_no_accepted_event(
-        knpy_eventing: Eventing, broker: Broker, sink: Sink) -> None:
+        knpy_stack: Eventing, broker: Broker, sink: Sink) -> None:
     # While the only ingress pod restarts, sends fail (no endpoint, or 503 while the new
     # pod connects to NATS); nothing that got a 202 may be lost.
-    stream_across_restart(knpy_eventing, broker, sink, "broker-ingress")
+    stream_across_restart(knpy_stack, broker, sink, "broker-ingress")

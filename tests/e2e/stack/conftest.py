@@ -1,8 +1,10 @@
-"""knpy Eventing installed by its Helm chart on the local cluster (docs/eventing-e2e.md).
+"""The whole knpy stack installed once by its Helm chart on the local cluster, shared by
+every test module in this package: Eventing (docs/eventing-e2e.md) and Serving.
 
-`knpy_eventing` (module scope) installs the current tree the way `make deploy` does
-(hack/deploy.py: images built and imported where they changed, charts/knpy installed into
-knpy-system with them, every knpy pod Ready, the webhook's caBundle set), checks that a
+`knpy_stack` (package scope: one install for every module here) installs the current tree
+the way `make deploy` does (hack/deploy.py: images built and imported where they changed,
+charts/knpy installed into knpy-system with them, every knpy pod Ready, the webhook's
+caBundle set), checks that a
 second deploy and an unchanged `helm upgrade` change nothing, and on the way out deletes
 what the tests created, `helm uninstall`s and removes the namespace and CRDs it brought.
 `sink_ns` gives each test module a namespace with the event-display sink (Deployment +
@@ -96,8 +98,8 @@ class Eventing:
         return f"{scheme}://{ips[0]}{':' + port if port else ''}/{path}", hostport
 
 
-@pytest.fixture(scope="module")
-def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
+@pytest.fixture(scope="package")
+def knpy_stack(kube_cluster: KubeCluster) -> Iterator[Eventing]:
     c = kube_cluster
     if RELEASE in c.helm("list", "-n", SYSTEM_NS, "-q").stdout.split():
         pytest.fail(f"release {RELEASE} is already installed in {SYSTEM_NS}: `helm uninstall "
@@ -135,7 +137,7 @@ def knpy_eventing(kube_cluster: KubeCluster) -> Iterator[Eventing]:
                 "get", kind, name, "-o", "jsonpath={.webhooks[0].clientConfig.caBundle}"
             ).stdout.strip(), 120, f"caBundle on {name}", every=1.0, ignore=PROBE_ERRORS,
                 detail=ev.diagnostics)
-        print(f"\nknpy eventing: deploy (images + install to ready) {t_deploy:.1f}s, "
+        print(f"\nknpy stack: deploy (images + install to ready) {t_deploy:.1f}s, "
               f"second deploy {t_again:.1f}s")
         yield ev
     finally:
@@ -234,8 +236,8 @@ class Sink:
 
 
 @pytest.fixture(scope="module")
-def sink(knpy_eventing: Eventing) -> Iterator[Sink]:
-    c = knpy_eventing.cluster
+def sink(knpy_stack: Eventing) -> Iterator[Sink]:
+    c = knpy_stack.cluster
     ns = f"ev-{uuid.uuid4().hex[:6]}"
     c.kubectl("create", "namespace", ns)
     try:
