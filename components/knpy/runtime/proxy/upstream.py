@@ -148,6 +148,10 @@ class UpstreamConnection(asyncio.Protocol):
     # -- llhttp callback (the only one wired: we need to know where a message ends)
     def on_message_complete(self) -> None:
         self.complete = True
+        if self.in_head:
+            # A body-less message (204, 304, Content-Length: 0) ends within its head, and
+            # llhttp resets its keep-alive flag right after this call: read it now.
+            self.keep = self.parser.should_keep_alive()
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -214,8 +218,11 @@ class UpstreamConnection(asyncio.Protocol):
         self.in_head = False
         ex.status = status
         ex.resp_started = True
-        # llhttp forgets this once the message completes, so read it at the head.
-        self.keep = keep = self.parser.should_keep_alive()
+        # llhttp forgets this once the message completes, so read it at the head (or, for
+        # one that completed within its head, in on_message_complete).
+        if not self.complete:
+            self.keep = self.parser.should_keep_alive()
+        keep = self.keep
         close = ex.close_after or not ex.keep_alive
         if not close and not keep and not _FRAMED_RE.search(head):
             close = True  # body ends at EOF, so the client learns its end only by a close
