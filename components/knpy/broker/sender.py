@@ -28,7 +28,7 @@ class Sender:
     def __init__(self, max_body: int) -> None:
         self.max_body = max_body
         self._session: aiohttp.ClientSession | None = None
-        self._pool = Pool()
+        self._pool = Pool(resend_stale=True)  # deliveries are at-least-once
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, ttl_dns_cache=60)

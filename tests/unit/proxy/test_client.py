@@ -84,3 +84,69 @@ async def test_errors_are_http_errors(raw) -> None:
     with pytest.raises(ValueError, match="not an http:// URL"):
         await pool.post("https://127.0.0.1/", [], b"", 5)
     pool.close()
+
+
+class OneAnswerPerConnection:
+    """Answers the first request on each connection; reads the next one and closes without
+    answering, as a server does when its keep-alive timeout hits as the request arrives."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.requests = 0
+
+    async def handle(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            for answer in (True, False):
+                head = await r.readuntil(b"\r\n\r\n")
+                n = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                await r.readexactly(n)
+                self.requests += 1
+                if answer:
+                    w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    await w.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            w.close()
+
+
+@pytest.mark.parametrize("resend_stale", [True, False])
+async def test_resend_stale_is_an_option(resend_stale: bool) -> None:
+    server = OneAnswerPerConnection()
+    srv = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}/"
+    pool = Pool(resend_stale=resend_stale)
+    assert (await pool.post(url, [], b"one", 5)).status == 200
+    if resend_stale:
+        # The POST went out twice: once on the stale connection, once on a fresh one.
+        assert (await pool.post(url, [], b"two", 5)).status == 200
+        assert (server.connections, server.requests) == (2, 3)
+    else:
+        with pytest.raises(HTTPError, match="closed the connection"):
+            await pool.post(url, [], b"two", 5)
+        assert (server.connections, server.requests) == (1, 2)
+    pool.close()
+    srv.close()
+
+
+async def test_interim_response_is_skipped(raw) -> None:
+    server, port = raw
+    server.answer = (b"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+                     b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-A: b\r\n\r\nok")
+    pool = Pool()
+    for _ in range(2):
+        resp = await pool.post(f"http://127.0.0.1:{port}/", [], b"x", 5)
+        assert (resp.status, resp.body, resp.header("x-a"), resp.header("x-interim")) == \
+            (201, b"ok", "b", None)
+    assert server.connections == 1
+    pool.close()
+
+
+async def test_response_head_limit(raw) -> None:
+    server, port = raw
+    server.answer = b"HTTP/1.1 200 OK\r\nX-Big: " + b"v" * (70 * 1024)  # and no end
+    pool = Pool()
+    with pytest.raises(HTTPError, match="head too large"):
+        await pool.post(f"http://127.0.0.1:{port}/", [], b"", 5)
+    pool.close()

@@ -273,6 +273,28 @@ async def test_stale_pooled_connection_is_retried(make_proxy) -> None:  # type: 
     srv.close()
 
 
+async def test_bodyless_response_with_connection_close_is_not_pooled(make_proxy) -> None:  # type: ignore[no-untyped-def]
+    # llhttp completes a 204 within its head and then forgets its `Connection: close`: the
+    # connection must still not go back to the pool (this upstream keeps it open anyway).
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                await reader.readexactly(1)
+                writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        writer.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    p = await make_proxy(port=srv.sockets[0].getsockname()[1])
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
+        for _ in range(2):
+            async with s.post(p.url + "/", data=b"x") as r:
+                assert r.status == 204
+    assert p.pool.opened == 2
+    await p.server.close()
+    srv.close()
+
+
 async def test_paused_connection_serves_the_next_request(proxy: Proxy) -> None:
     # After back-pressure on one response, the same keep-alive connection must carry on.
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)

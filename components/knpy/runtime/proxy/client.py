@@ -1,15 +1,12 @@
 """The proxy core's client for requests knpy itself sends (the broker's deliveries): a
-small keep-alive HTTP/1.1 client over asyncio Protocols and httptools.
+request/response layer on `upstream.py`'s keep-alive client.
 
-`upstream.py` relays a client's request and streams the answer back to it; this module
-sends a whole request of our own and returns the whole response. The dispatcher's hot path
-is one POST per event; aiohttp's client spent about a third of the dispatcher's CPU on it
-(py-spy, docs/broker.md). One buffer is written per request and responses are parsed with
-llhttp. http:// only; https:// goes through aiohttp.
-
-A request that fails on a reused keep-alive connection (the server closed it as we picked
-it) is sent once more on a fresh connection, whatever its method: the broker's deliveries
-are at-least-once anyway, and a delivery that fails costs an attempt and a backoff.
+`upstream.py` pools, dials and frames responses; the proxy's `Exchange` relays them to its
+client, while `Collect` here keeps the whole response for the caller. The dispatcher's hot
+path is one POST per event; aiohttp's client spent about a third of the dispatcher's CPU on
+it (py-spy, docs/broker.md). One buffer is written per request and llhttp hands over the
+headers and decoded body. http:// only; https:// goes through aiohttp. Re-sending on a
+stale pooled connection is `Pool(resend_stale=...)`.
 """
 
 from __future__ import annotations
@@ -17,10 +14,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-import httptools
+from knpy.runtime.proxy.upstream import UpstreamConnection, UpstreamPool
 
 
 class HTTPError(Exception):
@@ -58,65 +55,139 @@ class Response:
         return None
 
 
-class _Conn(asyncio.Protocol):
-    __slots__ = ("_body", "_headers", "_parser", "_waiter", "alive", "transport")
+class _NullDownstream:
+    """A collected response is relayed nowhere: the raw bytes the proxy would write to its
+    client are dropped (llhttp's callbacks keep headers and body) and reads never pause."""
+
+    PAUSE_UPSTREAM = 1
 
     def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self._parser = httptools.HttpResponseParser(self)
-        self._waiter: asyncio.Future[Response] | None = None
-        self._headers: list[tuple[str, str]] = []
-        self._body: list[bytes] = []
-        self.alive = True
+        self.transport = self
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
+    def write(self, data: bytes) -> None:
+        pass
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.alive = False
-        w = self._waiter
-        if w is not None and not w.done():
-            w.set_exception(HTTPError(f"connection lost: {exc!r}"))
+    def pause_read(self, reason: int) -> None:
+        pass
 
-    def data_received(self, data: bytes) -> None:
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserError as e:
-            self.alive = False
-            if self._waiter is not None and not self._waiter.done():
-                self._waiter.set_exception(HTTPError(f"bad response: {e}"))
-            assert self.transport is not None
-            self.transport.close()
+    def resume_read(self, reason: int) -> None:
+        pass
 
-    # httptools callbacks
+
+_NULL = _NullDownstream()
+
+
+class _CollectingConnection(UpstreamConnection):
+    """An upstream connection whose llhttp parser also hands headers and decoded body over
+    to the `Collect` it serves (the proxy's connections skip these callbacks)."""
+
+    __slots__ = ()
+    relays = False
+
+    def on_message_begin(self) -> None:
+        ex = self.ex
+        if ex is not None:  # a fresh message (after a 1xx): only the final one counts
+            c = cast(Collect, ex)
+            c.headers = []
+            c.body = []
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        # Only ever called while a Collect is attached (it is feeding this parser).
+        self.ex.headers.append(  # type: ignore[union-attr]
+            (name.decode("latin-1"), value.decode("latin-1")))
 
     def on_body(self, body: bytes) -> None:
-        self._body.append(body)
+        self.ex.body.append(body)  # type: ignore[union-attr]
 
-    def on_message_complete(self) -> None:
-        resp = Response(self._parser.get_status_code(), self._headers, b"".join(self._body))
-        if not self._parser.should_keep_alive():
-            self.alive = False
-        self._headers, self._body = [], []
-        w = self._waiter
-        if w is not None and not w.done():
-            w.set_result(resp)
 
-    async def roundtrip(self, data: bytes) -> Response:
-        assert self.transport is not None
-        self._waiter = asyncio.get_running_loop().create_future()
-        self.transport.write(data)
-        try:
-            return await self._waiter
-        finally:
-            self._waiter = None
+class Collect:
+    """A `Sink` for UpstreamPool: one request of ours, its response kept whole in `future`."""
 
-    def close(self) -> None:
-        self.alive = False
-        if self.transport is not None:
-            self.transport.close()
+    __slots__ = ("activity", "body", "close_after", "data", "done", "future", "headers", "pool",
+                 "resend_stale", "resp_started", "status", "task", "up")
+
+    conn = _NULL
+    keep_alive = True
+    is_head = False
+
+    def __init__(self, pool: UpstreamPool, data: bytes, resend_stale: bool) -> None:
+        self.pool = pool
+        self.data = data
+        self.resend_stale = resend_stale
+        self.future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self.activity = 0
+        self.status = 0
+        self.resp_started = False
+        self.close_after = False
+        self.task: asyncio.Task[Any] | None = None
+        self.up: UpstreamConnection | None = None
+        self.done = False
+        self.headers: list[tuple[str, str]] = []
+        self.body: list[bytes] = []
+
+    @property
+    def finished(self) -> bool:
+        return self.done
+
+    def attach(self, up: UpstreamConnection, head: bytes) -> None:
+        self.up = up
+        up.ex = self
+        up.in_head = True
+        up.complete = False
+        up.transport.write(head)
+
+    def retryable(self) -> bool:
+        return self.resend_stale and not self.done
+
+    def retry(self) -> None:
+        # Once, and on a fresh connection: another idle one may be just as stale.
+        self.resend_stale = False
+        self.up = None
+        self.pool.dial(self, self.data)
+
+    def tunnel(self, up: UpstreamConnection, data: bytes) -> None:
+        self.fail(502, "unexpected 101 Switching Protocols")
+
+    def response_end(self, up: UpstreamConnection, keep: bool) -> None:
+        self.up = None
+        if keep:
+            self.pool.release(up)
+        else:
+            up.close()
+        if not self.done:
+            self.done = True
+            self.future.set_result(Response(self.status, self.headers, b"".join(self.body)))
+
+    def fail(self, status: int, message: str) -> None:
+        if self.done:
+            return
+        if self.up is None:  # not sent yet: the dial failed
+            message = f"connect {self.pool.host}:{self.pool.port}: {message}"
+        elif not self.resp_started:
+            message = f"bad response: {message}"
+        self._end(HTTPError(message))
+
+    def abort(self, why: str) -> None:
+        """Give up (timed out, cancelled): a late response must not reach the next request."""
+        if not self.done:
+            self._end(HTTPError(why))
+
+    def finish(self) -> None:
+        if not self.done:
+            self._end(HTTPError("response cut short"))
+
+    def _end(self, err: HTTPError) -> None:
+        self.done = True
+        up = self.up
+        if up is not None:
+            self.up = None
+            up.abandon()
+        task = self.task
+        if task is not None:
+            self.task = None
+            task.cancel()
+        if not self.future.done():
+            self.future.set_exception(err)
 
 
 def _clean(value: str) -> bool:
@@ -124,79 +195,60 @@ def _clean(value: str) -> bool:
 
 
 class Pool:
-    """Idle keep-alive connections per (host, port); a connection serves one request at a
-    time and goes back to the pool only after a complete, keep-alive response."""
+    """Keep-alive connections per (host, port), one UpstreamPool each: a connection serves
+    one request at a time and goes back to its pool only after a complete, keep-alive
+    response.
 
-    def __init__(self, max_idle_per_host: int = 256) -> None:
-        self._idle: dict[tuple[str, int], list[_Conn]] = {}
-        self._targets: dict[str, Target] = {}
+    `resend_stale`: a request whose reused keep-alive connection the server closed before
+    answering is sent once more, on a fresh connection, whatever its method and body (the
+    proxy core re-sends only body-less idempotent requests). The broker's deliveries want
+    it: they are at-least-once anyway, and a failed delivery costs an attempt and a backoff.
+    """
+
+    def __init__(self, max_idle_per_host: int = 256, *, resend_stale: bool = False) -> None:
+        self._pools: dict[tuple[str, int], UpstreamPool] = {}
+        self._routes: dict[str, tuple[bytes, UpstreamPool]] = {}  # url -> (head start, pool)
         self.max_idle = max_idle_per_host
+        self.resend_stale = resend_stale
 
-    def target(self, url: str) -> Target:
-        t = self._targets.get(url)
-        if t is None:
-            if len(self._targets) > 4096:
-                self._targets.clear()
-            t = self._targets[url] = Target.parse(url)
-        return t
-
-    async def _get(self, t: Target, fresh: bool = False) -> tuple[_Conn, bool]:
-        """A connection and whether it was reused from the pool."""
-        idle = self._idle.get((t.host, t.port))
-        while idle and not fresh:
-            c = idle.pop()
-            if c.alive:
-                return c, True
-        loop = asyncio.get_running_loop()
-        try:
-            _, conn = await loop.create_connection(_Conn, t.host, t.port)
-        except OSError as e:
-            raise HTTPError(f"connect {t.host}:{t.port}: {e}") from e
-        return conn, False
+    def _route(self, url: str) -> tuple[bytes, UpstreamPool]:
+        t = Target.parse(url)
+        key = (t.host, t.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            # The caller's time limit bounds the dial too.
+            pool = self._pools[key] = UpstreamPool(
+                t.host, t.port, max_idle=self.max_idle, connect_timeout=3600.0,
+                connection_class=_CollectingConnection)
+        if len(self._routes) > 4096:
+            self._routes.clear()
+        route = self._routes[url] = (t.head, pool)
+        return route
 
     async def post(self, url: str, headers: Iterable[tuple[str, str]], body: bytes,
                    time_limit: float) -> Response:
-        t = self.target(url)
-        head = [t.head]
+        start, pool = self._routes.get(url) or self._route(url)
+        head = [start]
         for k, v in headers:
             if _clean(k) and _clean(v):
                 head.append(f"{k}: {v}\r\n".encode())
         head.append(b"Content-Length: %d\r\n\r\n" % len(body))
         head.append(body)
         data = b"".join(head)
-        conn: _Conn | None = None
+        c = Collect(pool, data, self.resend_stale)
+        pool.dispatch(c, data)
         try:
             async with asyncio.timeout(time_limit):
-                conn, reused = await self._get(t)
-                try:
-                    resp = await conn.roundtrip(data)
-                except HTTPError:
-                    if not reused:
-                        raise
-                    # The server closed an idle keep-alive connection: one fresh try.
-                    conn.close()
-                    conn, _ = await self._get(t, fresh=True)
-                    resp = await conn.roundtrip(data)
+                return await c.future
         except TimeoutError:
-            if conn is not None:
-                conn.close()  # a late response must not reach the next request
+            c.abort("timed out")
             raise HTTPError(f"timed out after {time_limit}s") from None
-        except HTTPError:
-            if conn is not None:
-                conn.close()
+        except BaseException:
+            c.abort("cancelled")
             raise
-        if conn.alive:
-            idle = self._idle.setdefault((t.host, t.port), [])
-            if len(idle) < self.max_idle:
-                idle.append(conn)
-            else:
-                conn.close()
-        else:
-            conn.close()
-        return resp
 
     def close(self) -> None:
-        for conns in self._idle.values():
-            for c in conns:
-                c.close()
-        self._idle.clear()
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+        self._routes.clear()

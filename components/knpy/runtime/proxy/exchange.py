@@ -329,8 +329,7 @@ class Exchange:
         up = self.up
         if up is not None:
             self.up = None
-            up.ex = None
-            up.abort()
+            up.abandon()
         if self.resp_started:
             self.close_after = True
         else:
@@ -352,8 +351,7 @@ class Exchange:
         up = self.up
         if up is not None:
             self.up = None
-            up.ex = None
-            up.abort()
+            up.abandon()
         self.status = 504
         self.resp_started = True
         self.close_after = self.close_after or not self.req_done or not self.keep_alive
@@ -368,8 +366,7 @@ class Exchange:
         up = self.up
         if up is not None:
             self.up = None
-            up.ex = None
-            up.abort()
+            up.abandon()
         self.finish()
 
     def finish(self) -> None:

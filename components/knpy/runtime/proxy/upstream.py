@@ -1,4 +1,10 @@
-"""Upstream side: a keep-alive connection pool and the per-connection response relay.
+"""Upstream side: the one keep-alive HTTP/1.1 client: a connection pool per upstream and
+the per-connection response framing.
+
+A connection serves one `Sink` at a time. The proxy's sink is an `Exchange`, which relays
+the response to its client; `client.py`'s sink collects it instead (requests knpy sends
+itself). Dialing, pooling, framing, the head limit and the rule for re-sending on a stale
+pooled connection (`Sink.retryable`) live here once.
 
 A response is relayed as the raw bytes the upstream sent. The head is located with one
 `find`, fed to llhttp for the status and framing, and rewritten only to strip hop-by-hop
@@ -13,7 +19,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httptools
 
@@ -28,15 +34,75 @@ MAX_HEAD = 64 * 1024
 _FRAMED_RE = re.compile(rb"\r\n(?:content-length|transfer-encoding)[ \t]*:", re.IGNORECASE)
 
 
+class _Writer(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+
+class Downstream(Protocol):
+    """Where a sink's response bytes go: the client's ServerConnection for the proxy."""
+
+    PAUSE_UPSTREAM: int
+
+    @property
+    def transport(self) -> _Writer: ...
+
+    def pause_read(self, reason: int) -> None: ...
+
+    def resume_read(self, reason: int) -> None: ...
+
+
+class Sink(Protocol):
+    """What a pooled connection serves: one request and the fate of its response.
+    `Exchange` relays it to a client; `client.Collect` keeps it for its caller."""
+
+    activity: int
+    status: int
+    resp_started: bool
+    close_after: bool
+    task: asyncio.Task[Any] | None
+
+    @property
+    def conn(self) -> Downstream: ...
+
+    @property
+    def keep_alive(self) -> bool: ...
+
+    @property
+    def is_head(self) -> bool: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    def attach(self, up: UpstreamConnection, head: bytes) -> None:
+        """Take `up` (sets up.ex, up.in_head, up.complete) and write the request on it."""
+
+    def retryable(self) -> bool:
+        """May the request go again after a reused connection closed before answering?"""
+
+    def retry(self) -> None: ...
+
+    def tunnel(self, up: UpstreamConnection, data: bytes) -> None: ...
+
+    def response_end(self, up: UpstreamConnection, keep: bool) -> None:
+        """The response is complete: release `up` to its pool (if `keep`) or close it."""
+
+    def fail(self, status: int, message: str) -> None: ...
+
+    def finish(self) -> None: ...
+
+
 class UpstreamPool:
     """Idle keep-alive connections to one upstream (host, port), most recently used first."""
 
-    __slots__ = ("_connecting", "closed", "connect_timeout", "host", "idle", "max_idle",
-                 "on_dial_error", "opened", "port", "write_high_water")
+    __slots__ = ("_connecting", "closed", "connect_timeout", "connection_class", "host", "idle",
+                 "max_idle", "on_dial_error", "opened", "port", "write_high_water")
 
     def __init__(self, host: str, port: int, *, max_idle: int = 1024,
-                 write_high_water: int = 256 * 1024, connect_timeout: float = 10.0) -> None:
+                 write_high_water: int = 256 * 1024, connect_timeout: float = 10.0,
+                 connection_class: type[UpstreamConnection] | None = None) -> None:
         self.host = host
+        # A subclass may wire more llhttp callbacks (client.py collects headers and body).
+        self.connection_class = connection_class or UpstreamConnection
         self.connect_timeout = connect_timeout
         self.port = port
         self.max_idle = max_idle
@@ -51,7 +117,7 @@ class UpstreamPool:
         self.on_dial_error: Callable[[UpstreamPool, Exchange], bool] | None = None
         self._connecting: set[asyncio.Task[None]] = set()
 
-    def dispatch(self, ex: Exchange, head: bytes) -> None:
+    def dispatch(self, ex: Sink, head: bytes) -> None:
         """Send `ex` on an idle connection now, or on a new one once it is connected."""
         idle = self.idle
         while idle:
@@ -59,17 +125,21 @@ class UpstreamPool:
             if up.transport is not None and not up.closed:
                 ex.attach(up, head)
                 return
+        self.dial(ex, head)
+
+    def dial(self, ex: Sink, head: bytes) -> None:
+        """Send `ex` on a new connection once it is connected (`ex.task` while dialing)."""
         task = asyncio.get_running_loop().create_task(self._connect(ex, head))
         self._connecting.add(task)
         task.add_done_callback(self._connecting.discard)
         ex.task = task
 
-    async def _connect(self, ex: Exchange, head: bytes) -> None:
+    async def _connect(self, ex: Sink, head: bytes) -> None:
         loop = asyncio.get_running_loop()
+        cls = self.connection_class
         try:
             async with asyncio.timeout(self.connect_timeout):
-                _, up = await loop.create_connection(lambda: UpstreamConnection(self),
-                                                     self.host, self.port)
+                _, up = await loop.create_connection(lambda: cls(self), self.host, self.port)
         except TimeoutError:
             ex.task = None
             if not self._dial_failed(ex):
@@ -87,13 +157,14 @@ class UpstreamPool:
         else:
             ex.attach(up, head)
 
-    def _dial_failed(self, ex: Exchange) -> bool:
+    def _dial_failed(self, ex: Sink) -> bool:
         """True if on_dial_error took the exchange over."""
         cb = self.on_dial_error
         if cb is None or ex.finished:
             return False
         try:
-            return bool(cb(self, ex))
+            # Only pools that serve Exchanges set the callback (the activator's).
+            return bool(cb(self, cast("Exchange", ex)))
         except Exception:
             log.exception("on_dial_error callback failed")
             return False
@@ -126,16 +197,21 @@ class UpstreamPool:
 
 
 class UpstreamConnection(asyncio.Protocol):
-    """One TCP connection to the upstream, relaying responses to the exchange it serves."""
+    """One TCP connection to the upstream, framing responses for the sink it serves.
+    llhttp calls back only `on_message_complete` (the proxy relays raw bytes)."""
 
     __slots__ = ("buf", "closed", "complete", "ex", "in_head", "keep", "parser", "pool",
                  "reading_paused", "reused", "transport", "upgraded")
+
+    # False for a subclass whose sink keeps the response instead of relaying it: the head
+    # then needs no hop-by-hop rewriting.
+    relays = True
 
     def __init__(self, pool: UpstreamPool) -> None:
         self.pool = pool
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.parser = httptools.HttpResponseParser(self)
-        self.ex: Exchange | None = None
+        self.ex: Sink | None = None
         self.buf = b""
         self.in_head = True
         self.complete = False
@@ -148,6 +224,10 @@ class UpstreamConnection(asyncio.Protocol):
     # -- llhttp callback (the only one wired: we need to know where a message ends)
     def on_message_complete(self) -> None:
         self.complete = True
+        if self.in_head:
+            # A body-less message (204, 304, Content-Length: 0) ends within its head, and
+            # llhttp resets its keep-alive flag right after this call: read it now.
+            self.keep = self.parser.should_keep_alive()
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -176,14 +256,14 @@ class UpstreamConnection(asyncio.Protocol):
         if self.complete:
             self._done(ex)
 
-    def _head(self, ex: Exchange, data: bytes) -> None:
+    def _head(self, ex: Sink, data: bytes) -> None:
         if self.buf:
             data = self.buf + data
             self.buf = b""
         end = data.find(b"\r\n\r\n")
         if end < 0:
             if len(data) > MAX_HEAD:
-                self._detach_and_close()
+                self.abandon()
                 ex.fail(502, "upstream response head too large")
             else:
                 self.buf = data
@@ -199,7 +279,7 @@ class UpstreamConnection(asyncio.Protocol):
             ex.tunnel(self, data)
             return
         except httptools.HttpParserError:
-            self._detach_and_close()
+            self.abandon()
             ex.fail(502, "malformed response from upstream")
             return
         status = self.parser.get_status_code()
@@ -214,13 +294,17 @@ class UpstreamConnection(asyncio.Protocol):
         self.in_head = False
         ex.status = status
         ex.resp_started = True
-        # llhttp forgets this once the message completes, so read it at the head.
-        self.keep = keep = self.parser.should_keep_alive()
+        # llhttp forgets this once the message completes, so read it at the head (or, for
+        # one that completed within its head, in on_message_complete).
+        if not self.complete:
+            self.keep = self.parser.should_keep_alive()
+        keep = self.keep
         close = ex.close_after or not ex.keep_alive
         if not close and not keep and not _FRAMED_RE.search(head):
             close = True  # body ends at EOF, so the client learns its end only by a close
             ex.close_after = True
-        head = http.rewrite_response_head(head, close)
+        if self.relays:
+            head = http.rewrite_response_head(head, close)
         if ex.is_head:
             # llhttp cannot be told the request was HEAD; the response has no body anyway.
             self.complete = True
@@ -242,7 +326,7 @@ class UpstreamConnection(asyncio.Protocol):
         if self.complete:
             self._done(ex)
 
-    def _done(self, ex: Exchange, keep: bool | None = None) -> None:
+    def _done(self, ex: Sink, keep: bool | None = None) -> None:
         if keep is None:
             keep = self.keep
         self.ex = None
@@ -250,13 +334,14 @@ class UpstreamConnection(asyncio.Protocol):
         self.complete = False
         ex.response_end(self, keep)
 
-    def _broken(self, ex: Exchange) -> None:
+    def _broken(self, ex: Sink) -> None:
         """The upstream sent bytes llhttp rejects mid-body: cut both connections."""
-        self._detach_and_close()
+        self.abandon()
         ex.close_after = True
         ex.finish()
 
-    def _detach_and_close(self) -> None:
+    def abandon(self) -> None:
+        """Its sink gives it up mid-request: no byte of it may reach another request."""
         self.ex = None
         self.abort()
 
@@ -272,8 +357,8 @@ class UpstreamConnection(asyncio.Protocol):
             return
         if not ex.resp_started:
             if self.reused and not self.buf and ex.retryable():
-                # A reused keep-alive connection the upstream had just closed: the request
-                # never reached it, and it has no body, so sending it again is safe.
+                # A reused keep-alive connection the upstream had just closed before
+                # answering: the sink says whether sending the request again is safe.
                 ex.retry()
                 return
             ex.fail(502, "upstream closed the connection before responding")
