@@ -209,13 +209,15 @@ class KubeCluster(KubeAPI):
         finally:
             self.kubectl("delete", "pod", name, "-n", namespace, "--wait=false", check=False)
 
-    def http_get(self, url: str, timeout: float = 30) -> tuple[int, str]:
+    def http_get(self, url: str, timeout: float = 30,
+                 headers: dict[str, str] | None = None) -> tuple[int, str]:
         """GET a pod/Service URL from the host, retrying while the path is still being set
         up (kube-proxy programs a new Service's rules a moment after its endpoints exist)."""
         deadline = time.monotonic() + timeout
+        req = urllib.request.Request(url, headers=headers or {})
         while True:
             try:
-                with urllib.request.urlopen(url, timeout=5) as resp:
+                with urllib.request.urlopen(req, timeout=5) as resp:
                     return resp.status, resp.read().decode()
             except urllib.error.HTTPError as e:
                 return e.code, e.read().decode()

@@ -5,7 +5,10 @@ Per request (Knative's activator handler chain):
    `kube-probe/...` or a `K-Kubelet-Probe` header) -> 200 `ok` (500 while draining); any
    other probe value -> 400;
 2. the revision from `Knative-Serving-Namespace` / `Knative-Serving-Revision` (set by the
-   ingress; removed before forwarding); an unknown revision -> 404;
+   ingress; removed before forwarding), else from a Host naming the revision's own Service
+   (`<revision>.<namespace>[.svc[.<cluster domain>]]`, so a revision is reachable through
+   its Kubernetes Service with no ingress, where Knative's activator answers 404); an
+   unknown revision -> 404;
 3. counted in the revision's stats (the first request of an idle revision pokes the
    autoscaler);
 4. a pod slot now (`try_reserve`), or a wait in the revision's queue, bounded by the
@@ -45,7 +48,8 @@ _ACTIVATOR = http.response(200, b"activator")
 _HEALTHY = http.response(200, b"ok")
 _DRAINING = http.error_response(500, "draining")
 _NO_HEADERS = http.error_response(
-    404, "no revision: requests need Knative-Serving-Namespace and Knative-Serving-Revision")
+    404, "no revision: requests need Knative-Serving-Namespace and Knative-Serving-Revision, "
+    "or Host <revision>.<namespace>[.svc...]")
 _KUBE_PROBE = b"kube-probe/"
 
 
@@ -113,12 +117,24 @@ class ActivatorHandler:
             ex.respond_raw(_DRAINING if self.draining else _HEALTHY)
             return None
         if not ns or not name:
-            ex.respond_raw(_NO_HEADERS)
-            return None
+            rt = self._by_host(ex.host)
+            if rt is None:
+                ex.respond_raw(_NO_HEADERS)
+            return rt
         rt = self.revisions.get(b"%s/%s" % (ns, name))
         if rt is None:
             ex.reply(404, b'revision.serving.knative.dev "%s" not found\n' % name)
         return rt
+
+    def _by_host(self, host: bytes | None) -> RevisionThrottler | None:
+        """The revision whose own Service `host` names: `<revision>.<namespace>`, optionally
+        followed by `.svc` and the cluster domain, and a port."""
+        if not host:
+            return None
+        labels = host.partition(b":")[0].split(b".")
+        if len(labels) < 2 or (len(labels) > 2 and labels[2] != b"svc"):
+            return None
+        return self.revisions.get(labels[1] + b"/" + labels[0])
 
     async def _wait(self, ex: Exchange, rt: RevisionThrottler) -> None:
         try:

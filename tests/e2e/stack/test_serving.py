@@ -80,9 +80,12 @@ def apply_seed(ev: Eventing, ns: str, target: str) -> None:
 
 
 def get_revision(ev: Eventing, ns: str, rev: str, timeout: float = 120) -> tuple[int, str]:
+    """GET / from the revision's own Service, as a pod would through the cluster DNS name
+    (the host does not use the cluster DNS: its ClusterIP, with that name as Host)."""
     ip = ev.cluster.kubectl("get", "svc", rev, "-n", ns, "-o",
                             "jsonpath={.spec.clusterIP}").stdout.strip()
-    return ev.cluster.http_get(f"http://{ip}/", timeout=timeout)
+    return ev.cluster.http_get(f"http://{ip}/", timeout=timeout,
+                               headers={"Host": f"{rev}.{ns}.svc.cluster.local"})
 
 
 def test_seed_service_gets_a_ready_revision_that_answers(knpy_stack: Eventing,

@@ -91,6 +91,19 @@ async def test_held_then_forwarded_with_activator_headers(act: Act) -> None:
     assert poke.key == "default/hello" and poke.stat.average_concurrent_requests == 1.0
 
 
+async def test_host_naming_the_revisions_service_routes_without_headers(act: Act) -> None:
+    """No ingress yet: a request to a revision's own Service (`<rev>.<ns>[.svc...]`) reaches
+    the revision; any other Host without the routing headers is a 404 naming both ways."""
+    act.revisions.upsert(RevisionConfig("default", "hello", 1), [act.upstream])
+    rt = act.revisions.get("default/hello")
+    await eventually(lambda: rt.assigned)
+    for host in ("hello.default", "hello.default.svc", "hello.default.svc.cluster.local:80"):
+        assert (await act.get("/", {"Host": host}))[0] == 200, host
+    for host in ("hello.other.svc", "hello.default.example.com", "hello", "10.96.0.7"):
+        status, body = await act.get("/", {"Host": host})
+        assert status == 404 and "Host <revision>.<namespace>" in body, (host, body)
+
+
 async def test_queue_full_is_503(act: Act) -> None:
     act.revisions.upsert(RevisionConfig("default", "hello", 1))
     held = [asyncio.create_task(act.get()) for _ in range(2)]
