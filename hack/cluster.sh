@@ -68,8 +68,18 @@ start() {  # start NAME BINARY ARGS...  (detached, own session, pid recorded)
   mkdir -p "$PIDS" "$LOGS"
   [ -x "$1" ] || command -v "$1" >/dev/null || fail "$name" "binary $1 not found"
   setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$PIDS/$name.pid"
+  local pid=$!
+  echo "$pid" >"$PIDS/$name.pid"
   echo "$1" >"$PIDS/$name.bin"
+  # Until it execs, the background child is a copy of this shell, whose command line
+  # pid_alive does not recognise: a wait_for right after start could then report "process
+  # exited" for a component that is starting (seen once: kube-apiserver). Wait for the exec.
+  local _
+  for _ in $(seq 1 100); do
+    pid_alive "$name" && return 0
+    kill -0 "$pid" 2>/dev/null || return 0  # gone already: wait_for reports it with its log
+    sleep 0.05
+  done
 }
 
 stop() {  # stop NAME: SIGTERM, then SIGKILL after a grace period; by recorded PID only
