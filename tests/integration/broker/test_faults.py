@@ -109,8 +109,11 @@ async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
 @pytest.mark.slow
 async def test_sigterm_lets_deliveries_in_flight_finish_so_none_is_repeated(
         broker: Broker, sink: Sink) -> None:
-    async def slow(rec, n):  # 50 ms per delivery: ~64 in flight when SIGTERM arrives
-        await asyncio.sleep(0.05)
+    # 200 ms per delivery with 64 in flight: ~320 a second, so the 3000 take ~9 s and the
+    # SIGTERM after the first 500 surely lands mid-stream (at 50 ms the stream could end
+    # before the SIGTERM did on a loaded machine)
+    async def slow(rec, n):
+        await asyncio.sleep(0.2)
         return web.Response(status=200)
     sink.behaviours["/all"] = slow
     await start(broker, [broker_spec(timeout="PT2S")], [trigger("all", sink.url("/all"))])
