@@ -9,13 +9,13 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from knpy.runtime.k8s import Client, connect
+from knpy.runtime.k8s import ApiError, Client, Resource, connect
 from tests.support.cluster import KubeAPI, KubeError
 from tests.support.procs import REPO
 
@@ -89,3 +89,19 @@ async def client(kube_apiserver: KubeAPI) -> AsyncIterator[Client]:
         yield c
     finally:
         await c.close()
+
+
+async def edit(client: Client, res: Resource, namespace: str, name: str,
+               change: Callable[[dict[str, Any]], None], *, attempts: int = 5) -> dict[str, Any]:
+    """Get, change and update an object, again from a fresh read on a 409: a controller
+    writing the same object (its status, a finalizer, an injected env var) bumps the
+    resourceVersion between a test's get and its update, as it would for a user's edit."""
+    for attempt in range(attempts):
+        obj = await client.get(res, namespace, name)
+        change(obj)
+        try:
+            return await client.update(res, obj)
+        except ApiError as e:
+            if not e.conflict or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -11,6 +11,7 @@ import pytest
 from knpy.controller.sources.resources import DEPLOYMENTS, SINKBINDINGS
 from knpy.runtime.k8s import SERVICES, ApiError, Client
 from tests.integration.sources.helpers import cond, deployment, env_of, source, until
+from tests.support.apiserver import edit
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -52,10 +53,9 @@ async def test_selector_binding_injects_before_and_after_and_undoes(
     assert "K_SINK" not in env_of(await client.get(DEPLOYMENTS, namespace, "unrelated"))
 
     # level-triggered: a user edit that strips K_SINK is undone
-    after = await client.get(DEPLOYMENTS, namespace, "after")
-    after["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "KEEP",
-                                                                  "value": "me"}]
-    await client.update(DEPLOYMENTS, after)
+    await edit(client, DEPLOYMENTS, namespace, "after",
+               lambda o: o["spec"]["template"]["spec"]["containers"][0].update(
+                   env=[{"name": "KEEP", "value": "me"}]))
     await until(lambda: client.get(DEPLOYMENTS, namespace, "after"), bound,
                 what="K_SINK restored")
 
@@ -63,14 +63,12 @@ async def test_selector_binding_injects_before_and_after_and_undoes(
         "sources.knpy.dev/sinkbinding"] == "sb"
 
     # a subject whose labels stop matching is unbound; matching again binds it again
-    after = await client.get(DEPLOYMENTS, namespace, "after")
-    after["metadata"]["labels"] = {"bind": "later"}
-    await client.update(DEPLOYMENTS, after)
+    await edit(client, DEPLOYMENTS, namespace, "after",
+               lambda o: o["metadata"].update(labels={"bind": "later"}))
     await until(lambda: client.get(DEPLOYMENTS, namespace, "after"),
                 lambda o: "K_SINK" not in env_of(o), what="unbound after the label change")
-    after = await client.get(DEPLOYMENTS, namespace, "after")
-    after["metadata"]["labels"] = {"bind": "yes"}
-    await client.update(DEPLOYMENTS, after)
+    await edit(client, DEPLOYMENTS, namespace, "after",
+               lambda o: o["metadata"].update(labels={"bind": "yes"}))
     await until(lambda: client.get(DEPLOYMENTS, namespace, "after"), bound,
                 what="bound again")
 
@@ -110,9 +108,8 @@ async def test_named_subject_and_uri_sink(controller, client: Client, namespace:
     assert "K_SINK" not in env_of(await client.get(DEPLOYMENTS, namespace, "app2"))
 
     # changing the sink re-binds with the new URI
-    sb = await client.get(SINKBINDINGS, namespace, "by-name")
-    sb["spec"]["sink"] = {"uri": "http://other.example.com/"}
-    await client.update(SINKBINDINGS, sb)
+    await edit(client, SINKBINDINGS, namespace, "by-name",
+               lambda o: o["spec"].update(sink={"uri": "http://other.example.com/"}))
     await until(lambda: client.get(DEPLOYMENTS, namespace, "app"),
                 lambda o: env_of(o).get("K_SINK") == "http://other.example.com/",
                 what="K_SINK follows the sink")
