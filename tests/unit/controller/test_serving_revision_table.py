@@ -30,8 +30,8 @@ from knpy.controller.serving.resources import (
 )
 from knpy.controller.serving.revision import RevisionReconciler
 from knpy.controller.serving.revision_children import make_podautoscaler, make_sks
-from knpy.controller.sources.children import spec_hash
 from knpy.runtime.k8s import Lister
+from knpy.runtime.k8s.naming import spec_hash
 from knpy.runtime.k8s.testing import Row, World, run_row
 
 QP = "dev.local/knpy/queue-proxy:dev"

@@ -34,8 +34,8 @@ from knpy.controller.serving.route_pending import (
     PendingRouteReconciler,
 )
 from knpy.controller.serving.service import ServiceReconciler
-from knpy.controller.sources.children import spec_hash
 from knpy.runtime.k8s import Lister, Resource
+from knpy.runtime.k8s.naming import spec_hash
 from knpy.runtime.k8s.testing import Row, World, run_row
 
 NOW = "2026-01-01T00:00:00Z"

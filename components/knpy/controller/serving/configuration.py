@@ -26,7 +26,6 @@ from knpy.apis.serving.v1.register import (
 )
 from knpy.controller.serving.gc import collectable, parse_time
 from knpy.controller.serving.resources import CONFIGURATIONS, REVISIONS
-from knpy.controller.sources.children import child_name
 from knpy.runtime.k8s import (
     NORMAL,
     WARNING,
@@ -38,6 +37,7 @@ from knpy.runtime.k8s import (
     is_controlled_by,
     owner_reference,
 )
+from knpy.runtime.k8s.naming import child_name
 from knpy.runtime.k8s.resources import Obj
 
 __all__ = ["ConfigurationReconciler", "make_revision", "revision_name"]

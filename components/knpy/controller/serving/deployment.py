@@ -33,9 +33,9 @@ from knpy.apis.serving.v1.register import (
 )
 from knpy.apis.serving.v1.revision_types import serving_container_index
 from knpy.controller.serving.resources import SPEC_HASH_ANNOTATION
-from knpy.controller.sources.children import child_name, spec_hash
 from knpy.runtime.config import FieldError, parse_go_duration
 from knpy.runtime.k8s import owner_reference
+from knpy.runtime.k8s.naming import child_name, spec_hash
 
 __all__ = ["QUEUE_CONTAINER", "deployment_name", "initial_scale", "make_deployment",
            "revision_annotations", "revision_labels"]

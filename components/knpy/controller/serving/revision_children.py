@@ -19,9 +19,9 @@ from knpy.controller.serving.deployment import (
     revision_labels,
 )
 from knpy.controller.serving.resources import SPEC_HASH_ANNOTATION
-from knpy.controller.sources.children import spec_hash
 from knpy.runtime.config import FieldError
 from knpy.runtime.k8s import owner_reference
+from knpy.runtime.k8s.naming import spec_hash
 
 __all__ = ["MIN_ACTIVATORS", "make_podautoscaler", "make_sks", "reachability"]
 

@@ -9,8 +9,8 @@ from typing import Any
 from knpy.apis.serving.v1 import Service
 from knpy.apis.serving.v1.register import ROUTES_ANNOTATION, SERVICE_LABEL, SERVICE_UID_LABEL
 from knpy.controller.serving.resources import SPEC_HASH_ANNOTATION
-from knpy.controller.sources.children import spec_hash
 from knpy.runtime.k8s import owner_reference
+from knpy.runtime.k8s.naming import spec_hash
 
 __all__ = ["make_configuration", "make_route"]
 

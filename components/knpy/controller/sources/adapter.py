@@ -8,8 +8,9 @@ import json
 from typing import Any
 
 from knpy.apis.sources.v1 import ApiServerSource, ContainerSource
-from knpy.controller.sources.children import SPEC_HASH_ANNOTATION, child_name, spec_hash
+from knpy.controller.sources.children import SPEC_HASH_ANNOTATION
 from knpy.runtime.k8s import owner_reference
+from knpy.runtime.k8s.naming import child_name, spec_hash
 
 __all__ = ["apiserver_deployment", "apiserver_source_config", "container_deployment",
            "container_sinkbinding"]
