@@ -32,7 +32,7 @@ from knpy.autoscaler.registration import parse_registration
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract.wirestat import WireError, decode_wire_stats
 from knpy.runtime.proxy import ProxyOptions
-from knpy.runtime.proxy.app import AppServer, Request
+from knpy.runtime.proxy.app import AppServer, Request, method_not_allowed, not_found
 from knpy.runtime.proxy.websocket import BINARY, WebSocket, accept
 
 __all__ = ["Api", "EndpointsPublisher", "make_server"]
@@ -131,8 +131,6 @@ def _metrics_text(ms: Multiscaler) -> str:
     return "\n".join(lines) + "\n"
 
 
-_NOT_FOUND = b"404: Not Found"  # aiohttp's wording, which these endpoints had
-_NOT_ALLOWED = b"405: Method Not Allowed"
 _JSON = b"application/json; charset=utf-8"
 _READ = frozenset({b"GET", b"HEAD"})
 _WRITE = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE"})
@@ -161,11 +159,10 @@ class Api:
             key = f"{unquote(parts[4])}/{unquote(parts[5])}"
             allowed = _WRITE if self.writable else _READ
         else:
-            req.reply(404, _NOT_FOUND)
+            not_found(req)
             return
         if req.method not in allowed:
-            req.reply(405, _NOT_ALLOWED,
-                      headers=b"Allow: %s\r\n" % b",".join(sorted(allowed)))
+            method_not_allowed(req, allowed)
             return
         if req.method in _READ:
             self._get(req, path, key)

@@ -110,6 +110,18 @@ class Request(Exchange):
         self.reply(413, b"request body larger than %d bytes\n" % limit)
 
 
+def not_found(req: Request) -> None:
+    """404 in aiohttp's wording, which the control-plane endpoints answered with before
+    they moved onto the core."""
+    req.reply(404, b"404: Not Found")
+
+
+def method_not_allowed(req: Request, allowed: frozenset[bytes]) -> None:
+    """405 with the `Allow` list, in aiohttp's wording (see not_found)."""
+    req.reply(405, b"405: Method Not Allowed",
+              headers=b"Allow: %s\r\n" % b",".join(sorted(allowed)))
+
+
 class AppConnection(ServerConnection):
     __slots__ = ()
     exchange_type = Request
