@@ -197,7 +197,7 @@ class Api:
             else:
                 _json(req, rev.status())
         elif path == "/":
-            if req.upgrade:
+            if req.upgrade.lower() == b"websocket":  # else the text, as aiohttp's route did
                 accept(req, self._stats, max_message=16 << 20, heartbeat=30.0)
             else:
                 req.reply(200, b"knpy autoscaler: websocket stats endpoint\n")

@@ -33,6 +33,8 @@ class Echo:
     def head(self, req: Request) -> None:
         if req.path() == b"/ws":
             accept(req, self.handle, max_message=LIMIT, heartbeat=self.heartbeat)
+        elif req.path() == b"/stuck":
+            accept(req, self.stuck, max_message=LIMIT, heartbeat=self.heartbeat)
         else:
             req.reply(200, b"plain\n")
 
@@ -46,6 +48,14 @@ class Echo:
                 if msg.data in ("bye", b"bye"):
                     return  # the server closes (1000)
                 ws.send(msg.data)
+        finally:
+            self.ended += 1
+
+
+    async def stuck(self, ws: WebSocket) -> None:
+        """Never reads: only the server's close can end it."""
+        try:
+            await asyncio.Event().wait()
         finally:
             self.ended += 1
 
@@ -220,6 +230,19 @@ async def test_server_drain_closes_with_1001(app) -> None:
         assert msg.type == aiohttp.WSMsgType.CLOSE and ws.close_code == 1001
     await asyncio.wait_for(closing, 5)
     await settled(srv, echo)
+
+
+async def test_server_close_cancels_a_handler_that_does_not_end_and_waits_for_it(app) -> None:
+    echo, srv, port = app
+    async with aiohttp.ClientSession() as s, \
+            s.ws_connect(f"ws://127.0.0.1:{port}/stuck") as ws:
+        await ws.send_str("ignored")
+        closing = asyncio.create_task(srv.close(grace=0.5))
+        msg = await ws.receive(timeout=5)
+        assert msg.type == aiohttp.WSMsgType.CLOSE and ws.close_code == 1001
+        await asyncio.wait_for(closing, 5)
+        assert echo.ended == 1  # cancelled, and awaited, by close()
+    assert not srv.upgrades and srv.inflight == 0
 
 
 @pytest.mark.parametrize("request_bytes", [

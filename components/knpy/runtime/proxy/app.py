@@ -39,8 +39,8 @@ class Upgraded(Protocol):
     def shutdown(self) -> None:
         """The server is draining: end soon, politely."""
 
-    def cancel(self) -> None:
-        """The server has closed: stop whatever still runs."""
+    async def cancel(self) -> None:
+        """The server has closed: stop whatever still runs, and wait for it."""
 
 
 class Request(Exchange):
@@ -216,4 +216,4 @@ class AppServer(Server):
             up.shutdown()
         await super().close(grace)
         for up in list(self.upgrades):
-            up.cancel()
+            await up.cancel()

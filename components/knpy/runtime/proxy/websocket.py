@@ -203,10 +203,12 @@ class WebSocket:
         """The server is draining: close with 1001 (going away)."""
         self.close(1001)
 
-    def cancel(self) -> None:
-        """The server has closed: stop the handler if it still runs."""
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
+    async def cancel(self) -> None:
+        """The server has closed: stop the handler if it still runs, and wait for it."""
+        task = self.task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])  # its outcome is logged by _handler_done
 
     def feed(self, data: bytes) -> None:
         """Bytes read from the connection."""
