@@ -8,6 +8,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import random
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -292,3 +293,58 @@ async def test_a_request_key_of_random_bytes_is_accepted(app) -> None:
     w.write(HANDSHAKE.replace(b"dGhlIHNhbXBsZSBub25jZQ==", key))
     assert (await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 5)).startswith(b"HTTP/1.1 101")
     w.close()
+
+
+def _mutated_frames(rng: random.Random) -> bytes:
+    """A few valid frames, then damage: flipped, inserted, dropped or truncated bytes."""
+    data = bytearray(b"".join(
+        frame(rng.choice((0, 1, 2, 8, 9, 10)), rng.randbytes(rng.choice((0, 5, 125, 200))),
+              fin=rng.random() < 0.8) for _ in range(rng.randint(1, 4))))
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.randrange(4)
+        if kind == 0 and data:
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        elif kind == 1:
+            at = rng.randint(0, len(data))
+            data[at:at] = rng.randbytes(rng.randint(1, 16))
+        elif kind == 2 and data:
+            at = rng.randrange(len(data))
+            del data[at:at + rng.randint(1, 8)]
+        else:
+            del data[rng.randint(0, len(data)):]
+    return bytes(data)
+
+
+async def test_fuzzed_frames_always_end_the_connection_cleanly(caplog) -> None:
+    """Seeded, bounded: 120 damaged streams, half ending in a half-close, half just going
+    quiet. Each connection ends within 5 s (a close, the peer's EOF, or the heartbeat
+    cutting a peer stuck mid-frame), every handler ends, nothing is logged as an error."""
+    echo = Echo(heartbeat=0.3)
+    srv, port = await serve(echo)
+    rng = random.Random(6455)
+    cases = [(_mutated_frames(rng), rng.random() < 0.5) for _ in range(120)]
+
+    async def one(data: bytes, eof: bool) -> None:
+        r, w = await opened(port)
+        try:
+            with contextlib.suppress(OSError):
+                w.write(data)
+                if eof:
+                    w.write_eof()
+            with contextlib.suppress(OSError):
+                while await asyncio.wait_for(r.read(65536), 5):
+                    pass
+        finally:
+            w.close()
+
+    try:
+        sem = asyncio.Semaphore(16)
+
+        async def bounded(data: bytes, eof: bool) -> None:
+            async with sem:
+                await one(data, eof)
+        await asyncio.gather(*(bounded(d, e) for d, e in cases))
+        await settled(srv, echo, ended=len(cases))
+    finally:
+        await srv.close()
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
