@@ -11,6 +11,7 @@ import pytest
 
 from knpy.runtime.proxy.app import AppServer
 from knpy.runtime.proxy.health import serve_probes
+from tests.support import httpfuzz
 from tests.unit.proxy.rawclient import read_response
 
 
@@ -68,3 +69,15 @@ async def test_unfinished_head_gets_408(probes) -> None:
     srv.options = dataclasses.replace(srv.options, header_timeout=0.5)
     status, _, body = await ask(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slo")
     assert (status, body) == (408, b"request header timeout\n")
+
+
+async def test_fuzzed_requests_get_an_answer_or_a_close(probes, caplog) -> None:
+    """The shared seeded generator (tests/support/httpfuzz.py), bounded: every malformed
+    head or body gets an answer or a close, nothing is logged as an error, and the port
+    still answers afterwards."""
+    _, _, port = probes
+    failures = await asyncio.wait_for(httpfuzz.run(port, httpfuzz.cases(9200, 200), seed=9200),
+                                      120)
+    assert failures == [], failures[:5]
+    assert (await ask(port, get(b"/healthz")))[0] == 200
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
