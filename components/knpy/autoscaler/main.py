@@ -24,19 +24,21 @@ from typing import Any
 
 import aiohttp
 import yaml
-from aiohttp import web
 
 from knpy.apis.autoscaling.config import AutoscalerConfig, parse_autoscaler_config
 from knpy.autoscaler.cluster import ClusterScaler
 from knpy.autoscaler.multiscaler import Multiscaler
 from knpy.autoscaler.registration import Registration, parse_registration
-from knpy.autoscaler.server import EndpointsPublisher, make_app
+from knpy.autoscaler.server import EndpointsPublisher, make_server
 from knpy.runtime.config import FieldError, parse_unique_list
 from knpy.runtime.k8s import EventRecorder, LeaderElector, connect
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
 
 log = logging.getLogger("knpy.autoscaler")
+
+# Seconds requests in flight get at shutdown; websockets are closed with 1001 at once.
+SHUTDOWN_GRACE = 5.0
 
 
 def _as_configmap_data(raw: Any) -> dict[str, str]:
@@ -81,6 +83,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--allow-api-process-targets", action="store_true",
                    help="accept `process` scale targets (command lines) over the HTTP API; "
                         "only for standalone use on a trusted host")
+    p.add_argument("--header-timeout", type=float, default=60.0,
+                   help="seconds a request head may take to arrive before 408 (default 60)")
     p.add_argument("--tick-interval", type=float, default=2.0, help="seconds between decisions")
     p.add_argument("--scrape-interval", type=float, default=1.0, help="seconds between scrapes")
     p.add_argument("--log-level", default=env.get("LOG_LEVEL", "info"))
@@ -106,6 +110,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--config is for standalone use; cluster mode reads config-autoscaler")
     if not 1 <= args.port <= 65535:
         p.error(f"--port: {args.port} is not a TCP port")
+    if args.header_timeout <= 0:
+        p.error("--header-timeout must be > 0")
     if args.tick_interval <= 0 or args.scrape_interval <= 0:
         p.error("--tick-interval and --scrape-interval must be > 0")
     return args
@@ -153,15 +159,14 @@ async def serve(args: argparse.Namespace, config: AutoscalerConfig,
                          scrape_interval=args.scrape_interval)
         publisher = EndpointsPublisher(ms, args.endpoints_file)
         ms.on_change = publisher.poke
-        app = make_app(ms, publisher, allow_process_targets=args.allow_api_process_targets)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
+        server = make_server(ms, publisher, allow_process_targets=args.allow_api_process_targets,
+                             header_timeout=args.header_timeout)
         try:
             from_file: set[str] = set()
             await apply_file(ms, publisher, config, regs, from_file)
             publisher.start()
             ms.start()
-            await web.TCPSite(runner, args.host, args.port).start()
+            await server.listen(args.host, args.port)
             log.info("autoscaler listening on %s:%d with %d revision(s)", args.host, args.port,
                      len(regs))
             while not stop.is_set():
@@ -175,9 +180,9 @@ async def serve(args: argparse.Namespace, config: AutoscalerConfig,
                         await reload(args.config, ms, publisher, from_file)
             log.info("shutting down")
         finally:
+            await server.close(SHUTDOWN_GRACE)
             await ms.close()
             await publisher.close()
-            await runner.cleanup()
 
 
 async def _until_done(tasks: list[asyncio.Task[None]]) -> None:
@@ -199,13 +204,13 @@ async def serve_cluster(args: argparse.Namespace, stop: asyncio.Event) -> None:
                                system_namespace=args.system_namespace,
                                metrics_host=args.metrics_host)
             publisher = EndpointsPublisher(ms, None)
-            runner = web.AppRunner(make_app(ms, publisher, writable=False), access_log=None)
-            await runner.setup()
+            server = make_server(ms, publisher, writable=False,
+                                 header_timeout=args.header_timeout)
             tasks: list[asyncio.Task[None]] = []
             try:
                 # The activator streams stats here from the start; they are dropped until
                 # the revision is registered (leading).
-                await web.TCPSite(runner, args.host, args.port).start()
+                await server.listen(args.host, args.port)
                 log.info("autoscaler (cluster mode) listening on %s:%d", args.host, args.port)
                 await cs.start_informers()
                 if args.no_leader_elect:
@@ -222,9 +227,9 @@ async def serve_cluster(args: argparse.Namespace, stop: asyncio.Event) -> None:
                 log.info("shutting down")
             finally:
                 await cancel_and_wait(tasks)
+                await server.close(SHUTDOWN_GRACE)
                 await ms.close()
                 await cs.close()
-                await runner.cleanup()
     finally:
         await client.close()
 

@@ -9,6 +9,11 @@
   as JSON; `process` targets only with --allow-api-process-targets, since they run
   commands); `DELETE` unregisters (and stops any pods the target started). Neither exists
   in cluster mode (405), where the PodAutoscalers are the registrations.
+
+Served by the proxy core's `AppServer` (`knpy.runtime.proxy.app`, websocket in
+`runtime.proxy.websocket`), so the core's limits hold here as on the data plane: request
+head over 64 KiB 431, head not complete within 60 s 408, body over 1 MiB 413, pipelined
+requests answered in order, idle keep-alive connections closed after 75 s.
 """
 
 from __future__ import annotations
@@ -20,21 +25,19 @@ import logging
 import os
 import tempfile
 from typing import Any
+from urllib.parse import unquote
 
-from aiohttp import WSMsgType, web
-
-from knpy.autoscaler.multiscaler import Multiscaler, Revision
+from knpy.autoscaler.multiscaler import Multiscaler
 from knpy.autoscaler.registration import parse_registration
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract.wirestat import WireError, decode_wire_stats
+from knpy.runtime.proxy import ProxyOptions
+from knpy.runtime.proxy.app import AppServer, Request, method_not_allowed, not_found
+from knpy.runtime.proxy.websocket import BINARY, WebSocket, accept
 
-__all__ = ["EndpointsPublisher", "make_app"]
+__all__ = ["Api", "EndpointsPublisher", "make_server"]
 
 log = logging.getLogger("knpy.autoscaler.server")
-
-MULTISCALER = web.AppKey("multiscaler", Multiscaler)
-PUBLISHER: web.AppKey[EndpointsPublisher] = web.AppKey("publisher")
-ALLOW_PROCESS = web.AppKey("allow_process_targets", bool)
 
 
 class EndpointsPublisher:
@@ -128,105 +131,145 @@ def _metrics_text(ms: Multiscaler) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _rev_or_404(ms: Multiscaler, request: web.Request) -> Revision:
-    key = f"{request.match_info['namespace']}/{request.match_info['name']}"
-    rev = ms.revisions.get(key)
-    if rev is None:
-        raise web.HTTPNotFound(text=f"revision {key} is not registered\n")
-    return rev
+_JSON = b"application/json; charset=utf-8"
+_READ = frozenset({b"GET", b"HEAD"})
+_WRITE = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE"})
+REVISIONS = "/api/v1/revisions"
 
 
-async def _stats_ws(request: web.Request) -> web.StreamResponse:
-    ms = request.app[MULTISCALER]
-    if request.headers.get("Upgrade", "").lower() != "websocket":
-        return web.Response(text="knpy autoscaler: websocket stats endpoint\n")
-    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=16 << 20)
-    await ws.prepare(request)
-    peer = request.remote
-    log.info("stats stream connected from %s", peer)
-    async for msg in ws:
-        if msg.type == WSMsgType.BINARY:
-            try:
-                messages = decode_wire_stats(msg.data)
-            except WireError as exc:
-                log.warning("bad stats frame from %s: %s", peer, exc)
-                continue
-            ms.record_activator_stats(messages)
-        elif msg.type == WSMsgType.TEXT:
-            log.warning("ignoring text frame from %s: stats are binary WireStatMessages", peer)
-    log.info("stats stream from %s closed", peer)
-    return ws
+class Api:
+    """The endpoints, served as a `runtime.proxy.app.App`: GETs are answered from the
+    head, PUT and DELETE once their body is in."""
+
+    def __init__(self, ms: Multiscaler, publisher: EndpointsPublisher, *,
+                 allow_process_targets: bool = False, writable: bool = True) -> None:
+        self.ms = ms
+        self.publisher = publisher
+        self.allow_process_targets = allow_process_targets
+        self.writable = writable
+
+    # ---------------------------------------------------------------- runtime.proxy.app.App
+    def head(self, req: Request) -> None:
+        path = req.path().decode("latin-1")
+        key: str | None = None
+        if path in ("/", "/healthz", "/metrics", REVISIONS):
+            allowed = _READ
+        elif path.startswith(REVISIONS + "/") and len(parts := path.split("/")) == 6 \
+                and parts[4] and parts[5]:
+            key = f"{unquote(parts[4])}/{unquote(parts[5])}"
+            allowed = _WRITE if self.writable else _READ
+        else:
+            not_found(req)
+            return
+        if req.method not in allowed:
+            method_not_allowed(req, allowed)
+            return
+        if req.method in _READ:
+            self._get(req, path, key)
+        else:
+            req.user = key  # PUT/DELETE: respond() once the body is in
+
+    async def respond(self, req: Request) -> None:
+        key: str = req.user
+        if req.method == b"DELETE":
+            if key not in self.ms.revisions:
+                _not_registered(req, key)
+                return
+            await self.ms.unregister(key)
+            self.publisher.poke()
+            close = not req.keep_alive or req.close_after or req.conn.server.closing
+            req.respond_raw(b"HTTP/1.1 204 No Content\r\n%s\r\n"
+                            % (b"Connection: close\r\n" if close else b""))
+            return
+        status, body = await self._put(key, req.payload())
+        if isinstance(body, str):
+            req.reply(status, body.encode())
+        else:
+            _json(req, body, status)
+
+    # ---------------------------------------------------------------- endpoints
+    def _get(self, req: Request, path: str, key: str | None) -> None:
+        ms = self.ms
+        if key is not None:
+            rev = ms.revisions.get(key)
+            if rev is None:
+                _not_registered(req, key)
+            else:
+                _json(req, rev.status())
+        elif path == "/":
+            if req.upgrade.lower() == b"websocket":  # else the text, as aiohttp's route did
+                accept(req, self._stats, max_message=16 << 20, heartbeat=30.0)
+            else:
+                req.reply(200, b"knpy autoscaler: websocket stats endpoint\n")
+        elif path == "/healthz":
+            req.reply(200, b"ok\n")
+        elif path == "/metrics":
+            req.reply(200, _metrics_text(ms).encode(),
+                      headers=b"X-Content-Type-Version: 0.0.4\r\n")
+        else:
+            _json(req, {"revisions": [r.status() for _, r in sorted(ms.revisions.items())]})
+
+    async def _put(self, key: str, raw: bytes) -> tuple[int, str | dict[str, Any]]:
+        try:
+            body = json.loads(raw.decode())
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+            return 400, f"body is not JSON: {exc}\n"
+        if not isinstance(body, dict):
+            return 400, "body must be a JSON object\n"
+        namespace, _, name = key.partition("/")
+        body = {**body, "namespace": namespace, "name": name}
+        if "process" in body and not self.allow_process_targets:
+            # A process template is a command line: never accept one from the network unless
+            # the operator opted in (standalone, loopback).
+            return 403, ("process: scale targets that run commands are disabled over the "
+                         "API; start with --allow-api-process-targets\n")
+        ms = self.ms
+        try:
+            reg = parse_registration(body)
+            existing = ms.revisions.get(reg.spec.key)
+            target = reg.target(existing.target if existing else None, self.publisher.poke)
+            rev = await ms.register(reg.spec, target)
+        except FieldError as exc:
+            return 400, f"{exc}\n"
+        self.publisher.poke()
+        return (200 if existing else 201), rev.status()
+
+    async def _stats(self, ws: WebSocket) -> None:
+        """The activator's stat stream: one binary WireStatMessages per message."""
+        peer = ws.peer
+        log.info("stats stream connected from %s", peer)
+        try:
+            async for msg in ws:
+                if msg.kind == BINARY:
+                    try:
+                        messages = decode_wire_stats(msg.data)  # type: ignore[arg-type]
+                    except WireError as exc:
+                        log.warning("bad stats frame from %s: %s", peer, exc)
+                        continue
+                    self.ms.record_activator_stats(messages)
+                else:
+                    log.warning("ignoring text frame from %s: stats are binary "
+                                "WireStatMessages", peer)
+        finally:
+            log.info("stats stream from %s closed", peer)
 
 
-async def _healthz(_: web.Request) -> web.Response:
-    return web.Response(text="ok\n")
+def _json(req: Request, obj: Any, status: int = 200) -> None:
+    req.reply(status, json.dumps(obj).encode(), content_type=_JSON)
 
 
-async def _metrics(request: web.Request) -> web.Response:
-    return web.Response(text=_metrics_text(request.app[MULTISCALER]),
-                        content_type="text/plain", charset="utf-8",
-                        headers={"X-Content-Type-Version": "0.0.4"})
+def _not_registered(req: Request, key: str) -> None:
+    req.reply(404, f"revision {key} is not registered\n".encode())
 
 
-async def _list(request: web.Request) -> web.Response:
-    ms = request.app[MULTISCALER]
-    return web.json_response({"revisions": [r.status() for _, r in
-                                            sorted(ms.revisions.items())]})
-
-
-async def _get(request: web.Request) -> web.Response:
-    return web.json_response(_rev_or_404(request.app[MULTISCALER], request).status())
-
-
-async def _put(request: web.Request) -> web.Response:
-    ms = request.app[MULTISCALER]
-    publisher = request.app[PUBLISHER]
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise web.HTTPBadRequest(text=f"body is not JSON: {exc}\n") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="body must be a JSON object\n")
-    body = {**body, "namespace": request.match_info["namespace"],
-            "name": request.match_info["name"]}
-    if "process" in body and not request.app[ALLOW_PROCESS]:
-        # A process template is a command line: never accept one from the network unless
-        # the operator opted in (standalone, loopback).
-        raise web.HTTPForbidden(text="process: scale targets that run commands are disabled "
-                                "over the API; start with --allow-api-process-targets\n")
-    try:
-        reg = parse_registration(body)
-        existing = ms.revisions.get(reg.spec.key)
-        target = reg.target(existing.target if existing else None, publisher.poke)
-        rev = await ms.register(reg.spec, target)
-    except FieldError as exc:
-        raise web.HTTPBadRequest(text=f"{exc}\n") from None
-    publisher.poke()
-    return web.json_response(rev.status(), status=200 if existing else 201)
-
-
-async def _delete(request: web.Request) -> web.Response:
-    ms = request.app[MULTISCALER]
-    rev = _rev_or_404(ms, request)
-    await ms.unregister(rev.spec.key)
-    request.app[PUBLISHER].poke()
-    return web.Response(status=204)
-
-
-def make_app(ms: Multiscaler, publisher: EndpointsPublisher, *,
-             allow_process_targets: bool = False, writable: bool = True) -> web.Application:
-    """`writable=False` (cluster mode: PodAutoscalers are the registrations) leaves the
-    revisions API read-only, so nothing on the network can swap a Deployment target."""
-    app = web.Application()
-    app[MULTISCALER] = ms
-    app[PUBLISHER] = publisher
-    app[ALLOW_PROCESS] = allow_process_targets
-    app.router.add_get("/", _stats_ws)
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/metrics", _metrics)
-    app.router.add_get("/api/v1/revisions", _list)
-    app.router.add_get("/api/v1/revisions/{namespace}/{name}", _get)
-    if writable:
-        app.router.add_put("/api/v1/revisions/{namespace}/{name}", _put)
-        app.router.add_delete("/api/v1/revisions/{namespace}/{name}", _delete)
-    return app
+def make_server(ms: Multiscaler, publisher: EndpointsPublisher, *,
+                allow_process_targets: bool = False, writable: bool = True,
+                header_timeout: float = 60.0) -> AppServer:
+    """The API on the proxy core's server (not yet listening: `await ....listen(host,
+    port)`). `writable=False` (cluster mode: PodAutoscalers are the registrations) leaves
+    the revisions API read-only, so nothing on the network can swap a Deployment target.
+    Bodies over 1 MiB get 413; a head not in within `header_timeout` s gets 408."""
+    api = Api(ms, publisher, allow_process_targets=allow_process_targets, writable=writable)
+    # Idle keep-alive connections close after 75 s, as aiohttp's server did.
+    options = ProxyOptions(header_timeout=header_timeout, keepalive_timeout=75.0)
+    return AppServer(api, options, max_body=1 << 20)

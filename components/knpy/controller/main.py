@@ -29,9 +29,9 @@ from knpy.controller.serving.sks import ServerlessServiceControllers
 from knpy.controller.serving.wiring import ServingControllers
 from knpy.controller.sources.wiring import SourcesControllers
 from knpy.runtime.k8s import Client, ConfigStore, Discovery, EventRecorder, LeaderElector, connect
-from knpy.runtime.k8s.probes import serve_probes
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
+from knpy.runtime.proxy.health import serve_probes
 
 __all__ = ["ControllerApp", "Options", "amain", "parse_args"]
 
@@ -150,7 +150,7 @@ class ControllerApp:
             await self.eventing.close()
             await self.sources.close()
             if probes is not None:
-                await probes.cleanup()
+                await probes.close()
 
     async def _resync(self) -> None:
         while True:

@@ -23,10 +23,10 @@ import os
 from pathlib import Path
 
 from knpy.runtime.k8s import Informer, LeaderElector, connect
-from knpy.runtime.k8s.probes import Check, serve_probes
 from knpy.runtime.k8s.resources import Resource
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
+from knpy.runtime.proxy.health import Check, serve_probes
 from knpy.sources.apiserver import ApiServerAdapter, SourceConfig
 from knpy.sources.ping import PingScheduler
 from knpy.sources.pingfile import watch_file
@@ -105,7 +105,7 @@ async def run_ping(a: argparse.Namespace, sender: Sender) -> None:
         await cancel_and_wait(tasks)
         await sched.drain()
         if probes is not None:
-            await probes.cleanup()
+            await probes.close()
         if client is not None:
             await client.close()
 
@@ -128,7 +128,7 @@ async def run_apiserver(a: argparse.Namespace, sender: Sender) -> None:
             await adapter.run()
         finally:
             if probes is not None:
-                await probes.cleanup()
+                await probes.close()
     finally:
         await client.close()
 

@@ -15,8 +15,6 @@ import logging
 import os
 from pathlib import Path
 
-from aiohttp import web
-
 from knpy.apis.eventing.config import BROKER_DEFAULTS_CONFIG, parse_broker_defaults
 from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS, serving_config
 from knpy.runtime.k8s import ConfigStore, connect
@@ -25,11 +23,14 @@ from knpy.runtime.process import cancel_and_wait
 from knpy.webhook.admission import eventing_handlers, merge_handlers
 from knpy.webhook.certs import generate
 from knpy.webhook.registration import CertKeeper, load_or_create_certs
-from knpy.webhook.server import load_bundle, make_app, ssl_context
+from knpy.webhook.server import load_bundle, make_server, ssl_context
 from knpy.webhook.serving import serving_handlers
 from knpy.webhook.sources import sources_handlers
 
 log = logging.getLogger("knpy.webhook")
+
+# Seconds reviews in flight get to finish at shutdown.
+SHUTDOWN_GRACE = 5.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -82,11 +83,9 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
     handlers = merge_handlers(eventing_handlers(lambda: store.get(BROKER_DEFAULTS_CONFIG)),
                               sources_handlers(),
                               serving_handlers(lambda: serving_config(store.get)))
-    runner = web.AppRunner(make_app(lambda: handlers), access_log=None)
-    await runner.setup()
+    server = make_server(lambda: handlers)
     ctx = ssl_context(bundle)
-    site = web.TCPSite(runner, a.host, a.port, ssl_context=ctx)
-    await site.start()
+    await server.listen(a.host, a.port, ssl=ctx)
     log.info("webhook serving on https://%s:%d", a.host, a.port)
 
     if client is not None:
@@ -98,7 +97,7 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
         await stop.wait()
     finally:
         await cancel_and_wait(tasks)
-        await runner.cleanup()
+        await server.close(SHUTDOWN_GRACE)
         if client is not None:
             await client.close()
 

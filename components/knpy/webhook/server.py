@@ -2,6 +2,11 @@
 
 Bad requests (not JSON, not an AdmissionReview) get a 400 with the reason; a handler crash
 gets a review that denies with the error, so nothing is admitted unchecked.
+
+Served over TLS by the proxy core's `AppServer` (`knpy.runtime.proxy.app`), so the core's
+request-head limit (431), head timeout (408), in-order pipelining and drain hold here as on
+every other listener. The serving certificate is loaded into one `ssl.SSLContext`, which a
+rotation reloads in place (`load_bundle`): new handshakes present the new certificate.
 """
 
 from __future__ import annotations
@@ -14,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
+from knpy.runtime.proxy import ProxyOptions
+from knpy.runtime.proxy.app import AppServer, Request, method_not_allowed, not_found
 from knpy.webhook.admission import Handlers, default_review, validate_review
 from knpy.webhook.certs import CertBundle
 
-__all__ = ["load_bundle", "make_app", "ssl_context"]
+__all__ = ["Admission", "load_bundle", "make_server", "ssl_context"]
 
 log = logging.getLogger("knpy.webhook")
 
@@ -41,36 +46,62 @@ def load_bundle(ctx: ssl.SSLContext, bundle: CertBundle) -> None:
         ctx.load_cert_chain(cert, key)
 
 
-def make_app(handlers: Callable[[], Handlers]) -> web.Application:
-    async def review(request: web.Request,
-                     fn: Callable[[dict[str, Any], Handlers], dict[str, Any]]) -> web.Response:
+_JSON = b"application/json; charset=utf-8"
+_POST = frozenset({b"POST"})
+_GET = frozenset({b"GET", b"HEAD"})
+Review = Callable[[dict[str, Any], Handlers], dict[str, Any]]
+_REVIEWS: dict[bytes, Review] = {b"/validation": validate_review,
+                                 b"/defaulting": default_review}
+
+
+class Admission:
+    """The endpoints, served as a `runtime.proxy.app.App`."""
+
+    def __init__(self, handlers: Callable[[], Handlers]) -> None:
+        self.handlers = handlers
+
+    def head(self, req: Request) -> None:
+        path = req.path()
+        if path in _REVIEWS:
+            if req.method != b"POST":
+                method_not_allowed(req, _POST)
+        elif path == b"/healthz":
+            if req.method in _GET:
+                req.reply(200, b"ok")
+            else:
+                method_not_allowed(req, _GET)
+        else:
+            not_found(req)
+
+    async def respond(self, req: Request) -> None:
+        status, out = self.review(req.payload(), _REVIEWS[req.path()])
+        req.reply(status, json.dumps(out).encode(), content_type=_JSON)
+
+    def review(self, raw: bytes, fn: Review) -> tuple[int, dict[str, Any]]:
         try:
-            body = await request.json(loads=json.loads)
-        except ValueError as exc:
-            return web.json_response({"error": f"body is not JSON: {exc}"}, status=400)
+            body = json.loads(raw.decode())
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+            return 400, {"error": f"body is not JSON: {exc}"}
         try:
-            out = fn(body, handlers())
+            return 200, fn(body, self.handlers())
         except ValueError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
+            return 400, {"error": str(exc)}
         except Exception as exc:  # deny rather than admit unchecked
             log.exception("admission handler failed")
-            uid = (body.get("request") or {}).get("uid", "")
-            out = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                   "response": {"uid": uid, "allowed": False,
-                                "status": {"code": 500, "message": f"webhook error: {exc}"}}}
-        return web.json_response(out)
+            return 200, {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                         "response": {"uid": _uid(body), "allowed": False,
+                                      "status": {"code": 500,
+                                                 "message": f"webhook error: {exc}"}}}
 
-    async def validation(request: web.Request) -> web.Response:
-        return await review(request, validate_review)
 
-    async def defaulting(request: web.Request) -> web.Response:
-        return await review(request, default_review)
+def _uid(body: Any) -> str:
+    request = body.get("request") if isinstance(body, dict) else None
+    return request.get("uid", "") if isinstance(request, dict) else ""
 
-    async def healthz(_request: web.Request) -> web.Response:
-        return web.Response(text="ok")
 
-    app = web.Application(client_max_size=3 * 1024 * 1024)
-    app.router.add_post("/validation", validation)
-    app.router.add_post("/defaulting", defaulting)
-    app.router.add_get("/healthz", healthz)
-    return app
+def make_server(handlers: Callable[[], Handlers]) -> AppServer:
+    """The webhook's server on the proxy core, not yet listening: `await
+    server.listen(host, port, ssl=ssl_context(bundle))`. Reviews over 3 MiB get 413."""
+    # Idle keep-alive connections close after 75 s, as aiohttp's server did.
+    return AppServer(Admission(handlers), ProxyOptions(keepalive_timeout=75.0),
+                     max_body=3 * 1024 * 1024)

@@ -9,14 +9,12 @@ import ssl
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from knpy.apis.eventing.config import BrokerDefaults
 from knpy.webhook.admission import default_review, eventing_handlers, validate_review
 from knpy.webhook.certs import CertBundle, generate
 from knpy.webhook.jsonpatch import diff
-from knpy.webhook.server import make_app, ssl_context
-from tests.support.procs import free_port
+from knpy.webhook.server import make_server, ssl_context
 
 H = eventing_handlers()
 
@@ -143,10 +141,8 @@ def test_certs_cover_sans_and_roundtrip_a_secret() -> None:
 
 async def test_server_over_tls_with_its_own_ca() -> None:
     bundle = generate(["127.0.0.1"])
-    runner = web.AppRunner(make_app(lambda: H))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context(bundle)).start()
+    server = make_server(lambda: H)
+    port = await server.listen("127.0.0.1", 0, ssl=ssl_context(bundle))
     try:
         client_ctx = ssl.create_default_context(cadata=bundle.ca_pem.decode())
         url = f"https://127.0.0.1:{port}"
@@ -167,4 +163,4 @@ async def test_server_over_tls_with_its_own_ca() -> None:
                 async with s.get(f"{url}/healthz", ssl=ssl.create_default_context()):
                     pass
     finally:
-        await runner.cleanup()
+        await server.close()

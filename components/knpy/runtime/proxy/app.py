@@ -11,6 +11,10 @@ An `App` answers in two steps: `head(req)` runs synchronously once the request h
 runs once the whole body is in (`req.payload()`), and must end in `req.reply`/`req.respond_raw`.
 A body above `AppServer.max_body` is answered 413 without calling `respond`; one not
 complete within `AppServer.body_timeout` of its head gets 408 and a closed connection.
+
+A request may also be upgraded to another protocol on its connection (`websocket.accept`
+does it): its `upgraded` object then gets every byte read, and is told when the server
+drains.
 """
 
 from __future__ import annotations
@@ -26,16 +30,30 @@ from knpy.runtime.proxy.server import Server, ServerConnection
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
+class Upgraded(Protocol):
+    """What a request switched protocols to (a websocket): the connection's bytes from
+    then on, and the server's drain."""
+
+    def feed(self, data: bytes) -> None: ...
+
+    def shutdown(self) -> None:
+        """The server is draining: end soon, politely."""
+
+    async def cancel(self) -> None:
+        """The server has closed: stop whatever still runs, and wait for it."""
+
+
 class Request(Exchange):
     """An exchange whose body is collected here (up to the server's `max_body`)."""
 
-    __slots__ = ("content", "size", "started")
+    __slots__ = ("content", "size", "started", "upgraded")
 
     def __init__(self, conn: ServerConnection) -> None:
         super().__init__(conn)
         self.content: list[bytes] | None = []  # None once the body went over the limit
         self.size = 0
         self.started = False  # its turn came: the app's head() ran
+        self.upgraded: Upgraded | None = None
 
     # ------------------------------------------------------------------ for apps
     def headers(self) -> list[tuple[str, str]]:
@@ -66,6 +84,9 @@ class Request(Exchange):
     # ------------------------------------------------------------------ core hooks
     def body_chunk(self, chunk: bytes) -> None:
         self.activity += 1
+        if self.upgraded is not None:  # after an upgrade the core hands over every byte here
+            self.upgraded.feed(chunk)
+            return
         content = self.content
         if content is None or self.state >= LOCAL:
             return  # answered or too large: the rest is read and dropped
@@ -81,12 +102,24 @@ class Request(Exchange):
         self.req_done = True
         if self.state == LOCAL:
             self.finish()
-        elif self.started and self.content is not None:
+        elif self.state == NEW and self.started and self.content is not None:
             self.conn.server.respond(self)  # type: ignore[attr-defined]
 
     def _too_large(self) -> None:
         limit = self.conn.server.max_body  # type: ignore[attr-defined]
         self.reply(413, b"request body larger than %d bytes\n" % limit)
+
+
+def not_found(req: Request) -> None:
+    """404 in aiohttp's wording, which the control-plane endpoints answered with before
+    they moved onto the core."""
+    req.reply(404, b"404: Not Found")
+
+
+def method_not_allowed(req: Request, allowed: frozenset[bytes]) -> None:
+    """405 with the `Allow` list, in aiohttp's wording (see not_found)."""
+    req.reply(405, b"405: Method Not Allowed",
+              headers=b"Allow: %s\r\n" % b",".join(sorted(allowed)))
 
 
 class AppConnection(ServerConnection):
@@ -123,6 +156,7 @@ class AppServer(Server):
         # else 408 and the connection is closed: the head timeout's twin for slow bodies.
         self.body_timeout = body_timeout
         self._body_check: asyncio.TimerHandle | None = None
+        self.upgrades: set[Upgraded] = set()  # upgraded connections whose handlers run
 
     def handle(self, ex: Exchange) -> None:
         req: Request = ex  # type: ignore[assignment]
@@ -174,3 +208,12 @@ class AppServer(Server):
 
     def respond(self, req: Request) -> None:
         req.defer(self.app.respond(req))
+
+    async def close(self, grace: float = 0.0) -> None:
+        """`Server.close`, and upgraded connections are asked to end first (a websocket
+        sends 1001); handlers still running once it is over are cancelled."""
+        for up in list(self.upgrades):
+            up.shutdown()
+        await super().close(grace)
+        for up in list(self.upgrades):
+            await up.cancel()

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import httptools
 
@@ -21,6 +21,9 @@ from knpy.runtime.proxy import http
 from knpy.runtime.proxy.exchange import DONE, TUNNEL, Exchange
 from knpy.runtime.proxy.options import ProxyOptions
 from knpy.runtime.proxy.upstream import UpstreamConnection
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger(__name__)
 
@@ -438,12 +441,18 @@ class Server:
         self._time: Callable[[], float] | None = None
         self._tick = self.options.timeouts.tick  # sweep period
 
-    async def listen(self, host: str | None, port: int, *, backlog: int = 1024) -> int:
-        """Listen on host:port (0 = any free port, None = every address); returns the port."""
+    async def listen(self, host: str | None, port: int, *, backlog: int = 1024,
+                     ssl: ssl.SSLContext | None = None) -> int:
+        """Listen on host:port (0 = any free port, None = every address); returns the port.
+        With `ssl`, connections are TLS: certificates loaded into that context later
+        (a rotation) are presented by the handshakes after it. A TLS handshake must end
+        within `header_timeout` (asyncio's own limit; the head timeout starts after it)."""
         loop = asyncio.get_running_loop()
         self._time = loop.time
+        handshake = (self.options.header_timeout or None) if ssl is not None else None
         srv = await loop.create_server(lambda: self.connection_type(self), host, port,
-                                       backlog=backlog, reuse_address=True)
+                                       backlog=backlog, reuse_address=True, ssl=ssl,
+                                       ssl_handshake_timeout=handshake)
         self._listeners.append(srv)
         return srv.sockets[0].getsockname()[1]
 
