@@ -152,6 +152,12 @@ async def test_ksvc_to_ready_revision_and_a_second_revision(controller, client: 
         f"http://hello.{ns}.example.com", f"http://hello.{ns}.svc.cluster.local")
     assert svc["status"]["traffic"] == [{"revisionName": "hello-00001",
                                          "latestRevision": True, "percent": 100}]
+    # the routed Revision is marked active (GC keeps it; its PA is Reachable)
+    rev = await get(REVISIONS, "hello-00001")
+    assert rev["metadata"]["labels"]["serving.knative.dev/routingState"] == "active"
+    assert rev["metadata"]["annotations"]["serving.knative.dev/routes"] == "hello"
+    await eventually(lambda: _reachable(get(PODAUTOSCALERS, "hello-00001")), 30,
+                     "the PA Reachable")
     placeholder = await eventually(lambda: get(SERVICES, "hello"), 30,
                                    "the placeholder Service")
     assert (placeholder["spec"]["type"], placeholder["spec"]["externalName"]) == (
@@ -175,6 +181,11 @@ async def test_ksvc_to_ready_revision_and_a_second_revision(controller, client: 
     await client.update(CONFIGMAPS, cm)
     await eventually(lambda: _qp_image(get(DEPLOYMENTS, "hello-00001-deployment"),
                                        "dev.local/knpy/queue-proxy:v2"), 30, "new QP image")
+
+
+async def _reachable(obj_aw):
+    obj = await obj_aw
+    return obj if (obj or {}).get("spec", {}).get("reachability") == "Reachable" else None
 
 
 async def _status(obj_aw, type_: str, status: str):

@@ -46,9 +46,16 @@ def route(traffic: list[dict], *, labels: dict | None = None, status: dict | Non
     return o
 
 
-def revision(name: str, ready: str = "True") -> dict:
-    return {"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
-            "metadata": {"name": name, "namespace": "ns"},
+def revision(name: str, ready: str = "True", routes: str | None = "r",
+             state: str | None = None) -> dict:
+    """Already marked as routed by `routes` (None: by none) unless told otherwise."""
+    md: dict = {"name": name, "namespace": "ns", "labels": {}, "annotations": {}}
+    if routes:
+        md["annotations"]["serving.knative.dev/routes"] = routes
+    state = state or ("active" if routes else None)
+    if state:
+        md["labels"]["serving.knative.dev/routingState"] = state
+    return {"apiVersion": "serving.knative.dev/v1", "kind": "Revision", "metadata": md,
             "status": {"conditions": conds(Ready=ready)}}
 
 
@@ -111,6 +118,7 @@ def placeholder(name: str = "r") -> dict:
                                 "targetPort": 80}]}}
 
 
+NOW = "2026-01-01T00:00:00Z"
 LATEST = [{"configurationName": "c", "latestRevision": True, "percent": 100}]
 URLS = {"url": "http://r.ns.example.com", "address": {"url": "http://r.ns.svc.cluster.local"}}
 LATEST_TRAFFIC = {"traffic": [{"revisionName": "c-00001", "latestRevision": True,
@@ -131,7 +139,8 @@ def factory(world: World) -> RouteReconciler:
         world.client, lister(world, ROUTES), world.recorder,
         configurations=lister(world, CONFIGURATIONS), revisions=lister(world, REVISIONS),
         ingresses=lister(world, INGRESSES), services=lister(world, SERVICES),
-        config=lambda: (parse_network_config({}), parse_domain_config({}), "cluster.local"))
+        config=lambda: (parse_network_config({}), parse_domain_config({}), "cluster.local"),
+        clock=lambda: NOW)
 
 
 def with_status(o: dict, st: dict) -> dict:
@@ -212,6 +221,29 @@ ROWS = [
             {"traffic": [{"revisionName": "r-1", "latestRevision": False, "percent": 50},
                          {"revisionName": "r-2", "latestRevision": False, "percent": 50,
                           "tag": "canary", "url": "http://canary-r.ns.example.com"}]},
+            AllTrafficAssigned="True", IngressReady=NO_INGRESS, Ready=NO_INGRESS))]),
+    Row("routed Revisions turn active, one no longer routed turns reserve, others stay",
+        key="ns/r", objects=[
+            (ROUTES, route([{"revisionName": "new", "percent": 100}])),
+            (REVISIONS, revision("new", routes=None, state="pending")),
+            (REVISIONS, revision("old")), (REVISIONS, revision("shared", routes="other,r")),
+            (REVISIONS, revision("elsewhere", routes="other")),
+            (REVISIONS, revision("never", routes=None, state="pending")),
+            (INGRESSES, ingress(rules("r", [split("new", 100)])))],
+        want_patches=[
+            ("revisions/ns/new", {"metadata": {
+                "annotations": {"serving.knative.dev/routes": "r",
+                                "serving.knative.dev/routingStateModified": NOW},
+                "labels": {"serving.knative.dev/routingState": "active"}}}),
+            ("revisions/ns/old", {"metadata": {
+                "annotations": {"serving.knative.dev/routes": None,
+                                "serving.knative.dev/routingStateModified": NOW},
+                "labels": {"serving.knative.dev/routingState": "reserve"}}}),
+            ("revisions/ns/shared", {"metadata": {
+                "annotations": {"serving.knative.dev/routes": "other"}}})],
+        want_status_updates=[with_status(route([{"revisionName": "new", "percent": 100}]),
+                                         status(
+            {"traffic": [{"revisionName": "new", "latestRevision": False, "percent": 100}]},
             AllTrafficAssigned="True", IngressReady=NO_INGRESS, Ready=NO_INGRESS))]),
 ]
 

@@ -3,7 +3,8 @@
 
 Per Route: url and address from its hosts (route_resources.py); the traffic targets
 resolved (route_traffic.py) -- one that does not resolve says why on AllTrafficAssigned and
-nothing is programmed; then the KIngress (owned by the Route) is created or brought to the
+nothing is programmed; the routed Revisions marked active (route_labeler.py); then the
+KIngress (owned by the Route) is created or brought to the
 desired spec, and IngressReady follows its Ready once the gateway has observed its current
 generation (so Route Ready means "routes now"). The placeholder Services wait for the
 gateway's private load balancer, which the KIngress status names.
@@ -12,13 +13,15 @@ gateway's private load balancer, which the KIngress status names.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Callable
 
 from knpy.apis.networking.config_network import NetworkConfig
 from knpy.apis.networking.v1alpha1 import Ingress
 from knpy.apis.serving.config_domain import DomainConfig
 from knpy.apis.serving.v1 import Route
-from knpy.controller.serving.resources import INGRESSES, ROUTES, SPEC_HASH_ANNOTATION
+from knpy.controller.serving.resources import INGRESSES, REVISIONS, ROUTES, SPEC_HASH_ANNOTATION
+from knpy.controller.serving.route_labeler import routing_patches
 from knpy.controller.serving.route_resources import (
     hosts_of,
     make_ingress,
@@ -45,14 +48,20 @@ __all__ = ["RouteConfig", "RouteReconciler"]
 RouteConfig = tuple[NetworkConfig, DomainConfig, str]
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class RouteReconciler(Reconciler[Route]):
     def __init__(self, client: Client, lister: Lister, recorder: Recorder, *,
                  configurations: Lister, revisions: Lister, ingresses: Lister,
-                 services: Lister, config: Callable[[], RouteConfig]) -> None:
+                 services: Lister, config: Callable[[], RouteConfig],
+                 clock: Callable[[], str] = _now) -> None:
         super().__init__(client, lister, ROUTES, Route, recorder, name="route")
         self.configurations, self.revisions = configurations, revisions
         self.ingresses, self.services = ingresses, services
         self.config = config
+        self.clock = clock
 
     async def reconcile_kind(self, rt: Route) -> None:
         st = rt.status
@@ -72,6 +81,10 @@ class RouteReconciler(Reconciler[Route]):
             return
         st.set_traffic(status_traffic(targets, hosts))
         st.mark_traffic_assigned()
+        now = self.clock()
+        for name, patch in routing_patches(rt.name, {t.revision for t in targets},
+                                           self.revisions.list(rt.namespace), now):
+            await self.client.patch(REVISIONS, rt.namespace, name, patch)
         try:
             ing = await sync_child(self.client, INGRESSES, self.ingresses, rt.raw,
                                    make_ingress(rt, hosts, targets, network, cluster_domain),
