@@ -14,6 +14,7 @@ DEFAULT_CLASS = "knpy.ingress.networking.knative.dev"
 @dataclass(frozen=True, slots=True)
 class Settings:
     kubeconfig: str | None = None
+    config: str | None = None  # standalone: Ingresses and Services from this YAML file
     namespace: str = "knpy-system"
     host: str = "0.0.0.0"
     port: int = 8080  # ExternalIP rules
@@ -35,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     env = os.environ.get
     p = argparse.ArgumentParser(prog="python -m knpy.ingress")
     p.add_argument("--kubeconfig", default=env("KUBECONFIG"))
+    p.add_argument("--config", default=None,
+                   help="standalone: KIngresses and Services from this YAML file, no API")
     p.add_argument("--namespace", default=env("SYSTEM_NAMESPACE", "knpy-system"))
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=int(env("KNPY_INGRESS_PORT", "8080")),
@@ -52,7 +55,8 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     p.add_argument("--drain-timeout", type=float, default=30.0)
     p.add_argument("--log-level", default=env("KNPY_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
-    return Settings(kubeconfig=a.kubeconfig, namespace=a.namespace, host=a.host, port=a.port,
+    return Settings(kubeconfig=a.kubeconfig, config=a.config, namespace=a.namespace,
+                    host=a.host, port=a.port,
                     internal_port=a.internal_port, probe_port=a.probe_port,
                     ingress_class=a.ingress_class, public_service=a.public_service,
                     private_service=a.private_service, cluster_domain=a.cluster_domain,

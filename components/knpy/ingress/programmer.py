@@ -17,7 +17,7 @@ from knpy.apis.networking.v1alpha1.register import (
     INGRESSES,
     VERSION,
 )
-from knpy.ingress.table import Path, Table, build_table, compile_ingress
+from knpy.ingress.table import Router
 from knpy.runtime.k8s import Client, Lister, Reconciler, Recorder, Resource, SkipKey
 
 __all__ = ["INGRESS_RESOURCE", "IngressProgrammer"]
@@ -27,35 +27,23 @@ INGRESS_RESOURCE = Resource(GROUP, VERSION, INGRESSES, "Ingress")
 
 class IngressProgrammer(Reconciler[Ingress]):
     def __init__(self, client: Client, lister: Lister, recorder: Recorder, *,
-                 ingress_class: str, public: str, private: str) -> None:
+                 router: Router, ingress_class: str, public: str, private: str) -> None:
         super().__init__(client, lister, INGRESS_RESOURCE, Ingress, recorder,
                          name="ingress")
+        self.router = router
         self.ingress_class, self.public, self.private = ingress_class, public, private
-        self._compiled: dict[str, list[tuple[bytes, bool, Path]]] = {}
-        self.table = build_table([])
-
-    def current(self) -> Table:
-        return self.table
-
-    def _set(self, key: str, compiled: list[tuple[bytes, bool, Path]] | None) -> None:
-        if compiled is None:
-            if self._compiled.pop(key, None) is None:
-                return
-        else:
-            self._compiled[key] = compiled
-        self.table = build_table(self._compiled.values())
 
     async def reconcile_kind(self, ing: Ingress) -> None:
         cls = ing.annotations.get(INGRESS_CLASS_ANNOTATION)
         if cls is not None and cls != self.ingress_class:
-            self._set(ing.key, None)
+            self.router.remove(ing.key)
             raise SkipKey(f"ingress class {cls!r}")
-        self._set(ing.key, compile_ingress(ing.raw))
+        self.router.program(ing.key, ing.raw)
         ing.status.mark_network_configured()
         ing.status.mark_load_balancer_ready(self.public, self.private)
 
     async def finalize_kind(self, ing: Ingress) -> None:
-        self._set(ing.key, None)
+        self.router.remove(ing.key)
 
     async def on_deleted(self, key: str) -> None:
-        self._set(key, None)
+        self.router.remove(key)

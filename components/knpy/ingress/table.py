@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Backend", "Path", "Table", "build_table", "compile_ingress"]
+__all__ = ["Backend", "Path", "Router", "Table", "build_table", "compile_ingress"]
 
 EXTERNAL = "ExternalIP"
 
@@ -125,3 +125,22 @@ def build_table(compiled: Iterable[list[tuple[bytes, bool, Path]]]) -> Table:
                 external.setdefault(host, []).append(p)
     return Table({h: _ordered(ps) for h, ps in external.items()},
                  {h: _ordered(ps) for h, ps in internal.items()})
+
+
+class Router:
+    """The current table and the compiled Ingresses it is built from, by key (ns/name)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, list[tuple[bytes, bool, Path]]] = {}
+        self.table = build_table([])
+
+    def current(self) -> Table:
+        return self.table
+
+    def program(self, key: str, ing: Obj) -> None:
+        self._compiled[key] = compile_ingress(ing)
+        self.table = build_table(self._compiled.values())
+
+    def remove(self, key: str) -> None:
+        if self._compiled.pop(key, None) is not None:
+            self.table = build_table(self._compiled.values())
