@@ -9,6 +9,7 @@ import pytest
 
 from knpy.apis.networking.config_network import parse_network_config
 from knpy.apis.serving.config_domain import parse_domain_config
+from knpy.apis.serving.v1 import Route
 from knpy.controller.serving.resources import (
     CONFIGURATIONS,
     INGRESSES,
@@ -17,6 +18,7 @@ from knpy.controller.serving.resources import (
     SPEC_HASH_ANNOTATION,
 )
 from knpy.controller.serving.route import RouteReconciler
+from knpy.controller.serving.route_resources import hosts_of
 from knpy.controller.sources.children import spec_hash
 from knpy.runtime.k8s import SERVICES, Lister, PermanentError, Resource
 from knpy.runtime.k8s.testing import Row, World, run_row
@@ -279,3 +281,21 @@ async def test_a_kingress_of_that_name_it_does_not_own_is_refused() -> None:
         want_status_updates=[with_status(route(LATEST), unobserved)], want_err=PermanentError,
         want_events=["Warning InternalError Ingress ns/r exists and is not owned by Route r"]),
         factory)
+
+
+def test_url_scheme_and_domain_come_from_config_network_and_config_domain() -> None:
+    network = parse_network_config({"default-external-scheme": "https",
+                                    "domain-template": "{{.Name}}-{{.Namespace}}.{{.Domain}}"})
+    domains = parse_domain_config({"apps.example.org": "",
+                                   "public.example.org": "selector: {app: public}"})
+    hosts = hosts_of(Route(route([])), ["v1"], network, domains, "corp.local")
+    assert (hosts.url(), hosts.url("v1"), hosts.local[""]) == (
+        "https://r-ns.apps.example.org", "https://v1-r-ns.apps.example.org",
+        "r.ns.svc.corp.local")
+    public = hosts_of(Route(route([], labels={"app": "public"})), [], network, domains,
+                      "corp.local")
+    assert public.url() == "https://r-ns.public.example.org"
+    local = hosts_of(Route(route([], labels={"networking.knative.dev/visibility":
+                                             "cluster-local"})), [], network, domains,
+                     "corp.local")
+    assert (local.external, local.url()) == ({}, "http://r.ns.svc.corp.local")

@@ -58,9 +58,12 @@ class Hosts:
     external: dict[str, str]  # empty for a cluster-local Route
     local: dict[str, str]  # `{n}.{ns}.svc.{cluster domain}`
     names: dict[str, str]  # `{n}`: the placeholder Service of each
+    scheme: str = "http"  # of external URLs: config-network default-external-scheme
 
     def url(self, tag: str = "") -> str:
-        return f"http://{self.external.get(tag) or self.local[tag]}"
+        if tag in self.external:
+            return f"{self.scheme}://{self.external[tag]}"
+        return f"http://{self.local[tag]}"
 
 
 def hosts_of(route: Route, tags: list[str], network: NetworkConfig, domains: DomainConfig,
@@ -79,7 +82,7 @@ def hosts_of(route: Route, tags: list[str], network: NetworkConfig, domains: Dom
                 network.domain_template, {"Name": name, "Namespace": route.namespace,
                                           "Domain": domains.lookup(route.labels)},
                 route.annotations, route.labels)
-    return Hosts(external, local, names)
+    return Hosts(external, local, names, network.default_external_scheme)
 
 
 def _split(route: Route, rev: str, percent: int) -> Obj:
