@@ -108,6 +108,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def start_nginx_pair(prefix: Path, upstream: int, proxy: int,
+                     procs: list[subprocess.Popen]) -> None:
+    """Two nginx instances, one worker each: the upstream, and the proxy in front of it, so
+    the proxy under test is always one process of its own in both cases."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    for conf, port in ((upstream_conf(prefix, upstream), upstream),
+                       (proxy_conf(prefix, proxy, upstream), proxy)):
+        ng = spawn([nginx, "-c", str(conf), "-p", str(conf.parent)],
+                   log_path=conf.parent / "nginx.out")
+        procs.append(ng)
+        wait_port(port, proc=ng)
+
+
+def alternate(proxy: int, port: int, pid: int, seconds: float, rounds: int
+              ) -> tuple[list[float], list[float], list[float]]:
+    """(nginx proxy rates, rates of the proxy under test on `port`, its CPU s/request).
+    Other work on this machine comes and goes: alternate the two proxies, so that each
+    one's best round compares both at their least disturbed."""
+    nginx_runs, runs, cpu_per_req = [], [], []
+    for _ in range(max(1, rounds)):
+        nginx_runs.append(wrk(proxy, seconds))
+        c0 = cpu_seconds(pid)
+        runs.append(wrk(port, seconds))
+        cpu_per_req.append((cpu_seconds(pid) - c0) / (runs[-1] * seconds))
+    return nginx_runs, runs, cpu_per_req
+
+
 def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 10.0) -> None:
     """Until the activator forwards a request (its backend probed and healthy)."""
     deadline = time.monotonic() + timeout
@@ -133,20 +160,12 @@ def main() -> int:
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             print(f"bench_activator: {tool} not installed (make sysdeps)", file=sys.stderr)
             return 1
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     procs: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory(prefix="knpy-bench-act-") as tmp:
         prefix = Path(tmp)
         upstream, proxy, act = free_port(), free_port(), free_port()
         try:
-            # Two nginx instances, one worker each: the upstream, and the proxy in front of
-            # it, so the proxy under test is always one process of its own in both cases.
-            for conf, port in ((upstream_conf(prefix, upstream), upstream),
-                               (proxy_conf(prefix, proxy, upstream), proxy)):
-                ng = spawn([nginx, "-c", str(conf), "-p", str(conf.parent)],
-                           log_path=conf.parent / "nginx.out")
-                procs.append(ng)
-                wait_port(port, proc=ng)
+            start_nginx_pair(prefix, upstream, proxy, procs)
             a = spawn(python_module("knpy.activator", "--host", "127.0.0.1", "--port", str(act),
                                     "--revision", "default/bench", "--container-concurrency", "0",
                                     "--backend", f"127.0.0.1:{upstream}", "--metrics-port",
@@ -157,14 +176,8 @@ def main() -> int:
             wait_ready(act, a)
             wrk(act, 1.0)  # warm-up: connections, pools, caches
             direct = wrk(upstream, args.seconds)
-            # Other work on this machine comes and goes: alternate the two proxies and keep
-            # each one's best round, so both are compared at their least disturbed.
-            nginx_runs, act_runs, cpu_per_req = [], [], []
-            for _ in range(max(1, args.rounds)):
-                nginx_runs.append(wrk(proxy, args.seconds))
-                c0 = cpu_seconds(a.pid)
-                act_runs.append(wrk(act, args.seconds))
-                cpu_per_req.append((cpu_seconds(a.pid) - c0) / (act_runs[-1] * args.seconds))
+            nginx_runs, act_runs, cpu_per_req = alternate(proxy, act, a.pid, args.seconds,
+                                                          args.rounds)
             via_nginx, via_act = max(nginx_runs), max(act_runs)
         finally:
             for p in reversed(procs):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 TIMEOUT_S = 900
-BOTH_BUILDS = ("bench_activator", "bench_proxy")
+BOTH_BUILDS = ("bench_activator", "bench_ingress", "bench_proxy")
 NOEXT = "_noext"
 
 

@@ -76,7 +76,8 @@ class ControllerApp:
                                           watch_timeout=opts.watch_timeout)
         self.serving = ServingControllers(client, self.discovery, recorder, self.config.get,
                                           workers=opts.workers,
-                                          watch_timeout=opts.watch_timeout)
+                                          watch_timeout=opts.watch_timeout,
+                                          cluster_domain=lambda: self.cfg().cluster_domain)
         # SKS: the Revision's private/public Services and the public Endpoints (pods or
         # activator); on once its CRD is served
         self.sks = ServerlessServiceControllers(client, self.discovery, recorder,

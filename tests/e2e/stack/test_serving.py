@@ -103,9 +103,17 @@ def test_seed_service_gets_a_ready_revision_that_answers(knpy_stack: Eventing,
     assert ksvc["latestCreatedRevisionName"] == ksvc["latestReadyRevisionName"] == \
         f"{NAME}-00001"
     assert condition(ksvc, "ConfigurationsReady")["status"] == "True"
-    # No ingress yet: the Service's Ready says why it waits (the routing issue).
-    ready = condition(ksvc, "Ready")
-    assert ready["status"] == "Unknown" and ready["reason"] == "IngressNotConfigured", ready
+    # the Route is programmed on the gateway: the Service turns Ready with its URL, and
+    # the gateway routes its host to the revision
+    ksvc = ev.wait_ready("ksvc", NAME, ns, timeout=60)["status"]
+    assert ksvc["url"] == f"http://{NAME}.{ns}.example.com", ksvc
+    assert ksvc["address"]["url"] == f"http://{NAME}.{ns}.svc.cluster.local", ksvc
+    assert ksvc["traffic"] == [{"revisionName": f"{NAME}-00001", "latestRevision": True,
+                                "percent": 100}], ksvc
+    gateway = ev.cluster.kubectl("get", "svc", "knpy-ingress", "-n", "knpy-system", "-o",
+                                 "jsonpath={.spec.clusterIP}").stdout.strip()
+    assert ev.cluster.http_get(f"http://{gateway}/", timeout=60, headers={
+        "Host": f"{NAME}.{ns}.example.com"}) == (200, "Hello World!\n"), diagnostics(ev, ns)
     # what `kubectl get` shows users reads like Knative's
     out = ev.cluster.kubectl("get", "ksvc,cfg,rev", "-n", ns).stdout
     for column in ("LATESTCREATED", "LATESTREADY", "READY", "REASON"):

@@ -13,14 +13,14 @@ import pytest
 from knpy.controller.serving.resources import (
     CONFIGURATIONS,
     DEPLOYMENTS,
+    INGRESSES,
     KSERVICES,
     PODAUTOSCALERS,
     REVISIONS,
     ROUTES,
     SERVERLESSSERVICES,
 )
-from knpy.controller.serving.route_pending import NO_INGRESS_REASON
-from knpy.runtime.k8s import CONFIGMAPS, ApiError, Client
+from knpy.runtime.k8s import CONFIGMAPS, SERVICES, ApiError, Client
 from tests.support.apiserver import CRDS, controller_app, install_crds
 from tests.support.cluster import KubeAPI
 from tests.support.poll import eventually
@@ -30,7 +30,8 @@ pytestmark = pytest.mark.timeout(120)
 SERVING_KINDS = ("services.serving.knative.dev", "configurations.serving.knative.dev",
                  "revisions.serving.knative.dev", "routes.serving.knative.dev",
                  "podautoscalers.autoscaling.internal.knative.dev",
-                 "serverlessservices.networking.internal.knative.dev")
+                 "serverlessservices.networking.internal.knative.dev",
+                 "ingresses.networking.internal.knative.dev")
 QP = "dev.local/knpy/queue-proxy:dev"
 
 
@@ -106,9 +107,10 @@ async def test_ksvc_to_ready_revision_and_a_second_revision(controller, client: 
     sks = await eventually(lambda: get(SERVERLESSSERVICES, "hello-00001"), 30, "the SKS")
     assert sks["spec"]["mode"] == "Proxy"
 
-    # the Route waits for an ingress, and the Service says so
-    await eventually(lambda: _reason(get(ROUTES, "hello"), "Ready", NO_INGRESS_REASON), 30,
+    # no Revision is Ready yet: the Route says so and programs nothing
+    await eventually(lambda: _reason(get(ROUTES, "hello"), "Ready", "RevisionMissing"), 30,
                      "the Route's reason")
+    assert await get(INGRESSES, "hello") is None
 
     # pods would come up: Deployment status by hand -> Revision Ready -> latestReady
     dep = await get(DEPLOYMENTS, "hello-00001-deployment")
@@ -129,8 +131,37 @@ async def test_ksvc_to_ready_revision_and_a_second_revision(controller, client: 
     svc = await eventually(lambda: _latest_ready(get(KSERVICES, "hello"), "hello-00001"), 30,
                            "Service latestReady")
     assert cond(svc, "ConfigurationsReady")["status"] == "True"
-    await eventually(lambda: _reason(get(KSERVICES, "hello"), "Ready", NO_INGRESS_REASON), 30,
-                     "the Service waits for its Route")
+    await eventually(lambda: _reason(get(KSERVICES, "hello"), "Ready", "IngressNotConfigured"),
+                     30, "the Service waits for its Route's ingress")
+    ing = await eventually(lambda: get(INGRESSES, "hello"), 30, "the KIngress")
+    (split,) = ing["spec"]["rules"][0]["http"]["paths"][0]["splits"]
+    assert (ing["spec"]["rules"][0]["hosts"], split["serviceName"], split["percent"]) == (
+        [f"hello.{ns}.example.com"], "hello-00001", 100)
+
+    # the gateway would program it: its status, as the gateway writes it
+    gw = "knpy-ingress.knpy-system.svc.cluster.local"
+    ing["status"] = {"observedGeneration": ing["metadata"]["generation"],
+                     "publicLoadBalancer": {"ingress": [{"domainInternal": gw}]},
+                     "privateLoadBalancer": {"ingress": [{"domainInternal": gw}]},
+                     "conditions": [{"type": t, "status": "True"} for t in (
+                         "LoadBalancerReady", "NetworkConfigured", "Ready")]}
+    await client.update_status(INGRESSES, ing)
+    svc = await eventually(lambda: _status(get(KSERVICES, "hello"), "Ready", "True"), 30,
+                           "the Service Ready")
+    assert (svc["status"]["url"], svc["status"]["address"]["url"]) == (
+        f"http://hello.{ns}.example.com", f"http://hello.{ns}.svc.cluster.local")
+    assert svc["status"]["traffic"] == [{"revisionName": "hello-00001",
+                                         "latestRevision": True, "percent": 100}]
+    # the routed Revision is marked active (GC keeps it; its PA is Reachable)
+    rev = await get(REVISIONS, "hello-00001")
+    assert rev["metadata"]["labels"]["serving.knative.dev/routingState"] == "active"
+    assert rev["metadata"]["annotations"]["serving.knative.dev/routes"] == "hello"
+    await eventually(lambda: _reachable(get(PODAUTOSCALERS, "hello-00001")), 30,
+                     "the PA Reachable")
+    placeholder = await eventually(lambda: get(SERVICES, "hello"), 30,
+                                   "the placeholder Service")
+    assert (placeholder["spec"]["type"], placeholder["spec"]["externalName"]) == (
+        "ExternalName", gw)
 
     # a template change: Revision 00002; latestReady stays on 00001 until it is Ready
     svc = await get(KSERVICES, "hello")
@@ -150,6 +181,11 @@ async def test_ksvc_to_ready_revision_and_a_second_revision(controller, client: 
     await client.update(CONFIGMAPS, cm)
     await eventually(lambda: _qp_image(get(DEPLOYMENTS, "hello-00001-deployment"),
                                        "dev.local/knpy/queue-proxy:v2"), 30, "new QP image")
+
+
+async def _reachable(obj_aw):
+    obj = await obj_aw
+    return obj if (obj or {}).get("spec", {}).get("reachability") == "Reachable" else None
 
 
 async def _status(obj_aw, type_: str, status: str):

@@ -75,7 +75,7 @@ def test_default_install_has_every_component() -> None:
 def test_every_pod_uses_local_images_and_the_pull_policy() -> None:
     objs = render("--set", "image.pullPolicy=Never")
     workloads = [o for (k, _), o in objs.items() if k in ("Deployment", "StatefulSet")]
-    assert len(workloads) == 7
+    assert len(workloads) == 8
     for o in workloads:
         # Service env vars would collide with component settings (KNPY_WEBHOOK_PORT)
         assert o["spec"]["template"]["spec"]["enableServiceLinks"] is False

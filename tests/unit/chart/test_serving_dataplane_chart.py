@@ -1,5 +1,5 @@
-"""charts/knpy's Serving data plane: the activator and autoscaler Deployments and their
-Services, the RBAC each Serving component needs, the queue-proxy image in
+"""charts/knpy's Serving data plane: the activator, autoscaler and ingress gateway
+Deployments and their Services, the RBAC each Serving component needs, the queue-proxy image in
 config-deployment, the on/off switches and image digests (helm template, 1.20 and current)."""
 
 from __future__ import annotations
@@ -111,6 +111,10 @@ def test_the_activator_dials_the_autoscaler_service() -> None:
     ("knpy-activator", [
         ("serving.knative.dev", "revisions", "watch"), ("", "endpoints", "watch"),
         ("", "services", "list"), ("", "configmaps", "watch")]),
+    ("knpy-ingress", [
+        ("networking.internal.knative.dev", "ingresses", "watch"),
+        ("networking.internal.knative.dev", "ingresses/status", "update"),
+        ("", "services", "watch"), ("", "events", "create")]),
 ])
 def test_each_serving_component_may_do_its_job(sa: str, rules: list) -> None:
     objs = render()
@@ -128,6 +132,36 @@ def test_data_plane_roles_stay_narrow() -> None:
     for verb in ("create", "update", "patch", "delete"):
         assert not allowed(objs, "knpy-autoscaler", "apps", "deployments", verb)
     assert not allowed(objs, "knpy-autoscaler", "serving.knative.dev", "revisions", "update")
+    # the gateway writes only KIngress status (and events)
+    for verb in WRITE:
+        assert not allowed(objs, "knpy-ingress", "networking.internal.knative.dev",
+                           "ingresses", verb)
+        assert not allowed(objs, "knpy-ingress", "", "services", verb)
+    assert not allowed(objs, "knpy-ingress", "", "secrets", "get")
+
+
+def test_the_gateway_serves_both_listeners_behind_its_services() -> None:
+    objs = render("--set", "clusterDomain=example.org",
+                  "--set", "serving.ingress.extraArgs={--x-one}")
+    pod = objs[("Deployment", "knpy-ingress")]["spec"]["template"]
+    c = pod["spec"]["containers"][0]
+    assert c["image"] == "dev.local/knpy/ingress:dev"
+    assert pod["spec"]["serviceAccountName"] == "knpy-ingress"
+    assert {"--port=8080", "--internal-port=8081", "--public-service=knpy-ingress",
+            "--private-service=knpy-ingress-internal",
+            "--cluster-domain=example.org"} <= set(c["args"])
+    assert c["args"][-1] == "--x-one"
+    assert env(c)["SYSTEM_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports == {"http": 8080, "http-internal": 8081, "probes": 8090}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "probes"}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "probes"}
+    assert c["resources"]["limits"]["memory"] and c["resources"]["requests"]["cpu"]
+    for name, target in (("knpy-ingress", "http"), ("knpy-ingress-internal", "http-internal")):
+        svc = objs[("Service", name)]["spec"]
+        assert svc["selector"].items() <= pod["metadata"]["labels"].items()
+        assert svc.get("type", "ClusterIP") == "ClusterIP"
+        assert [(p["port"], p["targetPort"]) for p in svc["ports"]] == [(80, target)]
 
 
 def test_endpointslice_rbac_and_pdbs_follow_the_cluster() -> None:
@@ -170,7 +204,10 @@ def test_serving_or_eventing_parts_can_be_left_out() -> None:
                     ("ClusterRoleBinding", "knpy-activator"),
                     ("ClusterRoleBinding", "knpy-autoscaler"),
                     ("Role", "knpy-serving-dataplane"), ("RoleBinding", "knpy-serving-dataplane"),
-                    ("Role", "knpy-autoscaler"), ("RoleBinding", "knpy-autoscaler")}
+                    ("Role", "knpy-autoscaler"), ("RoleBinding", "knpy-autoscaler"),
+                    ("Deployment", "knpy-ingress"), ("Service", "knpy-ingress"),
+                    ("Service", "knpy-ingress-internal"), ("ServiceAccount", "knpy-ingress"),
+                    ("ClusterRole", "knpy-ingress"), ("ClusterRoleBinding", "knpy-ingress")}
     # the one controller still reconciles Serving (its informers need the RBAC)
     assert allowed(no_serving, "knpy-controller", "serving.knative.dev", "revisions", "watch")
     no_eventing = render("--set", "eventing.enabled=false",

@@ -1,4 +1,5 @@
-"""Table tests for the Service, Configuration and (pending) Route reconcilers: a world of
+"""Table tests for the Service and Configuration reconcilers (the Route's are in
+test_serving_route_table.py): a world of
 objects + a key -> every write (Configuration / Route / Revision creates, updates, status)
 and the events expected."""
 
@@ -27,11 +28,6 @@ from knpy.controller.serving.resources import (
     REVISIONS,
     ROUTES,
     SPEC_HASH_ANNOTATION,
-)
-from knpy.controller.serving.route_pending import (
-    NO_INGRESS_MESSAGE,
-    NO_INGRESS_REASON,
-    PendingRouteReconciler,
 )
 from knpy.controller.serving.service import ServiceReconciler
 from knpy.runtime.k8s import Lister, Resource
@@ -129,12 +125,19 @@ CFG_OUT_OF_DATE = ("Unknown", "OutOfDate",
 ROUTE_OUT_OF_DATE = ("Unknown", "OutOfDate",
                      "The Route is still working to reflect the latest desired "
                      "specification.")
-NO_INGRESS = ("Unknown", NO_INGRESS_REASON, NO_INGRESS_MESSAGE)
+NO_INGRESS = ("Unknown", "IngressNotConfigured", "Ingress has not yet been reconciled.")
 CFG_READY = {"observedGeneration": 1, "latestCreatedRevisionName": "hello-00001",
              "latestReadyRevisionName": "hello-00001", "conditions": conds(Ready="True")}
-ROUTE_PENDING = {"observedGeneration": 1, "conditions": conds(
-    AllTrafficAssigned=NO_INGRESS, IngressReady=NO_INGRESS, Ready=NO_INGRESS,
-    CertificateProvisioned=("True", "TLSNotEnabled", "external-domain-tls is not enabled"))}
+TLS_OFF = ("True", "TLSNotEnabled", "external-domain-tls is not enabled")
+ROUTED = {"url": "http://hello.ns.example.com",
+          "address": {"url": "http://hello.ns.svc.cluster.local"},
+          "traffic": [{"revisionName": "hello-00001", "latestRevision": True, "percent": 100}]}
+ROUTE_PENDING = {"observedGeneration": 1, **ROUTED, "conditions": conds(
+    AllTrafficAssigned="True", IngressReady=NO_INGRESS, Ready=NO_INGRESS,
+    CertificateProvisioned=TLS_OFF)}
+ROUTE_READY = {"observedGeneration": 1, **ROUTED, "conditions": conds(
+    AllTrafficAssigned="True", IngressReady="True", Ready="True",
+    CertificateProvisioned=TLS_OFF)}
 
 
 def service_factory(world: World) -> ServiceReconciler:
@@ -173,15 +176,23 @@ SERVICE_ROWS = [
                                  (ROUTES, route_of(status=ROUTE_PENDING))],
         want_status_updates=[with_status(ksvc(), {
             "observedGeneration": 1, "latestCreatedRevisionName": "hello-00001",
-            "latestReadyRevisionName": "hello-00001", "conditions": conds(
+            "latestReadyRevisionName": "hello-00001", **ROUTED, "conditions": conds(
                 ConfigurationsReady="True", RoutesReady=NO_INGRESS, Ready=NO_INGRESS)})]),
+    Row("ready Configuration and Route: the Service is Ready with the Route's URL, address "
+        "and traffic", key="ns/hello", objects=[
+            (KSERVICES, ksvc()), (CONFIGURATIONS, cfg_of(status=CFG_READY)),
+            (ROUTES, route_of(status=ROUTE_READY))],
+        want_status_updates=[with_status(ksvc(), {
+            "observedGeneration": 1, "latestCreatedRevisionName": "hello-00001",
+            "latestReadyRevisionName": "hello-00001", **ROUTED, "conditions": conds(
+                ConfigurationsReady="True", RoutesReady="True", Ready="True")})]),
     Row("a changed template updates the Configuration's spec and its lastModifier",
         key="ns/hello", objects=[(KSERVICES, ksvc(NEW_TEMPLATE, gen=2, modifier="bob")),
                                  (CONFIGURATIONS, cfg_of(status=CFG_READY)),
                                  (ROUTES, route_of(status=ROUTE_PENDING))],
         want_updates=[with_status(cfg_of(NEW_TEMPLATE, modifier="bob"), CFG_READY)],
         want_status_updates=[with_status(ksvc(), {
-            "observedGeneration": 2, "conditions": conds(
+            "observedGeneration": 2, **ROUTED, "conditions": conds(
                 ConfigurationsReady=CFG_OUT_OF_DATE, RoutesReady=NO_INGRESS,
                 Ready=CFG_OUT_OF_DATE)})]),
     Row("a Configuration of that name it does not own: NotOwned, nothing created",
@@ -333,14 +344,3 @@ CONFIGURATION_ROWS = [
 @pytest.mark.parametrize("row", CONFIGURATION_ROWS, ids=lambda r: r.name)
 async def test_configuration(row: Row) -> None:
     await run_row(row, config_factory)
-
-
-# ------------------------------------------------------------------ Route (pending)
-def route_factory(world: World) -> PendingRouteReconciler:
-    return PendingRouteReconciler(world.client, lister(world, ROUTES), world.recorder)
-
-
-async def test_route_says_why_it_is_not_ready() -> None:
-    await run_row(Row("no ingress yet", key="ns/hello", objects=[(ROUTES, route_of())],
-                      want_status_updates=[with_status(route_of(), ROUTE_PENDING)]),
-                  route_factory)

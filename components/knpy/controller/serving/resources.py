@@ -7,8 +7,19 @@ from knpy.apis.serving.v1 import register as s
 from knpy.controller.sources.resources import DEPLOYMENTS
 from knpy.runtime.k8s import Resource
 
-__all__ = ["ALL_SERVING", "CONFIGURATIONS", "DEPLOYMENTS", "KSERVICES", "PODAUTOSCALERS",
-           "PODS", "REVISIONS", "ROUTES", "SERVERLESSSERVICES", "SPEC_HASH_ANNOTATION"]
+__all__ = [
+           "ALL_SERVING",
+           "CONFIGURATIONS",
+           "DEPLOYMENTS",
+           "INGRESSES",
+           "KSERVICES",
+           "PODAUTOSCALERS",
+           "PODS",
+           "REVISIONS",
+           "ROUTES",
+           "SERVERLESSSERVICES",
+           "SPEC_HASH_ANNOTATION",
+]
 
 KSERVICES = Resource(s.GROUP, s.VERSION, s.SERVICES, "Service")
 CONFIGURATIONS = Resource(s.GROUP, s.VERSION, s.CONFIGURATIONS, "Configuration")
@@ -16,9 +27,10 @@ REVISIONS = Resource(s.GROUP, s.VERSION, s.REVISIONS, "Revision")
 ROUTES = Resource(s.GROUP, s.VERSION, s.ROUTES, "Route")
 PODAUTOSCALERS = Resource(a.GROUP, a.VERSION, a.PODAUTOSCALERS, "PodAutoscaler")
 SERVERLESSSERVICES = Resource(n.GROUP, n.VERSION, n.SERVERLESSSERVICES, "ServerlessService")
+INGRESSES = Resource(n.GROUP, n.VERSION, n.INGRESSES, "Ingress")
 PODS = Resource("", "v1", "pods", "Pod")
 
 ALL_SERVING = (KSERVICES, CONFIGURATIONS, REVISIONS, ROUTES, PODAUTOSCALERS,
-               SERVERLESSSERVICES)
+               SERVERLESSSERVICES, INGRESSES)
 
 SPEC_HASH_ANNOTATION = "serving.knpy.dev/spec-hash"

@@ -1,12 +1,14 @@
 """Wire Serving's reconcilers onto the shared runtime (called from controller/main.py).
 
-Informers: Services, Configurations, Revisions, Routes, PodAutoscalers, ServerlessServices
-and Deployments (all namespaces). Each child kind re-queues its controlling owner. The
-config maps (config-deployment, config-autoscaler, config-features, ...) come from the
-controller's one ConfigStore; a change of the Revision's (deployment, autoscaler, features)
-re-queues every Revision, of config-gc every Configuration. Serving is optional: until
-the API server serves every Serving CRD (charts/knpy/crds/serving.yaml) it stays off, so
-an Eventing-only install runs as before.
+Informers: Services, Configurations, Revisions, Routes, PodAutoscalers, ServerlessServices,
+Deployments, KIngresses and the Routes' placeholder Services (all namespaces). Each child
+kind re-queues its controlling owner; a Configuration or Revision change re-queues the
+Routes of its namespace (they may route to it). The config maps (config-deployment,
+config-autoscaler, config-features, ...) come from the controller's one ConfigStore; a
+change of the Revision's (deployment, autoscaler, features) re-queues every Revision, of
+config-gc every Configuration, of config-network or config-domain every Route. Serving is
+optional: until the API server serves every Serving CRD (charts/knpy/crds/serving.yaml) it
+stays off, so an Eventing-only install runs as before.
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ from collections.abc import Callable
 from typing import Any
 
 from knpy.apis.autoscaling.config import CONFIGMAP_NAME as AUTOSCALER_CONFIG
+from knpy.apis.networking.config_network import NETWORK_CONFIG
 from knpy.apis.serving.config_deployment import DEPLOYMENT_CONFIG
+from knpy.apis.serving.config_domain import DOMAIN_CONFIG
 from knpy.apis.serving.config_features import FEATURES_CONFIG
 from knpy.apis.serving.config_gc import GC_CONFIG
+from knpy.apis.serving.v1.register import ROUTE_LABEL
 from knpy.controller.serving.configuration import ConfigurationReconciler
 from knpy.controller.serving.resources import (
     ALL_SERVING,
     CONFIGURATIONS,
     DEPLOYMENTS,
+    INGRESSES,
     KSERVICES,
     PODAUTOSCALERS,
     REVISIONS,
@@ -32,9 +38,17 @@ from knpy.controller.serving.resources import (
     SERVERLESSSERVICES,
 )
 from knpy.controller.serving.revision import RevisionReconciler
-from knpy.controller.serving.route_pending import PendingRouteReconciler
+from knpy.controller.serving.route import RouteReconciler
 from knpy.controller.serving.service import ServiceReconciler
-from knpy.runtime.k8s import Client, Controller, Discovery, Informer, Recorder, Resource
+from knpy.runtime.k8s import (
+    SERVICES,
+    Client,
+    Controller,
+    Discovery,
+    Informer,
+    Recorder,
+    Resource,
+)
 from knpy.runtime.k8s.ownerrefs import controller_of
 from knpy.runtime.k8s.resources import Obj
 from knpy.runtime.process import cancel_and_wait
@@ -45,6 +59,7 @@ log = logging.getLogger("knpy.controller.serving")
 
 # the config maps the Revision reconciler reads (the rest are the webhook's and GC's)
 REVISION_CONFIGS = frozenset({DEPLOYMENT_CONFIG, AUTOSCALER_CONFIG, FEATURES_CONFIG})
+ROUTE_CONFIGS = frozenset({NETWORK_CONFIG, DOMAIN_CONFIG})
 
 
 def owner_keys(owner: Resource) -> Callable[[Obj], list[str]]:
@@ -60,7 +75,8 @@ def owner_keys(owner: Resource) -> Callable[[Obj], list[str]]:
 class ServingControllers:
     def __init__(self, client: Client, discovery: Discovery, recorder: Recorder,
                  config: Callable[[str], Any], *, workers: int = 2,
-                 watch_timeout: int = 300) -> None:
+                 watch_timeout: int = 300,
+                 cluster_domain: Callable[[], str] = lambda: "cluster.local") -> None:
         self.discovery = discovery
         wt = watch_timeout
         self.services = Informer(client, KSERVICES, watch_timeout=wt)
@@ -70,8 +86,12 @@ class ServingControllers:
         self.pas = Informer(client, PODAUTOSCALERS, watch_timeout=wt)
         self.skss = Informer(client, SERVERLESSSERVICES, watch_timeout=wt)
         self.deployments = Informer(client, DEPLOYMENTS, watch_timeout=wt)
+        self.ingresses = Informer(client, INGRESSES, watch_timeout=wt)
+        self.placeholders = Informer(client, SERVICES, label_selector=ROUTE_LABEL,
+                                     watch_timeout=wt)
         self.informers = [self.services, self.configurations, self.revisions, self.routes,
-                          self.pas, self.skss, self.deployments]
+                          self.pas, self.skss, self.deployments, self.ingresses,
+                          self.placeholders]
         self.service = Controller(ServiceReconciler(
             client, self.services.lister, recorder, configurations=self.configurations.lister,
             routes=self.routes.lister, revisions=self.revisions.lister), workers=workers)
@@ -83,8 +103,12 @@ class ServingControllers:
             podautoscalers=self.pas.lister, serverlessservices=self.skss.lister,
             config=lambda: (config(DEPLOYMENT_CONFIG), config(AUTOSCALER_CONFIG),
                             config(FEATURES_CONFIG))), workers=workers)
-        self.route = Controller(PendingRouteReconciler(client, self.routes.lister, recorder),
-                                workers=workers)
+        self.route = Controller(RouteReconciler(
+            client, self.routes.lister, recorder, configurations=self.configurations.lister,
+            revisions=self.revisions.lister, ingresses=self.ingresses.lister,
+            services=self.placeholders.lister,
+            config=lambda: (config(NETWORK_CONFIG), config(DOMAIN_CONFIG), cluster_domain())),
+            workers=workers)
         self.pairs = [(self.service, self.services), (self.configuration, self.configurations),
                       (self.revision, self.revisions), (self.route, self.routes)]
         self.controllers = [c for c, _ in self.pairs]
@@ -99,6 +123,14 @@ class ServingControllers:
         self.configuration.watch(self.revisions, owner_keys(CONFIGURATIONS))
         for child in (self.deployments, self.pas, self.skss):
             self.revision.watch(child, owner_keys(REVISIONS))
+        for child in (self.ingresses, self.placeholders):
+            self.route.watch(child, owner_keys(ROUTES))
+        for target in (self.configurations, self.revisions):
+            self.route.watch(target, self._routes_of_namespace)
+
+    def _routes_of_namespace(self, o: Obj) -> list[str]:
+        ns = o["metadata"].get("namespace")
+        return [f"{ns}/{r['metadata']['name']}" for r in self.routes.lister.list(ns)]
 
     async def served(self, quiet: bool = False) -> bool:
         """Whether every Serving CRD is served."""
@@ -137,6 +169,8 @@ class ServingControllers:
             self.revision.enqueue_all(self.revisions.lister, slow=False)
         if self.enabled and name == GC_CONFIG:
             self.configuration.enqueue_all(self.configurations.lister, slow=False)
+        if self.enabled and name in ROUTE_CONFIGS:
+            self.route.enqueue_all(self.routes.lister, slow=False)
 
     def resync(self, slow: bool = True) -> None:
         """Re-queue every object (the periodic level-triggered catch-all)."""

@@ -9,3 +9,10 @@ SERVERLESSSERVICES = "serverlessservices"
 MODE_SERVE = "Serve"
 MODE_PROXY = "Proxy"
 MODES = (MODE_SERVE, MODE_PROXY)
+INGRESSES = "ingresses"
+
+# Ingress rules' visibility: reachable from outside the cluster, or only inside it
+VISIBILITY_EXTERNAL = "ExternalIP"
+VISIBILITY_CLUSTER_LOCAL = "ClusterLocal"
+# The Ingress annotation naming which gateway programs it (config-network ingress-class)
+INGRESS_CLASS_ANNOTATION = "networking.knative.dev/ingress.class"

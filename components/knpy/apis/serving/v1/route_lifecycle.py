@@ -80,6 +80,10 @@ class RouteStatus:
         self.conditions.mark_unknown(INGRESS_READY, "IngressNotConfigured",
                                      "Ingress has not yet been reconciled.")
 
+    def mark_ingress_not_owned(self, name: str) -> None:
+        self.conditions.mark_false(INGRESS_READY, "NotOwned",
+                                   f"There is an existing Ingress {name!r} that we do not own.")
+
     def propagate_ingress_status(self, ingress_status: dict[str, Any]) -> None:
         cond = next((c for c in ingress_status.get("conditions") or []
                      if c.get("type") == "Ready"), None)

@@ -1,0 +1,135 @@
+"""Process wiring: the routing table from the API (informers on KIngresses and Services,
+the programmer writing status) or from `--config FILE`; two listeners on the proxy core
+(public: ExternalIP rules; internal: every rule), probes, drain on stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from knpy.ingress.backends import Backends
+from knpy.ingress.config import Settings, parse_args
+from knpy.ingress.filesource import load_config
+from knpy.ingress.handler import IngressHandler
+from knpy.ingress.programmer import INGRESS_RESOURCE, IngressProgrammer
+from knpy.ingress.table import Router
+from knpy.runtime.k8s import (
+    SERVICES,
+    Client,
+    Controller,
+    EventRecorder,
+    Informer,
+    Lister,
+    connect,
+)
+from knpy.runtime.k8s.probes import serve_probes
+from knpy.runtime.observability.logs import setup_logging
+from knpy.runtime.process import cancel_and_wait, run_until_stopped
+from knpy.runtime.proxy import ProxyOptions, Server
+
+__all__ = ["amain"]
+
+log = logging.getLogger("knpy.ingress")
+
+# X-Forwarded-For and X-Forwarded-Proto appended or set, and a Forwarded element always
+OPTIONS = ProxyOptions(forwarded="always")
+
+
+class Listeners:
+    """The public and internal listeners over one router and one set of backends."""
+
+    def __init__(self, s: Settings, router: Router, services: Lister) -> None:
+        self.s = s
+        self.backends = Backends(services, OPTIONS)
+        self.servers = [Server(IngressHandler(router.current, self.backends, external=e),
+                               OPTIONS) for e in (True, False)]
+        self.ports: list[int] = []
+
+    async def start(self) -> None:
+        for srv, port in zip(self.servers, (self.s.port, self.s.internal_port), strict=True):
+            self.ports.append(await srv.listen(self.s.host, port))
+        log.info("ingress gateway on :%d (public) and :%d (internal), class %s",
+                 *self.ports, self.s.ingress_class)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(srv.close(grace=self.s.drain_timeout) for srv in self.servers))
+        self.backends.close()
+
+
+async def _with_probes(s: Settings, ready: Callable[[], str | None],
+                       body: Callable[[], Awaitable[None]]) -> None:
+    probes = (await serve_probes(s.host, s.probe_port, healthy=lambda: None, ready=ready)
+              if s.probe_port else None)
+    try:
+        await body()
+    finally:
+        if probes is not None:
+            await probes.cleanup()
+
+
+async def run_cluster(client: Client, s: Settings) -> None:
+    ingresses = Informer(client, INGRESS_RESOURCE)
+    services = Informer(client, SERVICES)
+    router = Router()
+    controller = Controller(IngressProgrammer(
+        client, ingresses.lister, EventRecorder(client, "knpy-ingress"), router=router,
+        ingress_class=s.ingress_class, public=s.domain_of(s.public_service),
+        private=s.domain_of(s.private_service)), workers=1)
+    controller.watch(ingresses)
+    listeners = Listeners(s, router, services.lister)
+    services.on_change(listeners.backends.service_changed)
+
+    def not_ready() -> str | None:
+        waiting = [str(i.resource) for i in (ingresses, services) if not i.synced.is_set()]
+        return f"not synced: {', '.join(waiting)}" if waiting else None
+
+    async def body() -> None:
+        tasks = [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
+                 for i in (services, ingresses)]
+        try:
+            # Services first: a programmed Ingress must find its backends at once
+            await services.wait_synced()
+            await ingresses.wait_synced()
+            await listeners.start()
+            tasks.append(asyncio.create_task(controller.run(), name="programmer"))
+            await asyncio.gather(*tasks)
+        finally:
+            await listeners.close()
+            await cancel_and_wait(tasks)
+    await _with_probes(s, not_ready, body)
+
+
+async def run_file(s: Settings, path: Path) -> None:
+    router, services = load_config(path, s.ingress_class)
+    listeners = Listeners(s, router, services)
+
+    async def body() -> None:
+        await listeners.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await listeners.close()
+    await _with_probes(s, lambda: None, body)
+
+
+async def amain(argv: list[str], stop: asyncio.Event) -> int | None:
+    """The gateway process (knpy.runtime.process.run); flags: see config.py."""
+    s = parse_args(argv)
+    setup_logging(s.log_level)
+    if s.config:
+        try:
+            load_config(Path(s.config), s.ingress_class)  # fail fast, before listening
+        except (OSError, ValueError) as exc:
+            print(f"ingress: invalid --config: {exc}", file=sys.stderr)
+            return 2
+        await run_until_stopped(run_file(s, Path(s.config)), stop)
+        return 0
+    client = await connect(s.kubeconfig, user_agent="knpy-ingress/0.1")
+    try:
+        await run_until_stopped(run_cluster(client, s), stop)
+    finally:
+        await client.close()
+    return 0
