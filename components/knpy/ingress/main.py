@@ -25,10 +25,10 @@ from knpy.runtime.k8s import (
     Lister,
     connect,
 )
-from knpy.runtime.k8s.probes import serve_probes
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
 from knpy.runtime.proxy import ProxyOptions, Server
+from knpy.runtime.proxy.health import serve_probes
 
 __all__ = ["amain"]
 
@@ -67,7 +67,7 @@ async def _with_probes(s: Settings, ready: Callable[[], str | None],
         await body()
     finally:
         if probes is not None:
-            await probes.cleanup()
+            await probes.close()
 
 
 async def run_cluster(client: Client, s: Settings) -> None:

@@ -19,8 +19,8 @@ from knpy.controller.serving.resources import (
 )
 from knpy.controller.serving.route import RouteReconciler
 from knpy.controller.serving.route_resources import hosts_of
-from knpy.controller.sources.children import spec_hash
 from knpy.runtime.k8s import SERVICES, Lister, PermanentError, Resource
+from knpy.runtime.k8s.naming import spec_hash
 from knpy.runtime.k8s.testing import Row, World, run_row
 
 TLS_OFF = ("True", "TLSNotEnabled", "external-domain-tls is not enabled")

@@ -37,8 +37,8 @@ from knpy.apis.serving.v1 import Route
 from knpy.apis.serving.v1.register import ROUTE_LABEL
 from knpy.controller.serving.resources import SPEC_HASH_ANNOTATION
 from knpy.controller.serving.route_traffic import Target
-from knpy.controller.sources.children import spec_hash
 from knpy.runtime.k8s import owner_reference
+from knpy.runtime.k8s.naming import spec_hash
 
 __all__ = ["REVISION_HEADER", "Hosts", "hosts_of", "make_ingress", "make_placeholder",
            "status_traffic"]
