@@ -13,16 +13,20 @@ from knpy.apis.eventing.config import EventingConfig, parse_eventing_config
 from knpy.controller.eventing.broker import BrokerReconciler
 from knpy.controller.eventing.contract import (
     CONTRACT_KEY,
-    GENERATION_ANNOTATION,
+    GENERATIONS_KEY,
     ContractReconciler,
+    broker_entry,
     make_contract,
     render,
+    trigger_entry,
 )
+from knpy.controller.eventing.dataplane import DataPlane
 from knpy.controller.eventing.resolver import URIResolver
-from knpy.controller.eventing.resources import BROKERS, DEPLOYMENTS, TRIGGERS
+from knpy.controller.eventing.resources import BROKERS, DEPLOYMENTS, PODS, TRIGGERS
 from knpy.controller.eventing.trigger import TriggerReconciler
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract import eventing as contract_schema
+from knpy.runtime.contract.eventing import GENERATION_ANNOTATION
 from knpy.runtime.k8s import CONFIGMAPS, SERVICES, Discovery, Lister, Resource, SkipKey
 from knpy.runtime.k8s.testing import Row, World, run_row
 
@@ -80,10 +84,19 @@ def trigger(name: str = "t", ns: str = "ns", broker_name: str = "b", *,
     return o
 
 
-def contract_cm(*broker_keys: str) -> dict:
-    doc = {"brokers": [{"namespace": k.split("/")[0], "name": k.split("/")[1]}
-                       for k in broker_keys], "triggers": []}
-    return {"metadata": {"name": CM, "namespace": SYS},
+def contract_cm(*items: str | dict) -> dict:
+    """The contract ConfigMap holding these brokers ("ns/name" or a Broker) and Triggers
+    (with the status their reconcile writes), as the contract reconciler renders them."""
+    doc: dict = {"brokers": [], "triggers": []}
+    for it in items:
+        if isinstance(it, str):
+            doc["brokers"].append({"namespace": it.split("/")[0], "name": it.split("/")[1]})
+        elif it["kind"] == "Broker":
+            doc["brokers"].append(broker_entry(it, CFG))
+        else:
+            doc["triggers"].append(trigger_entry(it, {f"ns/{it['spec']['broker']}"}))
+    return {"metadata": {"name": CM, "namespace": SYS,
+                         "annotations": {GENERATION_ANNOTATION: "3"}},
             "data": {CONTRACT_KEY: json.dumps(doc)}}
 
 
@@ -105,17 +118,22 @@ def broker_factory(cfg: EventingConfig = CFG):
         return BrokerReconciler(
             world.client, world.listers.setdefault("brokers", Lister(BROKERS)),
             world.recorder, resolver=URIResolver(world.client, discovery(world)),
-            configmaps=world.listers.setdefault("configmaps", Lister(CONFIGMAPS)),
-            deployments=world.listers.setdefault("deployments", Lister(DEPLOYMENTS)),
-            system_namespace=SYS, contract_name=CM, config=lambda: cfg)
+            dataplane=dataplane(world, cfg), config=lambda: cfg)
     return make
+
+
+def dataplane(world: World, cfg: EventingConfig = CFG) -> DataPlane:
+    return DataPlane(world.listers.setdefault("configmaps", Lister(CONFIGMAPS)),
+                     world.listers.setdefault("deployments", Lister(DEPLOYMENTS)),
+                     world.listers.setdefault("pods", Lister(PODS)),
+                     system_namespace=SYS, contract_name=CM, config=lambda: cfg)
 
 
 def trigger_factory(world: World) -> TriggerReconciler:
     return TriggerReconciler(
         world.client, world.listers.setdefault("triggers", Lister(TRIGGERS)),
         world.recorder, brokers=world.listers.setdefault("brokers", Lister(BROKERS)),
-        resolver=URIResolver(world.client, discovery(world)))
+        resolver=URIResolver(world.client, discovery(world)), dataplane=dataplane(world))
 
 
 # ------------------------------------------------------------------ Broker
@@ -149,7 +167,8 @@ BROKER_ROWS = [
                 "apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "dls"}}})),
             (KSVC, {"metadata": {"name": "dls", "namespace": "ns"},
                     "status": {"address": {"url": "http://dls.ns.example"}}}),
-            (CONFIGMAPS, contract_cm("ns/b"))],
+            (CONFIGMAPS, contract_cm(with_status(broker(delivery={"deadLetterSink": {
+                "ref": {"kind": "Service"}}}), {"deadLetterSinkUri": "http://dls.ns.example"})))],
         want_status_updates=[with_status(broker(), {
             "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
             "deadLetterSinkUri": "http://dls.ns.example",
@@ -214,6 +233,13 @@ async def test_broker_waits_for_the_ingress_deployment() -> None:
 
 # ------------------------------------------------------------------ Trigger
 NO_DLS_T = NO_DLS
+T_PENDING = ("Unknown", "ContractPending", "the trigger is not in the data-plane contract yet")
+
+
+def served(trig: dict, sub: str, dls: str | None = None) -> tuple:
+    """The contract ConfigMap serving `trig` once resolved to `sub` (and `dls`)."""
+    st = {"subscriberUri": sub, **({"deadLetterSinkUri": dls} if dls else {})}
+    return (CONFIGMAPS, contract_cm("ns/b", with_status(trig, st)))
 
 
 def t_status(sub: str | None, **c) -> dict:
@@ -232,18 +258,20 @@ TRIGGER_ROWS = [
         key="ns/t", objects=[(TRIGGERS, trigger())],
         want_status_updates=[with_status(trigger(), t_status(
             "http://sink.test/", BrokerReady=NO_BROKER, DeadLetterSinkResolved=NO_DLS_T,
-            DependencyReady="True", SubscriberResolved="True", Ready=NO_BROKER))],
+            DependencyReady="True", SubscriberResolved="True", SubscriptionReady=T_PENDING,
+            Ready=NO_BROKER))],
         want_events=["Warning BrokerDoesNotExist Broker 'b' does not exist"]),
     Row("ready broker + ksvc subscriber with a relative uri",
         key="ns/t", objects=[
             (BROKERS, ready_broker()), KSVC_SINK,
             (TRIGGERS, trigger(subscriber={"ref": {"apiVersion": "serving.knative.dev/v1",
                                                    "kind": "Service", "name": "sink"},
-                                           "uri": "/events/in"}))],
+                                           "uri": "/events/in"})),
+            served(trigger(), "http://sink.ns.example/events/in")],
         want_status_updates=[with_status(trigger(), t_status(
             "http://sink.ns.example/events/in", BrokerReady="True",
             DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
-            SubscriberResolved="True", Ready="True"))],
+            SubscriberResolved="True", SubscriptionReady="True", Ready="True"))],
         want_events=["Normal TriggerReady Trigger 't' delivers to "
                      "http://sink.ns.example/events/in"]),
     Row("subscriber is a plain Kubernetes Service",
@@ -251,11 +279,12 @@ TRIGGER_ROWS = [
             (BROKERS, ready_broker()),
             (SERVICES, {"metadata": {"name": "web", "namespace": "ns"}}),
             (TRIGGERS, trigger(subscriber={"ref": {"apiVersion": "v1", "kind": "Service",
-                                                   "name": "web"}}))],
+                                                   "name": "web"}})),
+            served(trigger(), "http://web.ns.svc.cluster.local")],
         want_status_updates=[with_status(trigger(), t_status(
             "http://web.ns.svc.cluster.local", BrokerReady="True",
             DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
-            SubscriberResolved="True", Ready="True"))],
+            SubscriberResolved="True", SubscriptionReady="True", Ready="True"))],
         want_events=["Normal TriggerReady Trigger 't' delivers to "
                      "http://web.ns.svc.cluster.local"]),
     Row("subscriber without an address yet",
@@ -266,6 +295,7 @@ TRIGGER_ROWS = [
                                                    "kind": "Service", "name": "sink"}}))],
         want_status_updates=[with_status(trigger(), t_status(
             None, BrokerReady="True", DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
+            SubscriptionReady=T_PENDING,
             SubscriberResolved=("False", "Unable to get the Subscriber's URI",
                                 "Service ns/sink does not have an address "
                                 "(status.address.url) yet"),
@@ -275,11 +305,11 @@ TRIGGER_ROWS = [
                      "have an address (status.address.url) yet"]),
     Row("dead-letter sink falls back to the broker's",
         key="ns/t", objects=[(BROKERS, ready_broker(dls="http://dls.test/")),
-                             (TRIGGERS, trigger())],
+                             (TRIGGERS, trigger()), served(trigger(), "http://sink.test/")],
         want_status_updates=[with_status(trigger(), {
             **t_status("http://sink.test/", BrokerReady="True",
                        DeadLetterSinkResolved="True", DependencyReady="True",
-                       SubscriberResolved="True", Ready="True"),
+                       SubscriberResolved="True", SubscriptionReady="True", Ready="True"),
             "deadLetterSinkUri": "http://dls.test/"})],
         want_events=["Normal TriggerReady Trigger 't' delivers to http://sink.test/"]),
     Row("broker not ready yet: BrokerReady Unknown with the broker's reason",
@@ -288,7 +318,8 @@ TRIGGER_ROWS = [
         want_status_updates=[with_status(trigger(), t_status(
             "http://sink.test/", BrokerReady=("Unknown", "ContractPending", "not yet"),
             DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
-            SubscriberResolved="True", Ready=("Unknown", "ContractPending", "not yet")))]),
+            SubscriberResolved="True", SubscriptionReady=T_PENDING,
+            Ready=("Unknown", "ContractPending", "not yet")))]),
     Row("dependency annotation pointing at a missing object",
         key="ns/t", objects=[(BROKERS, ready_broker()), (TRIGGERS, trigger(annotations={
             "knative.dev/dependency": json.dumps({"kind": "Service", "name": "src",
@@ -297,7 +328,7 @@ TRIGGER_ROWS = [
             "http://sink.test/", BrokerReady="True", DeadLetterSinkResolved=NO_DLS_T,
             DependencyReady=("False", "DependencyDoesNotExist",
                              "Service 'src' not found in namespace 'ns'"),
-            SubscriberResolved="True",
+            SubscriberResolved="True", SubscriptionReady=T_PENDING,
             Ready=("False", "DependencyDoesNotExist",
                    "Service 'src' not found in namespace 'ns'")))],
         want_events=["Warning DependencyDoesNotExist Service 'src' not found in "
@@ -309,7 +340,8 @@ TRIGGER_ROWS = [
                        409, "Conflict", {"reason": "Conflict"}))],
         want_status_updates=[with_status(trigger(), t_status(
             "http://sink.test/", BrokerReady=NO_BROKER, DeadLetterSinkResolved=NO_DLS_T,
-            DependencyReady="True", SubscriberResolved="True", Ready=NO_BROKER))] * 2,
+            DependencyReady="True", SubscriberResolved="True", SubscriptionReady=T_PENDING,
+            Ready=NO_BROKER))] * 2,
         want_events=["Warning BrokerDoesNotExist Broker 'b' does not exist"]),
 ]
 
@@ -366,7 +398,8 @@ async def test_contract_written_once_and_parseable_by_the_data_plane() -> None:
          "metadata": {"name": CM, "namespace": SYS,
                       "labels": {"app.kubernetes.io/part-of": "knpy"},
                       "annotations": {GENERATION_ANNOTATION: "1"}},
-         "data": {CONTRACT_KEY: render(want_doc)}}]), contract_factory)
+         "data": {CONTRACT_KEY: render(want_doc),
+                  GENERATIONS_KEY: '{"brokers/ns/b":1,"triggers/ns/t":1}'}}]), contract_factory)
     [create] = world.client.writes("create")
     doc = contract_schema.loads(create.obj["data"][CONTRACT_KEY])
     assert [b.key for b in doc.brokers] == ["ns/b"]
@@ -397,7 +430,10 @@ async def test_contract_updated_when_a_broker_goes_away() -> None:
                                                "annotations": {GENERATION_ANNOTATION: "5"}},
                                   "data": {CONTRACT_KEY: render({
                                       "brokers": [{"namespace": "ns", "name": "b"}],
-                                      "triggers": []})}}]), contract_factory)
+                                      "triggers": []}),
+                                      # unchanged since generation 4
+                                      GENERATIONS_KEY: '{"brokers/ns/b":4}'}}]),
+                          contract_factory)
     [upd] = world.client.writes("update")
     assert [b.key for b in contract_schema.loads(upd.obj["data"][CONTRACT_KEY]).brokers] == [
         "ns/b"]

@@ -41,7 +41,9 @@ import yaml
 from knpy.runtime.config import FieldError, parse_iso8601_duration
 
 __all__ = [
+    "CONTRACT_KEY",
     "DEFAULT_DELIVERY",
+    "GENERATION_ANNOTATION",
     "BrokerSpec",
     "DeliverySpec",
     "EffectiveDelivery",
@@ -52,6 +54,10 @@ __all__ = [
     "parse",
 ]
 
+CONTRACT_KEY = "contract.yaml"  # the contract ConfigMap's key holding the document
+# On the contract ConfigMap: how many times the controller wrote it. On a broker pod: the
+# generation that pod serves (it writes it once applied), which readiness waits for.
+GENERATION_ANNOTATION = "eventing.knpy.dev/contract-generation"
 BACKOFF_POLICIES = ("exponential", "linear")
 ORDERINGS = ("unordered", "partitionkey")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
