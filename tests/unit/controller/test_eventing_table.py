@@ -446,3 +446,90 @@ def test_eventing_config_parsing() -> None:
     assert cfg.handles_class("A") and not cfg.handles_class("C")
     with pytest.raises(FieldError, match=r"config-knpy-eventing\[resync-period\]"):
         parse_eventing_config({"resync-period": "-1s"})
+
+
+# ------------------------------------------------------------------ data plane readiness
+GATED = EventingConfig(ingress_host="ingress.test", ingress_deployment="broker-ingress",
+                       dispatcher_deployment="broker-dispatcher")
+
+
+def deployment(role: str) -> dict:
+    return {"metadata": {"name": f"broker-{role}", "namespace": SYS},
+            "spec": {"selector": {"matchLabels": {"app": f"broker-{role}"}}},
+            "status": {"conditions": [{"type": "Available", "status": "True"}]}}
+
+
+def pod(role: str, i: int, served: int | None, ready: str = "True") -> dict:
+    md: dict = {"name": f"broker-{role}-{i}", "namespace": SYS,
+                "labels": {"app": f"broker-{role}"}}
+    if served is not None:
+        md["annotations"] = {GENERATION_ANNOTATION: str(served)}
+    return {"metadata": md, "status": {"conditions": [{"type": "Ready", "status": ready}]}}
+
+
+def data_plane(*pods: dict) -> list:
+    return [(DEPLOYMENTS, deployment("ingress")), (DEPLOYMENTS, deployment("dispatcher")),
+            *[(PODS, p) for p in pods]]
+
+
+async def test_broker_waits_until_every_ready_pod_serves_its_generation() -> None:
+    waiting = ("Unknown", "DataPlaneNotReady", "broker-dispatcher: waiting for contract "
+               "generation 3 (with this broker) to be served: broker-dispatcher-1 serves 2")
+    # a pod that is not ready (starting, or going away) is not waited for
+    pods = [pod("ingress", 0, 3), pod("dispatcher", 0, 3), pod("dispatcher", 1, 2),
+            pod("dispatcher", 2, None, ready="False")]
+    await run_row(Row(
+        "one dispatcher pod behind", key="ns/b",
+        objects=[(BROKERS, broker()), (CONFIGMAPS, contract_cm("ns/b")), *data_plane(*pods)],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": conds(Addressable="True", DeadLetterSinkResolved=NO_DLS,
+                                FilterReady=waiting, IngressReady="True", Ready=waiting)})]),
+        broker_factory(GATED))
+    pods[2] = pod("dispatcher", 1, 4)
+    await run_row(Row(
+        "every ready pod serves it", key="ns/b",
+        objects=[(BROKERS, broker()), (CONFIGMAPS, contract_cm("ns/b")), *data_plane(*pods)],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": conds(Addressable="True", DeadLetterSinkResolved=NO_DLS,
+                                FilterReady="True", IngressReady="True", Ready="True")})],
+        want_events=["Normal BrokerReady Broker 'b' is ready at http://ingress.test/ns/b"]),
+        broker_factory(GATED))
+
+
+async def test_trigger_waits_for_the_entry_it_has_now_not_an_older_one() -> None:
+    def make(world: World) -> TriggerReconciler:
+        r = trigger_factory(world)
+        r.dataplane.config = lambda: GATED
+        return r
+    # the contract still holds the trigger's old subscriber: not served yet
+    stale = served(trigger(), "http://old.test/")
+    pods = data_plane(pod("ingress", 0, 3), pod("dispatcher", 0, 3))
+    world = await run_row(Row("stale entry", key="ns/t", objects=[
+        (BROKERS, ready_broker()), (TRIGGERS, trigger()), stale, *pods],
+        want_status_updates=[with_status(trigger(), t_status(
+            "http://sink.test/", BrokerReady="True", DeadLetterSinkResolved=NO_DLS_T,
+            DependencyReady="True", SubscriberResolved="True", SubscriptionReady=T_PENDING,
+            Ready=T_PENDING))]), make)
+    assert world.recorder.events == []
+
+
+def test_unchanged_entries_keep_the_generation_they_changed_in() -> None:
+    from knpy.controller.eventing.contract import entry_generation, next_generations
+    b = ready_broker()
+    t1 = with_status(trigger("t1"), {"subscriberUri": "http://a.test/"})
+    t2 = with_status(trigger("t2"), {"subscriberUri": "http://b.test/"})
+    doc1 = make_contract([b], [t1], CFG)
+    cm1 = {"metadata": {"annotations": {GENERATION_ANNOTATION: "7"}},
+           "data": {CONTRACT_KEY: render(doc1),
+                    GENERATIONS_KEY: json.dumps(next_generations(None, doc1, 7))}}
+    doc2 = make_contract([b], [t1, t2], CFG)
+    gens = next_generations(cm1, doc2, 8)
+    assert gens == {"brokers/ns/b": 7, "triggers/ns/t1": 7, "triggers/ns/t2": 8}
+    cm2 = {"metadata": {"annotations": {GENERATION_ANNOTATION: "8"}},
+           "data": {CONTRACT_KEY: render(doc2), GENERATIONS_KEY: json.dumps(gens)}}
+    assert entry_generation(cm2, "triggers", "ns/t1", doc2["triggers"][0]) == 7
+    assert entry_generation(cm2, "triggers", "ns/t2", doc2["triggers"][1]) == 8
+    changed = dict(doc2["triggers"][0], subscriber={"uri": "http://new.test/"})
+    assert entry_generation(cm2, "triggers", "ns/t1", changed) is None
