@@ -533,3 +533,17 @@ def test_unchanged_entries_keep_the_generation_they_changed_in() -> None:
     assert entry_generation(cm2, "triggers", "ns/t2", doc2["triggers"][1]) == 8
     changed = dict(doc2["triggers"][0], subscriber={"uri": "http://new.test/"})
     assert entry_generation(cm2, "triggers", "ns/t1", changed) is None
+
+
+def test_unroutable_subscriber_and_delivery_format_stay_in_the_contract() -> None:
+    # Knative keeps a `bad://uri` subscriber: every delivery fails and dead-letters, so the
+    # trigger must be in the contract (and so can be Ready for what the data plane serves)
+    t = with_status(trigger(subscriber={"uri": "bad://uri"},
+                            delivery={"format": "json", "deadLetterSink": {"uri": "x"}}),
+                    {"subscriberUri": "bad://uri", "deadLetterSinkUri": "http://dls.test/"})
+    doc = make_contract([ready_broker()], [t], CFG)
+    assert doc["triggers"] == [{
+        "namespace": "ns", "name": "t", "broker": "b", "subscriber": {"uri": "bad://uri"},
+        "delivery": {"format": "json", "deadLetterSink": {"uri": "http://dls.test/"}}}]
+    [parsed] = contract_schema.parse(doc).triggers
+    assert parsed.subscriber == "bad://uri" and parsed.delivery.format == "json"

@@ -31,7 +31,8 @@ __all__ = ["CONTRACT_KEY", "GENERATIONS_KEY", "ContractReconciler", "broker_entr
 log = logging.getLogger("knpy.controller.contract")
 
 GENERATIONS_KEY = "generations.json"  # entry -> the generation it last changed in
-_DELIVERY_FIELDS = ("retry", "backoffPolicy", "backoffDelay", "timeout", "retryAfterMax")
+_DELIVERY_FIELDS = ("retry", "backoffPolicy", "backoffDelay", "timeout", "retryAfterMax",
+                    "format")
 
 
 def _delivery(spec_delivery: Any, dls_uri: str | None) -> dict[str, Any] | None:
