@@ -4,11 +4,14 @@ API, and a Broker or Trigger turns Ready only once every data-plane pod serves i
 
 The API server runs no kubelet, so each broker process stands in for a Pod the test creates
 (and marks Ready); the process reports the generation it serves onto that Pod ($POD_NAME),
-as it does in a cluster."""
+as it does in a cluster. The processes authenticate as the chart's `knpy-broker`
+ServiceAccount (a TokenRequest token) bound to the chart's own Role, so the RBAC the chart
+grants (the contract ConfigMap by resourceNames, patch on pods) is what they run with."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import statistics
 import subprocess
@@ -17,15 +20,16 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import yaml
 
 from knpy.controller.eventing.resources import BROKERS, DEPLOYMENTS, PODS, TRIGGERS
 from knpy.runtime.contract.eventing import GENERATION_ANNOTATION
-from knpy.runtime.k8s import CONFIGMAPS, Client, Resource
+from knpy.runtime.k8s import CONFIGMAPS, ApiError, Client, Resource, connect
 from tests.integration.broker.conftest import Nats, Sink, binary_headers, post
 from tests.support.apiserver import controller_app
 from tests.support.cluster import KubeAPI
 from tests.support.poll import eventually
-from tests.support.procs import free_port, python_module, spawn, stop, wait_port
+from tests.support.procs import REPO, free_port, python_module, spawn, stop, wait_port
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -41,6 +45,13 @@ def cond(obj: dict, type_: str) -> dict:
     return {}
 
 
+def token_kubeconfig(admin: Path, out: Path, token: str) -> None:
+    """The admin kubeconfig's server and CA, with a bearer token for every user."""
+    cfg = yaml.safe_load(admin.read_text())
+    cfg["users"] = [{"name": u["name"], "user": {"token": token}} for u in cfg["users"]]
+    out.write_text(json.dumps(cfg))
+
+
 class DataPlane:
     """Deployments and Pods for the broker's two roles, each Pod backed by a process."""
 
@@ -48,6 +59,7 @@ class DataPlane:
                  logdir: Path) -> None:
         self.api, self.client, self.system, self.nats = api, client, system, nats
         self.logdir = logdir
+        self.kubeconfig = logdir / "broker.kubeconfig"
         self.port = free_port()
         self.procs: dict[str, subprocess.Popen] = {}
         self.watch_timeout = 300
@@ -58,8 +70,10 @@ class DataPlane:
 
     async def create(self) -> None:
         c, ns = self.client, self.system
-        await c.create(SERVICEACCOUNTS, {"apiVersion": "v1", "kind": "ServiceAccount",
-                                         "metadata": {"name": "default", "namespace": ns}})
+        for sa in ("default", "knpy-broker"):
+            await c.create(SERVICEACCOUNTS, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                             "metadata": {"name": sa, "namespace": ns}})
+        await self._broker_identity()
         await c.create(CONFIGMAPS, {
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "config-knpy-eventing", "namespace": ns},
@@ -88,9 +102,21 @@ class DataPlane:
                              "conditions": [{"type": "Ready", "status": "True"}]}
             await c.update_status(PODS, pod)
 
+    async def _broker_identity(self) -> None:
+        """The chart's broker Role and RoleBinding in the system namespace, and a kubeconfig
+        with a token of the knpy-broker ServiceAccount."""
+        rbac = self.api.helm("template", "knpy", str(REPO / "charts" / "knpy"), "-n",
+                             self.system, "--show-only", "templates/rbac-broker.yaml").stdout
+        self.api.kubectl("apply", "-n", self.system, "-f", "-", input=rbac)
+        tok = await self.client.request(
+            "POST", f"/api/v1/namespaces/{self.system}/serviceaccounts/knpy-broker/token",
+            body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                  "spec": {"expirationSeconds": 3600}})
+        token_kubeconfig(Path(self.api.kubeconfig), self.kubeconfig, tok["status"]["token"])
+
     def start(self, role: str) -> None:
         args = ["--role", role, "--contract-configmap", f"{self.system}/{CONTRACT_CM}",
-                "--kubeconfig", str(self.api.kubeconfig), "--nats", self.nats.url,
+                "--kubeconfig", str(self.kubeconfig), "--nats", self.nats.url,
                 "--port", str(self.port), "--watch-timeout", str(self.watch_timeout)]
         self.procs[role] = spawn(python_module("knpy.broker", *args),
                                  env={"POD_NAME": f"broker-{role}-0",
@@ -185,6 +211,23 @@ async def test_ten_triggers_each_sent_one_event_the_instant_it_is_ready(
     p95 = sorted(lat)[min(len(lat) - 1, int(0.95 * len(lat)))]
     print(f"RESULT trigger_ready_to_delivered_p95_s={p95:.3f} "
           f"median={statistics.median(lat):.3f} (127.0.0.1, 10 triggers)")
+
+
+async def test_the_broker_runs_with_the_charts_narrow_rbac(world) -> None:
+    dp, _ns = world
+    await asyncio.to_thread(dp.start, "ingress")  # it could watch its contract, and report
+    async def reported() -> bool:
+        return await dp.served("ingress") >= 1
+    await eventually(reported, 15, "the ingress reports a generation")
+    c = await connect(str(dp.kubeconfig))
+    try:
+        with pytest.raises(ApiError) as e:  # no other ConfigMap, not even by listing
+            await c.list(CONFIGMAPS, dp.system)
+        assert e.value.status == 403
+        got = await c.list(CONFIGMAPS, dp.system, field_selector=f"metadata.name={CONTRACT_CM}")
+        assert [i["metadata"]["name"] for i in got["items"]] == [CONTRACT_CM]
+    finally:
+        await c.close()
 
 
 async def test_not_ready_while_a_data_plane_pod_serves_an_older_generation(
