@@ -3,6 +3,7 @@ releases (helm template with the harness's helm; skipped when it is not installe
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,10 @@ def test_default_install_has_every_component() -> None:
         ("ValidatingWebhookConfiguration", "validation.webhook.eventing.knpy.dev"),
     ]:
         assert (kind, name) in objs, f"{kind}/{name} missing"
+    # Knative's observability config maps, in the system namespace as Knative ships them
+    assert json.loads(objs[("ConfigMap", "config-logging")]["data"]["zap-logger-config"])[
+        "level"] == "info"
+    assert objs[("ConfigMap", "config-tracing")]["data"]["backend"] == "none"
     # one replica each: no PodDisruptionBudget (it would block every node drain)
     assert not [k for k in objs if k[0] == "PodDisruptionBudget"]
 
