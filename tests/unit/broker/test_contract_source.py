@@ -1,0 +1,30 @@
+"""ConfigMapSource: what the broker takes from the contract ConfigMap it watches (the
+watch itself runs against a real API server in tests/integration/broker)."""
+
+from __future__ import annotations
+
+import json
+
+from knpy.broker.contract_source import ConfigMapSource
+from knpy.runtime.contract.eventing import CONTRACT_KEY, GENERATION_ANNOTATION
+
+
+def cm(rv: str, gen: str, doc: object) -> dict:
+    return {"metadata": {"name": "contract", "namespace": "sys", "resourceVersion": rv,
+                         "annotations": {GENERATION_ANNOTATION: gen}},
+            "data": {CONTRACT_KEY: doc if isinstance(doc, str) else json.dumps(doc)}}
+
+
+def test_generations_follow_the_configmap_and_a_bad_one_keeps_the_last_good() -> None:
+    src = ConfigMapSource(client=None, namespace="sys", name="contract")  # type: ignore[arg-type]
+    first = src.changed()  # not written yet: serve nothing, once
+    assert first is not None and first.generation == 0 and not first.contract.brokers
+    assert src.changed() is None
+    src.informer.lister.put(cm("5", "3", {"brokers": [{"namespace": "d", "name": "b"}]}))
+    got = src.changed()
+    assert got is not None and got.generation == 3 and got.contract.brokers[0].key == "d/b"
+    assert src.changed() is None, "same resourceVersion: nothing new"
+    src.informer.lister.put(cm("6", "4", {"brokers": "nonsense"}))
+    assert src.changed() is None, "rejected: the last good contract stays"
+    src.informer.lister.remove(cm("6", "4", {}))
+    assert src.changed() is None, "deleted: the controller writes it back; keep serving"
