@@ -9,7 +9,7 @@ import contextlib
 import logging
 
 from knpy.broker import topology
-from knpy.broker.contract_source import ConfigMapSource, FileSource, Source
+from knpy.broker.contract_source import ConfigMapSource, FileSource, Loaded, Source
 from knpy.broker.dispatcher import Dispatcher
 from knpy.broker.ingress import Ingress, server
 from knpy.broker.jetstream import JetStreamStore
@@ -40,7 +40,7 @@ async def drain(http: Server, settings: Settings) -> None:
     await http.close(grace=settings.publish_timeout + 1.0)
 
 
-def contract_source(settings: Settings, client: Client | None) -> Source:
+def open_source(settings: Settings, client: Client | None) -> Source:
     if client is not None:
         ns, _, name = settings.contract_configmap.rpartition("/")
         return ConfigMapSource(client, ns or settings.pod_namespace, name,
@@ -59,7 +59,7 @@ async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
         if settings.contract_configmap else None
     report = PodReport(client, settings.pod_namespace, settings.pod_name) \
         if client is not None and settings.pod_name else None
-    source = contract_source(settings, client)
+    source = open_source(settings, client)
     await store.start()
     await source.start()
     ingress = dispatcher = sender = http = None
@@ -74,7 +74,7 @@ async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
     applied: eventing.EventingContract | None = None
     loaded = None
     dirty = False
-    unreported = -1  # a generation applied but not yet reported
+    unreported: Loaded | None = None  # applied, not yet reported
     await store.ready()
     resync_at = loop.time() + settings.resync_interval
     while not stop.is_set():
@@ -99,7 +99,7 @@ async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
             if dispatcher is not None and not dirty:
                 await dispatcher.apply(active)
             if not dirty and applied is not contract:
-                applied, unreported = contract, loaded.generation
+                applied, unreported = contract, loaded
                 log.info("contract applied (generation %d): %d broker(s), %d trigger(s)",
                          loaded.generation, len(contract.brokers), len(contract.triggers))
         if http is None and ingress is not None and loaded is not None:
@@ -109,8 +109,9 @@ async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
                           body_timeout=settings.body_timeout)
             await http.listen(settings.host, settings.port)
             log.info("ingress listening on %s:%d", settings.host, settings.port)
-        if report is not None and unreported >= 0 and await report.serving(unreported):
-            unreported = -1
+        if report is not None and unreported is not None and \
+                await report.serving(unreported.generation, unreported.uid):
+            unreported = None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_either(stop, source.wake), settings.reload_interval)
 

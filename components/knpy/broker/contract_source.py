@@ -31,6 +31,7 @@ log = logging.getLogger("knpy.broker.contract")
 class Loaded:
     contract: eventing.EventingContract
     generation: int
+    uid: str = ""  # the ConfigMap's (a re-created map counts from 1 again)
 
 
 class Source(Protocol):
@@ -120,7 +121,7 @@ class ConfigMapSource:
         try:
             gen = int(ann.get(eventing.GENERATION_ANNOTATION) or 0)
             return Loaded(eventing.loads((cm.get("data") or {}).get(eventing.CONTRACT_KEY) or "{}"),
-                          gen)
+                          gen, cm["metadata"].get("uid", ""))
         except (FieldError, ValueError) as e:
             log.error("contract ConfigMap %s/%s (resourceVersion %s) rejected, keeping the "
                       "last good one:\n%s", self.namespace, self.name, rv, e)

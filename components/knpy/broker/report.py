@@ -14,7 +14,7 @@ import logging
 
 import aiohttp
 
-from knpy.runtime.contract.eventing import GENERATION_ANNOTATION
+from knpy.runtime.contract.eventing import GENERATION_ANNOTATION, SOURCE_ANNOTATION
 from knpy.runtime.k8s import ApiError, Client, Resource
 
 __all__ = ["PodReport"]
@@ -27,19 +27,21 @@ PODS = Resource("", "v1", "pods", "Pod")
 class PodReport:
     def __init__(self, client: Client, namespace: str, pod: str) -> None:
         self.client, self.namespace, self.pod = client, namespace, pod
-        self.reported = -1
+        self.reported: tuple[int, str] | None = None
 
-    async def serving(self, generation: int) -> bool:
-        """Report `generation` (once); False if the write failed (the caller retries)."""
-        if generation == self.reported:
+    async def serving(self, generation: int, uid: str) -> bool:
+        """Report `generation` of ConfigMap `uid` (once); False if the write failed (the
+        caller retries)."""
+        if (generation, uid) == self.reported:
             return True
-        patch = {"metadata": {"annotations": {GENERATION_ANNOTATION: str(generation)}}}
+        patch = {"metadata": {"annotations": {GENERATION_ANNOTATION: str(generation),
+                                              SOURCE_ANNOTATION: uid}}}
         try:
             await self.client.patch(PODS, self.namespace, self.pod, patch)
         except (ApiError, aiohttp.ClientError, OSError, TimeoutError) as e:
             log.warning("could not report contract generation %d on pod %s/%s: %s",
                         generation, self.namespace, self.pod, e)
             return False
-        self.reported = generation
+        self.reported = (generation, uid)
         log.info("serving contract generation %d", generation)
         return True

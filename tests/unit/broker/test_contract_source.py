@@ -11,6 +11,7 @@ from knpy.runtime.contract.eventing import CONTRACT_KEY, GENERATION_ANNOTATION
 
 def cm(rv: str, gen: str, doc: object) -> dict:
     return {"metadata": {"name": "contract", "namespace": "sys", "resourceVersion": rv,
+                         "uid": "u1",
                          "annotations": {GENERATION_ANNOTATION: gen}},
             "data": {CONTRACT_KEY: doc if isinstance(doc, str) else json.dumps(doc)}}
 
@@ -23,6 +24,7 @@ def test_generations_follow_the_configmap_and_a_bad_one_keeps_the_last_good() ->
     src.informer.lister.put(cm("5", "3", {"brokers": [{"namespace": "d", "name": "b"}]}))
     got = src.changed()
     assert got is not None and got.generation == 3 and got.contract.brokers[0].key == "d/b"
+    assert got.uid == "u1"
     assert src.changed() is None, "same resourceVersion: nothing new"
     src.informer.lister.put(cm("6", "4", {"brokers": "nonsense"}))
     assert src.changed() is None, "rejected: the last good contract stays"

@@ -95,7 +95,7 @@ def contract_cm(*items: str | dict) -> dict:
             doc["brokers"].append(broker_entry(it, CFG))
         else:
             doc["triggers"].append(trigger_entry(it, {f"ns/{it['spec']['broker']}"}))
-    return {"metadata": {"name": CM, "namespace": SYS,
+    return {"metadata": {"name": CM, "namespace": SYS, "uid": "contract-uid",
                          "annotations": {GENERATION_ANNOTATION: "3"}},
             "data": {CONTRACT_KEY: json.dumps(doc)}}
 
@@ -463,7 +463,8 @@ def pod(role: str, i: int, served: int | None, ready: str = "True") -> dict:
     md: dict = {"name": f"broker-{role}-{i}", "namespace": SYS,
                 "labels": {"app": f"broker-{role}"}}
     if served is not None:
-        md["annotations"] = {GENERATION_ANNOTATION: str(served)}
+        md["annotations"] = {GENERATION_ANNOTATION: str(served),
+                             "eventing.knpy.dev/contract-uid": "contract-uid"}
     return {"metadata": md, "status": {"conditions": [{"type": "Ready", "status": ready}]}}
 
 
@@ -495,6 +496,26 @@ async def test_broker_waits_until_every_ready_pod_serves_its_generation() -> Non
             "conditions": conds(Addressable="True", DeadLetterSinkResolved=NO_DLS,
                                 FilterReady="True", IngressReady="True", Ready="True")})],
         want_events=["Normal BrokerReady Broker 'b' is ready at http://ingress.test/ns/b"]),
+        broker_factory(GATED))
+
+
+async def test_a_generation_of_a_deleted_contract_map_does_not_count() -> None:
+    # the map was re-created (it counts from 1 again): a pod's 9 was of the old map
+    cm = contract_cm("ns/b")
+    cm["metadata"]["uid"] = "new-uid"
+    old_map = pod("dispatcher", 0, 9)
+    old_map["metadata"]["annotations"]["eventing.knpy.dev/contract-uid"] = "old-uid"
+    same_map = pod("ingress", 0, 3)
+    same_map["metadata"]["annotations"]["eventing.knpy.dev/contract-uid"] = "new-uid"
+    waiting = ("Unknown", "DataPlaneNotReady", "broker-dispatcher: waiting for contract "
+               "generation 3 (with this broker) to be served: broker-dispatcher-0 serves 0")
+    await run_row(Row(
+        "re-created map", key="ns/b",
+        objects=[(BROKERS, broker()), (CONFIGMAPS, cm), *data_plane(same_map, old_map)],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": conds(Addressable="True", DeadLetterSinkResolved=NO_DLS,
+                                FilterReady=waiting, IngressReady="True", Ready=waiting)})]),
         broker_factory(GATED))
 
 

@@ -4,10 +4,11 @@ Ready must never be ahead of the data plane: an event sent the moment a Broker o
 turns Ready has to be accepted and delivered. The contract ConfigMap says since which
 generation it holds an object's current entry (contract.entry_generation); every broker pod
 writes the generation it has applied onto its own Pod (annotation
-`eventing.knpy.dev/contract-generation`, see knpy.broker.report). An entry is served once
-the role's Deployment is Available and every ready pod it selects serves that generation
-or a later one. Pods are what the Deployment selects (spec.selector.matchLabels), so no
-second list of names has to agree with the chart.
+`eventing.knpy.dev/contract-generation`, and the map's uid in `eventing.knpy.dev/contract-uid`;
+see knpy.broker.report). An entry is served once the role's Deployment is Available and
+every ready pod it selects serves that generation or a later one of the same map. Pods are
+what the Deployment selects (spec.selector.matchLabels), so no second list of names has to
+agree with the chart.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from knpy.apis.eventing.config import EventingConfig
 from knpy.controller.eventing.contract import entry_generation
-from knpy.runtime.contract.eventing import GENERATION_ANNOTATION
+from knpy.runtime.contract.eventing import GENERATION_ANNOTATION, SOURCE_ANNOTATION
 from knpy.runtime.k8s import Lister
 
 __all__ = ["DataPlane", "Served"]
@@ -46,9 +47,14 @@ def _pod_ready(p: dict) -> bool:
                for c in (p.get("status") or {}).get("conditions") or [])
 
 
-def _served(p: dict) -> int:
+def _served(p: dict, uid: str) -> int:
+    """The generation a pod reports, counted only if it came from this ConfigMap (`uid`;
+    a re-created map counts from 1 again)."""
+    ann = p["metadata"].get("annotations") or {}
+    if uid and ann.get(SOURCE_ANNOTATION) != uid:
+        return 0
     try:
-        return int((p["metadata"].get("annotations") or {}).get(GENERATION_ANNOTATION) or 0)
+        return int(ann.get(GENERATION_ANNOTATION) or 0)
     except ValueError:
         return 0
 
@@ -71,8 +77,8 @@ class DataPlane:
         """Whether the pods of `deployment` serve `expected` as the entry of `key` (kind
         "brokers" or "triggers"). Without a Deployment name the contract alone counts."""
         what = kind[:-1]
-        gen = entry_generation(self.configmaps.get(self.namespace, self.contract_name), kind,
-                               key, expected)
+        cm = self.configmaps.get(self.namespace, self.contract_name)
+        gen = entry_generation(cm, kind, key, expected)
         if gen is None:
             return Served(False, "ContractPending",
                           f"the {what} is not in the data-plane contract yet")
@@ -85,11 +91,12 @@ class DataPlane:
         if self.pods is None:
             return Served(True)
         sel = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        uid = ((cm or {}).get("metadata") or {}).get("uid", "")
         lagging = sorted(
-            f"{p['metadata']['name']} serves {_served(p)}"
+            f"{p['metadata']['name']} serves {_served(p, uid)}"
             for p in self.pods.list(self.namespace, where=lambda p: all(
                 (p["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items()))
-            if _pod_ready(p) and _served(p) < gen)
+            if _pod_ready(p) and _served(p, uid) < gen)
         if lagging:
             return Served(False, "DataPlaneNotReady",
                           f"{deployment}: waiting for contract generation {gen} (with this "

@@ -44,6 +44,7 @@ __all__ = [
     "CONTRACT_KEY",
     "DEFAULT_DELIVERY",
     "GENERATION_ANNOTATION",
+    "SOURCE_ANNOTATION",
     "BrokerSpec",
     "DeliverySpec",
     "EffectiveDelivery",
@@ -58,6 +59,9 @@ CONTRACT_KEY = "contract.yaml"  # the contract ConfigMap's key holding the docum
 # On the contract ConfigMap: how many times the controller wrote it. On a broker pod: the
 # generation that pod serves (it writes it once applied), which readiness waits for.
 GENERATION_ANNOTATION = "eventing.knpy.dev/contract-generation"
+# On a broker pod: the uid of the ConfigMap that generation came from (a re-created map
+# starts counting again, so a generation alone could claim what the pod never saw).
+SOURCE_ANNOTATION = "eventing.knpy.dev/contract-uid"
 BACKOFF_POLICIES = ("exponential", "linear")
 FORMATS = ("json", "binary")  # delivery.format: structured or binary content mode
 ORDERINGS = ("unordered", "partitionkey")
