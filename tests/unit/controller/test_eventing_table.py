@@ -568,3 +568,10 @@ def test_unroutable_subscriber_and_delivery_format_stay_in_the_contract() -> Non
         "delivery": {"format": "json", "deadLetterSink": {"uri": "http://dls.test/"}}}]
     [parsed] = contract_schema.parse(doc).triggers
     assert parsed.subscriber == "bad://uri" and parsed.delivery.format == "json"
+
+
+def test_a_trigger_whose_filter_the_data_plane_rejects_is_left_out() -> None:
+    # only reachable without the webhook: never Ready for a filter nobody applies
+    t = with_status(trigger(), {"subscriberUri": "http://sink.test/"})
+    t["spec"]["filters"] = [{"cesql": "((("}]
+    assert make_contract([ready_broker()], [t], CFG)["triggers"] == []

@@ -20,6 +20,7 @@ from typing import Any
 
 from knpy.apis.eventing.config import EventingConfig
 from knpy.apis.eventing.v1 import Broker, Trigger
+from knpy.runtime import eventfilter
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract import eventing as contract_schema
 from knpy.runtime.contract.eventing import CONTRACT_KEY, GENERATION_ANNOTATION
@@ -86,6 +87,13 @@ def trigger_entry(raw: dict, broker_keys: set[str]) -> dict[str, Any] | None:
     d = _delivery(t.spec_raw.get("delivery"), status.get("deadLetterSinkUri"))
     if d:
         entry["delivery"] = d
+    bad = eventfilter.validate(entry.get("filter", {}).get("attributes"), entry.get("filters"))
+    if bad:
+        # the data plane would not serve it (the webhook rejects these; without it, the
+        # trigger is left out, so it never turns Ready for a filter nobody applies)
+        log.warning("trigger %s/%s left out of the contract: invalid filter at %s: %s",
+                    t.namespace, t.name, bad[0].field, bad[0].message)
+        return None
     return entry if _valid("triggers", entry) else None
 
 
