@@ -28,6 +28,7 @@ class PodReport:
     def __init__(self, client: Client, namespace: str, pod: str) -> None:
         self.client, self.namespace, self.pod = client, namespace, pod
         self.reported: tuple[int, str] | None = None
+        self._failed = -1
 
     async def serving(self, generation: int, uid: str) -> bool:
         """Report `generation` of ConfigMap `uid` (once); False if the write failed (the
@@ -39,8 +40,11 @@ class PodReport:
         try:
             await self.client.patch(PODS, self.namespace, self.pod, patch)
         except (ApiError, aiohttp.ClientError, OSError, TimeoutError) as e:
-            log.warning("could not report contract generation %d on pod %s/%s: %s",
-                        generation, self.namespace, self.pod, e)
+            # retried every loop turn: say it once per generation, not once a second
+            level = logging.DEBUG if self._failed == generation else logging.WARNING
+            self._failed = generation
+            log.log(level, "could not report contract generation %d on pod %s/%s (Ready "
+                    "waits for it): %s", generation, self.namespace, self.pod, e)
             return False
         self.reported = (generation, uid)
         log.info("serving contract generation %d", generation)
