@@ -4,5 +4,6 @@ Ingress accepts CloudEvents at /<namespace>/<broker> and answers 202 only once t
 in the durable store; the dispatcher consumes one durable cursor per trigger, filters,
 delivers, retries, dead-letters and re-ingests replies. The store is an `EventStore`
 (NATS JetStream; an in-memory one exists for unit tests only).
-Run: `python -m knpy.broker --contract FILE --role ingress|dispatcher|all`.
+Run: `python -m knpy.broker --contract FILE | --contract-configmap NS/NAME --role
+ingress|dispatcher|all` (a file standalone, the controller's ConfigMap watched in a cluster).
 """

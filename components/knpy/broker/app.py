@@ -1,54 +1,29 @@
 """Run the broker's roles in one process: watch the contract, keep the store topology in
-shape, serve the ingress and/or run the dispatcher."""
+shape, serve the ingress and/or run the dispatcher, and report the contract generation
+served (cluster mode)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
-from pathlib import Path
 
 from knpy.broker import topology
+from knpy.broker.contract_source import ConfigMapSource, FileSource, Loaded, Source
 from knpy.broker.dispatcher import Dispatcher
 from knpy.broker.ingress import Ingress, server
 from knpy.broker.jetstream import JetStreamStore
+from knpy.broker.report import PodReport
 from knpy.broker.sender import Sender
 from knpy.broker.settings import Settings
 from knpy.broker.store import EventStore, StoreUnavailable
-from knpy.runtime.config import FieldError
 from knpy.runtime.contract import eventing
+from knpy.runtime.k8s import Client, connect
 from knpy.runtime.proxy import ProxyOptions, Server
 
 log = logging.getLogger("knpy.broker")
 
 ROLES = ("ingress", "dispatcher")
-
-
-class ContractFile:
-    """Polls a file (a ConfigMap mount replaces it via a symlink swap) for changes."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._stamp: tuple[int, int, int] | None = None
-
-    def changed(self) -> eventing.EventingContract | None:
-        """The new contract if the file changed and parses; None otherwise."""
-        try:
-            st = os.stat(self.path)
-        except OSError as e:
-            if self._stamp is not None:
-                log.error("contract %s unreadable: %s; keeping the last one", self.path, e)
-            return None
-        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-        if stamp == self._stamp:
-            return None
-        self._stamp = stamp
-        try:
-            return eventing.loads(self.path.read_text())
-        except (FieldError, OSError) as e:
-            log.error("contract %s rejected, keeping the last good one:\n%s", self.path, e)
-            return None
 
 
 async def drain(http: Server, settings: Settings) -> None:
@@ -65,41 +40,54 @@ async def drain(http: Server, settings: Settings) -> None:
     await http.close(grace=settings.publish_timeout + 1.0)
 
 
+def open_source(settings: Settings, client: Client | None) -> Source:
+    if client is not None:
+        ns, _, name = settings.contract_configmap.rpartition("/")
+        return ConfigMapSource(client, ns or settings.pod_namespace, name,
+                               watch_timeout=settings.watch_timeout)
+    assert settings.contract is not None
+    return FileSource(settings.contract)
+
+
 async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
               store: EventStore | None = None) -> None:
     """Serve until `stop` is set (the process runner sets it on SIGTERM/SIGINT), then drain."""
     store = store or JetStreamStore(settings.nats, publish_timeout=settings.publish_timeout,
                                     max_age=settings.stream_max_age, keep=settings.stream_keep,
                                     dedup_window=settings.dedup_window)
+    client = await connect(settings.kubeconfig, user_agent="knpy-broker") \
+        if settings.contract_configmap else None
+    report = PodReport(client, settings.pod_namespace, settings.pod_name) \
+        if client is not None and settings.pod_name else None
+    source = open_source(settings, client)
     await store.start()
+    await source.start()
     ingress = dispatcher = sender = http = None
     if "ingress" in roles:
         ingress = Ingress(store, settings.max_event_bytes)
-        http = server(ingress, ProxyOptions(header_timeout=settings.header_timeout,
-                                            keepalive_timeout=settings.idle_timeout),
-                      body_timeout=settings.body_timeout)
-        await http.listen(settings.host, settings.port)
-        log.info("ingress listening on %s:%d", settings.host, settings.port)
     if "dispatcher" in roles:
         sender = Sender(settings.max_event_bytes)
         await sender.start()
         dispatcher = Dispatcher(store, sender, settings)
 
     loop = asyncio.get_running_loop()
-    source = ContractFile(settings.contract)
-    contract: eventing.EventingContract | None = None
-    dirty = announce = False
+    applied: eventing.EventingContract | None = None
+    loaded = None
+    dirty = False
+    unreported: Loaded | None = None  # applied, not yet reported
     await store.ready()
     resync_at = loop.time() + settings.resync_interval
     while not stop.is_set():
+        source.wake.clear()
         new = source.changed()
         if new is not None:
-            contract, dirty, announce = new, True, True
+            loaded, dirty = new, True
         if loop.time() >= resync_at:
             # Level-triggered: re-assert streams and consumers now and then, in case the
             # store lost them (a wiped store directory, an operator's delete).
             dirty, resync_at = True, loop.time() + settings.resync_interval
-        if dirty and contract is not None:
+        if dirty and loaded is not None:
+            contract = loaded.contract
             active = topology.active_triggers(contract, settings)
             try:
                 await topology.ensure(store, contract, active)
@@ -110,12 +98,22 @@ async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
                 ingress.set_contract(contract)  # unknown brokers 404; unstored ones 503
             if dispatcher is not None and not dirty:
                 await dispatcher.apply(active)
-            if not dirty and announce:
-                announce = False
-                log.info("contract applied: %d broker(s), %d trigger(s)",
-                         len(contract.brokers), len(contract.triggers))
+            if not dirty and applied is not contract:
+                applied, unreported = contract, loaded
+                log.info("contract applied (generation %d): %d broker(s), %d trigger(s)",
+                         loaded.generation, len(contract.brokers), len(contract.triggers))
+        if http is None and ingress is not None and loaded is not None:
+            # listen once the first contract is in: a ready ingress knows its brokers
+            http = server(ingress, ProxyOptions(header_timeout=settings.header_timeout,
+                                                keepalive_timeout=settings.idle_timeout),
+                          body_timeout=settings.body_timeout)
+            await http.listen(settings.host, settings.port)
+            log.info("ingress listening on %s:%d", settings.host, settings.port)
+        if report is not None and unreported is not None and \
+                await report.serving(unreported.generation, unreported.uid):
+            unreported = None
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.reload_interval)
+            await asyncio.wait_for(_either(stop, source.wake), settings.reload_interval)
 
     log.info("shutting down")
     if http is not None:
@@ -124,4 +122,16 @@ async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
         await dispatcher.close(settings.drain_timeout)
     if sender is not None:
         await sender.close()
+    await source.close()
+    if client is not None:
+        await client.close()
     await store.close()
+
+
+async def _either(a: asyncio.Event, b: asyncio.Event) -> None:
+    waits = [asyncio.ensure_future(a.wait()), asyncio.ensure_future(b.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()

@@ -166,9 +166,11 @@ class TriggerWorker:
         ttl = event.attributes.get(admission.TTL)
         out_event = event.replace(remove=(admission.TTL,))
         extra = [("Prefer", "reply"), ("Kn-Namespace", a.trigger.namespace), *headers]
+        structured = d.format == "json"
         attempt = rec.attempt
         while True:
-            out = await self.sender.send(a.trigger.subscriber, out_event, extra, self.timeout)
+            out = await self.sender.send(a.trigger.subscriber, out_event, extra, self.timeout,
+                                         structured=structured)
             if out.ok:
                 if out.reply is not None and not await self._reingest(out.reply, ttl, headers):
                     await rec.nak(policy.backoff(d, attempt, self.settings.backoff_cap))
@@ -189,7 +191,10 @@ class TriggerWorker:
             await rec.term()
             return
         dls = dead_letter_event(out_event, a.trigger.subscriber, out)
-        dout = await self.sender.send(d.dead_letter_sink, dls, headers, self.timeout)
+        # Kn-Namespace as on subscriber deliveries (Knative sends it to the DLS too)
+        dout = await self.sender.send(d.dead_letter_sink, dls,
+                                      [("Kn-Namespace", a.trigger.namespace), *headers],
+                                      self.timeout, structured=structured)
         if dout.ok:
             await rec.ack()
         else:

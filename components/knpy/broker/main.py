@@ -1,4 +1,5 @@
-"""`python -m knpy.broker --contract brokers.yaml --role ingress|dispatcher|all ...`: flags."""
+"""`python -m knpy.broker --contract brokers.yaml | --contract-configmap ns/name
+--role ingress|dispatcher|all ...`: flags."""
 
 from __future__ import annotations
 
@@ -13,13 +14,20 @@ from knpy.runtime.observability.logs import setup_logging
 
 
 def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
-    d = Settings(contract=Path("."))
+    d = Settings()
     env = os.environ.get
     p = argparse.ArgumentParser(prog="python -m knpy.broker",
                                 description="knpy broker: ingress and filter/dispatcher")
-    p.add_argument("--contract", default=env("KNPY_BROKER_CONTRACT"), required=
-                   env("KNPY_BROKER_CONTRACT") is None,
-                   help="brokers+triggers YAML file (standalone) or mounted ConfigMap key")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--contract", default=env("KNPY_BROKER_CONTRACT"),
+                     help="brokers+triggers YAML file (standalone mode)")
+    src.add_argument("--contract-configmap", default=env("KNPY_BROKER_CONTRACT_CONFIGMAP"),
+                     help="namespace/name of the controller's contract ConfigMap, watched "
+                          "through the API (cluster mode; the generation served is written "
+                          "onto this pod, $POD_NAME in $POD_NAMESPACE)")
+    p.add_argument("--kubeconfig", default=None, help="default $KUBECONFIG, else in-cluster")
+    p.add_argument("--watch-timeout", type=int, default=d.watch_timeout,
+                   help="seconds before the contract ConfigMap watch is renewed")
     p.add_argument("--role", choices=(*ROLES, "all"), default=env("KNPY_BROKER_ROLE", "all"))
     p.add_argument("--nats", default=env("NATS_URL", d.nats), help="comma-separated URLs")
     p.add_argument("--host", default=d.host)
@@ -54,6 +62,11 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
                    help="close ingress keep-alive connections idle this long (0: never)")
     p.add_argument("--log-level", default=env("KNPY_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
+    if bool(a.contract) == bool(a.contract_configmap):
+        p.error("give one of --contract (a file) or --contract-configmap (namespace/name)")
+    pod_ns = env("POD_NAMESPACE", "")
+    if a.contract_configmap and "/" not in a.contract_configmap and not pod_ns:
+        p.error("--contract-configmap needs namespace/name (or $POD_NAMESPACE)")
     if a.drain_timeout < 0:
         p.error("--drain-timeout must be >= 0 seconds")
     for flag in ("drain_quiet_period", "header_timeout", "body_timeout", "idle_timeout"):
@@ -63,7 +76,10 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
         p.error("--dedup-window must be >= 0 seconds")
     if a.max_event_bytes < 64 * 1024:
         p.error("--max-event-bytes must be at least 65536 (64 KiB events must pass)")
-    s = Settings(contract=Path(a.contract), nats=a.nats, host=a.host, port=a.port,
+    s = Settings(contract=Path(a.contract) if a.contract else None,
+                 contract_configmap=a.contract_configmap or "", kubeconfig=a.kubeconfig,
+                 pod_name=env("POD_NAME", ""), pod_namespace=pod_ns,
+                 watch_timeout=a.watch_timeout, nats=a.nats, host=a.host, port=a.port,
                  max_event_bytes=a.max_event_bytes, publish_timeout=a.publish_timeout,
                  delivery_timeout=a.delivery_timeout, retry_after_max=a.retry_after_max,
                  backoff_cap=a.backoff_cap, concurrency=a.concurrency,

@@ -22,8 +22,9 @@ class Outcome:
 
 
 class Sender:
-    """Binary-mode POSTs: http:// over knpy's small keep-alive client (the hot path),
-    https:// over aiohttp."""
+    """POSTs in binary mode (or structured, for `delivery.format: json`): http:// over
+    knpy's small keep-alive client (the hot path), anything else over aiohttp (a scheme it
+    cannot send, such as `bad://uri`, is a failed delivery like a refused connection)."""
 
     def __init__(self, max_body: int) -> None:
         self.max_body = max_body
@@ -41,10 +42,10 @@ class Sender:
             await self._session.close()
 
     async def send(self, url: str, event: ce.CloudEvent, extra: Iterable[tuple[str, str]],
-                   time_limit: float) -> Outcome:
+                   time_limit: float, *, structured: bool = False) -> Outcome:
         """POST the event; a 2xx with a CloudEvent (other than 202) is a reply, a 2xx with a
         non-empty body that is not a CloudEvent is a failure."""
-        headers, body = ce.to_binary(event)
+        headers, body = ce.to_structured(event) if structured else ce.to_binary(event)
         headers.extend(extra)
         if url.startswith("http://"):
             try:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    contract: Path  # the brokers+triggers YAML (standalone file or mounted ConfigMap)
+    contract: Path | None = None  # the brokers+triggers YAML file (standalone mode)
+    contract_configmap: str = ""  # "namespace/name" watched through the API (cluster mode)
+    kubeconfig: str | None = None  # else $KUBECONFIG, else in-cluster
+    pod_name: str = ""  # this pod: where the served contract generation is reported
+    pod_namespace: str = ""
+    watch_timeout: int = 300  # seconds before the contract watch is renewed
     nats: str = "nats://127.0.0.1:4222"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -18,7 +23,7 @@ class Settings:
     retry_after_max: float = 60.0  # cap on Retry-After when delivery.retryAfterMax is unset
     backoff_cap: float = 60.0  # no single backoff longer than this (Knative has no cap)
     concurrency: int = 64  # in-flight deliveries per trigger when the trigger sets none
-    reload_interval: float = 1.0  # how often the contract file is checked for changes
+    reload_interval: float = 1.0  # how often the contract file is polled for changes
     resync_interval: float = 30.0  # how often streams/consumers are re-asserted anyway
     stream_max_age: float = 7 * 86400.0  # records older than this are dropped regardless
     stream_keep: int = 10_000  # settled records kept as a margin when compacting

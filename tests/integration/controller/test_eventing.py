@@ -60,6 +60,17 @@ async def test_crds_serve_status_as_a_subresource(kube_crds: KubeAPI, client: Cl
     assert ei.value.status == 422
 
 
+async def test_crds_keep_delivery_format_and_an_empty_filter(kube_crds: KubeAPI, client: Client,
+                                                           namespace: str) -> None:
+    # Knative's delivery.format (json | binary) and the webhook's default `filter: {}`
+    made = await client.create(TRIGGERS, trigger(namespace, "fmt", {"uri": "http://x/"},
+                                                 filter={}, delivery={"format": "json"}))
+    assert made["spec"]["delivery"] == {"format": "json"}, "not pruned"
+    assert made["spec"]["filter"] == {}
+    b = await client.create(BROKERS, broker(namespace, "fmt", delivery={"format": "binary"}))
+    assert b["spec"]["delivery"] == {"format": "binary"}
+
+
 @pytest.fixture
 async def controller(kube_crds: KubeAPI, client: Client):
     async with controller_app(kube_crds, client) as running:

@@ -63,6 +63,9 @@ def test_trigger_defaults() -> None:
     assert out["metadata"]["labels"] == {"eventing.knative.dev/broker": "default"}
     assert out["spec"]["subscriber"]["ref"]["namespace"] == "ns"
     assert out["spec"]["delivery"]["deadLetterSink"]["ref"]["namespace"] == "ns"
+    assert out["spec"]["filter"] == {}, "Knative defaults a missing filter to {}"
+    kept = set_trigger_defaults(trigger(filter={"attributes": {"type": "x"}}))
+    assert kept["spec"]["filter"] == {"attributes": {"type": "x"}}
 
 
 # ------------------------------------------------------------------ validation
@@ -71,6 +74,15 @@ def test_valid_trigger_has_no_errors() -> None:
                 filters=[{"prefix": {"type": "com."}}, {"cesql": "source LIKE '%x%'"}],
                 delivery={"retry": 0, "backoffPolicy": "linear", "backoffDelay": "PT1S",
                           "timeout": "PT10S"})
+    assert not validate_trigger(t, filters=V), str(validate_trigger(t, filters=V))
+
+
+def test_knative_trigger_shapes_accepted() -> None:
+    # several attributes in one exact/prefix/suffix (eventing #6477), delivery.format, and
+    # a subscriber no sender can reach (it is kept; its deliveries dead-letter)
+    t = trigger(filters=[{"exact": {"type": "a", "source": "b"}},
+                         {"suffix": {"type": "a", "subject": "z"}}],
+                delivery={"format": "json"}, subscriber={"uri": "bad://uri"})
     assert not validate_trigger(t, filters=V), str(validate_trigger(t, filters=V))
 
 
@@ -100,6 +112,8 @@ def test_valid_trigger_has_no_errors() -> None:
                              "namespace": "other"}}},
      "spec.subscriber.ref.namespace: invalid value: other: cross-namespace"),
     ({"broker": ""}, "spec.broker: missing field(s)"),
+    ({"delivery": {"format": "xml"}},
+     "spec.delivery.format: invalid value: xml: want json or binary"),
 ])
 def test_trigger_validation_messages(spec: dict, want: str) -> None:
     errs = validate_trigger(trigger(**spec), filters=V)

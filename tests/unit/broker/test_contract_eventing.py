@@ -88,12 +88,26 @@ def test_trigger_delivery_replaces_broker_wholesale_but_dls_falls_back() -> None
     ("triggers: [{namespace: d, name: t, broker: b, subscriber: 'http://x/', concurrency: 0}]",
      "triggers[0].concurrency"),
     ("brokers: [{namespace: d, name: b}, {namespace: d, name: b}]", "brokers[1].name"),
+    ("triggers: [{namespace: d, name: t, broker: b, subscriber: 'relative/x'}]",
+     "triggers[0].subscriber"),
+    ("brokers: [{namespace: d, name: b, delivery: {deadLetterSink: {uri: 'bad://uri'}}}]",
+     "brokers[0].delivery.deadLetterSink.uri"),
+    ("brokers: [{namespace: d, name: b, delivery: {format: xml}}]",
+     "brokers[0].delivery.format"),
     ("extra: 1", "extra"),
 ])
 def test_errors_name_the_field(doc: str, path: str) -> None:
     with pytest.raises(FieldError) as e:
         eventing.loads(doc)
     assert path in e.value.paths, e.value.paths
+
+
+def test_unroutable_subscriber_is_kept_and_format_parsed() -> None:
+    c = eventing.loads("brokers: [{namespace: d, name: b}]\n"
+                       "triggers: [{namespace: d, name: t, broker: b, subscriber: 'bad://uri',"
+                       " delivery: {format: json}}]")
+    assert c.triggers[0].subscriber == "bad://uri"
+    assert eventing.effective_delivery(c.brokers[0], c.triggers[0]).format == "json"
 
 
 def test_every_error_is_reported_at_once() -> None:

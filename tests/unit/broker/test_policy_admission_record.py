@@ -145,3 +145,19 @@ def test_dedup_window_and_drain_timeout_flags(tmp_path: Path,
     with pytest.raises(SystemExit):
         parse_args(["--contract", c, "--drain-timeout", "-1"])
     assert "--drain-timeout" in capsys.readouterr().err
+
+
+def test_contract_source_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from knpy.broker.main import parse_args
+    monkeypatch.delenv("KNPY_BROKER_CONTRACT", raising=False)
+    monkeypatch.delenv("KNPY_BROKER_CONTRACT_CONFIGMAP", raising=False)
+    monkeypatch.setenv("POD_NAME", "broker-ingress-abc")
+    monkeypatch.setenv("POD_NAMESPACE", "knpy-system")
+    s, _ = parse_args(["--contract-configmap", "knpy-system/knpy-broker-contract"])
+    assert (s.contract, s.contract_configmap, s.pod_name, s.pod_namespace) == (
+        None, "knpy-system/knpy-broker-contract", "broker-ingress-abc", "knpy-system")
+    for bad in ([], ["--contract", str(tmp_path / "c"), "--contract-configmap", "a/b"]):
+        with pytest.raises(SystemExit):
+            parse_args(bad)
+    assert "--contract" in capsys.readouterr().err

@@ -3,6 +3,7 @@ releases (helm template with the harness's helm; skipped when it is not installe
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,10 @@ def test_default_install_has_every_component() -> None:
         ("ValidatingWebhookConfiguration", "validation.webhook.eventing.knpy.dev"),
     ]:
         assert (kind, name) in objs, f"{kind}/{name} missing"
+    # Knative's observability config maps, in the system namespace as Knative ships them
+    assert json.loads(objs[("ConfigMap", "config-logging")]["data"]["zap-logger-config"])[
+        "level"] == "info"
+    assert objs[("ConfigMap", "config-tracing")]["data"]["backend"] == "none"
     # one replica each: no PodDisruptionBudget (it would block every node drain)
     assert not [k for k in objs if k[0] == "PodDisruptionBudget"]
 
@@ -98,10 +103,19 @@ def test_broker_pods_share_the_contract_and_reach_nats() -> None:
         c = container(objs, "Deployment", name)
         assert f"--role={role}" in c["args"]
         assert "--nats=nats://knpy-nats.knpy-system.svc.cluster.local:4222" in c["args"]
-        assert "--contract=/etc/knpy/eventing/contract.yaml" in c["args"]
-        vols = objs[("Deployment", name)]["spec"]["template"]["spec"]["volumes"]
-        assert {"name": "contract", "configMap": {"name": "knpy-broker-contract",
-                                                  "optional": True}} in vols
+        # the contract through the API (a mounted ConfigMap arrived 64-236 s late)
+        assert "--contract-configmap=knpy-broker-contract" not in c["args"]
+        assert "--contract-configmap=knpy-system/knpy-broker-contract" in c["args"]
+        pod = objs[("Deployment", name)]["spec"]["template"]["spec"]
+        assert not [v for v in pod["volumes"] if "configMap" in v]
+        assert pod["automountServiceAccountToken"] is True
+        assert {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in c["env"]} == {
+            "POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
+    rules = objs[("Role", "knpy-broker")]["rules"]
+    assert {"apiGroups": [""], "resources": ["configmaps"],
+            "resourceNames": ["knpy-broker-contract"], "verbs": ["get", "list", "watch"]} in rules
+    assert {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "patch"]} in rules
+    assert objs[("RoleBinding", "knpy-broker")]["subjects"][0]["name"] == "knpy-broker"
     ingress = container(objs, "Deployment", "knpy-broker-ingress")
     assert "--host=0.0.0.0" in ingress["args"]
     svc = objs[("Service", "broker-ingress")]["spec"]

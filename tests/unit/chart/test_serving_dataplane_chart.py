@@ -215,6 +215,7 @@ def test_serving_or_eventing_parts_can_be_left_out() -> None:
     gone = set(full) - set(no_eventing)
     assert gone == {("Deployment", "knpy-broker-ingress"), ("Deployment", "knpy-broker-dispatcher"),
                     ("Service", "broker-ingress"), ("ServiceAccount", "knpy-broker"),
+                    ("Role", "knpy-broker"), ("RoleBinding", "knpy-broker"),
                     ("StatefulSet", "knpy-nats"), ("Service", "knpy-nats"),
                     ("Service", "knpy-nats-headless")}
     assert ("Deployment", "knpy-activator") in no_eventing

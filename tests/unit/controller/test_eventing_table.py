@@ -13,16 +13,20 @@ from knpy.apis.eventing.config import EventingConfig, parse_eventing_config
 from knpy.controller.eventing.broker import BrokerReconciler
 from knpy.controller.eventing.contract import (
     CONTRACT_KEY,
-    GENERATION_ANNOTATION,
+    GENERATIONS_KEY,
     ContractReconciler,
+    broker_entry,
     make_contract,
     render,
+    trigger_entry,
 )
+from knpy.controller.eventing.dataplane import DataPlane
 from knpy.controller.eventing.resolver import URIResolver
-from knpy.controller.eventing.resources import BROKERS, DEPLOYMENTS, TRIGGERS
+from knpy.controller.eventing.resources import BROKERS, DEPLOYMENTS, PODS, TRIGGERS
 from knpy.controller.eventing.trigger import TriggerReconciler
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract import eventing as contract_schema
+from knpy.runtime.contract.eventing import GENERATION_ANNOTATION
 from knpy.runtime.k8s import CONFIGMAPS, SERVICES, Discovery, Lister, Resource, SkipKey
 from knpy.runtime.k8s.testing import Row, World, run_row
 
@@ -80,10 +84,19 @@ def trigger(name: str = "t", ns: str = "ns", broker_name: str = "b", *,
     return o
 
 
-def contract_cm(*broker_keys: str) -> dict:
-    doc = {"brokers": [{"namespace": k.split("/")[0], "name": k.split("/")[1]}
-                       for k in broker_keys], "triggers": []}
-    return {"metadata": {"name": CM, "namespace": SYS},
+def contract_cm(*items: str | dict) -> dict:
+    """The contract ConfigMap holding these brokers ("ns/name" or a Broker) and Triggers
+    (with the status their reconcile writes), as the contract reconciler renders them."""
+    doc: dict = {"brokers": [], "triggers": []}
+    for it in items:
+        if isinstance(it, str):
+            doc["brokers"].append({"namespace": it.split("/")[0], "name": it.split("/")[1]})
+        elif it["kind"] == "Broker":
+            doc["brokers"].append(broker_entry(it, CFG))
+        else:
+            doc["triggers"].append(trigger_entry(it, {f"ns/{it['spec']['broker']}"}))
+    return {"metadata": {"name": CM, "namespace": SYS, "uid": "contract-uid",
+                         "annotations": {GENERATION_ANNOTATION: "3"}},
             "data": {CONTRACT_KEY: json.dumps(doc)}}
 
 
@@ -105,17 +118,22 @@ def broker_factory(cfg: EventingConfig = CFG):
         return BrokerReconciler(
             world.client, world.listers.setdefault("brokers", Lister(BROKERS)),
             world.recorder, resolver=URIResolver(world.client, discovery(world)),
-            configmaps=world.listers.setdefault("configmaps", Lister(CONFIGMAPS)),
-            deployments=world.listers.setdefault("deployments", Lister(DEPLOYMENTS)),
-            system_namespace=SYS, contract_name=CM, config=lambda: cfg)
+            dataplane=dataplane(world, cfg), config=lambda: cfg)
     return make
+
+
+def dataplane(world: World, cfg: EventingConfig = CFG) -> DataPlane:
+    return DataPlane(world.listers.setdefault("configmaps", Lister(CONFIGMAPS)),
+                     world.listers.setdefault("deployments", Lister(DEPLOYMENTS)),
+                     world.listers.setdefault("pods", Lister(PODS)),
+                     system_namespace=SYS, contract_name=CM, config=lambda: cfg)
 
 
 def trigger_factory(world: World) -> TriggerReconciler:
     return TriggerReconciler(
         world.client, world.listers.setdefault("triggers", Lister(TRIGGERS)),
         world.recorder, brokers=world.listers.setdefault("brokers", Lister(BROKERS)),
-        resolver=URIResolver(world.client, discovery(world)))
+        resolver=URIResolver(world.client, discovery(world)), dataplane=dataplane(world))
 
 
 # ------------------------------------------------------------------ Broker
@@ -149,7 +167,8 @@ BROKER_ROWS = [
                 "apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "dls"}}})),
             (KSVC, {"metadata": {"name": "dls", "namespace": "ns"},
                     "status": {"address": {"url": "http://dls.ns.example"}}}),
-            (CONFIGMAPS, contract_cm("ns/b"))],
+            (CONFIGMAPS, contract_cm(with_status(broker(delivery={"deadLetterSink": {
+                "ref": {"kind": "Service"}}}), {"deadLetterSinkUri": "http://dls.ns.example"})))],
         want_status_updates=[with_status(broker(), {
             "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
             "deadLetterSinkUri": "http://dls.ns.example",
@@ -214,6 +233,13 @@ async def test_broker_waits_for_the_ingress_deployment() -> None:
 
 # ------------------------------------------------------------------ Trigger
 NO_DLS_T = NO_DLS
+T_PENDING = ("Unknown", "ContractPending", "the trigger is not in the data-plane contract yet")
+
+
+def served(trig: dict, sub: str, dls: str | None = None) -> tuple:
+    """The contract ConfigMap serving `trig` once resolved to `sub` (and `dls`)."""
+    st = {"subscriberUri": sub, **({"deadLetterSinkUri": dls} if dls else {})}
+    return (CONFIGMAPS, contract_cm("ns/b", with_status(trig, st)))
 
 
 def t_status(sub: str | None, **c) -> dict:
@@ -232,18 +258,20 @@ TRIGGER_ROWS = [
         key="ns/t", objects=[(TRIGGERS, trigger())],
         want_status_updates=[with_status(trigger(), t_status(
             "http://sink.test/", BrokerReady=NO_BROKER, DeadLetterSinkResolved=NO_DLS_T,
-            DependencyReady="True", SubscriberResolved="True", Ready=NO_BROKER))],
+            DependencyReady="True", SubscriberResolved="True", SubscriptionReady=T_PENDING,
+            Ready=NO_BROKER))],
         want_events=["Warning BrokerDoesNotExist Broker 'b' does not exist"]),
     Row("ready broker + ksvc subscriber with a relative uri",
         key="ns/t", objects=[
             (BROKERS, ready_broker()), KSVC_SINK,
             (TRIGGERS, trigger(subscriber={"ref": {"apiVersion": "serving.knative.dev/v1",
                                                    "kind": "Service", "name": "sink"},
-                                           "uri": "/events/in"}))],
+                                           "uri": "/events/in"})),
+            served(trigger(), "http://sink.ns.example/events/in")],
         want_status_updates=[with_status(trigger(), t_status(
             "http://sink.ns.example/events/in", BrokerReady="True",
             DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
-            SubscriberResolved="True", Ready="True"))],
+            SubscriberResolved="True", SubscriptionReady="True", Ready="True"))],
         want_events=["Normal TriggerReady Trigger 't' delivers to "
                      "http://sink.ns.example/events/in"]),
     Row("subscriber is a plain Kubernetes Service",
@@ -251,11 +279,12 @@ TRIGGER_ROWS = [
             (BROKERS, ready_broker()),
             (SERVICES, {"metadata": {"name": "web", "namespace": "ns"}}),
             (TRIGGERS, trigger(subscriber={"ref": {"apiVersion": "v1", "kind": "Service",
-                                                   "name": "web"}}))],
+                                                   "name": "web"}})),
+            served(trigger(), "http://web.ns.svc.cluster.local")],
         want_status_updates=[with_status(trigger(), t_status(
             "http://web.ns.svc.cluster.local", BrokerReady="True",
             DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
-            SubscriberResolved="True", Ready="True"))],
+            SubscriberResolved="True", SubscriptionReady="True", Ready="True"))],
         want_events=["Normal TriggerReady Trigger 't' delivers to "
                      "http://web.ns.svc.cluster.local"]),
     Row("subscriber without an address yet",
@@ -266,6 +295,7 @@ TRIGGER_ROWS = [
                                                    "kind": "Service", "name": "sink"}}))],
         want_status_updates=[with_status(trigger(), t_status(
             None, BrokerReady="True", DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
+            SubscriptionReady=T_PENDING,
             SubscriberResolved=("False", "Unable to get the Subscriber's URI",
                                 "Service ns/sink does not have an address "
                                 "(status.address.url) yet"),
@@ -275,11 +305,11 @@ TRIGGER_ROWS = [
                      "have an address (status.address.url) yet"]),
     Row("dead-letter sink falls back to the broker's",
         key="ns/t", objects=[(BROKERS, ready_broker(dls="http://dls.test/")),
-                             (TRIGGERS, trigger())],
+                             (TRIGGERS, trigger()), served(trigger(), "http://sink.test/")],
         want_status_updates=[with_status(trigger(), {
             **t_status("http://sink.test/", BrokerReady="True",
                        DeadLetterSinkResolved="True", DependencyReady="True",
-                       SubscriberResolved="True", Ready="True"),
+                       SubscriberResolved="True", SubscriptionReady="True", Ready="True"),
             "deadLetterSinkUri": "http://dls.test/"})],
         want_events=["Normal TriggerReady Trigger 't' delivers to http://sink.test/"]),
     Row("broker not ready yet: BrokerReady Unknown with the broker's reason",
@@ -288,7 +318,8 @@ TRIGGER_ROWS = [
         want_status_updates=[with_status(trigger(), t_status(
             "http://sink.test/", BrokerReady=("Unknown", "ContractPending", "not yet"),
             DeadLetterSinkResolved=NO_DLS_T, DependencyReady="True",
-            SubscriberResolved="True", Ready=("Unknown", "ContractPending", "not yet")))]),
+            SubscriberResolved="True", SubscriptionReady=T_PENDING,
+            Ready=("Unknown", "ContractPending", "not yet")))]),
     Row("dependency annotation pointing at a missing object",
         key="ns/t", objects=[(BROKERS, ready_broker()), (TRIGGERS, trigger(annotations={
             "knative.dev/dependency": json.dumps({"kind": "Service", "name": "src",
@@ -297,7 +328,7 @@ TRIGGER_ROWS = [
             "http://sink.test/", BrokerReady="True", DeadLetterSinkResolved=NO_DLS_T,
             DependencyReady=("False", "DependencyDoesNotExist",
                              "Service 'src' not found in namespace 'ns'"),
-            SubscriberResolved="True",
+            SubscriberResolved="True", SubscriptionReady=T_PENDING,
             Ready=("False", "DependencyDoesNotExist",
                    "Service 'src' not found in namespace 'ns'")))],
         want_events=["Warning DependencyDoesNotExist Service 'src' not found in "
@@ -309,7 +340,8 @@ TRIGGER_ROWS = [
                        409, "Conflict", {"reason": "Conflict"}))],
         want_status_updates=[with_status(trigger(), t_status(
             "http://sink.test/", BrokerReady=NO_BROKER, DeadLetterSinkResolved=NO_DLS_T,
-            DependencyReady="True", SubscriberResolved="True", Ready=NO_BROKER))] * 2,
+            DependencyReady="True", SubscriberResolved="True", SubscriptionReady=T_PENDING,
+            Ready=NO_BROKER))] * 2,
         want_events=["Warning BrokerDoesNotExist Broker 'b' does not exist"]),
 ]
 
@@ -366,7 +398,8 @@ async def test_contract_written_once_and_parseable_by_the_data_plane() -> None:
          "metadata": {"name": CM, "namespace": SYS,
                       "labels": {"app.kubernetes.io/part-of": "knpy"},
                       "annotations": {GENERATION_ANNOTATION: "1"}},
-         "data": {CONTRACT_KEY: render(want_doc)}}]), contract_factory)
+         "data": {CONTRACT_KEY: render(want_doc),
+                  GENERATIONS_KEY: '{"brokers/ns/b":1,"triggers/ns/t":1}'}}]), contract_factory)
     [create] = world.client.writes("create")
     doc = contract_schema.loads(create.obj["data"][CONTRACT_KEY])
     assert [b.key for b in doc.brokers] == ["ns/b"]
@@ -397,7 +430,10 @@ async def test_contract_updated_when_a_broker_goes_away() -> None:
                                                "annotations": {GENERATION_ANNOTATION: "5"}},
                                   "data": {CONTRACT_KEY: render({
                                       "brokers": [{"namespace": "ns", "name": "b"}],
-                                      "triggers": []})}}]), contract_factory)
+                                      "triggers": []}),
+                                      # unchanged since generation 4
+                                      GENERATIONS_KEY: '{"brokers/ns/b":4}'}}]),
+                          contract_factory)
     [upd] = world.client.writes("update")
     assert [b.key for b in contract_schema.loads(upd.obj["data"][CONTRACT_KEY]).brokers] == [
         "ns/b"]
@@ -410,3 +446,132 @@ def test_eventing_config_parsing() -> None:
     assert cfg.handles_class("A") and not cfg.handles_class("C")
     with pytest.raises(FieldError, match=r"config-knpy-eventing\[resync-period\]"):
         parse_eventing_config({"resync-period": "-1s"})
+
+
+# ------------------------------------------------------------------ data plane readiness
+GATED = EventingConfig(ingress_host="ingress.test", ingress_deployment="broker-ingress",
+                       dispatcher_deployment="broker-dispatcher")
+
+
+def deployment(role: str) -> dict:
+    return {"metadata": {"name": f"broker-{role}", "namespace": SYS},
+            "spec": {"selector": {"matchLabels": {"app": f"broker-{role}"}}},
+            "status": {"conditions": [{"type": "Available", "status": "True"}]}}
+
+
+def pod(role: str, i: int, served: int | None, ready: str = "True") -> dict:
+    md: dict = {"name": f"broker-{role}-{i}", "namespace": SYS,
+                "labels": {"app": f"broker-{role}"}}
+    if served is not None:
+        md["annotations"] = {GENERATION_ANNOTATION: str(served),
+                             "eventing.knpy.dev/contract-uid": "contract-uid"}
+    return {"metadata": md, "status": {"conditions": [{"type": "Ready", "status": ready}]}}
+
+
+def data_plane(*pods: dict) -> list:
+    return [(DEPLOYMENTS, deployment("ingress")), (DEPLOYMENTS, deployment("dispatcher")),
+            *[(PODS, p) for p in pods]]
+
+
+async def test_broker_waits_until_every_ready_pod_serves_its_generation() -> None:
+    waiting = ("Unknown", "DataPlaneNotReady", "broker-dispatcher: waiting for contract "
+               "generation 3 (with this broker) to be served: broker-dispatcher-1 serves 2")
+    # a pod that is not ready (starting, or going away) is not waited for
+    pods = [pod("ingress", 0, 3), pod("dispatcher", 0, 3), pod("dispatcher", 1, 2),
+            pod("dispatcher", 2, None, ready="False")]
+    await run_row(Row(
+        "one dispatcher pod behind", key="ns/b",
+        objects=[(BROKERS, broker()), (CONFIGMAPS, contract_cm("ns/b")), *data_plane(*pods)],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": conds(Addressable="True", DeadLetterSinkResolved=NO_DLS,
+                                FilterReady=waiting, IngressReady="True", Ready=waiting)})]),
+        broker_factory(GATED))
+    pods[2] = pod("dispatcher", 1, 4)
+    await run_row(Row(
+        "every ready pod serves it", key="ns/b",
+        objects=[(BROKERS, broker()), (CONFIGMAPS, contract_cm("ns/b")), *data_plane(*pods)],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": conds(Addressable="True", DeadLetterSinkResolved=NO_DLS,
+                                FilterReady="True", IngressReady="True", Ready="True")})],
+        want_events=["Normal BrokerReady Broker 'b' is ready at http://ingress.test/ns/b"]),
+        broker_factory(GATED))
+
+
+async def test_a_generation_of_a_deleted_contract_map_does_not_count() -> None:
+    # the map was re-created (it counts from 1 again): a pod's 9 was of the old map
+    cm = contract_cm("ns/b")
+    cm["metadata"]["uid"] = "new-uid"
+    old_map = pod("dispatcher", 0, 9)
+    old_map["metadata"]["annotations"]["eventing.knpy.dev/contract-uid"] = "old-uid"
+    same_map = pod("ingress", 0, 3)
+    same_map["metadata"]["annotations"]["eventing.knpy.dev/contract-uid"] = "new-uid"
+    waiting = ("Unknown", "DataPlaneNotReady", "broker-dispatcher: waiting for contract "
+               "generation 3 (with this broker) to be served: broker-dispatcher-0 serves 0")
+    await run_row(Row(
+        "re-created map", key="ns/b",
+        objects=[(BROKERS, broker()), (CONFIGMAPS, cm), *data_plane(same_map, old_map)],
+        want_status_updates=[with_status(broker(), {
+            "address": {"url": "http://ingress.test/ns/b"}, "observedGeneration": 1,
+            "conditions": conds(Addressable="True", DeadLetterSinkResolved=NO_DLS,
+                                FilterReady=waiting, IngressReady="True", Ready=waiting)})]),
+        broker_factory(GATED))
+
+
+async def test_trigger_waits_for_the_entry_it_has_now_not_an_older_one() -> None:
+    def make(world: World) -> TriggerReconciler:
+        r = trigger_factory(world)
+        r.dataplane.config = lambda: GATED
+        return r
+    # the contract still holds the trigger's old subscriber: not served yet
+    stale = served(trigger(), "http://old.test/")
+    pods = data_plane(pod("ingress", 0, 3), pod("dispatcher", 0, 3))
+    world = await run_row(Row("stale entry", key="ns/t", objects=[
+        (BROKERS, ready_broker()), (TRIGGERS, trigger()), stale, *pods],
+        want_status_updates=[with_status(trigger(), t_status(
+            "http://sink.test/", BrokerReady="True", DeadLetterSinkResolved=NO_DLS_T,
+            DependencyReady="True", SubscriberResolved="True", SubscriptionReady=T_PENDING,
+            Ready=T_PENDING))]), make)
+    assert world.recorder.events == []
+
+
+def test_unchanged_entries_keep_the_generation_they_changed_in() -> None:
+    from knpy.controller.eventing.contract import entry_generation, next_generations
+    b = ready_broker()
+    t1 = with_status(trigger("t1"), {"subscriberUri": "http://a.test/"})
+    t2 = with_status(trigger("t2"), {"subscriberUri": "http://b.test/"})
+    doc1 = make_contract([b], [t1], CFG)
+    cm1 = {"metadata": {"annotations": {GENERATION_ANNOTATION: "7"}},
+           "data": {CONTRACT_KEY: render(doc1),
+                    GENERATIONS_KEY: json.dumps(next_generations(None, doc1, 7))}}
+    doc2 = make_contract([b], [t1, t2], CFG)
+    gens = next_generations(cm1, doc2, 8)
+    assert gens == {"brokers/ns/b": 7, "triggers/ns/t1": 7, "triggers/ns/t2": 8}
+    cm2 = {"metadata": {"annotations": {GENERATION_ANNOTATION: "8"}},
+           "data": {CONTRACT_KEY: render(doc2), GENERATIONS_KEY: json.dumps(gens)}}
+    assert entry_generation(cm2, "triggers", "ns/t1", doc2["triggers"][0]) == 7
+    assert entry_generation(cm2, "triggers", "ns/t2", doc2["triggers"][1]) == 8
+    changed = dict(doc2["triggers"][0], subscriber={"uri": "http://new.test/"})
+    assert entry_generation(cm2, "triggers", "ns/t1", changed) is None
+
+
+def test_unroutable_subscriber_and_delivery_format_stay_in_the_contract() -> None:
+    # Knative keeps a `bad://uri` subscriber: every delivery fails and dead-letters, so the
+    # trigger must be in the contract (and so can be Ready for what the data plane serves)
+    t = with_status(trigger(subscriber={"uri": "bad://uri"},
+                            delivery={"format": "json", "deadLetterSink": {"uri": "x"}}),
+                    {"subscriberUri": "bad://uri", "deadLetterSinkUri": "http://dls.test/"})
+    doc = make_contract([ready_broker()], [t], CFG)
+    assert doc["triggers"] == [{
+        "namespace": "ns", "name": "t", "broker": "b", "subscriber": {"uri": "bad://uri"},
+        "delivery": {"format": "json", "deadLetterSink": {"uri": "http://dls.test/"}}}]
+    [parsed] = contract_schema.parse(doc).triggers
+    assert parsed.subscriber == "bad://uri" and parsed.delivery.format == "json"
+
+
+def test_a_trigger_whose_filter_the_data_plane_rejects_is_left_out() -> None:
+    # only reachable without the webhook: never Ready for a filter nobody applies
+    t = with_status(trigger(), {"subscriberUri": "http://sink.test/"})
+    t["spec"]["filters"] = [{"cesql": "((("}]
+    assert make_contract([ready_broker()], [t], CFG)["triggers"] == []

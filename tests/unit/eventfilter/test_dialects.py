@@ -109,11 +109,20 @@ class TestExactPrefixSuffix:
         assert not m(filters=f)
 
     @pytest.mark.parametrize("kind", ["exact", "prefix", "suffix"])
-    def test_exactly_one_attribute(self, kind):
-        errs = validate(None, [{kind: {"type": "a", "id": "b"}}])
-        assert [e.field for e in errs] == [f"filters[0].{kind}"]
+    def test_several_attributes_all_must_match(self, kind):
+        # Knative allows several attributes in one exact/prefix/suffix (eventing #6477)
+        assert validate(None, [{kind: {"type": "a", "id": "b"}}]) == []
         errs = validate(None, [{kind: {}}])
         assert [e.field for e in errs] == [f"filters[0].{kind}"]
+        errs = validate(None, [{kind: {"type": "a", "X": "b"}}])
+        assert [e.field for e in errs] == [f"filters[0].{kind}[X]"]
+
+    def test_several_exact_attributes_match_only_together(self):
+        t, src = EVENT["type"], EVENT["source"]
+        assert m(filters=[{"exact": {"type": t, "source": src}}])
+        assert not m(filters=[{"exact": {"type": t, "source": "/other"}}])
+        assert m(filters=[{"prefix": {"type": t[:4], "source": src[:5]}}])
+        assert not m(filters=[{"suffix": {"type": t[-3:], "nothere": "x"}}])
 
     @pytest.mark.parametrize("kind", ["exact", "prefix", "suffix"])
     def test_empty_value_rejected(self, kind):

@@ -19,7 +19,8 @@ BACKOFF_POLICIES = ("exponential", "linear")
 DEFAULT_BROKER_DELIVERY: dict[str, Any] = {
     "retry": 10, "backoffPolicy": "exponential", "backoffDelay": "PT0.2S"}
 _KNOWN = ("deadLetterSink", "retry", "backoffPolicy", "backoffDelay", "timeout",
-          "retryAfterMax")
+          "retryAfterMax", "format")
+FORMATS = ("json", "binary")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,9 @@ class DeliverySpec:
         if policy is not None and policy not in BACKOFF_POLICIES:
             errs = errs.also(FieldError.invalid(policy, "backoffPolicy",
                                                 "want exponential or linear"))
+        fmt = d.get("format")
+        if fmt is not None and fmt not in FORMATS:
+            errs = errs.also(FieldError.invalid(fmt, "format", "want json or binary"))
         for key in ("backoffDelay", "timeout", "retryAfterMax"):
             v = d.get(key)
             if v is None:

@@ -3,8 +3,9 @@
 Phases (each idempotent, level-triggered):
 1. class filter: brokers of classes this controller does not handle are skipped;
 2. dead-letter sink: resolve spec.delivery.deadLetterSink -> status.deadLetterSinkUri;
-3. data plane: IngressReady / FilterReady once the contract ConfigMap lists the broker (and,
-   when configured, the ingress / dispatcher Deployments are available);
+3. data plane: IngressReady / FilterReady once the contract holds the broker's current entry
+   and, when the ingress / dispatcher Deployments are configured, they are Available and
+   every ready pod of theirs serves that contract generation (dataplane.py);
 4. address: status.address.url = http://<ingress-host>/<namespace>/<name>.
 """
 
@@ -14,7 +15,8 @@ from collections.abc import Callable
 
 from knpy.apis.eventing.config import EventingConfig
 from knpy.apis.eventing.v1 import Broker
-from knpy.controller.eventing.contract import brokers_in
+from knpy.controller.eventing.contract import broker_entry
+from knpy.controller.eventing.dataplane import DataPlane
 from knpy.controller.eventing.resolver import ResolveError, URIResolver
 from knpy.controller.eventing.resources import BROKERS
 from knpy.runtime.k8s import NORMAL, WARNING, Client, Lister, Reconciler, Recorder, SkipKey
@@ -26,27 +28,14 @@ def broker_address(cfg: EventingConfig, namespace: str, name: str) -> str:
     return f"http://{cfg.ingress_host}/{namespace}/{name}"
 
 
-def _deployment_available(d: dict | None) -> tuple[bool, str]:
-    if d is None:
-        return False, "deployment not found"
-    for c in (d.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Available":
-            return c.get("status") == "True", c.get("message", "")
-    return False, "no Available condition yet"
-
-
 class BrokerReconciler(Reconciler[Broker]):
     def __init__(self, client: Client, lister: Lister, recorder: Recorder, *,
-                 resolver: URIResolver, configmaps: Lister, deployments: Lister | None,
-                 system_namespace: str, contract_name: str,
+                 resolver: URIResolver, dataplane: DataPlane,
                  config: Callable[[], EventingConfig],
                  on_reconciled: Callable[[], None] = lambda: None) -> None:
         super().__init__(client, lister, BROKERS, Broker, recorder, name="broker")
         self.resolver = resolver
-        self.configmaps = configmaps
-        self.deployments = deployments
-        self.system_namespace = system_namespace
-        self.contract_name = contract_name
+        self.dataplane = dataplane
         self.config = config
         self.on_reconciled = on_reconciled
 
@@ -77,21 +66,15 @@ class BrokerReconciler(Reconciler[Broker]):
                     "Unable to get the DeadLetterSink's URI", exc.message)
 
         # 3. data plane
-        in_contract = b.key in brokers_in(
-            self.configmaps.get(self.system_namespace, self.contract_name))
-        for dep_name, ready, not_ready in (
-                (cfg.ingress_deployment, st.mark_ingress_ready, st.mark_ingress_not_ready),
-                (cfg.dispatcher_deployment, st.mark_filter_ready, st.mark_filter_not_ready)):
-            if not in_contract:
-                not_ready("ContractPending", "the broker is not in the data-plane contract yet")
-                continue
-            if dep_name and self.deployments is not None:
-                ok, msg = _deployment_available(self.deployments.get(self.system_namespace,
-                                                                     dep_name))
-                if not ok:
-                    not_ready("DeploymentUnavailable", f"{dep_name}: {msg}")
-                    continue
-            ready()
+        expected = broker_entry(b.raw, cfg)
+        for (_role, dep_name), ready, not_ready in zip(
+                self.dataplane.roles(), (st.mark_ingress_ready, st.mark_filter_ready),
+                (st.mark_ingress_not_ready, st.mark_filter_not_ready), strict=True):
+            served = self.dataplane.serves("brokers", b.key, expected, dep_name)
+            if served.ok:
+                ready()
+            else:
+                not_ready(served.reason, served.message)
 
         # 4. address
         st.set_address(broker_address(cfg, b.namespace, b.name))

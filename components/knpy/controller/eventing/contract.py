@@ -20,17 +20,20 @@ from typing import Any
 
 from knpy.apis.eventing.config import EventingConfig
 from knpy.apis.eventing.v1 import Broker, Trigger
+from knpy.runtime import eventfilter
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract import eventing as contract_schema
+from knpy.runtime.contract.eventing import CONTRACT_KEY, GENERATION_ANNOTATION
 from knpy.runtime.k8s import CONFIGMAPS, ApiError, Client, Lister
 
-__all__ = ["CONTRACT_KEY", "ContractReconciler", "brokers_in", "make_contract"]
+__all__ = ["CONTRACT_KEY", "GENERATIONS_KEY", "ContractReconciler", "broker_entry",
+           "contract_generation", "entry_generation", "make_contract", "trigger_entry"]
 
 log = logging.getLogger("knpy.controller.contract")
 
-CONTRACT_KEY = "contract.yaml"
-GENERATION_ANNOTATION = "eventing.knpy.dev/contract-generation"
-_DELIVERY_FIELDS = ("retry", "backoffPolicy", "backoffDelay", "timeout", "retryAfterMax")
+GENERATIONS_KEY = "generations.json"  # entry -> the generation it last changed in
+_DELIVERY_FIELDS = ("retry", "backoffPolicy", "backoffDelay", "timeout", "retryAfterMax",
+                    "format")
 
 
 def _delivery(spec_delivery: Any, dls_uri: str | None) -> dict[str, Any] | None:
@@ -52,45 +55,59 @@ def _valid(kind: str, entry: dict[str, Any]) -> bool:
     return True
 
 
+def broker_entry(raw: dict, cfg: EventingConfig) -> dict[str, Any] | None:
+    """A broker's contract entry, or None if the contract leaves it out."""
+    b = Broker(raw)
+    if raw["metadata"].get("deletionTimestamp") or not cfg.handles_class(b.broker_class):
+        return None
+    entry: dict[str, Any] = {"namespace": b.namespace, "name": b.name}
+    d = _delivery(b.spec_raw.get("delivery"), (raw.get("status") or {}).get(
+        "deadLetterSinkUri"))
+    if d:
+        entry["delivery"] = d
+    return entry if _valid("brokers", entry) else None
+
+
+def trigger_entry(raw: dict, broker_keys: set[str]) -> dict[str, Any] | None:
+    """A trigger's contract entry, or None: its broker is out of the contract, or its
+    subscriber is unresolved. Any resolved URI stays in, even one no sender can reach
+    (`bad://uri`): every delivery then fails and dead-letters, as Knative's do."""
+    t = Trigger(raw)
+    status = raw.get("status") or {}
+    sub = status.get("subscriberUri")
+    if raw["metadata"].get("deletionTimestamp") or not sub \
+            or f"{t.namespace}/{t.broker}" not in broker_keys:
+        return None
+    entry: dict[str, Any] = {"namespace": t.namespace, "name": t.name, "broker": t.broker,
+                             "subscriber": {"uri": sub}}
+    if t.filter_attributes:
+        entry["filter"] = {"attributes": dict(t.filter_attributes)}
+    if t.filters:
+        entry["filters"] = t.filters
+    d = _delivery(t.spec_raw.get("delivery"), status.get("deadLetterSinkUri"))
+    if d:
+        entry["delivery"] = d
+    bad = eventfilter.validate(entry.get("filter", {}).get("attributes"), entry.get("filters"))
+    if bad:
+        # the data plane would not serve it (the webhook rejects these; without it, the
+        # trigger is left out, so it never turns Ready for a filter nobody applies)
+        log.warning("trigger %s/%s left out of the contract: invalid filter at %s: %s",
+                    t.namespace, t.name, bad[0].field, bad[0].message)
+        return None
+    return entry if _valid("triggers", entry) else None
+
+
+def _by_name(objs: list[dict]) -> list[dict]:
+    return sorted(objs, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+
 def make_contract(brokers: list[dict], triggers: list[dict], cfg: EventingConfig
                   ) -> dict[str, Any]:
     """The contract document: every live broker of a handled class, and every trigger of
     such a broker whose subscriber is resolved. Sorted, so equal inputs give equal bytes."""
-    out_b: list[dict[str, Any]] = []
-    keys: set[str] = set()
-    for raw in sorted(brokers, key=lambda o: (o["metadata"].get("namespace", ""),
-                                              o["metadata"]["name"])):
-        b = Broker(raw)
-        if raw["metadata"].get("deletionTimestamp") or not cfg.handles_class(b.broker_class):
-            continue
-        entry: dict[str, Any] = {"namespace": b.namespace, "name": b.name}
-        d = _delivery(b.spec_raw.get("delivery"), (raw.get("status") or {}).get(
-            "deadLetterSinkUri"))
-        if d:
-            entry["delivery"] = d
-        if _valid("brokers", entry):
-            out_b.append(entry)
-            keys.add(b.key)
-    out_t: list[dict[str, Any]] = []
-    for raw in sorted(triggers, key=lambda o: (o["metadata"].get("namespace", ""),
-                                               o["metadata"]["name"])):
-        t = Trigger(raw)
-        status = raw.get("status") or {}
-        sub = status.get("subscriberUri")
-        if raw["metadata"].get("deletionTimestamp") or not sub \
-                or f"{t.namespace}/{t.broker}" not in keys:
-            continue
-        entry = {"namespace": t.namespace, "name": t.name, "broker": t.broker,
-                 "subscriber": {"uri": sub}}
-        if t.filter_attributes:
-            entry["filter"] = {"attributes": dict(t.filter_attributes)}
-        if t.filters:
-            entry["filters"] = t.filters
-        d = _delivery(t.spec_raw.get("delivery"), status.get("deadLetterSinkUri"))
-        if d:
-            entry["delivery"] = d
-        if _valid("triggers", entry):
-            out_t.append(entry)
+    out_b = [e for e in (broker_entry(raw, cfg) for raw in _by_name(brokers)) if e]
+    keys = {f"{e['namespace']}/{e['name']}" for e in out_b}
+    out_t = [e for e in (trigger_entry(raw, keys) for raw in _by_name(triggers)) if e]
     return {"brokers": out_b, "triggers": out_t}
 
 
@@ -99,15 +116,54 @@ def render(doc: dict[str, Any]) -> str:
     return json.dumps(doc, sort_keys=True, indent=1) + "\n"
 
 
-def brokers_in(cm: dict | None) -> set[str]:
-    """namespace/name of every broker in a contract ConfigMap (empty if absent or bad)."""
-    if not cm:
-        return set()
+def _entries(text: str | None) -> dict[str, dict]:
     try:
-        doc = json.loads((cm.get("data") or {}).get(CONTRACT_KEY) or "{}")
-        return {f"{b['namespace']}/{b['name']}" for b in doc.get("brokers") or []}
-    except (ValueError, KeyError, TypeError):
-        return set()
+        doc = json.loads(text or "{}")
+        return {f"{kind}/{e['namespace']}/{e['name']}": e
+                for kind in ("brokers", "triggers") for e in doc.get(kind) or []}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _generations(cm: dict | None) -> dict[str, int]:
+    try:
+        gens = json.loads(((cm or {}).get("data") or {}).get(GENERATIONS_KEY) or "{}")
+        return {k: int(v) for k, v in gens.items()}
+    except (ValueError, TypeError, AttributeError):
+        return {}
+
+
+def contract_generation(cm: dict | None) -> int:
+    ann = ((cm or {}).get("metadata") or {}).get("annotations") or {}
+    try:
+        return int(ann.get(GENERATION_ANNOTATION) or 0)
+    except ValueError:
+        return 0
+
+
+def entry_generation(cm: dict | None, kind: str, key: str, expected: dict | None
+                     ) -> int | None:
+    """The contract generation since which the ConfigMap holds `expected` as the entry of
+    `key` ("namespace/name"), or None if it holds something else or nothing."""
+    if not cm or expected is None:
+        return None
+    k = f"{kind}/{key}"
+    if _entries((cm.get("data") or {}).get(CONTRACT_KEY)).get(k) != expected:
+        return None
+    return _generations(cm).get(k, contract_generation(cm))
+
+
+def next_generations(old_cm: dict | None, doc: dict[str, Any], gen: int) -> dict[str, int]:
+    """Per entry, the generation it last changed in: unchanged entries keep theirs, so a
+    new trigger never sends the others back to waiting for the data plane."""
+    old = _entries(((old_cm or {}).get("data") or {}).get(CONTRACT_KEY))
+    old_gens, old_gen = _generations(old_cm), contract_generation(old_cm)
+    return {k: (old_gens.get(k, old_gen) if old.get(k) == e else gen)
+            for k, e in sorted(_entries(json.dumps(doc)).items())}
+
+
+def _render_gens(gens: dict[str, int]) -> str:
+    return json.dumps(gens, sort_keys=True, separators=(",", ":"))
 
 
 class ContractReconciler:
@@ -134,7 +190,8 @@ class ContractReconciler:
                     "metadata": {"name": self.configmap_name, "namespace": self.namespace,
                                  "labels": {"app.kubernetes.io/part-of": "knpy"},
                                  "annotations": {GENERATION_ANNOTATION: "1"}},
-                    "data": {CONTRACT_KEY: text}}
+                    "data": {CONTRACT_KEY: text,
+                             GENERATIONS_KEY: _render_gens(next_generations(None, doc, 1))}}
             try:
                 await self.client.create(CONFIGMAPS, body)
             except ApiError as exc:
@@ -149,8 +206,11 @@ class ContractReconciler:
         new = json.loads(json.dumps(cm))
         ann = new["metadata"].setdefault("annotations", {}) or {}
         new["metadata"]["annotations"] = ann
-        ann[GENERATION_ANNOTATION] = str(int(ann.get(GENERATION_ANNOTATION, "0") or 0) + 1)
-        new["data"] = {**(new.get("data") or {}), CONTRACT_KEY: text}
+        gen = contract_generation(cm) + 1
+        ann[GENERATION_ANNOTATION] = str(gen)
+        gens = next_generations(cm, doc, gen)
+        new["data"] = {**(new.get("data") or {}), CONTRACT_KEY: text,
+                       GENERATIONS_KEY: _render_gens(gens)}
         await self.client.update(CONFIGMAPS, new)  # a 409 is retried from the fresh cache
         log.info("contract updated (generation %s): %d broker(s), %d trigger(s)",
                  ann[GENERATION_ANNOTATION], len(doc["brokers"]), len(doc["triggers"]))

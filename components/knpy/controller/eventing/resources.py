@@ -8,3 +8,4 @@ from knpy.runtime.k8s import Resource
 BROKERS = Resource(GROUP, VERSION, _B, "Broker")
 TRIGGERS = Resource(GROUP, VERSION, _T, "Trigger")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
+PODS = Resource("", "v1", "pods", "Pod")

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from knpy.apis.eventing.config import EventingConfig
 from knpy.apis.eventing.v1 import Broker, Trigger
+from knpy.controller.eventing.contract import trigger_entry
+from knpy.controller.eventing.dataplane import DataPlane
 from knpy.controller.eventing.resolver import ResolveError, URIResolver
 from knpy.controller.eventing.resources import TRIGGERS
 from knpy.runtime.k8s import NORMAL, WARNING, Client, Lister, Reconciler, Recorder, SkipKey
@@ -22,12 +24,13 @@ __all__ = ["TriggerReconciler"]
 
 class TriggerReconciler(Reconciler[Trigger]):
     def __init__(self, client: Client, lister: Lister, recorder: Recorder, *,
-                 brokers: Lister, resolver: URIResolver,
+                 brokers: Lister, resolver: URIResolver, dataplane: DataPlane,
                  config: Callable[[], EventingConfig] = EventingConfig,
                  on_reconciled: Callable[[], None] = lambda: None) -> None:
         super().__init__(client, lister, TRIGGERS, Trigger, recorder, name="trigger")
         self.brokers = brokers
         self.resolver = resolver
+        self.dataplane = dataplane
         self.config = config
         self.on_reconciled = on_reconciled
 
@@ -103,6 +106,17 @@ class TriggerReconciler(Reconciler[Trigger]):
                 else:
                     st.mark_dependency_failed(ready.get("reason") or "DependencyFailed",
                                               ready.get("message") or "")
+
+        # subscription: every ingress and dispatcher pod serves this trigger's entry (the
+        # ingress creates its consumer before storing events, the dispatcher delivers)
+        expected = trigger_entry(t.raw, {f"{t.namespace}/{t.broker}"})
+        for _role, dep_name in self.dataplane.roles():
+            served = self.dataplane.serves("triggers", t.key, expected, dep_name)
+            if not served.ok:
+                st.mark_subscription_not_ready(served.reason, served.message)
+                break
+        else:
+            st.mark_subscription_ready()
         await self._announce(t, before)
 
     async def _announce(self, t: Trigger, before: dict | None) -> None:

@@ -1,7 +1,8 @@
 """Wire the eventing reconcilers onto the shared runtime (called from controller/main.py).
 
-Informers: Brokers, Triggers (all namespaces) and Deployments in the system namespace; the
-ConfigMaps informer (system namespace) is the config store's, shared. Controllers: broker,
+Informers: Brokers, Triggers (all namespaces), Deployments and Pods in the system namespace
+(the broker pods report the contract generation they serve, dataplane.py); the ConfigMaps
+informer (system namespace) is the config store's, shared. Controllers: broker,
 trigger, contract. Each of the broker and trigger reconcilers tracks the objects it
 references (ksvc, Service, ...) in its own Tracker, so a change re-queues the right keys.
 """
@@ -15,8 +16,9 @@ from collections.abc import Callable
 from knpy.apis.eventing.config import EventingConfig
 from knpy.controller.eventing.broker import BrokerReconciler
 from knpy.controller.eventing.contract import ContractReconciler
+from knpy.controller.eventing.dataplane import DataPlane
 from knpy.controller.eventing.resolver import URIResolver
-from knpy.controller.eventing.resources import BROKERS, DEPLOYMENTS, TRIGGERS
+from knpy.controller.eventing.resources import BROKERS, DEPLOYMENTS, PODS, TRIGGERS
 from knpy.controller.eventing.trigger import TriggerReconciler
 from knpy.runtime.k8s import Client, Controller, Discovery, Informer, Recorder, Tracker
 
@@ -39,8 +41,13 @@ class EventingControllers:
         self.brokers = Informer(client, BROKERS, watch_timeout=wt)
         self.triggers = Informer(client, TRIGGERS, watch_timeout=wt)
         self.deployments = Informer(client, DEPLOYMENTS, namespace=ns, watch_timeout=wt)
+        self.pods = Informer(client, PODS, namespace=ns, watch_timeout=wt)
         self.configmaps = configmaps
-        self.informers = [self.brokers, self.triggers, self.configmaps, self.deployments]
+        self.informers = [self.brokers, self.triggers, self.configmaps, self.deployments,
+                          self.pods]
+        dataplane = DataPlane(self.configmaps.lister, self.deployments.lister,
+                              self.pods.lister, system_namespace=ns,
+                              contract_name=contract_configmap, config=config)
         domain = config().cluster_domain
         self.trackers = [
             Tracker(client, discovery, lambda k: self.broker.enqueue_key(k), watch_timeout=wt),
@@ -52,12 +59,12 @@ class EventingControllers:
             contract_configmap, config), workers=1)
         self.broker = Controller(BrokerReconciler(
             client, self.brokers.lister, recorder, resolver=self.resolvers[0],
-            configmaps=self.configmaps.lister, deployments=self.deployments.lister,
-            system_namespace=ns, contract_name=contract_configmap, config=config,
-            on_reconciled=self.poke_contract), workers=workers)
+            dataplane=dataplane, config=config, on_reconciled=self.poke_contract),
+            workers=workers)
         self.trigger = Controller(TriggerReconciler(
             client, self.triggers.lister, recorder, brokers=self.brokers.lister,
-            resolver=self.resolvers[1], config=config, on_reconciled=self.poke_contract),
+            resolver=self.resolvers[1], dataplane=dataplane, config=config,
+            on_reconciled=self.poke_contract),
             workers=workers)
         self.controllers = [self.broker, self.trigger, self.contract]
         self._wire()
@@ -75,13 +82,19 @@ class EventingControllers:
 
         def on_cm(o: dict) -> None:
             if o["metadata"]["name"] == self.contract_configmap:
-                # contract written (or tampered with): brokers re-check readiness, and
-                # the contract reconciler restores it if it drifted.
-                self.broker.enqueue_all(self.brokers.lister, slow=False)
+                # contract written (or tampered with): brokers and triggers re-check what
+                # the data plane serves, and the contract reconciler restores it if it
+                # drifted.
+                self.recheck_data_plane()
                 self.poke_contract()
         self.configmaps.on_change(on_cm)
-        self.deployments.on_change(
-            lambda _o: self.broker.enqueue_all(self.brokers.lister, slow=False))
+        # a Deployment's availability, a pod's readiness or served generation changed
+        self.deployments.on_change(lambda _o: self.recheck_data_plane())
+        self.pods.on_change(lambda _o: self.recheck_data_plane())
+
+    def recheck_data_plane(self) -> None:
+        self.broker.enqueue_all(self.brokers.lister, slow=False)
+        self.trigger.enqueue_all(self.triggers.lister, slow=False)
 
     def _triggers_of(self, broker: dict) -> list[str]:
         ns, name = broker["metadata"].get("namespace"), broker["metadata"]["name"]

@@ -41,7 +41,10 @@ import yaml
 from knpy.runtime.config import FieldError, parse_iso8601_duration
 
 __all__ = [
+    "CONTRACT_KEY",
     "DEFAULT_DELIVERY",
+    "GENERATION_ANNOTATION",
+    "SOURCE_ANNOTATION",
     "BrokerSpec",
     "DeliverySpec",
     "EffectiveDelivery",
@@ -52,7 +55,15 @@ __all__ = [
     "parse",
 ]
 
+CONTRACT_KEY = "contract.yaml"  # the contract ConfigMap's key holding the document
+# On the contract ConfigMap: how many times the controller wrote it. On a broker pod: the
+# generation that pod serves (it writes it once applied), which readiness waits for.
+GENERATION_ANNOTATION = "eventing.knpy.dev/contract-generation"
+# On a broker pod: the uid of the ConfigMap that generation came from (a re-created map
+# starts counting again, so a generation alone could claim what the pod never saw).
+SOURCE_ANNOTATION = "eventing.knpy.dev/contract-uid"
 BACKOFF_POLICIES = ("exponential", "linear")
+FORMATS = ("json", "binary")  # delivery.format: structured or binary content mode
 ORDERINGS = ("unordered", "partitionkey")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
@@ -67,11 +78,12 @@ class DeliverySpec:
     dead_letter_sink: str | None = None
     timeout: float | None = None
     retry_after_max: float | None = None
+    format: str | None = None  # "json" (structured) or "binary"; None: binary
 
     def is_set(self) -> bool:
         return any(v is not None for v in (self.retry, self.backoff_policy, self.backoff_delay,
                                            self.dead_letter_sink, self.timeout,
-                                           self.retry_after_max))
+                                           self.retry_after_max, self.format))
 
 
 # A broker without a delivery spec gets Knative's defaults (config-br-defaults).
@@ -135,6 +147,7 @@ class EffectiveDelivery:
     dead_letter_sink: str | None
     timeout: float | None
     retry_after_max: float | None
+    format: str | None = None
 
     @property
     def attempts(self) -> int:
@@ -154,6 +167,7 @@ def effective_delivery(broker: BrokerSpec, trigger: TriggerSpec) -> EffectiveDel
         dead_letter_sink=dls,
         timeout=d.timeout,
         retry_after_max=d.retry_after_max,
+        format=d.format,
     )
 
 
@@ -217,8 +231,9 @@ def _name(obj: Mapping[str, Any], key: str) -> str:
     return v
 
 
-def _uri(value: Any, fname: str) -> str:
-    """A resolved Destination: either a URI string or {uri: ...}."""
+def _uri(value: Any, fname: str, *, any_scheme: bool = False) -> str:
+    """A resolved Destination: either a URI string or {uri: ...}. A subscriber may have any
+    scheme (Knative keeps `bad://uri`: its deliveries fail and dead-letter)."""
     if isinstance(value, Mapping):
         if "ref" in value and "uri" not in value:
             raise FieldError.invalid("ref", fname, "refs must be resolved to a uri in the "
@@ -228,6 +243,8 @@ def _uri(value: Any, fname: str) -> str:
     if not isinstance(value, str) or not value:
         raise FieldError.missing(fname)
     parts = urlsplit(value)
+    if any_scheme and parts.scheme and parts.netloc:
+        return value
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise FieldError.invalid(value, fname, "want an absolute http(s) URI")
     return value
@@ -250,7 +267,7 @@ def _delivery(obj: Any) -> DeliverySpec:
     d = _mapping(obj)
     errs = FieldError.none()
     known = {"retry", "backoffPolicy", "backoffDelay", "deadLetterSink", "timeout",
-             "retryAfterMax"}
+             "retryAfterMax", "format"}
     for k in sorted(set(d) - known):
         errs = errs.also(FieldError("unknown field", str(k)))
     retry = d.get("retry")
@@ -263,6 +280,10 @@ def _delivery(obj: Any) -> DeliverySpec:
         errs = errs.also(FieldError.invalid(policy, "backoffPolicy",
                                             "want exponential or linear"))
         policy = None
+    fmt = d.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        errs = errs.also(FieldError.invalid(fmt, "format", "want json or binary"))
+        fmt = None
     durations: dict[str, float | None] = {}
     for key in ("backoffDelay", "timeout", "retryAfterMax"):
         try:
@@ -282,7 +303,7 @@ def _delivery(obj: Any) -> DeliverySpec:
     return DeliverySpec(retry=retry, backoff_policy=policy,
                         backoff_delay=durations.get("backoffDelay"), dead_letter_sink=dls,
                         timeout=durations.get("timeout"),
-                        retry_after_max=durations.get("retryAfterMax"))
+                        retry_after_max=durations.get("retryAfterMax"), format=fmt)
 
 
 def _broker(obj: Any) -> BrokerSpec:
@@ -320,7 +341,7 @@ def _trigger(obj: Any) -> TriggerSpec:
         except FieldError as e:
             errs = errs.also(e)
     try:
-        vals["subscriber"] = _uri(t.get("subscriber"), "subscriber")
+        vals["subscriber"] = _uri(t.get("subscriber"), "subscriber", any_scheme=True)
     except FieldError as e:
         errs = errs.also(e)
     attrs: dict[str, str] = {}

@@ -55,26 +55,27 @@ def _attributes(attributes: object, path: str, out: _Collector) -> dialects._Bas
     return dialects.Attributes(attributes)
 
 
-def _single_attribute(
+def _attribute_tests(
     kind: str, spec: object, path: str, out: _Collector
 ) -> dialects._Base | None:
+    """exact/prefix/suffix: one or more attributes, all of which must match (Knative allows
+    several since eventing #6477)."""
     cls = {"exact": dialects.Exact, "prefix": dialects.Prefix, "suffix": dialects.Suffix}[kind]
-    if not isinstance(spec, Mapping):
-        out.add(path, "must be a map with exactly one attribute name and value")
+    if not isinstance(spec, Mapping) or not spec:
+        out.add(path, "must be a map of one or more attribute names to values")
         return None
-    if len(spec) != 1:
-        # Knative's webhook: "Multiple items found, can have only one key-value".
-        out.add(path, f"must have exactly one attribute (found {len(spec)})")
+    tests: list[dialects._Base] = []
+    for key, value in spec.items():
+        field = f"{path}[{key}]"
+        if not isinstance(key, str) or not ATTRIBUTE_NAME.fullmatch(key):
+            out.add(field, _NAME_RULE)
+        elif not isinstance(value, str) or value == "":
+            out.add(field, "value must be a non-empty string")
+        else:
+            tests.append(cls(key, value))
+    if len(tests) != len(spec):
         return None
-    ((key, value),) = spec.items()
-    field = f"{path}[{key}]"
-    if not isinstance(key, str) or not ATTRIBUTE_NAME.fullmatch(key):
-        out.add(field, _NAME_RULE)
-        return None
-    if not isinstance(value, str) or value == "":
-        out.add(field, "value must be a non-empty string")
-        return None
-    return cls(key, value)
+    return tests[0] if len(tests) == 1 else dialects.All(tests)
 
 
 def _filter_list(spec: object, path: str, out: _Collector) -> list[dialects._Base] | None:
@@ -106,7 +107,7 @@ def _entry(spec: object, path: str, out: _Collector) -> dialects._Base | None:
     value = spec[kind]
     field = f"{path}.{kind}"
     if kind in ("exact", "prefix", "suffix"):
-        return _single_attribute(kind, value, field, out)
+        return _attribute_tests(kind, value, field, out)
     if kind in ("all", "any"):
         nested = _filter_list(value, field, out)
         if nested is None:

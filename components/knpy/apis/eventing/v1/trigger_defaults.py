@@ -1,4 +1,5 @@
-"""Trigger defaults (Knative's): broker "default", the broker label, ref namespaces."""
+"""Trigger defaults (Knative's): broker "default", the broker label, `filter: {}`, ref
+namespaces."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ def set_trigger_defaults(raw: dict[str, Any]) -> dict[str, Any]:
         spec = out["spec"] = {}
     if not spec.get("broker"):
         spec["broker"] = "default"
+    if spec.get("filter") is None:
+        spec["filter"] = {}  # Knative: a nil filter becomes an empty one (matches all)
     labels = md.get("labels") or {}
     if labels.get(BROKER_LABEL) != spec["broker"]:
         md["labels"] = {**labels, BROKER_LABEL: spec["broker"]}

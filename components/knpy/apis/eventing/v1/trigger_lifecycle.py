@@ -10,9 +10,11 @@ __all__ = ["TRIGGER_CONDITIONS", "TriggerStatus"]
 BROKER_READY = "BrokerReady"
 SUBSCRIBER_RESOLVED = "SubscriberResolved"
 DEPENDENCY_READY = "DependencyReady"
+# Knative's TriggerConditionSubscribed: the data plane delivers for this trigger.
+SUBSCRIPTION_READY = "SubscriptionReady"
 
-TRIGGER_CONDITIONS = ConditionSet(BROKER_READY, SUBSCRIBER_RESOLVED, DEPENDENCY_READY,
-                                  DEAD_LETTER_SINK_RESOLVED)
+TRIGGER_CONDITIONS = ConditionSet(BROKER_READY, SUBSCRIPTION_READY, SUBSCRIBER_RESOLVED,
+                                  DEPENDENCY_READY, DEAD_LETTER_SINK_RESOLVED)
 
 
 class TriggerStatus(DeliveryStatus):
@@ -38,6 +40,12 @@ class TriggerStatus(DeliveryStatus):
     def mark_subscriber_failed(self, reason: str, message: str) -> None:
         self.raw.pop("subscriberUri", None)
         self.conditions.mark_false(SUBSCRIBER_RESOLVED, reason, message)
+
+    def mark_subscription_ready(self) -> None:
+        self.conditions.mark_true(SUBSCRIPTION_READY)
+
+    def mark_subscription_not_ready(self, reason: str, message: str) -> None:
+        self.conditions.mark_unknown(SUBSCRIPTION_READY, reason, message)
 
     def mark_dependency_ready(self) -> None:
         self.conditions.mark_true(DEPENDENCY_READY)
