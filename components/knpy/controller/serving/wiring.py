@@ -6,7 +6,8 @@ kind re-queues its controlling owner; a Configuration or Revision change re-queu
 Routes of its namespace (they may route to it). The config maps (config-deployment,
 config-autoscaler, config-features, ...) come from the controller's one ConfigStore; a
 change of the Revision's (deployment, autoscaler, features) re-queues every Revision, of
-config-gc every Configuration, of config-network or config-domain every Route. Serving is
+config-gc every Configuration, of config-network, config-domain or config-features every
+Route. Serving is
 optional: until the API server serves every Serving CRD (charts/knpy/crds/serving.yaml) it
 stays off, so an Eventing-only install runs as before.
 """
@@ -59,7 +60,7 @@ log = logging.getLogger("knpy.controller.serving")
 
 # the config maps the Revision reconciler reads (the rest are the webhook's and GC's)
 REVISION_CONFIGS = frozenset({DEPLOYMENT_CONFIG, AUTOSCALER_CONFIG, FEATURES_CONFIG})
-ROUTE_CONFIGS = frozenset({NETWORK_CONFIG, DOMAIN_CONFIG})
+ROUTE_CONFIGS = frozenset({NETWORK_CONFIG, DOMAIN_CONFIG, FEATURES_CONFIG})
 
 
 def owner_keys(owner: Resource) -> Callable[[Obj], list[str]]:
@@ -107,7 +108,8 @@ class ServingControllers:
             client, self.routes.lister, recorder, configurations=self.configurations.lister,
             revisions=self.revisions.lister, ingresses=self.ingresses.lister,
             services=self.placeholders.lister,
-            config=lambda: (config(NETWORK_CONFIG), config(DOMAIN_CONFIG), cluster_domain())),
+            config=lambda: (config(NETWORK_CONFIG), config(DOMAIN_CONFIG), cluster_domain(),
+                            config(FEATURES_CONFIG))),
             workers=workers)
         self.pairs = [(self.service, self.services), (self.configuration, self.configurations),
                       (self.revision, self.revisions), (self.route, self.routes)]
