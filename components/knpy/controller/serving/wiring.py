@@ -1,7 +1,8 @@
 """Wire Serving's reconcilers onto the shared runtime (called from controller/main.py).
 
 Informers: Services, Configurations, Revisions, Routes, PodAutoscalers, ServerlessServices,
-Deployments, KIngresses and the Routes' placeholder Services (all namespaces). Each child
+Deployments, KIngresses, the Routes' placeholder Services, DomainMappings (all namespaces)
+and ClusterDomainClaims; a DomainMapping's ref is tracked (any kind) and re-queues it. Each child
 kind re-queues its controlling owner; a Configuration or Revision change re-queues the
 Routes of its namespace (they may route to it). The config maps (config-deployment,
 config-autoscaler, config-features, ...) come from the controller's one ConfigStore; a
@@ -26,11 +27,15 @@ from knpy.apis.serving.config_domain import DOMAIN_CONFIG
 from knpy.apis.serving.config_features import FEATURES_CONFIG
 from knpy.apis.serving.config_gc import GC_CONFIG
 from knpy.apis.serving.v1.register import ROUTE_LABEL
+from knpy.controller.eventing.resolver import URIResolver
 from knpy.controller.serving.configuration import ConfigurationReconciler
+from knpy.controller.serving.domainmapping import DomainMappingReconciler
 from knpy.controller.serving.resources import (
     ALL_SERVING,
+    CLUSTERDOMAINCLAIMS,
     CONFIGURATIONS,
     DEPLOYMENTS,
+    DOMAINMAPPINGS,
     INGRESSES,
     KSERVICES,
     PODAUTOSCALERS,
@@ -49,6 +54,7 @@ from knpy.runtime.k8s import (
     Informer,
     Recorder,
     Resource,
+    Tracker,
 )
 from knpy.runtime.k8s.ownerrefs import controller_of
 from knpy.runtime.k8s.resources import Obj
@@ -90,9 +96,11 @@ class ServingControllers:
         self.ingresses = Informer(client, INGRESSES, watch_timeout=wt)
         self.placeholders = Informer(client, SERVICES, label_selector=ROUTE_LABEL,
                                      watch_timeout=wt)
+        self.domainmappings = Informer(client, DOMAINMAPPINGS, watch_timeout=wt)
+        self.claims = Informer(client, CLUSTERDOMAINCLAIMS, watch_timeout=wt)
         self.informers = [self.services, self.configurations, self.revisions, self.routes,
                           self.pas, self.skss, self.deployments, self.ingresses,
-                          self.placeholders]
+                          self.placeholders, self.domainmappings, self.claims]
         self.service = Controller(ServiceReconciler(
             client, self.services.lister, recorder, configurations=self.configurations.lister,
             routes=self.routes.lister, revisions=self.revisions.lister), workers=workers)
@@ -111,8 +119,17 @@ class ServingControllers:
             config=lambda: (config(NETWORK_CONFIG), config(DOMAIN_CONFIG), cluster_domain(),
                             config(FEATURES_CONFIG))),
             workers=workers)
+        # a DomainMapping's ref: any Addressable, re-queued when it changes
+        self.tracker = Tracker(client, discovery, lambda k: self.domainmapping.enqueue_key(k),
+                               watch_timeout=wt)
+        self.domainmapping = Controller(DomainMappingReconciler(
+            client, self.domainmappings.lister, recorder, claims=self.claims.lister,
+            ingresses=self.ingresses.lister,
+            resolver=URIResolver(client, discovery, cluster_domain(), self.tracker),
+            config=lambda: (config(NETWORK_CONFIG), cluster_domain())), workers=workers)
         self.pairs = [(self.service, self.services), (self.configuration, self.configurations),
-                      (self.revision, self.revisions), (self.route, self.routes)]
+                      (self.revision, self.revisions), (self.route, self.routes),
+                      (self.domainmapping, self.domainmappings)]
         self.controllers = [c for c, _ in self.pairs]
         self.enabled = False
         self._wire()
@@ -129,6 +146,12 @@ class ServingControllers:
             self.route.watch(child, owner_keys(ROUTES))
         for target in (self.configurations, self.revisions):
             self.route.watch(target, self._routes_of_namespace)
+        self.domainmapping.watch(self.ingresses, owner_keys(DOMAINMAPPINGS))
+        # a claim made, freed or taken: every DomainMapping of that domain
+        self.domainmapping.watch(self.claims, lambda o: [
+            f"{d['metadata']['namespace']}/{d['metadata']['name']}"
+            for d in self.domainmappings.lister.list() if d["metadata"]["name"] ==
+            o["metadata"]["name"]])
 
     def _routes_of_namespace(self, o: Obj) -> list[str]:
         ns = o["metadata"].get("namespace")
@@ -165,6 +188,7 @@ class ServingControllers:
         finally:
             self.enabled = False
             await cancel_and_wait(tasks)
+            await self.tracker.close()
 
     def config_changed(self, name: str) -> None:
         if self.enabled and name in REVISION_CONFIGS:
@@ -173,6 +197,8 @@ class ServingControllers:
             self.configuration.enqueue_all(self.configurations.lister, slow=False)
         if self.enabled and name in ROUTE_CONFIGS:
             self.route.enqueue_all(self.routes.lister, slow=False)
+        if self.enabled and name == NETWORK_CONFIG:
+            self.domainmapping.enqueue_all(self.domainmappings.lister, slow=False)
 
     def resync(self, slow: bool = True) -> None:
         """Re-queue every object (the periodic level-triggered catch-all)."""
