@@ -14,6 +14,7 @@ __all__ = [
            "CONFIGURATIONS",
            "DEPLOYMENTS",
            "DOMAINMAPPINGS",
+           "DOMAIN_MAPPING_KINDS",
            "INGRESSES",
            "KSERVICES",
            "PODAUTOSCALERS",
@@ -37,6 +38,9 @@ CLUSTERDOMAINCLAIMS = Resource(n.GROUP, n.VERSION, n.CLUSTERDOMAINCLAIMS, "Clust
                                namespaced=False)
 
 ALL_SERVING = (KSERVICES, CONFIGURATIONS, REVISIONS, ROUTES, PODAUTOSCALERS,
-               SERVERLESSSERVICES, INGRESSES, DOMAINMAPPINGS, CLUSTERDOMAINCLAIMS)
+               SERVERLESSSERVICES, INGRESSES)
+# optional on top: Helm never upgrades crds/, so a release installed before DomainMapping
+# existed lacks these until they are applied by hand
+DOMAIN_MAPPING_KINDS = (DOMAINMAPPINGS, CLUSTERDOMAINCLAIMS)
 
 SPEC_HASH_ANNOTATION = "serving.knpy.dev/spec-hash"

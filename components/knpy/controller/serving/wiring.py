@@ -10,7 +10,9 @@ change of the Revision's (deployment, autoscaler, features) re-queues every Revi
 config-gc every Configuration, of config-network, config-domain or config-features every
 Route. Serving is
 optional: until the API server serves every Serving CRD (charts/knpy/crds/serving.yaml) it
-stays off, so an Eventing-only install runs as before.
+stays off, so an Eventing-only install runs as before; DomainMapping joins when its two CRDs
+are served at that moment (a release upgraded from before DomainMapping keeps its old CRDs:
+Helm never upgrades crds/).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from knpy.controller.serving.resources import (
     CLUSTERDOMAINCLAIMS,
     CONFIGURATIONS,
     DEPLOYMENTS,
+    DOMAIN_MAPPING_KINDS,
     DOMAINMAPPINGS,
     INGRESSES,
     KSERVICES,
@@ -100,7 +103,7 @@ class ServingControllers:
         self.claims = Informer(client, CLUSTERDOMAINCLAIMS, watch_timeout=wt)
         self.informers = [self.services, self.configurations, self.revisions, self.routes,
                           self.pas, self.skss, self.deployments, self.ingresses,
-                          self.placeholders, self.domainmappings, self.claims]
+                          self.placeholders]
         self.service = Controller(ServiceReconciler(
             client, self.services.lister, recorder, configurations=self.configurations.lister,
             routes=self.routes.lister, revisions=self.revisions.lister), workers=workers)
@@ -128,9 +131,9 @@ class ServingControllers:
             resolver=URIResolver(client, discovery, cluster_domain(), self.tracker),
             config=lambda: (config(NETWORK_CONFIG), cluster_domain())), workers=workers)
         self.pairs = [(self.service, self.services), (self.configuration, self.configurations),
-                      (self.revision, self.revisions), (self.route, self.routes),
-                      (self.domainmapping, self.domainmappings)]
+                      (self.revision, self.revisions), (self.route, self.routes)]
         self.controllers = [c for c, _ in self.pairs]
+        self.domainmappings_on = False
         self.enabled = False
         self._wire()
 
@@ -146,6 +149,27 @@ class ServingControllers:
             self.route.watch(child, owner_keys(ROUTES))
         for target in (self.configurations, self.revisions):
             self.route.watch(target, self._routes_of_namespace)
+
+    async def enable_domainmappings(self) -> bool:
+        """DomainMapping joins (before run() starts the informers) only when its CRDs are
+        served."""
+        missing = [f"{r.plural}.{r.group}" for r in DOMAIN_MAPPING_KINDS
+                   if not await self.discovery.serves(r.api_version, r.plural)]
+        if missing:
+            log.warning("DomainMapping off: the API server does not serve %s (apply "
+                        "charts/knpy/crds/serving.yaml and restart the controller)",
+                        ", ".join(missing))
+            return False
+        if not self.domainmappings_on:
+            self._wire_domainmappings()
+        return True
+
+    def _wire_domainmappings(self) -> None:
+        self.domainmappings_on = True
+        self.informers += [self.domainmappings, self.claims]
+        self.pairs.append((self.domainmapping, self.domainmappings))
+        self.controllers.append(self.domainmapping)
+        self.domainmapping.watch(self.domainmappings)
         self.domainmapping.watch(self.ingresses, owner_keys(DOMAINMAPPINGS))
         # a claim made, freed or taken: every DomainMapping of that domain
         self.domainmapping.watch(self.claims, lambda o: [
@@ -174,6 +198,7 @@ class ServingControllers:
             quiet = True
             await asyncio.sleep(recheck)
             self.discovery.invalidate()
+        await self.enable_domainmappings()
         tasks = [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
                  for i in self.informers]
         try:
@@ -197,7 +222,7 @@ class ServingControllers:
             self.configuration.enqueue_all(self.configurations.lister, slow=False)
         if self.enabled and name in ROUTE_CONFIGS:
             self.route.enqueue_all(self.routes.lister, slow=False)
-        if self.enabled and name == NETWORK_CONFIG:
+        if self.enabled and self.domainmappings_on and name == NETWORK_CONFIG:
             self.domainmapping.enqueue_all(self.domainmappings.lister, slow=False)
 
     def resync(self, slow: bool = True) -> None:
