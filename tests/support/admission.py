@@ -21,12 +21,13 @@ SELECTOR_LABEL = "knpy-admission-test"
 
 
 def hook_config(kind: str, name: str, path: str, port: int, label: str, group: str,
-                resources: Sequence[str]) -> dict[str, Any]:
+                resources: Sequence[str], versions: Sequence[str] = ("v1",)
+                ) -> dict[str, Any]:
     """A webhook configuration for `resources` of `group`, in namespaces labelled `label`."""
     hook: dict[str, Any] = {
         "name": f"{path.strip('/')}.{name}",
         "clientConfig": {"url": f"https://127.0.0.1:{port}{path}"},
-        "rules": [{"apiGroups": [group], "apiVersions": ["v1"],
+        "rules": [{"apiGroups": [group], "apiVersions": list(versions),
                    "operations": ["CREATE", "UPDATE"], "resources": list(resources),
                    "scope": "Namespaced"}],
         "namespaceSelector": {"matchLabels": {SELECTOR_LABEL: label}},
@@ -49,7 +50,8 @@ class Admission:
 
 @contextlib.asynccontextmanager
 async def running_webhook(api: KubeAPI, client: Client, logdir: Path, *, group: str,
-                          resources: Sequence[str], prefix: str) -> AsyncIterator[Admission]:
+                          resources: Sequence[str], prefix: str,
+                          versions: Sequence[str] = ("v1",)) -> AsyncIterator[Admission]:
     """Register the hooks, run `python -m knpy.webhook` until it has set their caBundle."""
     label = uuid.uuid4().hex[:8]
     ns = make_namespace(api, prefix, {SELECTOR_LABEL: label})
@@ -58,9 +60,11 @@ async def running_webhook(api: KubeAPI, client: Client, logdir: Path, *, group: 
     vname, mname = f"validation.{label}.knpy.dev", f"defaulting.{label}.knpy.dev"
     hooks = ((VALIDATING_WEBHOOKS, vname), (MUTATING_WEBHOOKS, mname))
     await client.create(VALIDATING_WEBHOOKS, hook_config(
-        "ValidatingWebhookConfiguration", vname, "/validation", port, label, group, resources))
+        "ValidatingWebhookConfiguration", vname, "/validation", port, label, group, resources,
+        versions))
     await client.create(MUTATING_WEBHOOKS, hook_config(
-        "MutatingWebhookConfiguration", mname, "/defaulting", port, label, group, resources))
+        "MutatingWebhookConfiguration", mname, "/defaulting", port, label, group, resources,
+        versions))
     args = python_module("knpy.webhook", "--kubeconfig", api.kubeconfig, "--namespace", system,
                          "--host", "127.0.0.1", "--port", str(port), "--san", "127.0.0.1",
                          "--validating-config", vname, "--mutating-config", mname,

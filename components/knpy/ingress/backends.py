@@ -1,17 +1,51 @@
 """Where a split's Service is reached: its ClusterIP at the split's port (kube-proxy takes
 it from there, so the gateway needs no cluster DNS), or, for an ExternalName Service, that
 host at the split's port. One upstream pool per (host, port), shared by every split that
-resolves there; resolutions are cached until the Service changes."""
+resolves there; resolutions are cached until the Service changes.
+
+Retries (a KIngress path's `retries.attempts`): when a dial fails, the request is dialed
+again after a short backoff (25 ms, doubling, as Envoy's default) while attempts remain;
+only dial failures, where no byte of the request reached an upstream, so even a POST with a
+body may go again. A failure after the request was sent is not retried."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from knpy.ingress.table import Backend
 from knpy.runtime.k8s import Lister
-from knpy.runtime.proxy import ProxyOptions, UpstreamPool
+from knpy.runtime.proxy import Exchange, ProxyOptions, UpstreamPool
 
-__all__ = ["Backends", "upstream_of"]
+__all__ = ["Backends", "Retries", "upstream_of"]
+
+BACKOFF = 0.025  # first retry's delay (s); doubles per attempt
+
+
+class Retries:
+    """An exchange's retry budget (its `user` state while the gateway forwards it)."""
+
+    __slots__ = ("done", "left")
+
+    def __init__(self, attempts: int) -> None:
+        self.left = attempts
+        self.done = 0
+
+
+def _redial(pool: UpstreamPool, ex: Exchange) -> bool:
+    """UpstreamPool.on_dial_error: take the exchange over while it has attempts left."""
+    r = ex.user
+    if not isinstance(r, Retries) or r.left <= 0:
+        return False
+    r.left -= 1
+    delay = BACKOFF * (2 ** r.done)
+    r.done += 1
+
+    def again() -> None:
+        if not ex.finished:  # the client went away or a timeout answered meanwhile
+            ex.redirect(pool)
+    asyncio.get_running_loop().call_later(delay, again)
+    return True
 
 Obj = dict[str, Any]
 
@@ -49,6 +83,7 @@ class Backends:
                 pool = self._pools[target] = UpstreamPool(
                     target[0], target[1], max_idle=self.options.max_idle_upstream,
                     write_high_water=self.options.write_high_water)
+                pool.on_dial_error = _redial
         self._resolved[key] = pool
         return pool
 

@@ -6,14 +6,17 @@ only; internal: every rule):
 3. a weighted random split of that path; its Service resolved to an upstream (none: 503);
 4. the split's and the path's appendHeaders replace any the client sent; rewriteHost
    replaces Host; forwarded with X-Forwarded-For, X-Forwarded-Proto and Forwarded (the
-   core adds them: ProxyOptions(forwarded="always")).
+   core adds them: ProxyOptions(forwarded="always"));
+5. the path's `timeout` bounds the time until the response starts (504 `upstream request
+   timeout`, Envoy's body); its `retries.attempts` re-dial the split when connecting fails
+   (backends.py: nothing of the request reached an upstream, so any request may go again).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from knpy.ingress.backends import Backends
+from knpy.ingress.backends import Backends, Retries
 from knpy.ingress.table import Path, Table
 from knpy.runtime.proxy import Exchange, http
 
@@ -22,6 +25,7 @@ __all__ = ["IngressHandler"]
 _NO_PATH = http.error_response(404, "no route for this path")
 _NO_SPLIT = http.error_response(503, "no traffic target for this route")
 _NO_HOST = http.error_response(404, "no Host header")
+_TIMEOUT = b"upstream request timeout"
 
 
 def host_of(host: bytes) -> bytes:
@@ -65,6 +69,10 @@ class IngressHandler:
         extra = path.header_lines + backend.header_lines
         if path.rewrite_host:
             extra += b"Host: %s\r\n" % path.rewrite_host
+        if path.timeout:
+            ex.set_timeout(path.timeout, _TIMEOUT)
+        if path.attempts:
+            ex.user = Retries(path.attempts)
         ex.forward(pool, extra)
 
     @staticmethod

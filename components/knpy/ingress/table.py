@@ -1,7 +1,8 @@
 """The routing table, built from KIngress specs (pure; no I/O):
 
-    host -> [Path], each Path: prefix, header matches, rewriteHost, appendHeaders and its
-    weighted splits (`Backend`s: the Service namespace/name/port and headers to set).
+    host -> [Path], each Path: prefix, header matches, rewriteHost, appendHeaders, its
+    timeout and retry attempts, and its weighted splits (`Backend`s: the Service
+    namespace/name/port and headers to set).
 
 Two views: `external` holds the ExternalIP rules (the gateway's public listener), `internal`
 every rule (ClusterLocal and ExternalIP: in the cluster, both are reachable). Hosts are
@@ -17,6 +18,8 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from knpy.runtime.config.duration import parse_go_duration
 
 __all__ = ["Backend", "Path", "Router", "Table", "build_table", "compile_ingress"]
 
@@ -43,6 +46,8 @@ class Path:
     header_lines: bytes
     backends: list[Backend]
     cumulative: list[int] = field(default_factory=list)
+    timeout: float = 0.0  # seconds until the response starts (`timeout`); 0: none
+    attempts: int = 0  # `retries.attempts`: re-dials of a split whose connect failed
 
     def pick(self, draw: float | None = None) -> Backend | None:
         """A backend with probability percent/total; None when every split is at 0%."""
@@ -83,8 +88,19 @@ def _path(p: Obj, default_ns: str) -> Path:
     match = tuple(sorted((str(k).lower().encode("latin-1"),
                           str((v or {}).get("exact", "")).encode("latin-1"))
                          for k, v in (p.get("headers") or {}).items()))
+    retries = p.get("retries") or {}
     return Path((p.get("path") or "").encode("latin-1"), match,
-                (p.get("rewriteHost") or "").encode("latin-1"), names, lines, backends, cum)
+                (p.get("rewriteHost") or "").encode("latin-1"), names, lines, backends, cum,
+                _seconds(p.get("timeout")), max(int(retries.get("attempts") or 0), 0))
+
+
+def _seconds(v: Any) -> float:
+    """A metav1.Duration ("10s", "1m30s"); the API server does not check them: a bad one
+    means no timeout rather than an Ingress that cannot be programmed."""
+    try:
+        return max(parse_go_duration(v), 0.0) if isinstance(v, str) and v else 0.0
+    except ValueError:
+        return 0.0
 
 
 def compile_ingress(ing: Obj) -> list[tuple[bytes, bool, Path]]:

@@ -1,5 +1,6 @@
 """Admission handlers for Serving: serving.knative.dev/v1 (Service, Configuration,
-Revision, Route), PodAutoscaler, ServerlessService and Serving's config maps, with
+Revision, Route), DomainMapping (v1beta1), PodAutoscaler, ServerlessService,
+ClusterDomainClaim and Serving's config maps, with
 Knative's defaults and field-pathed validation from knpy.apis.
 
 `config` is read per request, so a live config-defaults / config-autoscaler /
@@ -14,7 +15,7 @@ from typing import Any
 
 from knpy.apis.autoscaling import v1alpha1 as autoscaling
 from knpy.apis.networking import v1alpha1 as networking
-from knpy.apis.serving import v1
+from knpy.apis.serving import v1, v1beta1
 from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS, ServingConfig
 from knpy.runtime.config import FieldError
 from knpy.webhook.admission import Handler, Handlers, configmap_validator
@@ -46,6 +47,10 @@ def serving_handlers(config: Callable[[], ServingConfig] = ServingConfig) -> Han
     def route_validate(o: Obj, old: Obj | None) -> FieldError:
         return v1.validate_route(o) if old is None else v1.validate_route_update(old, o)
 
+    def dm_validate(o: Obj, old: Obj | None) -> FieldError:
+        return (v1beta1.validate_domainmapping(o) if old is None
+                else v1beta1.validate_domainmapping_update(old, o))
+
     g = v1.GROUP
     return {
         (g, "Service"): Handler(lambda o: v1.set_service_defaults(o, config().defaults),
@@ -58,6 +63,10 @@ def serving_handlers(config: Callable[[], ServingConfig] = ServingConfig) -> Han
         (g, "Revision"): Handler(lambda o: v1.set_revision_defaults(o, config().defaults),
                                  validator(v1.validate_revision, v1.validate_revision_update)),
         (g, "Route"): Handler(v1.set_route_defaults, route_validate, v1.set_user_annotations),
+        (g, "DomainMapping"): Handler(v1beta1.set_domainmapping_defaults, dm_validate,
+                                      v1.set_user_annotations),
+        (networking.GROUP, "ClusterDomainClaim"): Handler(
+            None, lambda o, _old: v1beta1.validate_clusterdomainclaim(o)),
         (autoscaling.GROUP, "PodAutoscaler"): Handler(
             lambda o: autoscaling.set_podautoscaler_defaults(
                 o, autoscaler_class=config().autoscaler.pod_autoscaler_class),

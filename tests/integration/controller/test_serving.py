@@ -31,7 +31,9 @@ SERVING_KINDS = ("services.serving.knative.dev", "configurations.serving.knative
                  "revisions.serving.knative.dev", "routes.serving.knative.dev",
                  "podautoscalers.autoscaling.internal.knative.dev",
                  "serverlessservices.networking.internal.knative.dev",
-                 "ingresses.networking.internal.knative.dev")
+                 "ingresses.networking.internal.knative.dev",
+                 "domainmappings.serving.knative.dev",
+                 "clusterdomainclaims.networking.internal.knative.dev")
 QP = "dev.local/knpy/queue-proxy:dev"
 
 

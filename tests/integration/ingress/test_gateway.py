@@ -193,3 +193,23 @@ async def test_other_classes_are_left_alone(world: dict, client: Client) -> None
     async def gone() -> bool:
         return (await get(w, "ours.gw.example.com"))[0] == 404
     await eventually(gone, 30, "the deleted Ingress unrouted", every=0.05)
+
+
+async def test_tag_header_paths_in_knatives_shape(world: dict, client: Client) -> None:
+    """The KIngress the Route reconciler writes with tag-header-based-routing Enabled: a
+    request naming a tag in Knative-Serving-Tag goes to that tag's revision, others (an
+    unknown tag too) to the split, which marks them Knative-Serving-Default-Route."""
+    w, ns = world, world["ns"]
+    await client.create(INGRESSES, kingress(ns, "tags", [{
+        "hosts": ["tags.gw.example.com"], "visibility": "ExternalIP", "http": {"paths": [
+            {"headers": {"Knative-Serving-Tag": {"exact": "canary"}},
+             "splits": [split(ns, "up-b", w["b"], 100)]},
+            {"splits": [split(ns, "up-a", w["a"], 100)],
+             "appendHeaders": {"Knative-Serving-Default-Route": "true"}}]}}]))
+    await eventually(lambda: ready(client, ns, "tags"), 30, "the KIngress Ready", every=0.05)
+    for tag, side, default in ((None, "a", "true"), ("canary", "b", None),
+                               ("nope", "a", "true")):
+        headers = {"Knative-Serving-Tag": tag} if tag else {}
+        status, body = await get(w, "tags.gw.example.com", headers=headers)
+        assert (status, body["name"]) == (200, side), tag
+        assert body["headers"].get("knative-serving-default-route") == default, tag

@@ -24,7 +24,8 @@ CRDS = REPO / "charts" / "knpy" / "crds" / "serving.yaml"
 KINDS = ("services.serving.knative.dev", "configurations.serving.knative.dev",
          "revisions.serving.knative.dev", "routes.serving.knative.dev",
          "podautoscalers.autoscaling.internal.knative.dev",
-         "serverlessservices.networking.internal.knative.dev")
+         "serverlessservices.networking.internal.knative.dev",
+         "domainmappings.serving.knative.dev")
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +113,36 @@ async def _scenario(api: KubeAPI, client: Client, ns: str) -> None:
                  "spec.traffic: Traffic targets sum to 90, want 100",
                  "spec.traffic[0].tag: invalid value: Bad_Tag"):
         assert want in p.stderr, p.stderr
+
+
+async def test_domainmapping_defaulted_and_rejected_through_kubectl(
+        serving_crds: KubeAPI, client: Client, logdir: Path) -> None:
+    api = serving_crds
+    async with running_webhook(api, client, logdir, group="serving.knative.dev",
+                               resources=["domainmappings"], versions=["v1beta1"],
+                               prefix="dm") as hooks:
+        ns = hooks.namespace
+
+        async def kubectl(*args: str, **kw):
+            return await asyncio.to_thread(api.kubectl, *args, **kw)
+
+        dm = {"apiVersion": "serving.knative.dev/v1beta1", "kind": "DomainMapping",
+              "metadata": {"name": "hello.example.org", "namespace": ns},
+              "spec": {"ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+                               "name": "hello"}}}
+        await kubectl("apply", "-f", "-", input=json.dumps(dm))
+        got = json.loads((await kubectl("get", "dm", "hello.example.org", "-n", ns, "-o",
+                                         "json")).stdout)
+        assert got["spec"]["ref"]["namespace"] == ns
+        assert got["metadata"]["annotations"]["serving.knative.dev/creator"]
+        out = (await kubectl("get", "domainmappings", "-n", ns)).stdout
+        assert out.split()[:4] == ["NAME", "URL", "READY", "REASON"], out
+        bad = json.loads(json.dumps(dm))
+        bad["metadata"]["name"] = "hello"  # a name the API server takes, not a domain
+        bad["spec"]["ref"]["namespace"] = "elsewhere"
+        p = await kubectl("apply", "-f", "-", input=json.dumps(bad), check=False)
+        assert p.returncode != 0
+        for want in ("metadata.name: invalid name 'hello'",
+                     "spec.ref.namespace: Ref namespace must be empty or equal to the domain "
+                     "mapping namespace"):
+            assert want in p.stderr, p.stderr

@@ -197,7 +197,7 @@ def test_every_port_names_its_protocol() -> None:
     objs = render()
     for (kind, name), o in objs.items():
         if kind == "Service":
-            ports = o["spec"]["ports"]
+            ports = o["spec"].get("ports") or []  # an ExternalName may have none
         elif kind in ("Deployment", "StatefulSet"):
             ports = [p for c in o["spec"]["template"]["spec"]["containers"]
                      for p in c.get("ports", [])]

@@ -22,6 +22,7 @@ CRDS = {  # name: (short names, printer column names)
         {"rev"}, ["Config Name", "Generation", "Ready", "Reason", "Actual Replicas",
                   "Desired Replicas"]),
     "routes.serving.knative.dev": ({"rt"}, ["URL", "Ready", "Reason"]),
+    "domainmappings.serving.knative.dev": ({"dm"}, ["URL", "Ready", "Reason"]),
     "podautoscalers.autoscaling.internal.knative.dev": (
         {"kpa", "pa"}, ["DesiredScale", "ActualScale", "Ready", "Reason"]),
     "serverlessservices.networking.internal.knative.dev": (
@@ -117,3 +118,16 @@ def test_webhooks_cover_the_serving_kinds() -> None:
     sks = ("networking.internal.knative.dev", "serverlessservices")
     assert serving | {pa, sks} <= covered(v)
     assert serving | {pa} <= covered(m)
+
+
+def test_clusterdomainclaims_are_cluster_scoped_and_need_a_namespace() -> None:
+    crd = render()[("CustomResourceDefinition",
+                    "clusterdomainclaims.networking.internal.knative.dev")]["spec"]
+    assert crd["scope"] == "Cluster" and crd["names"]["shortNames"] == ["cdc"]
+    (version,) = crd["versions"]
+    assert version["name"] == "v1alpha1"
+    schema = version["schema"]["openAPIV3Schema"]
+    assert structural_problems(schema, "") == []
+    assert schema["properties"]["spec"]["required"] == ["namespace"]
+    dm = render()[("CustomResourceDefinition", "domainmappings.serving.knative.dev")]["spec"]
+    assert [v["name"] for v in dm["versions"]] == ["v1beta1"]

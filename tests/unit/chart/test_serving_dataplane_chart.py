@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from knpy.apis.serving.config_deployment import parse_deployment_config
-from tests.unit.chart.test_knpy_chart import HELM, Objects, container, render
+from tests.unit.chart.test_knpy_chart import HELM, Objects, container, fail, render
 
 pytestmark = pytest.mark.skipif(not HELM.exists(), reason="helm not installed: make kube-tools")
 
@@ -160,8 +160,54 @@ def test_the_gateway_serves_both_listeners_behind_its_services() -> None:
     for name, target in (("knpy-ingress", "http"), ("knpy-ingress-internal", "http-internal")):
         svc = objs[("Service", name)]["spec"]
         assert svc["selector"].items() <= pod["metadata"]["labels"].items()
-        assert svc.get("type", "ClusterIP") == "ClusterIP"
         assert [(p["port"], p["targetPort"]) for p in svc["ports"]] == [(80, target)]
+    # only the public listener leaves the cluster
+    assert objs[("Service", "knpy-ingress-internal")]["spec"].get("type", "ClusterIP") \
+        == "ClusterIP"
+
+
+def test_the_public_gateway_is_a_node_port_at_a_fixed_configurable_port() -> None:
+    svc = render()[("Service", "knpy-ingress")]["spec"]
+    assert svc["type"] == "NodePort"
+    assert [(p["port"], p["nodePort"]) for p in svc["ports"]] == [(80, 31080)]
+    svc = render("--set", "serving.ingress.service.nodePort=30999")[
+        ("Service", "knpy-ingress")]["spec"]
+    assert svc["ports"][0]["nodePort"] == 30999
+    # 0: the API server allocates one; ClusterIP: none at all
+    for args in (("--set", "serving.ingress.service.nodePort=0"),
+                 ("--set", "serving.ingress.service.type=ClusterIP")):
+        svc = render(*args)[("Service", "knpy-ingress")]["spec"]
+        assert "nodePort" not in svc["ports"][0]
+    assert render("--set", "serving.ingress.service.type=ClusterIP")[
+        ("Service", "knpy-ingress")]["spec"]["type"] == "ClusterIP"
+    assert "nodePort" in fail("--set", "serving.ingress.service.nodePort=70000")
+    assert "type" in fail("--set", "serving.ingress.service.type=Ingress")
+
+
+def test_istio_ingressgateway_names_the_public_gateway_where_the_suites_look() -> None:
+    objs = render("--set", "clusterDomain=example.org")
+    svc = objs[("Service", "istio-ingressgateway")]
+    assert svc["metadata"]["namespace"] == "istio-system"
+    assert svc["spec"]["type"] == "ExternalName"
+    assert svc["spec"]["externalName"] == "knpy-ingress.knpy-system.svc.example.org"
+    # Knative's suites map a port 80 they find here to its nodePort: there must be none
+    assert all(p["port"] != 80 for p in svc["spec"].get("ports") or [])
+    assert objs[("Namespace", "istio-system")]
+    # everything else stays in the release's namespace (or is cluster-scoped)
+    outside = {k for k, o in objs.items()
+               if o["metadata"].get("namespace") not in (None, "knpy-system")}
+    assert outside == {("Service", "istio-ingressgateway")}
+    # where the namespace exists already, or under other names
+    objs = render("--set", "serving.ingress.istioGatewayService.createNamespace=false",
+                  "--set", "serving.ingress.istioGatewayService.name=gw",
+                  "--set", "serving.ingress.istioGatewayService.namespace=gw-system")
+    assert ("Namespace", "istio-system") not in objs
+    assert objs[("Service", "gw")]["metadata"]["namespace"] == "gw-system"
+    # off: nothing outside the release's namespace
+    objs = render("--set", "serving.ingress.istioGatewayService.enabled=false")
+    assert not [k for k, o in objs.items()
+                if k[0] == "Namespace" or o["metadata"].get("namespace") not in
+                (None, "knpy-system")]
 
 
 def test_endpointslice_rbac_and_pdbs_follow_the_cluster() -> None:
@@ -207,7 +253,8 @@ def test_serving_or_eventing_parts_can_be_left_out() -> None:
                     ("Role", "knpy-autoscaler"), ("RoleBinding", "knpy-autoscaler"),
                     ("Deployment", "knpy-ingress"), ("Service", "knpy-ingress"),
                     ("Service", "knpy-ingress-internal"), ("ServiceAccount", "knpy-ingress"),
-                    ("ClusterRole", "knpy-ingress"), ("ClusterRoleBinding", "knpy-ingress")}
+                    ("ClusterRole", "knpy-ingress"), ("ClusterRoleBinding", "knpy-ingress"),
+                    ("Service", "istio-ingressgateway"), ("Namespace", "istio-system")}
     # the one controller still reconciles Serving (its informers need the RBAC)
     assert allowed(no_serving, "knpy-controller", "serving.knative.dev", "revisions", "watch")
     no_eventing = render("--set", "eventing.enabled=false",

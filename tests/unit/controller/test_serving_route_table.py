@@ -9,6 +9,7 @@ import pytest
 
 from knpy.apis.networking.config_network import parse_network_config
 from knpy.apis.serving.config_domain import parse_domain_config
+from knpy.apis.serving.config_features import parse_features
 from knpy.apis.serving.v1 import Route
 from knpy.controller.serving.resources import (
     CONFIGURATIONS,
@@ -136,12 +137,13 @@ def lister(world: World, res: Resource) -> Lister:
     return world.listers.setdefault(res.plural, Lister(res))
 
 
-def factory(world: World) -> RouteReconciler:
+def factory(world: World, features: dict | None = None) -> RouteReconciler:
     return RouteReconciler(
         world.client, lister(world, ROUTES), world.recorder,
         configurations=lister(world, CONFIGURATIONS), revisions=lister(world, REVISIONS),
         ingresses=lister(world, INGRESSES), services=lister(world, SERVICES),
-        config=lambda: (parse_network_config({}), parse_domain_config({}), "cluster.local"),
+        config=lambda: (parse_network_config({}), parse_domain_config({}), "cluster.local",
+                        parse_features(features)),
         clock=lambda: NOW)
 
 
@@ -299,3 +301,29 @@ def test_url_scheme_and_domain_come_from_config_network_and_config_domain() -> N
                                              "cluster-local"})), [], network, domains,
                      "corp.local")
     assert (local.external, local.url()) == ({}, "http://r.ns.svc.corp.local")
+
+
+async def test_tag_header_routing_adds_a_header_matched_path_per_tag() -> None:
+    """config-features tag-header-based-routing: Enabled -- Knative's KIngress shape: the
+    Route's own rules match `Knative-Serving-Tag: <tag>` first, their catch-all appends
+    Knative-Serving-Default-Route, and a tag host's path appends its tag."""
+    main = [{"headers": {"Knative-Serving-Tag": {"exact": "canary"}},
+             "splits": [split("r-2", 100)]},
+            {"splits": [split("r-1", 50), split("r-2", 50)],
+             "appendHeaders": {"Knative-Serving-Default-Route": "true"}}]
+    tag = [{"splits": [split("r-2", 100)], "appendHeaders": {"Knative-Serving-Tag": "canary"}}]
+
+    def with_paths(rs: list[dict], paths: list[dict]) -> list[dict]:
+        return [{**r, "http": {"paths": paths}} for r in rs]
+
+    want = ingress(with_paths(rules("r", []), main) + with_paths(rules("canary-r", []), tag))
+    await run_row(Row(
+        "tag header", key="ns/r", objects=[(ROUTES, route(HALVES)), (REVISIONS, revision("r-1")),
+                                           (REVISIONS, revision("r-2"))],
+        want_creates=[no_gen(want)],
+        want_status_updates=[with_status(route(HALVES), status(
+            {"traffic": [{"revisionName": "r-1", "latestRevision": False, "percent": 50},
+                         {"revisionName": "r-2", "latestRevision": False, "percent": 50,
+                          "tag": "canary", "url": "http://canary-r.ns.example.com"}]},
+            AllTrafficAssigned="True", IngressReady=NO_INGRESS, Ready=NO_INGRESS))]),
+        lambda w: factory(w, {"tag-header-based-routing": "Enabled"}))

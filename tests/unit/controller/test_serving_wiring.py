@@ -7,6 +7,7 @@ from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS
 from knpy.controller.serving.resources import (
     ALL_SERVING,
     CONFIGURATIONS,
+    DOMAIN_MAPPING_KINDS,
     KSERVICES,
     REVISIONS,
 )
@@ -29,6 +30,19 @@ async def test_on_only_when_every_serving_crd_is_served() -> None:
     assert not await controllers(served=()).served(quiet=True)
     # e.g. serving.knative.dev installed but not the internal kinds
     assert not await controllers(served=ALL_SERVING[:4]).served(quiet=True)
+
+
+async def test_domainmapping_joins_only_when_its_crds_are_served() -> None:
+    """Helm never upgrades crds/: a release from before DomainMapping keeps Serving on."""
+    old = controllers()
+    assert await old.served(quiet=True)
+    assert not await old.enable_domainmappings()
+    assert old.domainmapping not in old.controllers
+    new = controllers(served=ALL_SERVING + DOMAIN_MAPPING_KINDS)
+    assert await new.enable_domainmappings()
+    assert await new.enable_domainmappings()  # once only
+    assert new.controllers.count(new.domainmapping) == 1
+    assert {new.domainmappings, new.claims} <= set(new.informers)
 
 
 def test_children_map_to_their_controlling_owner() -> None:

@@ -81,3 +81,13 @@ def test_a_split_reaches_the_cluster_ip_or_the_external_name() -> None:
 def test_host_without_port() -> None:
     assert host_of(b"Hello.NS.example.com:8080") == b"hello.ns.example.com"
     assert host_of(b"[::1]:80") == b"[::1]"
+
+
+def test_path_timeout_and_retries_from_the_kingress() -> None:
+    (_, _, p), = compile_ingress(kingress([rule(["h"], [split("a", 100)], timeout="1m30s",
+                                                retries={"attempts": 3,
+                                                         "perTryTimeout": "2s"})]))
+    assert (p.timeout, p.attempts) == (90.0, 3)
+    (_, _, p), = compile_ingress(kingress([rule(["h"], [split("a", 100)], timeout="soon",
+                                                retries={"attempts": -1})]))
+    assert (p.timeout, p.attempts) == (0.0, 0)  # unusable values: no limit, no retries

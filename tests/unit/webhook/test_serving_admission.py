@@ -177,3 +177,23 @@ def test_children_of_a_service_keep_their_owners_user_annotations() -> None:
     new = copy.deepcopy(out)
     new["metadata"]["annotations"]["serving.knative.dev/creator"] = "bob"
     assert validate_review(review(new, "UPDATE", out), H)["response"]["allowed"]
+
+
+def test_domain_mappings_and_claims_are_defaulted_and_validated() -> None:
+    dm = {"apiVersion": "serving.knative.dev/v1beta1", "kind": "DomainMapping",
+          "metadata": {"name": "hello.example.org", "namespace": "ns"},
+          "spec": {"ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+                           "name": "hello"}}}
+    out = patched(dm, default_review(review(dm), H))
+    assert out["spec"]["ref"]["namespace"] == "ns"
+    assert out["metadata"]["annotations"]["serving.knative.dev/creator"] == "alice"
+    assert validate_review(review(out), H)["response"]["allowed"] is True
+    bad = copy.deepcopy(dm)
+    bad["metadata"]["name"] = "hello"
+    bad["spec"]["ref"] = {"apiVersion": "v1", "kind": "Service", "namespace": "other"}
+    msg = denied(validate_review(review(bad), H))
+    assert "metadata.name" in msg and "spec.ref.name" in msg and "spec.ref.namespace" in msg
+    claim = {"apiVersion": "networking.internal.knative.dev/v1alpha1",
+             "kind": "ClusterDomainClaim", "metadata": {"name": "hello.example.org"},
+             "spec": {}}
+    assert "spec.namespace" in denied(validate_review(review(claim), H))

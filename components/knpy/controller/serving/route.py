@@ -19,10 +19,12 @@ from collections.abc import Callable
 from knpy.apis.networking.config_network import NetworkConfig
 from knpy.apis.networking.v1alpha1 import Ingress
 from knpy.apis.serving.config_domain import DomainConfig
+from knpy.apis.serving.config_features import Features
 from knpy.apis.serving.v1 import Route
 from knpy.controller.serving.resources import INGRESSES, REVISIONS, ROUTES, SPEC_HASH_ANNOTATION
 from knpy.controller.serving.route_labeler import routing_patches
 from knpy.controller.serving.route_resources import (
+    TAG_HEADER_ROUTING,
     hosts_of,
     make_ingress,
     make_placeholder,
@@ -44,8 +46,8 @@ from knpy.runtime.k8s.resources import Obj
 
 __all__ = ["RouteConfig", "RouteReconciler"]
 
-# config-network, config-domain, the cluster domain
-RouteConfig = tuple[NetworkConfig, DomainConfig, str]
+# config-network, config-domain, the cluster domain, config-features
+RouteConfig = tuple[NetworkConfig, DomainConfig, str, Features]
 
 
 def _now() -> str:
@@ -66,7 +68,7 @@ class RouteReconciler(Reconciler[Route]):
     async def reconcile_kind(self, rt: Route) -> None:
         st = rt.status
         st.mark_tls_not_enabled()
-        network, domains, cluster_domain = self.config()
+        network, domains, cluster_domain, features = self.config()
         targets = resolve_traffic(rt, self.configurations, self.revisions)
         tags = [t.tag for t in targets if t.tag] if isinstance(targets, list) else []
         try:
@@ -87,7 +89,8 @@ class RouteReconciler(Reconciler[Route]):
             await self.client.patch(REVISIONS, rt.namespace, name, patch)
         try:
             ing = await sync_child(self.client, INGRESSES, self.ingresses, rt.raw,
-                                   make_ingress(rt, hosts, targets, network, cluster_domain),
+                                   make_ingress(rt, hosts, targets, network, cluster_domain,
+                                                features.enabled(TAG_HEADER_ROUTING)),
                                    hash_annotation=SPEC_HASH_ANNOTATION)
         except PermanentError:
             st.mark_ingress_not_owned(rt.name)

@@ -8,7 +8,11 @@ route/resources and route/domains):
   the external host (not for a cluster-local Route) and a ClusterLocal rule with
   `{n}.{ns}`, `{n}.{ns}.svc` and `{n}.{ns}.svc.{cluster domain}`; its splits go to each
   Revision's public Service (SKS, name = revision, port 80), one split per Revision, with
-  Knative-Serving-Revision/-Namespace appended for the activator;
+  Knative-Serving-Revision/-Namespace appended for the activator; with config-features
+  `tag-header-based-routing: Enabled`, the Route's own rules first get one path per tag
+  matching `Knative-Serving-Tag: <tag>` (to that tag's Revision), their catch-all path
+  appends `Knative-Serving-Default-Route: true`, and a tag's rules append its
+  `Knative-Serving-Tag` (Knative's shape, so the Revision sees the same either way);
 - the placeholder Service `<n>` per name: ExternalName to the gateway's private load
   balancer, so `{n}.{ns}.svc.{cluster domain}` resolves to the gateway in the cluster;
 - status.traffic: each spec target with its Revision, and a tag's URL.
@@ -40,10 +44,13 @@ from knpy.controller.serving.route_traffic import Target
 from knpy.runtime.k8s import owner_reference
 from knpy.runtime.k8s.naming import spec_hash
 
-__all__ = ["REVISION_HEADER", "Hosts", "hosts_of", "make_ingress", "make_placeholder",
-           "status_traffic"]
+__all__ = ["REVISION_HEADER", "TAG_HEADER", "TAG_HEADER_ROUTING", "Hosts", "hosts_of",
+           "make_ingress", "make_placeholder", "status_traffic"]
 
 NAMESPACE_HEADER = "Knative-Serving-Namespace"
+TAG_HEADER = "Knative-Serving-Tag"
+TAG_HEADER_ROUTING = "tag-header-based-routing"  # the config-features flag
+DEFAULT_ROUTE_HEADER = "Knative-Serving-Default-Route"
 REVISION_HEADER = "Knative-Serving-Revision"
 ROUTE_NAMESPACE_LABEL = "serving.knative.dev/routeNamespace"
 SERVICE_PORT = 80  # the public Service's http port (sks_resources)
@@ -99,9 +106,8 @@ def _splits(route: Route, targets: list[Target]) -> list[Obj]:
     return [_split(route, rev, pct) for rev, pct in totals.items() if pct > 0]
 
 
-def _rules(route: Route, hosts: Hosts, tag: str, splits: list[Obj],
+def _rules(route: Route, hosts: Hosts, tag: str, paths: list[Obj],
            cluster_domain: str) -> list[Obj]:
-    paths = [{"splits": splits}]
     n, ns = hosts.names[tag], route.namespace
     out = []
     if tag in hosts.external:
@@ -117,12 +123,21 @@ def _labels(route: Route) -> dict[str, str]:
 
 
 def make_ingress(route: Route, hosts: Hosts, targets: list[Target], network: NetworkConfig,
-                 cluster_domain: str) -> Obj:
-    rules = _rules(route, hosts, "", _splits(route, targets), cluster_domain)
-    for t in targets:
-        if t.tag:
-            rules += _rules(route, hosts, t.tag, [_split(route, t.revision, 100)],
-                            cluster_domain)
+                 cluster_domain: str, tag_header: bool = False) -> Obj:
+    """`tag_header`: config-features tag-header-based-routing is Enabled."""
+    tagged = [t for t in targets if t.tag]
+    main: Obj = {"splits": _splits(route, targets)}
+    paths = [main]
+    if tag_header:
+        main["appendHeaders"] = {DEFAULT_ROUTE_HEADER: "true"}
+        paths = [{"headers": {TAG_HEADER: {"exact": t.tag}},
+                  "splits": [_split(route, t.revision, 100)]} for t in tagged] + paths
+    rules = _rules(route, hosts, "", paths, cluster_domain)
+    for t in tagged:
+        path: Obj = {"splits": [_split(route, t.revision, 100)]}
+        if tag_header:
+            path["appendHeaders"] = {TAG_HEADER: t.tag}
+        rules += _rules(route, hosts, t.tag, [path], cluster_domain)
     spec = {"httpOption": "Enabled", "rules": rules}
     return {"apiVersion": NETWORKING_API, "kind": "Ingress",
             "metadata": {"name": route.name, "namespace": route.namespace,

@@ -1,14 +1,18 @@
 """Wire Serving's reconcilers onto the shared runtime (called from controller/main.py).
 
 Informers: Services, Configurations, Revisions, Routes, PodAutoscalers, ServerlessServices,
-Deployments, KIngresses and the Routes' placeholder Services (all namespaces). Each child
+Deployments, KIngresses, the Routes' placeholder Services, DomainMappings (all namespaces)
+and ClusterDomainClaims; a DomainMapping's ref is tracked (any kind) and re-queues it. Each child
 kind re-queues its controlling owner; a Configuration or Revision change re-queues the
 Routes of its namespace (they may route to it). The config maps (config-deployment,
 config-autoscaler, config-features, ...) come from the controller's one ConfigStore; a
 change of the Revision's (deployment, autoscaler, features) re-queues every Revision, of
-config-gc every Configuration, of config-network or config-domain every Route. Serving is
+config-gc every Configuration, of config-network, config-domain or config-features every
+Route. Serving is
 optional: until the API server serves every Serving CRD (charts/knpy/crds/serving.yaml) it
-stays off, so an Eventing-only install runs as before.
+stays off, so an Eventing-only install runs as before; DomainMapping joins when its two CRDs
+are served at that moment (a release upgraded from before DomainMapping keeps its old CRDs:
+Helm never upgrades crds/).
 """
 
 from __future__ import annotations
@@ -25,11 +29,16 @@ from knpy.apis.serving.config_domain import DOMAIN_CONFIG
 from knpy.apis.serving.config_features import FEATURES_CONFIG
 from knpy.apis.serving.config_gc import GC_CONFIG
 from knpy.apis.serving.v1.register import ROUTE_LABEL
+from knpy.controller.eventing.resolver import URIResolver
 from knpy.controller.serving.configuration import ConfigurationReconciler
+from knpy.controller.serving.domainmapping import DomainMappingReconciler
 from knpy.controller.serving.resources import (
     ALL_SERVING,
+    CLUSTERDOMAINCLAIMS,
     CONFIGURATIONS,
     DEPLOYMENTS,
+    DOMAIN_MAPPING_KINDS,
+    DOMAINMAPPINGS,
     INGRESSES,
     KSERVICES,
     PODAUTOSCALERS,
@@ -48,6 +57,7 @@ from knpy.runtime.k8s import (
     Informer,
     Recorder,
     Resource,
+    Tracker,
 )
 from knpy.runtime.k8s.ownerrefs import controller_of
 from knpy.runtime.k8s.resources import Obj
@@ -59,7 +69,7 @@ log = logging.getLogger("knpy.controller.serving")
 
 # the config maps the Revision reconciler reads (the rest are the webhook's and GC's)
 REVISION_CONFIGS = frozenset({DEPLOYMENT_CONFIG, AUTOSCALER_CONFIG, FEATURES_CONFIG})
-ROUTE_CONFIGS = frozenset({NETWORK_CONFIG, DOMAIN_CONFIG})
+ROUTE_CONFIGS = frozenset({NETWORK_CONFIG, DOMAIN_CONFIG, FEATURES_CONFIG})
 
 
 def owner_keys(owner: Resource) -> Callable[[Obj], list[str]]:
@@ -89,6 +99,8 @@ class ServingControllers:
         self.ingresses = Informer(client, INGRESSES, watch_timeout=wt)
         self.placeholders = Informer(client, SERVICES, label_selector=ROUTE_LABEL,
                                      watch_timeout=wt)
+        self.domainmappings = Informer(client, DOMAINMAPPINGS, watch_timeout=wt)
+        self.claims = Informer(client, CLUSTERDOMAINCLAIMS, watch_timeout=wt)
         self.informers = [self.services, self.configurations, self.revisions, self.routes,
                           self.pas, self.skss, self.deployments, self.ingresses,
                           self.placeholders]
@@ -107,11 +119,21 @@ class ServingControllers:
             client, self.routes.lister, recorder, configurations=self.configurations.lister,
             revisions=self.revisions.lister, ingresses=self.ingresses.lister,
             services=self.placeholders.lister,
-            config=lambda: (config(NETWORK_CONFIG), config(DOMAIN_CONFIG), cluster_domain())),
+            config=lambda: (config(NETWORK_CONFIG), config(DOMAIN_CONFIG), cluster_domain(),
+                            config(FEATURES_CONFIG))),
             workers=workers)
+        # a DomainMapping's ref: any Addressable, re-queued when it changes
+        self.tracker = Tracker(client, discovery, lambda k: self.domainmapping.enqueue_key(k),
+                               watch_timeout=wt)
+        self.domainmapping = Controller(DomainMappingReconciler(
+            client, self.domainmappings.lister, recorder, claims=self.claims.lister,
+            ingresses=self.ingresses.lister,
+            resolver=URIResolver(client, discovery, cluster_domain(), self.tracker),
+            config=lambda: (config(NETWORK_CONFIG), cluster_domain())), workers=workers)
         self.pairs = [(self.service, self.services), (self.configuration, self.configurations),
                       (self.revision, self.revisions), (self.route, self.routes)]
         self.controllers = [c for c, _ in self.pairs]
+        self.domainmappings_on = False
         self.enabled = False
         self._wire()
 
@@ -127,6 +149,33 @@ class ServingControllers:
             self.route.watch(child, owner_keys(ROUTES))
         for target in (self.configurations, self.revisions):
             self.route.watch(target, self._routes_of_namespace)
+
+    async def enable_domainmappings(self) -> bool:
+        """DomainMapping joins (before run() starts the informers) only when its CRDs are
+        served."""
+        missing = [f"{r.plural}.{r.group}" for r in DOMAIN_MAPPING_KINDS
+                   if not await self.discovery.serves(r.api_version, r.plural)]
+        if missing:
+            log.warning("DomainMapping off: the API server does not serve %s (apply "
+                        "charts/knpy/crds/serving.yaml and restart the controller)",
+                        ", ".join(missing))
+            return False
+        if not self.domainmappings_on:
+            self._wire_domainmappings()
+        return True
+
+    def _wire_domainmappings(self) -> None:
+        self.domainmappings_on = True
+        self.informers += [self.domainmappings, self.claims]
+        self.pairs.append((self.domainmapping, self.domainmappings))
+        self.controllers.append(self.domainmapping)
+        self.domainmapping.watch(self.domainmappings)
+        self.domainmapping.watch(self.ingresses, owner_keys(DOMAINMAPPINGS))
+        # a claim made, freed or taken: every DomainMapping of that domain
+        self.domainmapping.watch(self.claims, lambda o: [
+            f"{d['metadata']['namespace']}/{d['metadata']['name']}"
+            for d in self.domainmappings.lister.list() if d["metadata"]["name"] ==
+            o["metadata"]["name"]])
 
     def _routes_of_namespace(self, o: Obj) -> list[str]:
         ns = o["metadata"].get("namespace")
@@ -149,6 +198,7 @@ class ServingControllers:
             quiet = True
             await asyncio.sleep(recheck)
             self.discovery.invalidate()
+        await self.enable_domainmappings()
         tasks = [asyncio.create_task(i.run(), name=f"informer-{i.resource.plural}")
                  for i in self.informers]
         try:
@@ -163,6 +213,7 @@ class ServingControllers:
         finally:
             self.enabled = False
             await cancel_and_wait(tasks)
+            await self.tracker.close()
 
     def config_changed(self, name: str) -> None:
         if self.enabled and name in REVISION_CONFIGS:
@@ -171,6 +222,8 @@ class ServingControllers:
             self.configuration.enqueue_all(self.configurations.lister, slow=False)
         if self.enabled and name in ROUTE_CONFIGS:
             self.route.enqueue_all(self.routes.lister, slow=False)
+        if self.enabled and self.domainmappings_on and name == NETWORK_CONFIG:
+            self.domainmapping.enqueue_all(self.domainmappings.lister, slow=False)
 
     def resync(self, slow: bool = True) -> None:
         """Re-queue every object (the periodic level-triggered catch-all)."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from knpy.apis.duck.conditions import ConditionManager, ConditionSet
+from knpy.apis.duck.conditions import FALSE, TRUE, ConditionManager, ConditionSet
 
-__all__ = ["INGRESS_CONDITIONS", "IngressStatus"]
+__all__ = ["INGRESS_CONDITIONS", "IngressOwnerStatus", "IngressStatus"]
 
 NETWORK_CONFIGURED = "NetworkConfigured"
 LOAD_BALANCER_READY = "LoadBalancerReady"
@@ -47,3 +47,42 @@ class IngressStatus:
         """The private load balancer's in-cluster host ("" until the gateway says)."""
         lbs = (self.raw.get("privateLoadBalancer") or {}).get("ingress") or []
         return next((lb.get("domainInternal") or "" for lb in lbs), "")
+
+
+
+class IngressOwnerStatus:
+    """IngressReady and CertificateProvisioned of a KIngress's owner (a Route's or a
+    DomainMapping's status; Knative's reasons and messages)."""
+
+    INGRESS_READY = "IngressReady"
+    CERTIFICATE_PROVISIONED = "CertificateProvisioned"
+
+    @property
+    def conditions(self) -> ConditionManager:
+        raise NotImplementedError
+
+    def mark_ingress_not_configured(self) -> None:
+        self.conditions.mark_unknown(self.INGRESS_READY, "IngressNotConfigured",
+                                     "Ingress has not yet been reconciled.")
+
+    def mark_ingress_not_owned(self, name: str) -> None:
+        self.conditions.mark_false(self.INGRESS_READY, "NotOwned",
+                                   f"There is an existing Ingress {name!r} that we do not own.")
+
+    def propagate_ingress_status(self, ingress_status: dict[str, Any]) -> None:
+        """IngressReady from the KIngress's Ready."""
+        ready = next((c for c in ingress_status.get("conditions") or []
+                      if c.get("type") == "Ready"), None)
+        cm = self.conditions
+        if ready is None:
+            self.mark_ingress_not_configured()
+        elif ready.get("status") == TRUE:
+            cm.mark_true(self.INGRESS_READY)
+        elif ready.get("status") == FALSE:
+            cm.mark_false(self.INGRESS_READY, ready.get("reason", ""), ready.get("message", ""))
+        else:
+            cm.mark_unknown(self.INGRESS_READY, ready.get("reason", ""),
+                            ready.get("message", ""))
+
+    def mark_tls_not_enabled(self, message: str = "external-domain-tls is not enabled") -> None:
+        self.conditions.mark_true(self.CERTIFICATE_PROVISIONED, "TLSNotEnabled", message)

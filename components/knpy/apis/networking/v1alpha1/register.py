@@ -16,3 +16,5 @@ VISIBILITY_EXTERNAL = "ExternalIP"
 VISIBILITY_CLUSTER_LOCAL = "ClusterLocal"
 # The Ingress annotation naming which gateway programs it (config-network ingress-class)
 INGRESS_CLASS_ANNOTATION = "networking.knative.dev/ingress.class"
+# ClusterDomainClaim (cluster-scoped, named by the domain): which namespace may map it
+CLUSTERDOMAINCLAIMS = "clusterdomainclaims"

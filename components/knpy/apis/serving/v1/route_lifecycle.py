@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from knpy.apis.duck.conditions import FALSE, TRUE, ConditionManager, ConditionSet
+from knpy.apis.duck.conditions import ConditionManager, ConditionSet
+from knpy.apis.networking.v1alpha1.ingress_lifecycle import IngressOwnerStatus
 
 __all__ = ["ROUTE_CONDITIONS", "RouteStatus"]
 
@@ -16,7 +17,8 @@ CERTIFICATE_PROVISIONED = "CertificateProvisioned"
 ROUTE_CONDITIONS = ConditionSet(ALL_TRAFFIC_ASSIGNED, INGRESS_READY, CERTIFICATE_PROVISIONED)
 
 
-class RouteStatus:
+class RouteStatus(IngressOwnerStatus):
+    # IngressReady, CertificateProvisioned (TLSNotEnabled): IngressOwnerStatus
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
 
@@ -75,33 +77,7 @@ class RouteStatus:
         self.conditions.mark_false(ALL_TRAFFIC_ASSIGNED, f"{kind}Missing",
                                    f"{kind} {name!r} referenced in traffic not found.")
 
-    # ------------------------------------------------------------ IngressReady
-    def mark_ingress_not_configured(self) -> None:
-        self.conditions.mark_unknown(INGRESS_READY, "IngressNotConfigured",
-                                     "Ingress has not yet been reconciled.")
-
-    def mark_ingress_not_owned(self, name: str) -> None:
-        self.conditions.mark_false(INGRESS_READY, "NotOwned",
-                                   f"There is an existing Ingress {name!r} that we do not own.")
-
-    def propagate_ingress_status(self, ingress_status: dict[str, Any]) -> None:
-        cond = next((c for c in ingress_status.get("conditions") or []
-                     if c.get("type") == "Ready"), None)
-        if cond is None:
-            self.mark_ingress_not_configured()
-        elif cond.get("status") == TRUE:
-            self.conditions.mark_true(INGRESS_READY)
-        elif cond.get("status") == FALSE:
-            self.conditions.mark_false(INGRESS_READY, cond.get("reason", ""),
-                                       cond.get("message", ""))
-        else:
-            self.conditions.mark_unknown(INGRESS_READY, cond.get("reason", ""),
-                                         cond.get("message", ""))
-
     # ------------------------------------------------------------ CertificateProvisioned
-    def mark_tls_not_enabled(self, message: str = "external-domain-tls is not enabled") -> None:
-        self.conditions.mark_true(CERTIFICATE_PROVISIONED, "TLSNotEnabled", message)
-
     def mark_certificate_ready(self, name: str) -> None:
         self.conditions.mark_true(CERTIFICATE_PROVISIONED)
 
