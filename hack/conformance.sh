@@ -111,7 +111,7 @@ test_binary() {
 }
 
 # image NAME DIR [ENTRYPOINT]: $TEST_REPO/NAME:$TEST_TAG from the files in DIR (its root
-# filesystem; /tmp is added at mode 1777), FROM scratch, run as ko's nonroot user 65532
+# filesystem; /tmp is added at mode 1777; DIR is removed afterwards), FROM scratch, run as ko's nonroot user 65532
 # (the runtime suite checks that a USER of the image is respected), saved as an OCI
 # archive for `import`. Rebuilt only when the files change.
 image() {
@@ -131,6 +131,7 @@ DOCKERFILE
   inputs="$(cat "$ctx/rootfs.tar" "$ctx/Dockerfile" | sha256sum | cut -c1-32)"
   if [ -f "$oci" ] && [ "$(cat "$IMAGES/oci/$name.inputs" 2>/dev/null)" = "$inputs" ] \
      && "${BUILDAH_CONF[@]}" inspect --type image "$ref" >/dev/null 2>&1; then
+    rm -rf "$root" "$ctx/rootfs.tar"
     return 0
   fi
   log "conformance: building $ref"
@@ -143,6 +144,7 @@ DOCKERFILE
   echo "$inputs" >"$IMAGES/oci/$name.inputs"
   "${BUILDAH_CONF[@]}" rm --all >/dev/null 2>&1 || true
   "${BUILDAH_CONF[@]}" rmi --prune >/dev/null 2>&1 || true   # the image this one replaced
+  rm -rf "$root" "$ctx/rootfs.tar"   # made again from the binaries on the next run
 }
 
 # Every main package under test/test_images, named by its directory (as ko's -B does:
@@ -314,28 +316,33 @@ need_cluster() {
     || die "conformance: no cluster at $KUBECONFIG (make cluster-up && make deploy)"
 }
 
-# count LOG: the top-level results of a -test.v log as "N passed, N failed, N skipped".
+# count LOG: "N passed, N failed, N skipped" over the top-level tests of a -test.v log,
+# then the same over every test and subtest (subtest result lines are indented).
 count() {
-  local p f s
-  p="$(grep -c '^--- PASS: ' "$1" || true)"
-  f="$(grep -c '^--- FAIL: ' "$1" || true)"
-  s="$(grep -c '^--- SKIP: ' "$1" || true)"
-  echo "$p passed, $f failed, $s skipped"
+  local scope re out=""
+  for scope in '' '[[:space:]]*'; do
+    re="^$scope--- "
+    out+="$(grep -c "${re}PASS: " "$1" || true) passed, $(grep -c "${re}FAIL: " "$1" || true) failed,"
+    out+=" $(grep -c "${re}SKIP: " "$1" || true) skipped"
+    [ -z "$scope" ] && out+=" (with subtests: "
+  done
+  echo "$out)"
 }
 
 # run_suite NAME BINARY PKGDIR ARGS...: the binary from its package dir (as `go test` runs
-# it), -test.v to NAME.log and test2json to NAME.json; prints the counts. 0 if it passed.
+# it), its -test.v output to NAME.log and, live, through test2json to NAME.json; prints and
+# keeps the counts in NAME.summary. Returns the binary's exit status.
 run_suite() {
-  local name="$1" binary="$2" dir="$3" rc=0
+  local name="$1" binary="$2" dir="$3" rc
   shift 3
   [ -x "$binary" ] || die "conformance: no $binary (run: $0 build)"
   mkdir -p "$RESULTS"
   log "conformance: running $name ($RESULTS/$name.log)"
   (cd "$dir" && "$binary" -test.v -test.count=1 -test.timeout "$TIMEOUT" \
-     -test.parallel "$PARALLEL" "$@") >"$RESULTS/$name.log" 2>&1 || rc=$?
-  env PATH="$(dirname "$GO_BIN"):$PATH" "$GO_BIN" tool test2json -t -p "$name" \
-    <"$RESULTS/$name.log" >"$RESULTS/$name.json" 2>/dev/null || true
-  echo "$name: $(count "$RESULTS/$name.log") (exit $rc)" | tee "$RESULTS/$name.summary"
+     -test.parallel "$PARALLEL" "$@" 2>&1 && echo 0 >"$RESULTS/$name.rc" || echo $? >"$RESULTS/$name.rc") \
+    | tee "$RESULTS/$name.log" | "$GO_BIN" tool test2json -t -p "$name" >"$RESULTS/$name.json"
+  rc="$(cat "$RESULTS/$name.rc")"
+  echo "$name: $(count "$RESULTS/$name.log"), exit $rc" | tee "$RESULTS/$name.summary"
   return "$rc"
 }
 
