@@ -25,6 +25,8 @@ help:
 	@echo "make images       build every image with buildah and import it into the cluster"
 	@echo "make deploy       install the current tree on the running cluster (images + chart,"
 	@echo "                  every knpy pod Ready; idempotent). DEPLOY_ARGS: more helm flags"
+	@echo "make conformance  Knative's own Serving conformance suites against the running"
+	@echo "                  cluster, built on the side (docs/conformance.md; not in make test)"
 	@echo "make lint         ruff + import layering + mypy"
 	@echo "make bench        micro and proxy benchmarks (proxy ones with and without the"
 	@echo "                  compiled hot paths); prints RESULT lines"
@@ -122,6 +124,18 @@ cluster-status:
 DEPLOY_ARGS ?=
 deploy: setup cluster-sysdeps kube-tools
 	@PYTHON=$(PY) $(PY) -m hack.deploy $(if $(DEPLOY_ARGS),-- $(DEPLOY_ARGS))
+
+# Knative's own conformance suites, fetched and built under $(CACHE)/conformance, run
+# against the deployed tree (`make cluster-up deploy` first). Never part of `make test`.
+# CONFORMANCE_RUN: a -test.run regex.
+CONFORMANCE_RUN ?= .*
+.PHONY: conformance
+conformance: cluster-sysdeps kube-tools
+	@hack/conformance.sh toolchain >/dev/null
+	@hack/conformance.sh fetch
+	@hack/conformance.sh build-serving
+	@hack/conformance.sh import
+	@hack/conformance.sh run-serving '$(CONFORMANCE_RUN)'
 
 # ---------------------------------------------------------------- performance
 .PHONY: bench loadtest

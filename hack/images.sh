@@ -24,6 +24,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 . "$HERE/lib/common.sh"
+. "$HERE/lib/containerd.sh"
 OCI="$CACHE/images/oci"
 IMPORTED="$CACHE/containerd/imported"   # lives and dies with containerd's root
 PY="${PYTHON:-$REPO/.venv/bin/python}"
@@ -127,29 +128,10 @@ build_one() {
 # run, after every build: the builder stage's cached layers serve all images of the run).
 prune() { "${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true; }
 
-# Import only into the cluster this cache runs (its containerd root is $CACHE/containerd):
-# a build from another KNPY_CACHE must not load images into someone else's cluster.
-containerd_up() {
-  local pid
-  pid="$(cat "${KNPY_CLUSTER_DIR:-$CACHE/cluster}/pids/containerd.pid" 2>/dev/null)" || return 1
-  kill -0 "$pid" 2>/dev/null && [ -S "$CONTAINERD_SOCK" ] \
-    && timeout 10 ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1
-}
-
 import_one() {
-  local name="$1" ref="$IMAGE_PREFIX/$1:$IMAGE_TAG"
+  local name="$1"
   [ -f "$OCI/$name.tar" ] || return 0
-  mkdir -p "$IMPORTED"
-  if [ "$(cat "$IMPORTED/$name" 2>/dev/null)" = "$(cat "$OCI/$name.inputs")" ] \
-     && timeout 30 ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -xF "$ref" >/dev/null; then
-    return 0
-  fi
-  log "images: importing $ref into containerd"
-  timeout 600 ctr --address "$CONTAINERD_SOCK" -n k8s.io images import "$OCI/$name.tar" >/dev/null \
-    || die "images: ctr import of $name failed"
-  timeout 30 ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -xF "$ref" >/dev/null \
-    || die "images: $ref not in containerd after import"
-  cp "$OCI/$name.inputs" "$IMPORTED/$name"
+  ctr_import "$OCI/$name.tar" "$IMAGE_PREFIX/$name:$IMAGE_TAG" "$OCI/$name.inputs" "$IMPORTED/$name"
 }
 
 cmd_build() {
