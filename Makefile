@@ -28,6 +28,7 @@ help:
 	@echo "make lint         ruff + import layering + mypy"
 	@echo "make bench        micro and proxy benchmarks (proxy ones with and without the"
 	@echo "                  compiled hot paths); prints RESULT lines"
+	@echo "make bench-cluster  Serving on the local cluster (after cluster-up + deploy)"
 	@echo "make loadtest     Locust scenarios with SLOs"
 
 # ---------------------------------------------------------------- setup
@@ -124,9 +125,13 @@ deploy: setup cluster-sysdeps kube-tools
 	@PYTHON=$(PY) $(PY) -m hack.deploy $(if $(DEPLOY_ARGS),-- $(DEPLOY_ARGS))
 
 # ---------------------------------------------------------------- performance
-.PHONY: bench loadtest
+.PHONY: bench bench-cluster loadtest
 bench: setup sysdeps
 	$(PY) -m loadtests.run_bench
+
+# Serving on the local cluster (`make cluster-up` and `make deploy` first; docs/cluster.md).
+bench-cluster: setup
+	$(PY) -m loadtests.bench_cluster
 
 loadtest: setup sysdeps
 	$(PY) -m pip install -q -e '.[load]'
