@@ -30,6 +30,7 @@ help:
 	@echo "make lint         ruff + import layering + mypy"
 	@echo "make bench        micro and proxy benchmarks (proxy ones with and without the"
 	@echo "                  compiled hot paths); prints RESULT lines"
+	@echo "make bench-cluster  Serving on the local cluster (after cluster-up + deploy)"
 	@echo "make loadtest     Locust scenarios with SLOs"
 
 # ---------------------------------------------------------------- setup
@@ -138,9 +139,13 @@ conformance: cluster-sysdeps kube-tools
 	@hack/conformance.sh run-serving '$(CONFORMANCE_RUN)'
 
 # ---------------------------------------------------------------- performance
-.PHONY: bench loadtest
+.PHONY: bench bench-cluster loadtest
 bench: setup sysdeps
 	$(PY) -m loadtests.run_bench
+
+# Serving on the local cluster (`make cluster-up` and `make deploy` first; docs/cluster.md).
+bench-cluster: setup
+	$(PY) -m loadtests.bench_cluster
 
 loadtest: setup sysdeps
 	$(PY) -m pip install -q -e '.[load]'

@@ -4,6 +4,7 @@
 #   hack/cluster.sh up [--apiserver-only]   start (idempotent); waits for readiness
 #   hack/cluster.sh down                    stop everything this dir started; clean up
 #   hack/cluster.sh status                  print what runs (exit 1 if not up)
+#   hack/cluster.sh restart-apiserver       stop and start kube-apiserver alone (watches expire)
 #
 # State lives in $KNPY_CLUSTER_DIR (default $KNPY_CACHE/cluster): pki/, pids/, logs/ and
 # admin.kubeconfig. The full cluster is one per machine (it owns the cni0 bridge, port 53 on
@@ -346,6 +347,19 @@ cmd_up() {
   log "cluster: $MODE up in $((SECONDS - t0))s; KUBECONFIG=$KUBECONFIG_FILE"
 }
 
+# Stop and start kube-apiserver alone (etcd, the node and the pods keep running): every
+# watch breaks, and a client resuming from a resourceVersion the new watch cache does not
+# hold gets 410 Gone; the e2e tier uses it to force watch expiry (tests/e2e/stack).
+cmd_restart_apiserver() {
+  [ -f "$DIR/mode" ] && pid_alive kube-apiserver || die "cluster: no API server runs in $DIR"
+  MODE="$(cat "$DIR/mode")"
+  load_ports
+  local t0=$SECONDS
+  stop kube-apiserver
+  up_control_plane
+  log "cluster: kube-apiserver restarted in $((SECONDS - t0))s"
+}
+
 # ---------------------------------------------------------------- teardown
 own_mounts() {  # mounts under our dirs, deepest first
   awk '{print $2}' /proc/self/mounts | sed 's/\\040/ /g' \
@@ -459,5 +473,6 @@ case "${1:-}" in
   up) shift; lock_for 600 hard; cmd_up "$@" ;;
   down) lock_for 20 soft; cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up [--apiserver-only] | down | status" >&2; exit 2 ;;
+  restart-apiserver) lock_for 600 hard; cmd_restart_apiserver ;;
+  *) echo "usage: $0 up [--apiserver-only] | down | status | restart-apiserver" >&2; exit 2 ;;
 esac

@@ -3,6 +3,8 @@
 Each benchmark prints `RESULT <name> <value> <unit>` lines (ratios against a baseline
 measured in the same run). This runner prints them again at the end, together, and exits
 non-zero if a benchmark crashed. Pass names to run a subset: run_bench.py breaker proxy.
+bench_cluster.py needs the local cluster with knpy deployed; it runs only when named
+(`make bench-cluster`).
 
 The benchmarks of whole requests (BOTH_BUILDS) run twice: with the compiled hot paths and
 with their pure twins (KNPY_NO_EXTENSIONS=1, results named `<name>_noext`), each against its
@@ -21,6 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 TIMEOUT_S = 900
 BOTH_BUILDS = ("bench_activator", "bench_ingress", "bench_proxy")
+NEEDS_CLUSTER = ("bench_cluster",)
 NOEXT = "_noext"
 
 
@@ -60,6 +63,8 @@ def main(argv: list[str]) -> int:
     scripts = sorted(HERE.glob("bench_*.py"))
     if argv:
         scripts = [s for s in scripts if any(a in s.stem for a in argv)]
+    else:  # the cluster's own benchmark needs a deployed cluster: `make bench-cluster`
+        scripts = [s for s in scripts if s.stem not in NEEDS_CLUSTER]
     results: list[str] = []
     failed: list[str] = []
     for script in scripts:

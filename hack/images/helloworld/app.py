@@ -1,17 +1,27 @@
-"""Knative-style helloworld: GET / answers "Hello <TARGET>!" (TARGET defaults to World)."""
+"""Knative-style helloworld: GET / answers "Hello <TARGET>!" (TARGET defaults to World).
+
+`?sleep=<ms>` holds the answer that long (at most 10 s), so tests can keep requests in
+flight: concurrency above an autoscaling target, or requests open while pods drain."""
 
 from __future__ import annotations
 
 import os
 import signal
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+MAX_SLEEP_MS = 10_000
 
 
 class Hello(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
+        sleep = parse_qs(urlsplit(self.path).query).get("sleep", ["0"])[0]
+        if sleep.isdigit():
+            time.sleep(min(int(sleep), MAX_SLEEP_MS) / 1000)
         body = f"Hello {os.environ.get('TARGET', 'World')}!\n".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; charset=utf-8")

@@ -4,19 +4,25 @@ Revision whose Kubernetes Service answers; a template change makes the next Revi
 idle Revision scales to zero and the next request brings it back through the activator.
 
 The stack is the package's one `make deploy` (conftest.py). There is no Route reconciler
-or ingress yet (the routing issue), so requests go to each Revision's own Service."""
+or ingress yet (the routing issue), so requests go to each Revision's own Service
+(serving.py)."""
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from tests.e2e.stack.conftest import PROBE_ERRORS, Eventing
+from tests.e2e.stack.serving import (
+    condition,
+    diagnostics,
+    get_revision,
+    replicas,
+    serving_namespace,
+    status,
+)
 from tests.support.cluster import image_ref
 from tests.support.poll import wait_until
 
@@ -41,51 +47,13 @@ spec:
 
 @pytest.fixture(scope="module")
 def serving_ns(knpy_stack: Eventing) -> Iterator[str]:
-    c = knpy_stack.cluster
-    ns = f"sv-{uuid.uuid4().hex[:6]}"
-    c.kubectl("create", "namespace", ns)
-    try:
+    with serving_namespace(knpy_stack, "sv") as ns:
         yield ns
-    finally:
-        c.kubectl("delete", "ksvc", "--all", "-n", ns, "--wait=true", "--timeout=60s",
-                  timeout=90, check=False)
-        c.kubectl("delete", "namespace", ns, "--wait=true", "--timeout=120s", timeout=150,
-                  check=False)
-
-
-def diagnostics(ev: Eventing, ns: str) -> str:
-    k = ev.cluster.kubectl
-    return "\n".join([
-        k("get", "ksvc,cfg,rev,rt,kpa,sks,deploy,svc,endpoints,pods", "-n", ns, "-o", "wide",
-          check=False).stdout,
-        k("get", "kpa,sks", "-n", ns, "-o", "yaml", check=False).stdout[-3000:],
-        k("logs", "-n", ev.namespace, "deployment/knpy-autoscaler", "--tail=30",
-          check=False).stdout,
-        k("logs", "-n", ev.namespace, "deployment/knpy-activator", "--tail=30",
-          check=False).stdout,
-        ev.diagnostics(ns)])
-
-
-def status(ev: Eventing, kind: str, name: str, ns: str) -> dict[str, Any]:
-    return ev.get(kind, name, ns).get("status") or {}
-
-
-def condition(obj_status: dict[str, Any], type_: str) -> dict[str, Any]:
-    return next((c for c in obj_status.get("conditions") or [] if c["type"] == type_), {})
 
 
 def apply_seed(ev: Eventing, ns: str, target: str) -> None:
     ev.cluster.apply(SEED.format(name=NAME, image=image_ref("helloworld"), target=target),
                      namespace=ns)
-
-
-def get_revision(ev: Eventing, ns: str, rev: str, timeout: float = 120) -> tuple[int, str]:
-    """GET / from the revision's own Service, as a pod would through the cluster DNS name
-    (the host does not use the cluster DNS: its ClusterIP, with that name as Host)."""
-    ip = ev.cluster.kubectl("get", "svc", rev, "-n", ns, "-o",
-                            "jsonpath={.spec.clusterIP}").stdout.strip()
-    return ev.cluster.http_get(f"http://{ip}/", timeout=timeout,
-                               headers={"Host": f"{rev}.{ns}.svc.cluster.local"})
 
 
 def test_seed_service_gets_a_ready_revision_that_answers(knpy_stack: Eventing,
@@ -140,15 +108,9 @@ def test_idle_revision_scales_to_zero_and_a_request_brings_it_back(knpy_stack: E
                                                                    serving_ns: str) -> None:
     ev, ns = knpy_stack, serving_ns
     rev = f"{NAME}-00002"
-    deployment = f"{rev}-deployment"
-
-    def replicas() -> int:
-        spec = json.loads(ev.cluster.kubectl("get", "deployment", deployment, "-n", ns, "-o",
-                                             "json").stdout)["spec"]
-        return int(spec.get("replicas") or 0)
 
     # stable window 6 s + scale-to-zero grace 30 s, with the activator in the path first
-    wait_until(lambda: replicas() == 0, 240, f"{deployment} at 0 replicas", every=2.0,
+    wait_until(lambda: replicas(ev, ns, rev) == 0, 240, f"{rev} at 0 replicas", every=2.0,
                ignore=PROBE_ERRORS, detail=lambda: diagnostics(ev, ns))
     wait_until(lambda: not ev.cluster.kubectl(
         "get", "pods", "-n", ns, "-l", f"serving.knative.dev/revision={rev}", "-o",
@@ -158,4 +120,4 @@ def test_idle_revision_scales_to_zero_and_a_request_brings_it_back(knpy_stack: E
     assert get_revision(ev, ns, rev, timeout=120) == (200, "Hello Knative!\n"), \
         diagnostics(ev, ns)
     print(f"\ncold start through the activator: {time.monotonic() - t0:.2f}s")
-    assert replicas() >= 1
+    assert replicas(ev, ns, rev) >= 1

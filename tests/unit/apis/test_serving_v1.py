@@ -92,7 +92,7 @@ def test_config_defaults_apply() -> None:
                  "must not exceed max-scale (2)", id="min-over-max"),
     pytest.param(ksvc(annotations={A + "target": "0"}),
                  f"spec.template.metadata.annotations[{A}target]: invalid value: 0: "
-                 "must be in [0.01, inf]", id="target-0"),
+                 "must be at least 0.01", id="target-0"),
     pytest.param(ksvc(containerConcurrency=1001),
                  "spec.template.spec.containerConcurrency: must be between 0 and 1000: "
                  "got 1001", id="cc-1001"),

@@ -53,10 +53,10 @@ def test_bounds_and_aliases() -> None:
 
 
 @pytest.mark.parametrize(("annotations", "key", "why"), [
-    (ann(target="0"), "target", "[0.01, inf]"),
+    (ann(target="0"), "target", "at least 0.01"),
     (ann(target="lots"), "target", "want a number"),
     (ann(target_utilization_percentage="150"), "target-utilization-percentage", "[1, 100]"),
-    (ann(target_burst_capacity="-5"), "target-burst-capacity", "[0, inf]"),
+    (ann(target_burst_capacity="-5"), "target-burst-capacity", "at least 0"),
     (ann(window="5s"), "window", "between 6s and 3600s"),
     (ann(window="7.5s"), "window", "whole number of seconds"),
     (ann(metric="cpu"), "metric", "concurrency, rps"),

@@ -73,14 +73,15 @@ LABELS = {CONFIGURATION_LABEL: "hello", SERVICE_LABEL: "hello",
           "serving.knative.dev/revisionUID": "rev-uid", "app": "hello-00001"}
 
 
-def expected_deployment() -> dict:
-    """Every field of the basic revision's Deployment, written out by hand."""
+def expected_deployment(ann: dict | None = None) -> dict:
+    """Every field of the basic revision's Deployment, written out by hand (the Revision's
+    annotations, if any, on it and its pods)."""
     spec = {
         "selector": {"matchLabels": {"serving.knative.dev/revisionUID": "rev-uid"}},
         "progressDeadlineSeconds": 600,
         "strategy": {"type": "RollingUpdate",
                      "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "100%"}},
-        "template": {"metadata": {"labels": LABELS, "annotations": {}}, "spec": {
+        "template": {"metadata": {"labels": LABELS, "annotations": {**(ann or {})}}, "spec": {
             "enableServiceLinks": False,
             "terminationGracePeriodSeconds": 300,
             "containers": [{
@@ -133,14 +134,16 @@ def expected_deployment() -> dict:
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "hello-00001-deployment", "namespace": "ns",
                          "labels": LABELS,
-                         "annotations": {SPEC_HASH_ANNOTATION: spec_hash(spec)},
+                         "annotations": {**(ann or {}), SPEC_HASH_ANNOTATION: spec_hash(spec)},
                          "ownerReferences": [OWNER]},
             "spec": {"replicas": 1, **spec}}
 
 
-def child_meta(spec: dict) -> dict:
+def child_meta(spec: dict, ann: dict | None = None, hashed: object = None) -> dict:
     return {"name": "hello-00001", "namespace": "ns", "labels": LABELS,
-            "annotations": {SPEC_HASH_ANNOTATION: spec_hash(spec)}, "ownerReferences": [OWNER]}
+            "annotations": {**(ann or {}), SPEC_HASH_ANNOTATION: spec_hash(
+                spec if hashed is None else hashed)},
+            "ownerReferences": [OWNER]}
 
 
 def expected_sks() -> dict:
@@ -151,13 +154,19 @@ def expected_sks() -> dict:
             "kind": "ServerlessService", "metadata": child_meta(spec), "spec": spec}
 
 
-def expected_pa(reachability: str = "") -> dict:
+def expected_pa(reachability: str = "", ann: dict | None = None) -> dict:
+    """The PA's hash covers the Revision's annotations too: they are its settings."""
     spec = {"containerConcurrency": 0,
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
                                "name": "hello-00001-deployment"},
             "protocolType": "http1", "reachability": reachability}
     return {"apiVersion": "autoscaling.internal.knative.dev/v1alpha1", "kind": "PodAutoscaler",
-            "metadata": child_meta(spec), "spec": spec}
+            "metadata": child_meta(spec, ann, {"spec": spec, "annotations": ann or {}}),
+            "spec": spec}
+
+
+MIN_SCALE = "autoscaling.knative.dev/min-scale"
+MAX_SCALE = "autoscaling.knative.dev/max-scale"
 
 
 def factory(dcfg: DeploymentConfig = DCFG):
@@ -201,7 +210,7 @@ PA_READY = {"serviceName": "hello-00001", "actualScale": 1, "desiredScale": 1,
 
 def owned_children(dep_status: dict | None = None, replicas: int = 1,
                    pa_status: dict | None = None, stale: bool = False,
-                   sks_status: dict | None = None) -> list:
+                   sks_status: dict | None = None, pa_ann: dict | None = None) -> list:
     dep = expected_deployment()
     dep["spec"]["replicas"] = replicas
     if stale:
@@ -209,7 +218,7 @@ def owned_children(dep_status: dict | None = None, replicas: int = 1,
         dep["spec"]["template"]["spec"]["containers"][1]["image"] = "old-qp"
     if dep_status is not None:
         dep["status"] = dep_status
-    pa = expected_pa()
+    pa = expected_pa(ann=pa_ann)
     if pa_status is not None:
         pa["status"] = pa_status
     sks = expected_sks()
@@ -267,6 +276,13 @@ ROWS = [
                                        *owned_children(PROGRESSING, replicas=3, stale=True)],
         want_updates=[with_status({**expected_deployment(), "spec": {
             **expected_deployment()["spec"], "replicas": 3}}, PROGRESSING)]),
+    Row("a Revision's changed annotations reach its PA, a removed one goes from it",
+        key="ns/hello-00001",
+        objects=[(REVISIONS, revision(ann={MIN_SCALE: "1"}, status=READY)),
+                 *owned_children(PROGRESSING, pa_ann={MIN_SCALE: "3", MAX_SCALE: "5"})],
+        # the pods carry the annotations too, so the Deployment rolls, as Knative's does
+        want_updates=[with_status(expected_deployment({MIN_SCALE: "1"}), PROGRESSING),
+                      expected_pa(ann={MIN_SCALE: "1"})]),
     Row("a Deployment of that name it does not own: NotOwned, nothing written",
         key="ns/hello-00001", objects=[(REVISIONS, revision()),
                                        (DEPLOYMENTS, not_owned_deployment())],

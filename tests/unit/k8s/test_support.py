@@ -88,6 +88,26 @@ async def test_leader_takes_over_an_expired_lease_of_a_crashed_holder() -> None:
     await asyncio.gather(tb, return_exceptions=True)
 
 
+async def test_an_api_outage_demotes_the_leader_which_contends_again_after_it() -> None:
+    """The API server unreachable for longer than the renew deadline: the leader steps down
+    and keeps trying (no exception ends run(), so the process lives on), then leads again."""
+    c = FakeClient()
+    events: list[str] = []
+    a = LeaderElector(c, "sys", "ctl", identity="a", lease_duration=1.0,
+                      renew_deadline=0.5, retry_period=0.05,
+                      on_started_leading=lambda: events.append("leads"),
+                      on_stopped_leading=lambda: events.append("stops"))
+    ta = asyncio.create_task(a.run())
+    await eventually(lambda: a.is_leader, 3, "a leading")
+    c.fail("get", "leases", ConnectionRefusedError("connect call failed"), times=30)
+    await eventually(lambda: events == ["leads", "stops"], 3, "a stepping down")
+    await eventually(lambda: a.is_leader, 5, "a leading again once the server is back")
+    assert not ta.done(), "run() ended during the outage"
+    assert events == ["leads", "stops", "leads"]
+    ta.cancel()
+    await asyncio.gather(ta, return_exceptions=True)
+
+
 @dataclass(frozen=True)
 class Cfg:
     host: str

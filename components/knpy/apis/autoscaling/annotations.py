@@ -97,7 +97,7 @@ class _Reader:
         if extra_ok is not None and v == extra_ok:
             return v
         if (lo is not None and v < lo) or (hi is not None and v > hi):
-            self.fail(key, text, f"must be in [{_fmt(lo)}, {_fmt(hi)}]")
+            self.fail(key, text, _range_rule(lo, hi))
             return None
         return v
 
@@ -143,6 +143,12 @@ class _Reader:
             self.fail(key, text, "must be one of " + ", ".join(choices))
             return None
         return text.lower()
+
+
+def _range_rule(lo: float | None, hi: float | None) -> str:
+    if hi is None:
+        return f"must be at least {_fmt(lo)}"
+    return f"must be at most {_fmt(hi)}" if lo is None else f"must be in [{_fmt(lo)}, {_fmt(hi)}]"
 
 
 def _fmt(v: float | None) -> str:

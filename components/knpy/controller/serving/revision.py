@@ -99,7 +99,7 @@ class RevisionReconciler(Reconciler[Revision]):
         pa_want = make_podautoscaler(rev, deployment_failed=ra.get("status") == "False")
         self._owned(PODAUTOSCALERS, self.pas, rev, pa_want)
         pa = await sync_child(self.client, PODAUTOSCALERS, self.pas, rev.raw, pa_want,
-                              hash_annotation=SPEC_HASH_ANNOTATION)
+                              hash_annotation=SPEC_HASH_ANNOTATION, own_annotations=True)
         pst = pa.get("status") or {}
         st.propagate_autoscaler_status(pst)
         service = pst.get("serviceName") or (sks.get("status") or {}).get("serviceName")

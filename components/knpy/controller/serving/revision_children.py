@@ -38,10 +38,14 @@ def reachability(rev: Revision, deployment_failed: bool = False) -> str:
         rev.labels.get(ROUTING_STATE_LABEL, ""), "")
 
 
-def _meta(rev: Revision, spec: dict[str, Any]) -> dict[str, Any]:
+def _meta(rev: Revision, spec: dict[str, Any], *, hash_annotations: bool = False
+          ) -> dict[str, Any]:
+    """hash_annotations: the Revision's annotations count as the child's spec (the PA's
+    autoscaling settings are its annotations, and a Revision's may change)."""
+    annotations = revision_annotations(rev)
+    hashed = {"spec": spec, "annotations": annotations} if hash_annotations else spec
     return {"name": rev.name, "namespace": rev.namespace, "labels": revision_labels(rev),
-            "annotations": {**revision_annotations(rev),
-                            SPEC_HASH_ANNOTATION: spec_hash(spec)},
+            "annotations": {**annotations, SPEC_HASH_ANNOTATION: spec_hash(hashed)},
             "ownerReferences": [owner_reference(rev.raw)]}
 
 
@@ -52,7 +56,7 @@ def make_podautoscaler(rev: Revision, deployment_failed: bool = False) -> dict[s
             "protocolType": rev.spec.port_name,
             "reachability": reachability(rev, deployment_failed)}
     return {"apiVersion": "autoscaling.internal.knative.dev/v1alpha1", "kind": "PodAutoscaler",
-            "metadata": _meta(rev, spec), "spec": spec}
+            "metadata": _meta(rev, spec, hash_annotations=True), "spec": spec}
 
 
 def _burst_capacity(rev: Revision, cfg: AutoscalerConfig) -> float:

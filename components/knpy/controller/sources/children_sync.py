@@ -11,9 +11,12 @@ __all__ = ["sync_child"]
 
 
 async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
-                     desired: Obj, *, hash_annotation: str = SPEC_HASH_ANNOTATION) -> Obj:
+                     desired: Obj, *, hash_annotation: str = SPEC_HASH_ANNOTATION,
+                     own_annotations: bool = False) -> Obj:
     """desired carries its spec hash in `hash_annotation` (Serving's children use their
-    own key, so a user never sees a sources.* annotation on a Configuration)."""
+    own key, so a user never sees a sources.* annotation on a Configuration).
+    own_annotations: desired's annotations replace the child's instead of being merged in
+    (a PodAutoscaler's are its Revision's: one removed there goes from the PA too)."""
     md = desired["metadata"]
     have = lister.get(md["namespace"], md["name"])
     if have is None:
@@ -33,8 +36,9 @@ async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
     fresh = dict(have)
     # desired labels and annotations win, others' stay (e.g. a Service's new lastModifier
     # reaches its Configuration)
-    fresh["metadata"] = {**have["metadata"], "annotations": {
-        **(have["metadata"].get("annotations") or {}), **md["annotations"]},
+    kept = {} if own_annotations else have["metadata"].get("annotations") or {}
+    fresh["metadata"] = {
+        **have["metadata"], "annotations": {**kept, **md["annotations"]},
         "labels": {**(have["metadata"].get("labels") or {}), **(md.get("labels") or {})}}
     fresh["spec"] = desired["spec"]
     return await client.update(res, fresh)

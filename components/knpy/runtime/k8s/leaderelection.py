@@ -62,7 +62,7 @@ class LeaderElector:
         """Contend forever; lead while holding the Lease. Cancel to stop (releases it)."""
         try:
             while True:
-                if await self._try_acquire_or_renew():
+                if await self._attempt():
                     if not self.is_leader:
                         self.is_leader = True
                         log.info("%s became leader of %s/%s", self.identity, self.namespace,
@@ -84,15 +84,7 @@ class LeaderElector:
         last_ok = time.monotonic()
         while True:
             await asyncio.sleep(self.retry_period)
-            try:
-                ok = await asyncio.wait_for(self._try_acquire_or_renew(),
-                                            self.renew_deadline)
-            except (TimeoutError, ApiError, OSError) as exc:
-                log.warning("lease renew failed: %s", exc)
-                ok = False
-            except Exception as exc:
-                log.warning("lease renew failed: %s", exc)
-                ok = False
+            ok = await self._attempt()
             if ok:
                 last_ok = time.monotonic()
             elif self._observed_spec and self._observed_spec.get("holderIdentity") not in (
@@ -100,6 +92,17 @@ class LeaderElector:
                 return  # someone else holds it now
             elif time.monotonic() - last_ok > self.renew_deadline:
                 return
+
+    async def _attempt(self) -> bool:
+        """One acquire-or-renew; an API server that cannot be reached, errs or is slow is a
+        failed attempt, never an exception: a replica that lost the Lease in an API outage
+        keeps contending (and its process keeps serving) until the server is back."""
+        try:
+            return await asyncio.wait_for(self._try_acquire_or_renew(), self.renew_deadline)
+        except Exception as exc:
+            log.warning("lease %s failed: %s",
+                        "renew" if self.is_leader else "acquire", exc)
+            return False
 
     async def _try_acquire_or_renew(self) -> bool:
         now = _micro_now()

@@ -1,0 +1,239 @@
+"""Serving on the local cluster, measured in one run (issue 10's benchmarks).
+
+    make cluster-up && make deploy && python -m loadtests.bench_cluster   (make bench-cluster)
+
+Needs the running local cluster with the current tree deployed; it makes its own
+namespace and removes it again. From the host (which reaches pod IPs and ClusterIPs):
+
+- throughput, wrk -t1 -c32 -d5s, the three paths alternating for --rounds rounds (the best
+  of each counts) against one pod of the sample app (min-scale = max-scale = 1):
+  the user container directly (pod IP:8080, the baseline), the queue-proxy (pod IP:8012) and
+  the activator (the Revision's Service, held in Proxy mode by target-burst-capacity -1);
+  `RESULT cluster_qp_vs_direct` and `RESULT cluster_activator_vs_direct` are ratios to the
+  baseline of the same run (targets >= 0.35 and >= 0.20);
+- cold start: --trials times, the Revision idles to zero pods (config-autoscaler's
+  scale-to-zero-grace-period is set to 6 s for the run and restored after), then one GET
+  through the activator is timed until its 200: `RESULT cold_start_p50_s`/`_p95_s`
+  (targets <= 1.0 / 1.5);
+- 20 Knative Services applied at once, each timed until its Configuration is Ready
+  (ConfigurationsReady: the Service's own Ready waits for the routing issue's ingress):
+  `RESULT ksvc_ready_p95_s` (target <= 10), and the controller's RSS after them.
+
+Other benchmarks need no cluster: `make bench` (loadtests/run_bench.py) does not run this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from tests.support.cluster import CLUSTER_DIR, KubeCluster, image_ref, is_up
+
+SYSTEM_NS = "knpy-system"
+WRK_SECONDS = 5
+STORM = 20
+GRACE_KEY = "scale-to-zero-grace-period"
+KPA = "autoscaling.knative.dev/"
+
+
+def ksvc(name: str, annotations: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": name},
+            "spec": {"template": {"metadata": {"annotations": annotations}, "spec": {
+                "containers": [{"image": image_ref("helloworld"),
+                                "ports": [{"name": "http1", "containerPort": 8080}]}]}}}}
+
+
+def wait(cond: Callable[[], Any], timeout: float, what: str, every: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(every)
+    raise TimeoutError(f"{what} not within {timeout}s")
+
+
+def wrk(url: str, host: str | None = None, seconds: float = WRK_SECONDS) -> float:
+    headers = ["-H", f"Host: {host}"] if host else []
+    out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds:g}s", *headers, url],
+                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not m:
+        raise RuntimeError(f"wrk output without a rate:\n{out}")
+    if re.search(r"Non-2xx or 3xx responses|Socket errors", out):
+        raise RuntimeError(f"wrk saw errors on {url}:\n{out}")
+    return float(m.group(1))
+
+
+def get_status(url: str, host: str, timeout: float) -> int:
+    """One GET with curl (a fresh connection, as a client arriving at a cold revision)."""
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m",
+                        f"{timeout:g}", "-H", f"Host: {host}", url],
+                       capture_output=True, text=True, timeout=timeout + 10)
+    return int(r.stdout or 0)
+
+
+class Bench:
+    def __init__(self, cluster: KubeCluster, ns: str) -> None:
+        self.c, self.ns = cluster, ns
+
+    def get(self, kind: str, name: str, ns: str | None = None) -> dict[str, Any]:
+        return json.loads(self.c.kubectl("get", kind, name, "-n", ns or self.ns, "-o",
+                                         "json").stdout)
+
+    def revision_ready(self, rev: str) -> bool:
+        p = self.c.kubectl("get", "revision", rev, "-n", self.ns, "-o",
+                           "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+                           check=False)
+        return p.stdout.strip() == "True"
+
+    def service_url(self, rev: str) -> tuple[str, str]:
+        ip = self.c.kubectl("get", "svc", rev, "-n", self.ns, "-o",
+                            "jsonpath={.spec.clusterIP}").stdout.strip()
+        return f"http://{ip}/", f"{rev}.{self.ns}.svc.cluster.local"
+
+    def pod_ips(self, rev: str) -> list[str]:
+        return self.c.kubectl("get", "pods", "-n", self.ns, "-l",
+                              f"serving.knative.dev/revision={rev}", "-o",
+                              "jsonpath={.items[*].status.podIP}").stdout.split()
+
+    def throughput(self, rounds: int) -> dict[str, float]:
+        self.c.apply(json.dumps(ksvc("tput", {
+            f"{KPA}min-scale": "1", f"{KPA}max-scale": "1",
+            f"{KPA}target-burst-capacity": "-1"})), namespace=self.ns)
+        rev = "tput-00001"
+        wait(lambda: self.revision_ready(rev), 240, f"{rev} Ready")
+        ip = wait(lambda: (ips := self.pod_ips(rev)) and len(ips) == 1 and ips[0], 60,
+                  f"{rev}'s pod IP")
+        svc, host = self.service_url(rev)
+        wait(lambda: get_status(svc, host, 10) == 200, 60, "the activator path answering")
+        paths = {"direct": (f"http://{ip}:8080/", None),
+                 "queue-proxy": (f"http://{ip}:8012/", host),
+                 "activator": (svc, host)}
+        best = dict.fromkeys(paths, 0.0)
+        for _ in range(rounds):
+            for name, (url, h) in paths.items():
+                best[name] = max(best[name], wrk(url, h))
+        return best
+
+    def cold_starts(self, trials: int) -> list[float]:
+        self.c.apply(json.dumps(ksvc("cold", {f"{KPA}window": "6s"})), namespace=self.ns)
+        rev = "cold-00001"
+        wait(lambda: self.revision_ready(rev), 240, f"{rev} Ready")
+        svc, host = self.service_url(rev)
+        times = []
+        for i in range(trials):
+            wait(lambda: not self.pod_ips(rev) and not self.c.kubectl(
+                "get", "pods", "-n", self.ns, "-l", f"serving.knative.dev/revision={rev}",
+                "-o", "name").stdout.strip(), 180, f"{rev} at zero pods (trial {i + 1})", 0.5)
+            t0 = time.monotonic()
+            code = get_status(svc, host, 60)
+            took = time.monotonic() - t0
+            if code != 200:
+                raise RuntimeError(f"cold request {i + 1} got {code}")
+            times.append(took)
+            print(f"cold start {i + 1}: {took:.2f}s", flush=True)
+        return times
+
+    def ksvc_storm(self) -> list[float]:
+        names = [f"storm-{i:02d}" for i in range(STORM)]
+        items = [ksvc(n, {f"{KPA}window": "6s"}) for n in names]
+        t0 = time.monotonic()
+        self.c.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}),
+                     namespace=self.ns)
+        ready: dict[str, float] = {}
+
+        def all_ready() -> bool:
+            objs = json.loads(self.c.kubectl("get", "ksvc", "-n", self.ns, "-o",
+                                             "json").stdout)["items"]
+            now = time.monotonic() - t0
+            for o in objs:
+                name = o["metadata"]["name"]
+                conds = {c["type"]: c["status"]
+                         for c in (o.get("status") or {}).get("conditions") or []}
+                if name in names and name not in ready and \
+                        conds.get("ConfigurationsReady") == "True":
+                    ready[name] = now
+            return len(ready) == STORM
+
+        wait(all_ready, 300, f"{STORM} ksvcs ready", every=0.25)
+        return sorted(ready.values())
+
+    def controller_rss_mb(self) -> float:
+        out = self.c.kubectl("exec", "-n", SYSTEM_NS, "deployment/knpy-controller", "--",
+                             "python", "-c",
+                             "print(open('/proc/1/status').read())").stdout
+        m = re.search(r"VmRSS:\s+(\d+) kB", out)
+        if not m:
+            raise RuntimeError(f"no VmRSS in the controller's /proc/1/status:\n{out}")
+        return int(m.group(1)) / 1024
+
+
+def set_grace(c: KubeCluster, value: str | None) -> str | None:
+    """Set (None: remove) config-autoscaler's scale-to-zero grace; the old value."""
+    cm = json.loads(c.kubectl("get", "configmap", "config-autoscaler", "-n", SYSTEM_NS,
+                              "-o", "json").stdout)
+    old = (cm.get("data") or {}).get(GRACE_KEY)
+    patch = {"data": {GRACE_KEY: value}}
+    c.kubectl("patch", "configmap", "config-autoscaler", "-n", SYSTEM_NS, "--type=merge",
+              "-p", json.dumps(patch))
+    return old
+
+
+def percentile(xs: list[float], p: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--trials", type=int, default=5)
+    args = ap.parse_args()
+    if not is_up(CLUSTER_DIR):
+        print("no local cluster: `make cluster-up` and `make deploy` first", file=sys.stderr)
+        return 2
+    c = KubeCluster(CLUSTER_DIR)
+    if c.kubectl("get", "deployment", "knpy-controller", "-n", SYSTEM_NS,
+                 check=False).returncode != 0:
+        print("knpy is not installed on the cluster: `make deploy` first", file=sys.stderr)
+        return 2
+    ns = f"bench-{uuid.uuid4().hex[:6]}"
+    c.kubectl("create", "namespace", ns)
+    old_grace = set_grace(c, "6s")
+    b = Bench(c, ns)
+    try:
+        rates = b.throughput(args.rounds)
+        for name, rate in rates.items():
+            print(f"RESULT cluster_{name.replace('-', '_')}_rps {rate:.0f} req/s")
+        print(f"RESULT cluster_qp_vs_direct {rates['queue-proxy'] / rates['direct']:.2f} x")
+        print(f"RESULT cluster_activator_vs_direct "
+              f"{rates['activator'] / rates['direct']:.2f} x")
+        c.kubectl("delete", "ksvc", "tput", "-n", ns, "--wait=false")
+        cold = b.cold_starts(args.trials)
+        print(f"RESULT cold_start_p50_s {statistics.median(cold):.2f} s")
+        print(f"RESULT cold_start_p95_s {percentile(cold, 95):.2f} s")
+        c.kubectl("delete", "ksvc", "cold", "-n", ns, "--wait=false")
+        ready = b.ksvc_storm()
+        print(f"RESULT ksvc_ready_p50_s {statistics.median(ready):.1f} s")
+        print(f"RESULT ksvc_ready_p95_s {percentile(ready, 95):.1f} s")
+        print(f"RESULT controller_rss_mb {b.controller_rss_mb():.0f} MB")
+    finally:
+        set_grace(c, old_grace)
+        c.kubectl("delete", "ksvc", "--all", "-n", ns, "--wait=true", "--timeout=120s",
+                  timeout=150, check=False)
+        c.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
