@@ -13,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PYPROJECT = REPO / "pyproject.toml"
 # Extras that are not an image's set.
-NOT_COMPONENTS = frozenset({"all", "dev", "load"})
+NOT_COMPONENTS = frozenset({"all", "dev", "load", "tracing"})
 
 
 def _project() -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 from knpy.activator.config import Settings, parse_args
@@ -14,6 +15,7 @@ from knpy.activator.prober import Prober
 from knpy.activator.revisions import Revisions
 from knpy.activator.stats import ConcurrencyReporter, StatSink
 from knpy.runtime.config import FieldError
+from knpy.runtime.observability import tracing
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait
 from knpy.runtime.proxy import ProxyOptions, Server
@@ -30,6 +32,11 @@ async def amain(argv: list[str], stop: asyncio.Event) -> int:
 
 async def serve(s: Settings, stop: asyncio.Event) -> int:
     loop = asyncio.get_running_loop()
+    try:
+        trace_settings = tracing.settings_from_env(os.environ, "activator")
+    except tracing.TracingConfigError as exc:
+        print(f"activator: invalid tracing configuration: {exc}", file=sys.stderr)
+        return 2
     sink = StatSink(s.autoscaler_url)
     reporter = ConcurrencyReporter(s.pod_name, sink.send, loop.time)
     prober = Prober(enabled=s.probe)
@@ -63,6 +70,8 @@ async def serve(s: Settings, stop: asyncio.Event) -> int:
 
     handler = ActivatorHandler(revisions.by_key, reporter, loop.time)
     server = Server(handler, ProxyOptions())
+    server.tracer = tracer = tracing.proxy_tracer(
+        trace_settings, {"k8s.pod.name": s.pod_name} if s.pod_name else None)
     await server.listen(s.host, s.port)
     metrics_server = None
     if s.metrics_port:
@@ -99,6 +108,7 @@ async def serve(s: Settings, stop: asyncio.Event) -> int:
     prober.close()
     revisions.close()
     await sink.close()
+    tracing.shutdown(tracer)
     log.info("activator stopped")
     return 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,9 +26,10 @@ from knpy.runtime.k8s import (
     Lister,
     connect,
 )
+from knpy.runtime.observability import tracing
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
-from knpy.runtime.proxy import ProxyOptions, Server
+from knpy.runtime.proxy import ProxyOptions, Server, Tracer
 from knpy.runtime.proxy.health import serve_probes
 
 __all__ = ["amain"]
@@ -41,11 +43,15 @@ OPTIONS = ProxyOptions(forwarded="always")
 class Listeners:
     """The public and internal listeners over one router and one set of backends."""
 
-    def __init__(self, s: Settings, router: Router, services: Lister) -> None:
+    def __init__(self, s: Settings, router: Router, services: Lister,
+                 tracer: Tracer | None = None) -> None:
         self.s = s
         self.backends = Backends(services, OPTIONS)
         self.servers = [Server(IngressHandler(router.current, self.backends, external=e),
                                OPTIONS) for e in (True, False)]
+        self.tracer = tracer
+        for srv in self.servers:
+            srv.tracer = tracer
         self.ports: list[int] = []
 
     async def start(self) -> None:
@@ -57,6 +63,7 @@ class Listeners:
     async def close(self) -> None:
         await asyncio.gather(*(srv.close(grace=self.s.drain_timeout) for srv in self.servers))
         self.backends.close()
+        tracing.shutdown(self.tracer)
 
 
 async def _with_probes(s: Settings, ready: Callable[[], str | None],
@@ -70,7 +77,7 @@ async def _with_probes(s: Settings, ready: Callable[[], str | None],
             await probes.close()
 
 
-async def run_cluster(client: Client, s: Settings) -> None:
+async def run_cluster(client: Client, s: Settings, tracer: Tracer | None = None) -> None:
     ingresses = Informer(client, INGRESS_RESOURCE)
     services = Informer(client, SERVICES)
     router = Router()
@@ -79,7 +86,7 @@ async def run_cluster(client: Client, s: Settings) -> None:
         ingress_class=s.ingress_class, public=s.domain_of(s.public_service),
         private=s.domain_of(s.private_service)), workers=1)
     controller.watch(ingresses)
-    listeners = Listeners(s, router, services.lister)
+    listeners = Listeners(s, router, services.lister, tracer)
     services.on_change(listeners.backends.service_changed)
 
     def not_ready() -> str | None:
@@ -102,9 +109,9 @@ async def run_cluster(client: Client, s: Settings) -> None:
     await _with_probes(s, not_ready, body)
 
 
-async def run_file(s: Settings, path: Path) -> None:
+async def run_file(s: Settings, path: Path, tracer: Tracer | None = None) -> None:
     router, services = load_config(path, s.ingress_class)
-    listeners = Listeners(s, router, services)
+    listeners = Listeners(s, router, services, tracer)
 
     async def body() -> None:
         await listeners.start()
@@ -119,17 +126,23 @@ async def amain(argv: list[str], stop: asyncio.Event) -> int | None:
     """The gateway process (knpy.runtime.process.run); flags: see config.py."""
     s = parse_args(argv)
     setup_logging(s.log_level)
+    try:
+        trace_settings = tracing.settings_from_env(os.environ, "ingress")
+    except tracing.TracingConfigError as exc:
+        print(f"ingress: invalid tracing configuration: {exc}", file=sys.stderr)
+        return 2
+    tracer = tracing.proxy_tracer(trace_settings)
     if s.config:
         try:
             load_config(Path(s.config), s.ingress_class)  # fail fast, before listening
         except (OSError, ValueError) as exc:
             print(f"ingress: invalid --config: {exc}", file=sys.stderr)
             return 2
-        await run_until_stopped(run_file(s, Path(s.config)), stop)
+        await run_until_stopped(run_file(s, Path(s.config), tracer), stop)
         return 0
     client = await connect(s.kubeconfig, user_agent="knpy-ingress/0.1")
     try:
-        await run_until_stopped(run_cluster(client, s), stop)
+        await run_until_stopped(run_cluster(client, s, tracer), stop)
     finally:
         await client.close()
     return 0

@@ -13,6 +13,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from knpy.runtime.observability.tracing import (
+    TracingConfigError,
+    TracingSettings,
+    settings_from_env,
+)
+
 
 class ConfigError(ValueError):
     """A malformed env var; the message starts with the variable's name."""
@@ -58,6 +64,7 @@ class Config:
     pod: str = ""
     pod_ip: str = ""
     listen_host: str = ""  # "" = every interface, as in a pod
+    tracing: TracingSettings = field(default_factory=TracingSettings)
 
     @property
     def queue_depth(self) -> int:
@@ -156,6 +163,13 @@ def parse_probe(raw: str, user_port: int, name: str = "SERVING_READINESS_PROBE")
     raise ConfigError(f"{name}: want one of httpGet, tcpSocket, exec or grpc")
 
 
+def _tracing(env: Mapping[str, str]) -> TracingSettings:
+    try:
+        return settings_from_env(env, "queue-proxy")
+    except TracingConfigError as e:
+        raise ConfigError(str(e)) from None
+
+
 def from_env(env: Mapping[str, str]) -> Config:
     """Read and check every variable; raises ConfigError naming the first bad one."""
     user_port = _port(env, "USER_PORT", 8080)
@@ -178,6 +192,7 @@ def from_env(env: Mapping[str, str]) -> Config:
         pod=env.get("SERVING_POD", ""),
         pod_ip=env.get("SERVING_POD_IP", ""),
         listen_host=env.get("QUEUE_LISTEN_HOST", ""),
+        tracing=_tracing(env),
     )
     ports = {"QUEUE_SERVING_PORT": cfg.serving_port, "QUEUE_ADMIN_PORT": cfg.admin_port,
              "QUEUE_METRICS_PORT": cfg.metrics_port,

@@ -13,6 +13,7 @@ from knpy.queue_proxy.handler import QueueHandler
 from knpy.queue_proxy.readiness import ReadinessProber
 from knpy.runtime.hotpath.breaker import Breaker
 from knpy.runtime.hotpath.reqstats import RequestStats
+from knpy.runtime.observability import tracing
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.proxy import ProxyOptions, Server, Timeouts, UpstreamPool
 
@@ -43,6 +44,10 @@ async def serve(cfg: Config, stop: asyncio.Event) -> int:
     options = ProxyOptions(timeouts=Timeouts(cfg.revision_timeout, cfg.response_start_timeout,
                                              cfg.idle_timeout))
     main_server = Server(handler, options)
+    attrs = {"k8s.namespace.name": cfg.namespace, "knative.revision.name": cfg.revision,
+             "k8s.pod.name": cfg.pod}
+    main_server.tracer = tracer = tracing.proxy_tracer(
+        cfg.tracing, {k: v for k, v in attrs.items() if v})
     host = cfg.listen_host or None
     await main_server.listen(host, cfg.serving_port)
 
@@ -73,6 +78,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> int:
     for srv in side:
         await srv.close()
     pool.close()
+    tracing.shutdown(tracer)
     log.info("drained; exiting")
     return 0
 

@@ -42,25 +42,27 @@ class Stack:
                                     "127.0.0.1", "--port", str(port)], port)
         return port
 
-    def queue_proxy(self, user_port: int, cc: int = 0) -> int:
+    def queue_proxy(self, user_port: int, cc: int = 0,
+                    env: dict[str, str] | None = None) -> int:
         """A queue-proxy on a free port in front of user_port (nothing need listen there)."""
         ports = {k: free_port() for k in ("QUEUE_SERVING_PORT", "QUEUE_ADMIN_PORT",
                                           "QUEUE_METRICS_PORT", "QUEUE_USER_METRICS_PORT")}
         env = {**{k: str(v) for k, v in ports.items()}, "USER_PORT": str(user_port),
                "CONTAINER_CONCURRENCY": str(cc), "QUEUE_LISTEN_HOST": "127.0.0.1",
                "SERVING_NAMESPACE": "default", "SERVING_REVISION": "hello",
-               "SERVING_POD": f"hello-{user_port}", "QUEUE_DRAIN_QUIET_PERIOD_SECONDS": "0"}
+               "SERVING_POD": f"hello-{user_port}", "QUEUE_DRAIN_QUIET_PERIOD_SECONDS": "0",
+               **(env or {})}
         port = ports["QUEUE_SERVING_PORT"]
         self._start(f"qp-{port}", python_module("knpy.queue_proxy"), port, env)
         return port
 
-    def activator(self, *args: str) -> tuple[int, Any]:
+    def activator(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, Any]:
         port = free_port()
         self.metrics_port = free_port()
         proc = self._start(f"activator-{port}", python_module(
             "knpy.activator", "--host", "127.0.0.1", "--port", str(port),
             "--metrics-port", str(self.metrics_port),
-            "--pod-name", f"activator-{port}", "--log-level", "debug", *args), port)
+            "--pod-name", f"activator-{port}", "--log-level", "debug", *args), port, env)
         return port, proc
 
     def autoscaler(self, doc: dict[str, Any], *args: str, port: int = 0,

@@ -7,8 +7,8 @@ first (`ex.defer(coro)`). See docs/dataplane.md.
 
 from knpy.runtime.proxy.exchange import Exchange
 from knpy.runtime.proxy.options import ProxyOptions, Timeouts
-from knpy.runtime.proxy.server import Handler, Server, ServerConnection
+from knpy.runtime.proxy.server import Handler, Server, ServerConnection, Tracer
 from knpy.runtime.proxy.upstream import UpstreamConnection, UpstreamPool
 
 __all__ = ["Exchange", "Handler", "ProxyOptions", "Server", "ServerConnection", "Timeouts",
-           "UpstreamConnection", "UpstreamPool"]
+           "Tracer", "UpstreamConnection", "UpstreamPool"]

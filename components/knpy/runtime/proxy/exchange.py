@@ -62,6 +62,7 @@ class Exchange:
         "req_done",
         "resp_started",
         "seen_activity",
+        "span",
         "state",
         "status",
         "t0",
@@ -117,6 +118,7 @@ class Exchange:
         self.activity = 0
         self.seen_activity = 0
         self.idle_since = 0.0
+        self.span: Any = None  # set by the server's tracer when tracing is on
 
     # ------------------------------------------------------------------ for handlers
     @property
@@ -380,6 +382,13 @@ class Exchange:
         self.body = None
         conn = self.conn
         conn.server.untrack(self)
+        span = self.span
+        if span is not None:
+            self.span = None
+            try:
+                conn.server.tracer.end(self, span)
+            except Exception:
+                log.exception("proxy tracer failed")
         cb = self.on_done
         if cb is not None:
             self.on_done = None

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httptools
 
@@ -55,6 +55,14 @@ class Handler(Protocol):
     """What a component plugs into the core: decide what to do with each request head."""
 
     def handle(self, ex: Exchange) -> None: ...
+
+
+class Tracer(Protocol):
+    """Request tracing plugged into the core: one span per exchange."""
+
+    def start(self, ex: Exchange) -> None: ...
+
+    def end(self, ex: Exchange, span: Any) -> None: ...
 
 
 class ServerConnection(asyncio.Protocol):
@@ -333,9 +341,16 @@ class ServerConnection(asyncio.Protocol):
         self.current = ex
         if self.server.closing:
             ex.close_after = True  # draining: this connection ends after this response
-        self.server.track(ex)
+        server = self.server
+        server.track(ex)
+        tracer = server.tracer
+        if tracer is not None:  # tracing off costs this one check per request
+            try:
+                tracer.start(ex)
+            except Exception:
+                log.exception("proxy tracer failed")
         try:
-            self.server.handler.handle(ex)
+            server.handler.handle(ex)
         except Exception:
             log.exception("proxy handler failed")
             ex.fail(500, "internal error")
@@ -426,6 +441,9 @@ class Server:
 
     def __init__(self, handler: Handler, options: ProxyOptions | None = None) -> None:
         self.handler = handler
+        # Request tracing (runtime.observability.tracing.proxy_tracer): start(ex) before the
+        # handler, end(ex, span) when the exchange ends; None = tracing off.
+        self.tracer: Tracer | None = None
         self.options = options or ProxyOptions()
         self.connections: set[ServerConnection] = set()
         self.active: set[Exchange] = set()

@@ -1,0 +1,119 @@
+"""The OpenTelemetry side of request tracing: one SERVER span per proxied request.
+
+Loaded only through `tracing.proxy_tracer` when tracing is on. The proxy core calls
+`start(ex)` once the request head is parsed (before the component's handler, so routing
+headers the activator strips are still there) and `end(ex, span)` when the exchange ends.
+Spans follow the OTel HTTP server conventions; `traceparent`/`tracestate` are replaced by
+the new span's context for the next hop, and `baggage` passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from knpy.runtime.observability.tracing import TracingSettings
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+# OTel semconv: span names carry a method only if it is a known one, else "HTTP"
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+                            "TRACE", "PATCH", "QUERY"})
+_KUBE_PROBE = b"kube-probe/"
+_NAMESPACE = b"knative-serving-namespace"
+_REVISION = b"knative-serving-revision"
+
+
+def _exporter(s: TracingSettings) -> SpanExporter:
+    if s.protocol == "stdout":
+        return ConsoleSpanExporter()
+    if s.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcExporter,
+        )
+        return GrpcExporter(endpoint=s.endpoint)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    return OTLPSpanExporter(endpoint=s.endpoint)
+
+
+class ExchangeTracer:
+    """Per-process tracer provider plus the two per-request calls of the proxy core."""
+
+    def __init__(self, s: TracingSettings, attributes: dict[str, str]) -> None:
+        exporter = _exporter(s)
+        self.provider = TracerProvider(
+            resource=Resource.create({"service.name": s.service_name or "knpy"}),
+            sampler=ParentBased(TraceIdRatioBased(s.sampling_rate)))
+        # stdout is for debugging: written as each span ends, never lost at exit
+        processor = (SimpleSpanProcessor(exporter) if s.protocol == "stdout"
+                     else BatchSpanProcessor(exporter))
+        self.provider.add_span_processor(processor)
+        self.tracer = self.provider.get_tracer("knpy.runtime.proxy")
+        self.attributes = attributes
+
+    def start(self, ex: Any) -> None:
+        if ex.probe or ex.kubelet_probe or ex.user_agent.startswith(_KUBE_PROBE):
+            return  # health checks are not traffic
+        carrier: dict[str, str] = {}
+        parent = ex.header(b"traceparent")
+        if parent is not None:
+            carrier["traceparent"] = parent.decode("latin-1")
+            state = ex.header(b"tracestate")
+            if state is not None:
+                carrier["tracestate"] = state.decode("latin-1")
+        ctx = _PROPAGATOR.extract(carrier)
+        method = ex.method.decode("latin-1")
+        target = ex.url.decode("latin-1")
+        path, _, query = target.partition("?")
+        attrs: dict[str, Any] = {"http.request.method": method, "url.path": path,
+                                 "url.scheme": "http", **self.attributes}
+        if query:
+            attrs["url.query"] = query
+        if ex.host:
+            authority = ex.host.decode("latin-1")
+            host, sep, port = authority.rpartition(":")
+            if sep and port.isdigit() and (not host.startswith("[") or host.endswith("]")):
+                attrs["server.address"] = host
+                attrs["server.port"] = int(port)
+            else:
+                attrs["server.address"] = authority
+        if ex.peer:
+            attrs["client.address"] = ex.peer.decode("latin-1")
+        if ex.user_agent:
+            attrs["user_agent.original"] = ex.user_agent.decode("latin-1")
+        ns = ex.header(_NAMESPACE)
+        if ns is not None:
+            attrs["k8s.namespace.name"] = ns.decode("latin-1")
+        rev = ex.header(_REVISION)
+        if rev is not None:
+            attrs["knative.revision.name"] = rev.decode("latin-1")
+        span = self.tracer.start_span(method if method in _KNOWN_METHODS else "HTTP",
+                                      context=ctx, kind=SpanKind.SERVER, attributes=attrs)
+        out: dict[str, str] = {}
+        _PROPAGATOR.inject(out, context=trace.set_span_in_context(span, ctx))
+        ex.set_header(b"traceparent", out["traceparent"].encode("latin-1"))
+        if "tracestate" in out:
+            ex.set_header(b"tracestate", out["tracestate"].encode("latin-1"))
+        ex.span = span
+
+    def end(self, ex: Any, span: Any) -> None:
+        if ex.status:
+            span.set_attribute("http.response.status_code", ex.status)
+        if ex.status >= 500 or ex.error:
+            span.set_attribute("error.type", ex.error or str(ex.status))
+            span.set_status(StatusCode.ERROR)
+        span.end()
+
+    def shutdown(self) -> None:
+        self.provider.shutdown()

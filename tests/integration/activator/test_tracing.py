@@ -1,0 +1,103 @@
+"""Tracing across real processes: activator -> queue-proxy -> user app, spans collected by
+an OTLP/HTTP collector run here on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tests.integration.activator.conftest import ROUTE, Stack, get, until_status
+from tests.support.poll import eventually
+from tests.support.procs import free_port
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+CLIENT_SPAN = "00f067aa0ba902b7"
+
+
+class Collector:
+    """Receives OTLP/HTTP protobuf exports; keeps each span as a flat dict."""
+
+    def __init__(self) -> None:
+        self.spans: list[dict[str, object]] = []
+
+    async def export(self, request: web.Request) -> web.Response:
+        msg = ExportTraceServiceRequest.FromString(await request.read())
+        for rs in msg.resource_spans:
+            res = {a.key: a.value.string_value for a in rs.resource.attributes}
+            for ss in rs.scope_spans:
+                for sp in ss.spans:
+                    attrs = {a.key: (a.value.int_value if a.value.HasField("int_value")
+                                     else a.value.string_value) for a in sp.attributes}
+                    self.spans.append({"service": res.get("service.name"),
+                                       "trace_id": sp.trace_id.hex(), "span_id": sp.span_id.hex(),
+                                       "parent": sp.parent_span_id.hex(), "name": sp.name,
+                                       "kind": sp.kind, "attrs": attrs})
+        return web.Response(content_type="application/x-protobuf", body=b"")
+
+    def of(self, service: str) -> list[dict[str, object]]:
+        return [s for s in self.spans if s["service"] == service and s["trace_id"] == TRACE_ID]
+
+
+@pytest.fixture
+async def collector() -> AsyncIterator[tuple[Collector, int]]:
+    c = Collector()
+    app = web.Application()
+    app.router.add_post("/v1/traces", c.export)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield c, port
+    finally:
+        await runner.cleanup()
+
+
+async def test_one_span_per_hop_chained_to_the_app(
+        stack: Stack, collector: tuple[Collector, int]) -> None:
+    spans, port = collector
+    # Rate 0: only ParentBased sampling lets the client's sampled trace through, so the
+    # probing requests below export nothing.
+    env = {"OBSERVABILITY_CONFIG": json.dumps({
+               "tracing-protocol": "http/protobuf", "tracing-sampling-rate": "0",
+               "tracing-endpoint": f"http://127.0.0.1:{port}/v1/traces"}),
+           "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    app = stack.user_app()
+    qp = stack.queue_proxy(app, env=env)
+    act, _ = stack.activator("--revision", "default/hello", "--backend", f"127.0.0.1:{qp}",
+                             env=env)
+    base = f"http://127.0.0.1:{act}"
+    async with aiohttp.ClientSession() as s:
+        await until_status(s, base + "/", 200, 15)
+        status, body = await get(s, base + "/headers?x=1", {
+            **ROUTE, "traceparent": f"00-{TRACE_ID}-{CLIENT_SPAN}-01",
+            "baggage": "tenant=acme"})
+    assert status == 200
+    seen = json.loads(body)
+
+    async def both() -> bool:
+        return bool(spans.of("activator")) and bool(spans.of("queue-proxy"))
+    await eventually(both, 15, "spans of both hops exported")
+    (a,) = spans.of("activator")
+    (q,) = spans.of("queue-proxy")
+    assert a["parent"] == CLIENT_SPAN
+    assert q["parent"] == a["span_id"]
+    (app_parent,) = seen["traceparent"]
+    assert app_parent == f"00-{TRACE_ID}-{q['span_id']}-01"
+    assert seen["baggage"] == ["tenant=acme"]
+    for sp in (a, q):
+        assert sp["name"] == "GET" and sp["kind"] == 2  # SPAN_KIND_SERVER
+        attrs = sp["attrs"]
+        assert isinstance(attrs, dict)
+        assert attrs["http.request.method"] == "GET" and attrs["url.path"] == "/headers"
+        assert attrs["url.query"] == "x=1" and attrs["http.response.status_code"] == 200
+        assert attrs["server.address"] == "127.0.0.1"
+        assert attrs["knative.revision.name"] == "hello"
+        assert attrs["k8s.namespace.name"] == "default"
+    # nothing else was sampled: the probes and readiness retries ran at rate 0
+    assert {s["trace_id"] for s in spans.spans} == {TRACE_ID}
