@@ -1,19 +1,22 @@
-"""Tracing across real processes: activator -> queue-proxy -> user app, spans collected by
-an OTLP/HTTP collector run here on 127.0.0.1."""
+"""Tracing across real processes: the gateway (standalone, --config FILE) -> activator ->
+queue-proxy -> user app, spans collected by an OTLP/HTTP collector run here on 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
+import yaml
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.integration.activator.conftest import ROUTE, Stack, get, until_status
 from tests.support.poll import eventually
-from tests.support.procs import free_port
+from tests.support.procs import free_port, python_module
+from tests.unit.ingress.test_filesource import config
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"
@@ -59,7 +62,7 @@ async def collector() -> AsyncIterator[tuple[Collector, int]]:
 
 
 async def test_one_span_per_hop_chained_to_the_app(
-        stack: Stack, collector: tuple[Collector, int]) -> None:
+        stack: Stack, collector: tuple[Collector, int], tmp_path: Path) -> None:
     spans, port = collector
     # Rate 0: only ParentBased sampling lets the client's sampled trace through, so the
     # probing requests below export nothing.
@@ -71,32 +74,44 @@ async def test_one_span_per_hop_chained_to_the_app(
     qp = stack.queue_proxy(app, env=env)
     act, _ = stack.activator("--revision", "default/hello", "--backend", f"127.0.0.1:{qp}",
                              env=env)
-    base = f"http://127.0.0.1:{act}"
+    routes = tmp_path / "gateway.yaml"
+    routes.write_text(yaml.safe_dump_all(config(act)))  # r.ns.example.com -> the activator
+    gw = free_port()
+    stack._start("gateway", python_module(
+        "knpy.ingress", "--config", str(routes), "--host", "127.0.0.1", "--port", str(gw),
+        "--internal-port", "0", "--probe-port", "0"), gw, env)
+    base = f"http://127.0.0.1:{gw}"
+    host = {"Host": "r.ns.example.com"}
     async with aiohttp.ClientSession() as s:
-        await until_status(s, base + "/", 200, 15)
+        await until_status(s, base + "/", 200, 15, {**ROUTE, **host})
         status, body = await get(s, base + "/headers?x=1", {
-            **ROUTE, "traceparent": f"00-{TRACE_ID}-{CLIENT_SPAN}-01",
+            **ROUTE, **host, "traceparent": f"00-{TRACE_ID}-{CLIENT_SPAN}-01",
             "baggage": "tenant=acme"})
     assert status == 200
     seen = json.loads(body)
 
-    async def both() -> bool:
-        return bool(spans.of("activator")) and bool(spans.of("queue-proxy"))
-    await eventually(both, 15, "spans of both hops exported")
+    async def every_hop() -> bool:
+        return all(spans.of(h) for h in ("ingress", "activator", "queue-proxy"))
+    await eventually(every_hop, 15, "spans of every hop exported")
+    (g,) = spans.of("ingress")
     (a,) = spans.of("activator")
     (q,) = spans.of("queue-proxy")
-    assert a["parent"] == CLIENT_SPAN
+    assert g["parent"] == CLIENT_SPAN
+    assert a["parent"] == g["span_id"]
     assert q["parent"] == a["span_id"]
     (app_parent,) = seen["traceparent"]
     assert app_parent == f"00-{TRACE_ID}-{q['span_id']}-01"
     assert seen["baggage"] == ["tenant=acme"]
-    for sp in (a, q):
+    for sp in (g, a, q):
         assert sp["name"] == "GET" and sp["kind"] == 2  # SPAN_KIND_SERVER
         attrs = sp["attrs"]
         assert isinstance(attrs, dict)
         assert attrs["http.request.method"] == "GET" and attrs["url.path"] == "/headers"
         assert attrs["url.query"] == "x=1" and attrs["http.response.status_code"] == 200
-        assert attrs["server.address"] == "127.0.0.1"
+        assert attrs["server.address"] == "r.ns.example.com"
+    for sp in (a, q):
+        attrs = sp["attrs"]
+        assert isinstance(attrs, dict)
         assert attrs["knative.revision.name"] == "hello"
         assert attrs["k8s.namespace.name"] == "default"
     # nothing else was sampled: the probes and readiness retries ran at rate 0
