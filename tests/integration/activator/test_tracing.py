@@ -20,6 +20,7 @@ from tests.unit.ingress.test_filesource import config
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"
+OTHER_TRACE = "0af7651916cd43dd8448eb211c80319c"
 
 
 class Collector:
@@ -84,6 +85,18 @@ async def test_one_span_per_hop_chained_to_the_app(
     host = {"Host": "r.ns.example.com"}
     async with aiohttp.ClientSession() as s:
         await until_status(s, base + "/", 200, 15, {**ROUTE, **host})
+        # no parent at rate 0: a new unsampled trace starts here
+        status, body = await get(s, base + "/headers", {**ROUTE, **host})
+        assert status == 200
+        assert json.loads(body)["traceparent"][0].endswith("-00")
+        # an unsampled parent: passed on with a new parent id, still unsampled, no span
+        status, body = await get(s, base + "/headers", {
+            **ROUTE, **host, "traceparent": f"00-{OTHER_TRACE}-{CLIENT_SPAN}-00"})
+        assert status == 200
+        (unsampled,) = json.loads(body)["traceparent"]
+        version, trace_id, parent, flags = unsampled.split("-")
+        assert (version, trace_id, flags) == ("00", OTHER_TRACE, "00")
+        assert parent not in (CLIENT_SPAN, "0" * 16)
         status, body = await get(s, base + "/headers?x=1", {
             **ROUTE, **host, "traceparent": f"00-{TRACE_ID}-{CLIENT_SPAN}-01",
             "baggage": "tenant=acme"})

@@ -9,6 +9,8 @@ the new span's context for the next hop, and `baggage` passes through unchanged.
 
 from __future__ import annotations
 
+import re
+from random import getrandbits
 from typing import Any
 
 from opentelemetry import trace
@@ -33,6 +35,9 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "
 _KUBE_PROBE = b"kube-probe/"
 _NAMESPACE = b"knative-serving-namespace"
 _REVISION = b"knative-serving-revision"
+_TRACEPARENT = re.compile(rb"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_ZERO_TRACE = b"0" * 32
+_ZERO_SPAN = b"0" * 16
 
 
 def _exporter(s: TracingSettings) -> SpanExporter:
@@ -61,12 +66,15 @@ class ExchangeTracer:
         self.provider.add_span_processor(processor)
         self.tracer = self.provider.get_tracer("knpy.runtime.proxy")
         self.attributes = attributes
+        self.never = s.sampling_rate == 0  # root requests are never sampled
 
     def start(self, ex: Any) -> None:
         if ex.probe or ex.kubelet_probe or ex.user_agent.startswith(_KUBE_PROBE):
             return  # health checks are not traffic
-        carrier: dict[str, str] = {}
         parent = ex.header(b"traceparent")
+        if self._unsampled(ex, parent):
+            return
+        carrier: dict[str, str] = {}
         if parent is not None:
             carrier["traceparent"] = parent.decode("latin-1")
             state = ex.header(b"tracestate")
@@ -106,6 +114,23 @@ class ExchangeTracer:
         if "tracestate" in out:
             ex.set_header(b"tracestate", out["tracestate"].encode("latin-1"))
         ex.span = span
+
+    def _unsampled(self, ex: Any, parent: bytes | None) -> bool:
+        """Pass a new, unsampled context on without the SDK when ParentBased sampling
+        surely drops this request (what the SDK would do, for a fraction of its cost):
+        its parent says not sampled, or it has none and the rate is 0."""
+        if parent is None:
+            if not self.never:
+                return False
+            trace_id = b"%032x" % (getrandbits(128) or 1)
+        else:
+            m = _TRACEPARENT.fullmatch(parent)
+            if (m is None or int(m[3], 16) & 1 or m[1] == _ZERO_TRACE
+                    or m[2] == _ZERO_SPAN):
+                return False  # sampled, another version, or invalid: the SDK decides
+            trace_id = m[1]
+        ex.set_header(b"traceparent", b"00-%s-%016x-00" % (trace_id, getrandbits(64) or 1))
+        return True
 
     def end(self, ex: Any, span: Any) -> None:
         if ex.status:
