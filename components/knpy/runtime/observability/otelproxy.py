@@ -36,6 +36,7 @@ _KUBE_PROBE = b"kube-probe/"
 _NAMESPACE = b"knative-serving-namespace"
 _REVISION = b"knative-serving-revision"
 _TRACEPARENT = re.compile(rb"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_T = b"tT"
 _ZERO_TRACE = b"0" * 32
 _ZERO_SPAN = b"0" * 16
 
@@ -71,9 +72,20 @@ class ExchangeTracer:
     def start(self, ex: Any) -> None:
         if ex.probe or ex.kubelet_probe or ex.user_agent.startswith(_KUBE_PROBE):
             return  # health checks are not traffic
-        parent = ex.header(b"traceparent")
-        if self._unsampled(ex, parent):
+        # one cheap pass for the traceparent line (ex.header is general and slower)
+        lines = ex.lines
+        at = -1
+        for i, ln in enumerate(lines):
+            if ln[0] in _T and ln[:12].lower() == b"traceparent:":
+                if at >= 0:  # repeated: leave it to the SDK
+                    at = -2
+                    break
+                at = i
+        parent = lines[at][12:].strip() if at >= 0 else None
+        if at != -2 and self._unsampled(lines, at, parent):
             return
+        if at == -2:
+            parent = ex.header(b"traceparent")
         carrier: dict[str, str] = {}
         if parent is not None:
             carrier["traceparent"] = parent.decode("latin-1")
@@ -115,7 +127,7 @@ class ExchangeTracer:
             ex.set_header(b"tracestate", out["tracestate"].encode("latin-1"))
         ex.span = span
 
-    def _unsampled(self, ex: Any, parent: bytes | None) -> bool:
+    def _unsampled(self, lines: list[bytes], at: int, parent: bytes | None) -> bool:
         """Pass a new, unsampled context on without the SDK when ParentBased sampling
         surely drops this request (what the SDK would do, for a fraction of its cost):
         its parent says not sampled, or it has none and the rate is 0."""
@@ -129,7 +141,11 @@ class ExchangeTracer:
                     or m[2] == _ZERO_SPAN):
                 return False  # sampled, another version, or invalid: the SDK decides
             trace_id = m[1]
-        ex.set_header(b"traceparent", b"00-%s-%016x-00" % (trace_id, getrandbits(64) or 1))
+        line = b"traceparent: 00-%s-%016x-00\r\n" % (trace_id, getrandbits(64) or 1)
+        if at >= 0:
+            lines[at] = line
+        else:
+            lines.append(line)
         return True
 
     def end(self, ex: Any, span: Any) -> None:
