@@ -45,7 +45,8 @@ def _exporter(s: TracingSettings) -> SpanExporter:
     if s.protocol == "stdout":
         return ConsoleSpanExporter()
     if s.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+        # not in knpy[tracing]: installed by hand for tracing-protocol grpc
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found]
             OTLPSpanExporter as GrpcExporter,
         )
         return GrpcExporter(endpoint=s.endpoint)

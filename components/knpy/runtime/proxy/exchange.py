@@ -385,8 +385,10 @@ class Exchange:
         span = self.span
         if span is not None:
             self.span = None
+            tracer = conn.server.tracer  # set whenever a span is
             try:
-                conn.server.tracer.end(self, span)
+                if tracer is not None:
+                    tracer.end(self, span)
             except Exception:
                 log.exception("proxy tracer failed")
         cb = self.on_done
