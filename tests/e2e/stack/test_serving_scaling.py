@@ -94,6 +94,12 @@ def test_load_above_target_adds_replicas_which_go_again_to_zero(knpy_stack: Even
           f"to zero {time.monotonic() - t1:.1f}s after it stopped")
 
 
+# Known defect, cause not found yet (issue 10). Narrowed by hand: the SKS is in Proxy mode
+# (activator in the path), each "upstream closed the connection before responding" 502
+# lands in the same second as the activator dropping the deleted pod from its backends,
+# while that pod's user container still runs and its queue-proxy drains; the rarer
+# "dial tcp 127.0.0.1:8080: Connection refused" came with a user container stopped at the
+# pod's deletion, i.e. its preStop /wait-for-drain returned at once.
 @pytest.mark.xfail(reason="known defect, cause not found yet: around the scale-down 1 to 9 "
                           "of ~400-1000 requests get a 502 ('upstream closed the connection "
                           "before responding', or the queue-proxy's 'dial tcp "
