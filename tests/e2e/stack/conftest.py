@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from hack.deploy import deploy
-from tests.support.cluster import KubeCluster, KubeError, image_ref
+from tests.support.cluster import KubeCluster, KubeError, image_ref, reuse_requested
 from tests.support.poll import wait_until
 from tests.support.procs import REPO
 
@@ -101,9 +101,15 @@ class Eventing:
 @pytest.fixture(scope="package")
 def knpy_stack(kube_cluster: KubeCluster) -> Iterator[Eventing]:
     c = kube_cluster
-    if RELEASE in c.helm("list", "-n", SYSTEM_NS, "-q").stdout.split():
+    installed = RELEASE in c.helm("list", "-n", SYSTEM_NS, "-q").stdout.split()
+    if installed and reuse_requested():
+        # `make deploy` already installed the current tree: test against it, leave it
+        yield Eventing(c)
+        return
+    if installed:
         pytest.fail(f"release {RELEASE} is already installed in {SYSTEM_NS}: `helm uninstall "
-                    f"{RELEASE} -n {SYSTEM_NS}` first", pytrace=False)
+                    f"{RELEASE} -n {SYSTEM_NS}` first, or set KNPY_REUSE_CLUSTER=1 to test "
+                    "against it", pytrace=False)
     had_crds = {n for n in CRDS if c.kubectl("get", "crd", n, check=False).returncode == 0}
     had_ns = c.kubectl("get", "namespace", SYSTEM_NS, check=False).returncode == 0
     ev = Eventing(c)

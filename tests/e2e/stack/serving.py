@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from tests.e2e.stack.conftest import Eventing
+from tests.e2e.stack.conftest import PROBE_ERRORS, Eventing
 from tests.support.cluster import image_ref
+from tests.support.poll import wait_until
 
 
 @contextlib.contextmanager
@@ -69,6 +70,17 @@ def condition(obj_status: dict[str, Any], type_: str) -> dict[str, Any]:
 def replicas(ev: Eventing, ns: str, rev: str) -> int:
     """The replica count the autoscaler set on the Revision's Deployment."""
     return int(ev.get("deployment", f"{rev}-deployment", ns)["spec"].get("replicas") or 0)
+
+
+def wait_scaled_to_zero(ev: Eventing, ns: str, rev: str) -> None:
+    """Until the revision's Deployment is at 0 replicas and its pods are gone (stable
+    window + config-autoscaler's scale-to-zero grace, 30 s, with the activator in the path
+    first)."""
+    wait_until(lambda: replicas(ev, ns, rev) == 0, 240, f"{rev} at 0 replicas", every=2.0,
+               ignore=PROBE_ERRORS, detail=lambda: diagnostics(ev, ns))
+    wait_until(lambda: not ev.cluster.kubectl(
+        "get", "pods", "-n", ns, "-l", f"serving.knative.dev/revision={rev}", "-o",
+        "name").stdout.split(), 120, f"{rev}'s pods gone", every=1.0, ignore=PROBE_ERRORS)
 
 
 def diagnostics(ev: Eventing, ns: str) -> str:

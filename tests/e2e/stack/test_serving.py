@@ -22,6 +22,7 @@ from tests.e2e.stack.serving import (
     replicas,
     serving_namespace,
     status,
+    wait_scaled_to_zero,
 )
 from tests.support.cluster import image_ref
 from tests.support.poll import wait_until
@@ -109,12 +110,7 @@ def test_idle_revision_scales_to_zero_and_a_request_brings_it_back(knpy_stack: E
     ev, ns = knpy_stack, serving_ns
     rev = f"{NAME}-00002"
 
-    # stable window 6 s + scale-to-zero grace 30 s, with the activator in the path first
-    wait_until(lambda: replicas(ev, ns, rev) == 0, 240, f"{rev} at 0 replicas", every=2.0,
-               ignore=PROBE_ERRORS, detail=lambda: diagnostics(ev, ns))
-    wait_until(lambda: not ev.cluster.kubectl(
-        "get", "pods", "-n", ns, "-l", f"serving.knative.dev/revision={rev}", "-o",
-        "name").stdout.split(), 120, f"{rev}'s pods gone", every=1.0, ignore=PROBE_ERRORS)
+    wait_scaled_to_zero(ev, ns, rev)
     t0 = time.monotonic()
     # held by the activator, which pokes the autoscaler; the pod comes back and answers
     assert get_revision(ev, ns, rev, timeout=120) == (200, "Hello Knative!\n"), \

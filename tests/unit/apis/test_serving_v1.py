@@ -155,6 +155,9 @@ def test_config_defaults_apply() -> None:
                       volumes=[{"name": "v", "emptyDir": {}}]),
                  "spec.template.spec.containers[0].volumeMounts[0].mountPath: '/var/log' is "
                  "a reserved path", id="reserved-path"),
+    pytest.param(ksvc(serviceAccountName="foo@bar.baz"),
+                 "spec.template.spec.serviceAccountName: invalid value: foo@bar.baz: a "
+                 "lowercase RFC 1123 subdomain", id="service-account-name"),
 ])
 def test_rejections_name_the_field_and_the_rule(obj: dict, want: str) -> None:
     assert want in errors(obj)

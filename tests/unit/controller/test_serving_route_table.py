@@ -38,11 +38,11 @@ def conds(**statuses: str | tuple[str, str, str]) -> list[dict]:
             for t, v in sorted(statuses.items())]
 
 
-def route(traffic: list[dict], *, labels: dict | None = None, status: dict | None = None
-          ) -> dict:
+def route(traffic: list[dict], *, labels: dict | None = None, status: dict | None = None,
+          annotations: dict | None = None) -> dict:
     o = {"apiVersion": "serving.knative.dev/v1", "kind": "Route",
          "metadata": {"name": "r", "namespace": "ns", "uid": "rt-uid", "generation": 1,
-                      "labels": labels or {}},
+                      "labels": labels or {}, "annotations": annotations or {}},
          "spec": {"traffic": traffic}}
     if status is not None:
         o["status"] = status
@@ -109,11 +109,13 @@ def ingress_status(ready: bool = True, observed: int = 1) -> dict:
                                 Ready="True" if ready else "Unknown")}
 
 
-def placeholder(name: str = "r") -> dict:
+def placeholder(name: str = "r", labels: dict | None = None,
+                annotations: dict | None = None) -> dict:
     return {"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": name, "namespace": "ns",
-                         "labels": {"serving.knative.dev/route": "r",
+                         "labels": {**(labels or {}), "serving.knative.dev/route": "r",
                                     "serving.knative.dev/routeNamespace": "ns"},
+                         "annotations": annotations or {},
                          "ownerReferences": [OWNER]},
             "spec": {"type": "ExternalName", "externalName": GATEWAY,
                      "sessionAffinity": "None",
@@ -175,6 +177,21 @@ ROWS = [
         want_creates=[placeholder()],
         want_status_updates=[with_status(route(LATEST), status(
             LATEST_TRAFFIC, AllTrafficAssigned="True", IngressReady="True", Ready="True"))]),
+    Row("the Route's labels and annotations (its Service's) reach the placeholder Service, "
+        "kubectl's last-applied record excepted", key="ns/r", objects=[
+            (ROUTES, route(LATEST, labels={"serving.knative.dev/service": "r", "juicy": "j"},
+                           annotations={"serving.knative.dev/creator": "alice",
+                                        "kubectl.kubernetes.io/last-applied-configuration":
+                                        "{}"})),
+            (CONFIGURATIONS, configuration("c-00001")), (REVISIONS, revision("c-00001")),
+            (INGRESSES, ingress(rules("r", [split("c-00001", 100)]), ingress_status())),
+            (SERVICES, placeholder())],
+        want_updates=[placeholder(labels={"serving.knative.dev/service": "r", "juicy": "j"},
+                                  annotations={"serving.knative.dev/creator": "alice"})],
+        want_status_updates=[with_status(
+            route(LATEST, labels={"serving.knative.dev/service": "r", "juicy": "j"}),
+            status(LATEST_TRAFFIC, AllTrafficAssigned="True", IngressReady="True",
+                   Ready="True"))]),
     Row("Ready for an older generation only: not Ready yet",
         key="ns/r", objects=[
             (ROUTES, route(LATEST)), (CONFIGURATIONS, configuration("c-00001")),

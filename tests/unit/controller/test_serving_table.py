@@ -63,13 +63,14 @@ def owner(kind: str, name: str, uid: str) -> dict:
 
 # ------------------------------------------------------------------ Service
 def ksvc(template: dict | None = None, traffic: list | None = None, gen: int = 1,
-         status: dict | None = None, modifier: str | None = None) -> dict:
-    ann = {CREATOR_ANNOTATION: "alice"}
+         status: dict | None = None, modifier: str | None = None,
+         labels: dict | None = None, extra: dict | None = None) -> dict:
+    ann = {CREATOR_ANNOTATION: "alice", **(extra or {})}
     if modifier:
         ann[LAST_MODIFIER_ANNOTATION] = modifier
     o = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
          "metadata": {"name": "hello", "namespace": "ns", "uid": "svc-uid", "generation": gen,
-                      "annotations": ann},
+                      "annotations": ann, "labels": dict(labels or {})},
          "spec": {"template": copy.deepcopy(template or TEMPLATE),
                   "traffic": copy.deepcopy(traffic or TRAFFIC)}}
     if status is not None:
@@ -77,21 +78,26 @@ def ksvc(template: dict | None = None, traffic: list | None = None, gen: int = 1
     return o
 
 
-def svc_children_meta(spec: dict, routes: bool, modifier: str | None = None) -> dict:
-    ann = {CREATOR_ANNOTATION: "alice", SPEC_HASH_ANNOTATION: spec_hash(spec)}
+def svc_children_meta(spec: dict, routes: bool, modifier: str | None = None,
+                      labels: dict | None = None, extra: dict | None = None) -> dict:
+    ann = {CREATOR_ANNOTATION: "alice", **(extra or {})}
     if modifier:
         ann[LAST_MODIFIER_ANNOTATION] = modifier
     if routes:
         ann[ROUTES_ANNOTATION] = "hello"
-    return {"name": "hello", "namespace": "ns",
-            "labels": {SERVICE_LABEL: "hello", SERVICE_UID_LABEL: "svc-uid"},
-            "annotations": ann, "ownerReferences": [owner("Service", "hello", "svc-uid")]}
+    labels = {**(labels or {}), SERVICE_LABEL: "hello", SERVICE_UID_LABEL: "svc-uid"}
+    digest = spec_hash({"spec": spec, "labels": labels, "annotations": ann})
+    return {"name": "hello", "namespace": "ns", "labels": labels,
+            "annotations": {**ann, SPEC_HASH_ANNOTATION: digest},
+            "ownerReferences": [owner("Service", "hello", "svc-uid")]}
 
 
 def cfg_of(template: dict | None = None, *, status: dict | None = None, gen: int = 1,
-           uid: str = "cfg-uid", owned: bool = True, modifier: str | None = None) -> dict:
+           uid: str = "cfg-uid", owned: bool = True, modifier: str | None = None,
+           labels: dict | None = None, extra: dict | None = None) -> dict:
     spec = {"template": copy.deepcopy(template or TEMPLATE)}
-    md = {**svc_children_meta(spec, True, modifier), "generation": gen, "uid": uid}
+    md = {**svc_children_meta(spec, True, modifier, labels, extra), "generation": gen,
+          "uid": uid}
     if not owned:
         md["ownerReferences"] = []
     o = {"apiVersion": "serving.knative.dev/v1", "kind": "Configuration", "metadata": md,
@@ -101,11 +107,13 @@ def cfg_of(template: dict | None = None, *, status: dict | None = None, gen: int
     return o
 
 
-def route_of(*, status: dict | None = None) -> dict:
+def route_of(*, status: dict | None = None, labels: dict | None = None,
+             extra: dict | None = None) -> dict:
     spec = {"traffic": [{"percent": 100, "latestRevision": True,
                          "configurationName": "hello"}]}
     o = {"apiVersion": "serving.knative.dev/v1", "kind": "Route",
-         "metadata": {**svc_children_meta(spec, False), "generation": 1}, "spec": spec}
+         "metadata": {**svc_children_meta(spec, False, labels=labels, extra=extra),
+                      "generation": 1}, "spec": spec}
     if status is not None:
         o["status"] = status
     return o
@@ -186,15 +194,43 @@ SERVICE_ROWS = [
             "observedGeneration": 1, "latestCreatedRevisionName": "hello-00001",
             "latestReadyRevisionName": "hello-00001", **ROUTED, "conditions": conds(
                 ConfigurationsReady="True", RoutesReady="True", Ready="True")})]),
-    Row("a changed template updates the Configuration's spec and its lastModifier",
+    Row("a changed template updates the Configuration's spec and its lastModifier (the "
+        "Route's lastModifier too: the Service's annotations reach both)",
         key="ns/hello", objects=[(KSERVICES, ksvc(NEW_TEMPLATE, gen=2, modifier="bob")),
                                  (CONFIGURATIONS, cfg_of(status=CFG_READY)),
                                  (ROUTES, route_of(status=ROUTE_PENDING))],
-        want_updates=[with_status(cfg_of(NEW_TEMPLATE, modifier="bob"), CFG_READY)],
+        want_updates=[with_status(cfg_of(NEW_TEMPLATE, modifier="bob"), CFG_READY),
+                      with_status(route_of(extra={LAST_MODIFIER_ANNOTATION: "bob"}),
+                                  ROUTE_PENDING)],
         want_status_updates=[with_status(ksvc(), {
             "observedGeneration": 2, **ROUTED, "conditions": conds(
                 ConfigurationsReady=CFG_OUT_OF_DATE, RoutesReady=NO_INGRESS,
                 Ready=CFG_OUT_OF_DATE)})]),
+    Row("a label and an annotation added to the Service alone reach its Configuration and "
+        "Route (Knative's label/annotation propagation conformance)", key="ns/hello",
+        objects=[(KSERVICES, ksvc(labels={"juicy": "jamba"}, extra={"sweet": "yes"})),
+                 (CONFIGURATIONS, cfg_of(status=CFG_READY)),
+                 (ROUTES, route_of(status=ROUTE_READY))],
+        want_updates=[with_status(cfg_of(labels={"juicy": "jamba"}, extra={"sweet": "yes"}),
+                                  CFG_READY),
+                      with_status(route_of(labels={"juicy": "jamba"}, extra={"sweet": "yes"}),
+                                  ROUTE_READY)],
+        want_status_updates=[with_status(ksvc(), {
+            "observedGeneration": 1, "latestCreatedRevisionName": "hello-00001",
+            "latestReadyRevisionName": "hello-00001", **ROUTED, "conditions": conds(
+                ConfigurationsReady="True", RoutesReady="True", Ready="True")})]),
+    Row("a label and an annotation removed from the Service go from its children too",
+        key="ns/hello", objects=[
+            (KSERVICES, ksvc()),
+            (CONFIGURATIONS, cfg_of(status=CFG_READY, labels={"juicy": "jamba"},
+                                    extra={"sweet": "yes"})),
+            (ROUTES, route_of(status=ROUTE_READY, labels={"juicy": "jamba"},
+                              extra={"sweet": "yes"}))],
+        want_updates=[with_status(cfg_of(), CFG_READY), with_status(route_of(), ROUTE_READY)],
+        want_status_updates=[with_status(ksvc(), {
+            "observedGeneration": 1, "latestCreatedRevisionName": "hello-00001",
+            "latestReadyRevisionName": "hello-00001", **ROUTED, "conditions": conds(
+                ConfigurationsReady="True", RoutesReady="True", Ready="True")})]),
     Row("a Configuration of that name it does not own: NotOwned, nothing created",
         key="ns/hello", objects=[(KSERVICES, ksvc()), (CONFIGURATIONS, cfg_of(owned=False))],
         want_status_updates=[with_status(ksvc(), {"observedGeneration": 1, "conditions": conds(

@@ -9,12 +9,12 @@ import pytest
 from knpy.apis.sources.v1 import ContainerSource
 from knpy.controller.sources.adapter import container_deployment
 from knpy.controller.sources.children import SPEC_HASH_ANNOTATION
-from knpy.controller.sources.children_sync import sync_child
 from knpy.controller.sources.resources import (
     CONTAINERSOURCES,
     DEPLOYMENTS,
 )
 from knpy.runtime.k8s import Lister, PermanentError
+from knpy.runtime.k8s.children import sync_child
 from knpy.runtime.k8s.testing import FakeClient
 
 
@@ -30,17 +30,19 @@ async def test_sync_child_creates_refuses_and_updates_on_drift() -> None:
     lister = Lister()
     owner = fc.seed(CONTAINERSOURCES, containersource())
     want = container_deployment(ContainerSource(owner))
-    made = await sync_child(fc, DEPLOYMENTS, lister, owner, want)
+    made = await sync_child(fc, DEPLOYMENTS, lister, owner, want,
+                            hash_annotation=SPEC_HASH_ANNOTATION)
     assert [a.verb for a in fc.writes()] == ["create"]
     lister.put(made)
     # unchanged: no write, even if the API server defaulted fields into the template
     made["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = "IfNotPresent"
-    await sync_child(fc, DEPLOYMENTS, lister, owner, want)
+    await sync_child(fc, DEPLOYMENTS, lister, owner, want, hash_annotation=SPEC_HASH_ANNOTATION)
     assert len(fc.writes()) == 1
     # the source changed its image: one update with the new spec and hash
     owner["spec"]["template"]["spec"]["containers"][0]["image"] = "example/hb:2"
     want2 = container_deployment(ContainerSource(owner))
-    out = await sync_child(fc, DEPLOYMENTS, lister, owner, want2)
+    out = await sync_child(fc, DEPLOYMENTS, lister, owner, want2,
+                           hash_annotation=SPEC_HASH_ANNOTATION)
     assert [a.verb for a in fc.writes()] == ["create", "update"]
     assert out["spec"]["template"]["spec"]["containers"][0]["image"] == "example/hb:2"
     assert out["metadata"]["annotations"][SPEC_HASH_ANNOTATION] == \
@@ -52,4 +54,5 @@ async def test_sync_child_creates_refuses_and_updates_on_drift() -> None:
     other = containersource("other")
     with pytest.raises(PermanentError, match="not owned by ContainerSource other"):
         await sync_child(fc, DEPLOYMENTS, lister, fc.seed(CONTAINERSOURCES, other),
-                         container_deployment(ContainerSource(other)))
+                         container_deployment(ContainerSource(other)),
+                         hash_annotation=SPEC_HASH_ANNOTATION)

@@ -34,8 +34,8 @@ from knpy.controller.serving.resources import (
     INGRESSES,
     SPEC_HASH_ANNOTATION,
 )
-from knpy.controller.sources.children_sync import sync_child
 from knpy.runtime.k8s import ApiError, Client, Lister, PermanentError, Reconciler, Recorder
+from knpy.runtime.k8s.children import sync_child
 
 __all__ = ["DomainMappingConfig", "DomainMappingReconciler"]
 

@@ -17,6 +17,7 @@ __all__ = [
            "DOMAIN_MAPPING_KINDS",
            "INGRESSES",
            "KSERVICES",
+           "LAST_APPLIED",
            "PODAUTOSCALERS",
            "PODS",
            "REVISIONS",
@@ -44,3 +45,5 @@ ALL_SERVING = (KSERVICES, CONFIGURATIONS, REVISIONS, ROUTES, PODAUTOSCALERS,
 DOMAIN_MAPPING_KINDS = (DOMAINMAPPINGS, CLUSTERDOMAINCLAIMS)
 
 SPEC_HASH_ANNOTATION = "serving.knpy.dev/spec-hash"
+# kubectl's record of the user's manifest: never copied onto children
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"

@@ -26,7 +26,6 @@ from knpy.controller.serving.resources import (
     SPEC_HASH_ANNOTATION,
 )
 from knpy.controller.serving.revision_children import make_podautoscaler, make_sks
-from knpy.controller.sources.children_sync import sync_child
 from knpy.runtime.k8s import (
     NORMAL,
     ApiError,
@@ -37,6 +36,7 @@ from knpy.runtime.k8s import (
     Resource,
     is_controlled_by,
 )
+from knpy.runtime.k8s.children import sync_child
 from knpy.runtime.k8s.resources import Obj
 
 __all__ = ["RevisionConfig", "RevisionReconciler"]

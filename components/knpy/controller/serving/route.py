@@ -31,7 +31,6 @@ from knpy.controller.serving.route_resources import (
     status_traffic,
 )
 from knpy.controller.serving.route_traffic import TrafficError, resolve_traffic
-from knpy.controller.sources.children_sync import sync_child
 from knpy.runtime.k8s import (
     SERVICES,
     ApiError,
@@ -42,6 +41,7 @@ from knpy.runtime.k8s import (
     Recorder,
     is_controlled_by,
 )
+from knpy.runtime.k8s.children import sync_child
 from knpy.runtime.k8s.resources import Obj
 
 __all__ = ["RouteConfig", "RouteReconciler"]
@@ -120,11 +120,14 @@ class RouteReconciler(Reconciler[Route]):
         if not is_controlled_by(have, rt.raw):
             raise PermanentError(f"Service {rt.namespace}/{name} exists and is not owned by "
                                  f"Route {rt.name}")
-        spec = have.get("spec") or {}
-        if (spec.get("type"), spec.get("externalName")) == ("ExternalName",
-                                                            want["spec"]["externalName"]):
+        spec, md = have.get("spec") or {}, have.get("metadata") or {}
+        labels, ann = want["metadata"]["labels"], want["metadata"]["annotations"]
+        if ((spec.get("type"), spec.get("externalName")) == ("ExternalName",
+                                                             want["spec"]["externalName"])
+                and md.get("labels") == labels and (md.get("annotations") or {}) == ann):
             return
         fresh = copy.deepcopy(have)
+        fresh["metadata"]["labels"], fresh["metadata"]["annotations"] = labels, ann
         fresh["spec"] = {**spec, **want["spec"]}
         fresh["spec"].pop("clusterIP", None)
         fresh["spec"].pop("clusterIPs", None)

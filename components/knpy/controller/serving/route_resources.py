@@ -39,7 +39,7 @@ from knpy.apis.networking.v1alpha1.register import (
 from knpy.apis.serving.config_domain import DomainConfig
 from knpy.apis.serving.v1 import Route
 from knpy.apis.serving.v1.register import ROUTE_LABEL
-from knpy.controller.serving.resources import SPEC_HASH_ANNOTATION
+from knpy.controller.serving.resources import LAST_APPLIED, SPEC_HASH_ANNOTATION
 from knpy.controller.serving.route_traffic import Target
 from knpy.runtime.k8s import owner_reference
 from knpy.runtime.k8s.naming import spec_hash
@@ -149,9 +149,13 @@ def make_ingress(route: Route, hosts: Hosts, targets: list[Target], network: Net
 
 
 def make_placeholder(route: Route, name: str, gateway_host: str) -> Obj:
+    """Knative's MakeK8sPlaceholderService: the Route's labels and annotations (so the
+    Service's own, e.g. serving.knative.dev/service and creator, are seen there too)."""
+    ann = {k: v for k, v in route.annotations.items() if k != LAST_APPLIED}
     return {"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": name, "namespace": route.namespace,
-                         "labels": _labels(route),
+                         "labels": {**route.labels, **_labels(route)},
+                         "annotations": ann,
                          "ownerReferences": [owner_reference(route.raw)]},
             "spec": {"type": "ExternalName", "externalName": gateway_host,
                      "sessionAffinity": "None",

@@ -12,8 +12,8 @@ from knpy.controller.serving.resources import (
     SPEC_HASH_ANNOTATION,
 )
 from knpy.controller.serving.service_children import make_configuration, make_route
-from knpy.controller.sources.children_sync import sync_child
 from knpy.runtime.k8s import Client, Lister, Reconciler, Recorder, is_controlled_by
+from knpy.runtime.k8s.children import sync_child
 from knpy.runtime.k8s.resources import Obj
 
 __all__ = ["ServiceReconciler"]
@@ -37,7 +37,8 @@ class ServiceReconciler(Reconciler[Service]):
             st.mark_configuration_not_owned(svc.name)
             return
         cfg = await sync_child(self.client, CONFIGURATIONS, self.configurations, svc.raw,
-                               make_configuration(svc), hash_annotation=SPEC_HASH_ANNOTATION)
+                               make_configuration(svc), hash_annotation=SPEC_HASH_ANNOTATION,
+                               own_labels=True, own_annotations=True)
         if _reconciled(cfg):
             st.propagate_configuration_status(cfg.get("status") or {})
         else:
@@ -50,7 +51,8 @@ class ServiceReconciler(Reconciler[Service]):
             st.mark_route_not_owned(svc.name)
             return
         route = await sync_child(self.client, ROUTES, self.routes, svc.raw, make_route(svc),
-                                 hash_annotation=SPEC_HASH_ANNOTATION)
+                                 hash_annotation=SPEC_HASH_ANNOTATION, own_labels=True,
+                                 own_annotations=True)
         if _reconciled(route):
             st.propagate_route_status(route.get("status") or {})
             self._check_traffic_migrated(svc, cfg, route)

@@ -8,21 +8,24 @@ from typing import Any
 
 from knpy.apis.serving.v1 import Service
 from knpy.apis.serving.v1.register import ROUTES_ANNOTATION, SERVICE_LABEL, SERVICE_UID_LABEL
-from knpy.controller.serving.resources import SPEC_HASH_ANNOTATION
+from knpy.controller.serving.resources import LAST_APPLIED, SPEC_HASH_ANNOTATION
 from knpy.runtime.k8s import owner_reference
 from knpy.runtime.k8s.naming import spec_hash
 
 __all__ = ["make_configuration", "make_route"]
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
 
 def _meta(svc: Service, spec: dict[str, Any], extra_ann: dict[str, str]) -> dict[str, Any]:
+    """The Service's labels and annotations, which replace the child's on each change
+    (service.py syncs them with own_labels/own_annotations): the hash covers them too, so
+    a label added to or removed from the Service alone reaches the child."""
     ann = {k: v for k, v in svc.annotations.items() if k != LAST_APPLIED}
-    return {"name": svc.name, "namespace": svc.namespace,
-            "labels": {**svc.labels, SERVICE_LABEL: svc.name,
-                       SERVICE_UID_LABEL: svc.metadata.get("uid", "")},
-            "annotations": {**ann, **extra_ann, SPEC_HASH_ANNOTATION: spec_hash(spec)},
+    labels = {**svc.labels, SERVICE_LABEL: svc.name,
+              SERVICE_UID_LABEL: svc.metadata.get("uid", "")}
+    ann = {**ann, **extra_ann}
+    digest = spec_hash({"spec": spec, "labels": labels, "annotations": ann})
+    return {"name": svc.name, "namespace": svc.namespace, "labels": labels,
+            "annotations": {**ann, SPEC_HASH_ANNOTATION: digest},
             "ownerReferences": [owner_reference(svc.raw)]}
 
 

@@ -10,8 +10,7 @@ from knpy.apis.sources.v1 import ApiServerSource
 from knpy.apis.sources.v1.sinkbinding_types import selector_to_query
 from knpy.controller.eventing.resolver import URIResolver
 from knpy.controller.sources.adapter import apiserver_deployment
-from knpy.controller.sources.children import deployment_available
-from knpy.controller.sources.children_sync import sync_child
+from knpy.controller.sources.children import SPEC_HASH_ANNOTATION, deployment_available
 from knpy.controller.sources.ping import resolve_sink
 from knpy.controller.sources.resources import (
     APISERVERSOURCES,
@@ -21,6 +20,7 @@ from knpy.controller.sources.resources import (
 )
 from knpy.controller.sources.subjects import SubjectWatcher
 from knpy.runtime.k8s import ApiError, Client, Lister, Reconciler, Recorder, RequeueAfter
+from knpy.runtime.k8s.children import sync_child
 
 __all__ = ["ApiServerSourceReconciler"]
 
@@ -94,7 +94,8 @@ class ApiServerSourceReconciler(Reconciler[ApiServerSource]):
             st.mark_not_deployed("SinkNotResolved", "the adapter starts once the sink resolves")
             return
         dep = await sync_child(self.client, DEPLOYMENTS, self.deployments, s.raw,
-                               apiserver_deployment(s, uri, self.image, namespaces))
+                               apiserver_deployment(s, uri, self.image, namespaces),
+                               hash_annotation=SPEC_HASH_ANNOTATION)
         ok, msg = deployment_available(dep)
         if ok:
             st.mark_deployed()

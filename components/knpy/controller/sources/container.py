@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from knpy.apis.sources.v1 import ContainerSource
 from knpy.controller.sources.adapter import container_deployment, container_sinkbinding
-from knpy.controller.sources.children import deployment_available
-from knpy.controller.sources.children_sync import sync_child
+from knpy.controller.sources.children import SPEC_HASH_ANNOTATION, deployment_available
 from knpy.controller.sources.resources import CONTAINERSOURCES, DEPLOYMENTS, SINKBINDINGS
 from knpy.runtime.k8s import Client, Lister, Reconciler, Recorder
+from knpy.runtime.k8s.children import sync_child
 
 __all__ = ["ContainerSourceReconciler"]
 
@@ -23,9 +23,11 @@ class ContainerSourceReconciler(Reconciler[ContainerSource]):
 
     async def reconcile_kind(self, s: ContainerSource) -> None:
         want = container_deployment(s)
-        dep = await sync_child(self.client, DEPLOYMENTS, self.deployments, s.raw, want)
+        dep = await sync_child(self.client, DEPLOYMENTS, self.deployments, s.raw, want,
+                               hash_annotation=SPEC_HASH_ANNOTATION)
         sb = await sync_child(self.client, SINKBINDINGS, self.sinkbindings, s.raw,
-                              container_sinkbinding(s, want["metadata"]["name"]))
+                              container_sinkbinding(s, want["metadata"]["name"]),
+                              hash_annotation=SPEC_HASH_ANNOTATION)
         st = s.status
         st.set_ce_attributes([])
         st.propagate_binding(sb.get("status") or {})

@@ -31,6 +31,8 @@ __all__ = ["validate_revision", "validate_revision_spec", "validate_revision_tem
            "validate_revision_update"]
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _PROBE_HANDLERS = ("tcpSocket", "httpGet", "exec", "grpc")
 _INT32_MAX = 2**31 - 1
@@ -274,6 +276,14 @@ def validate_revision_spec(spec: Any, cfg: ServingConfig | None = None) -> Field
                                             f"containers[{i}].name",
                                             f"containers[{names[name]}].name"))
             names[name] = i
+    sa = spec.get("serviceAccountName")
+    if sa not in (None, "") and (not isinstance(sa, str) or len(sa) > 253
+                                 or not _DNS1123_SUBDOMAIN.match(sa)):
+        # Kubernetes' IsDNS1123Subdomain rule, as Knative's webhook words it
+        errs = errs.also(FieldError.invalid(sa, "serviceAccountName", details=(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+            "characters, '-' or '.', and must start and end with an alphanumeric character "
+            "(at most 253 characters)")))
     d = cfg.defaults
     cc_lo = 0 if d.allow_container_concurrency_zero else 1
     errs = errs.also(_int_in(spec, "containerConcurrency", cc_lo,

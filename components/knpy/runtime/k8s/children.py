@@ -3,20 +3,25 @@ missing, refuse if owned by someone else, update when its spec hash drifted."""
 
 from __future__ import annotations
 
-from knpy.controller.sources.children import SPEC_HASH_ANNOTATION
-from knpy.runtime.k8s import ApiError, Client, Lister, PermanentError, Resource, is_controlled_by
-from knpy.runtime.k8s.resources import Obj
+from knpy.runtime.k8s.client import Client
+from knpy.runtime.k8s.errors import ApiError, PermanentError
+from knpy.runtime.k8s.informer import Lister
+from knpy.runtime.k8s.ownerrefs import is_controlled_by
+from knpy.runtime.k8s.resources import Obj, Resource
 
 __all__ = ["sync_child"]
 
 
 async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
-                     desired: Obj, *, hash_annotation: str = SPEC_HASH_ANNOTATION,
-                     own_annotations: bool = False) -> Obj:
-    """desired carries its spec hash in `hash_annotation` (Serving's children use their
-    own key, so a user never sees a sources.* annotation on a Configuration).
-    own_annotations: desired's annotations replace the child's instead of being merged in
-    (a PodAutoscaler's are its Revision's: one removed there goes from the PA too)."""
+                     desired: Obj, *, hash_annotation: str, own_annotations: bool = False,
+                     own_labels: bool = False) -> Obj:
+    """desired carries its hash in `hash_annotation` (each API group its own key, so a user
+    never sees a sources.* annotation on a Configuration); whatever the hash covers is
+    what a change to triggers an update.
+    own_annotations / own_labels: desired's annotations / labels replace the child's
+    instead of being merged in (a PodAutoscaler's annotations are its Revision's, a
+    Configuration's labels and annotations its Service's: one removed there goes from the
+    child too, as Knative replaces them)."""
     md = desired["metadata"]
     have = lister.get(md["namespace"], md["name"])
     if have is None:
@@ -37,8 +42,9 @@ async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
     # desired labels and annotations win, others' stay (e.g. a Service's new lastModifier
     # reaches its Configuration)
     kept = {} if own_annotations else have["metadata"].get("annotations") or {}
+    kept_labels = {} if own_labels else have["metadata"].get("labels") or {}
     fresh["metadata"] = {
         **have["metadata"], "annotations": {**kept, **md["annotations"]},
-        "labels": {**(have["metadata"].get("labels") or {}), **(md.get("labels") or {})}}
+        "labels": {**kept_labels, **(md.get("labels") or {})}}
     fresh["spec"] = desired["spec"]
     return await client.update(res, fresh)
