@@ -183,3 +183,16 @@ ROWS = [
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
 async def test_sks_rows(row: Row) -> None:
     await run_row(row, factory)
+
+
+def test_a_long_revision_gets_a_private_service_name_that_fits_and_maps_back() -> None:
+    from knpy.controller.serving.sks import _endpoints_keys
+    from knpy.controller.serving.sks_resources import private_name
+
+    rev = "revision-timeout-does-not-exceed-timeout--lamvvcyd-00001"
+    name = private_name(rev)
+    assert len(name) <= 63 and name.endswith("-private")
+    # the endpoints controller copies the private Service's labels, the revision's among them
+    eps = {"metadata": {"name": name, "namespace": "ns", "labels": {
+        **PRIV, "serving.knative.dev/revision": rev}}}
+    assert _endpoints_keys(eps) == [f"ns/{rev}"]

@@ -28,6 +28,7 @@ from typing import Any
 from knpy.apis.networking.v1alpha1 import MODE_PROXY, ServerlessService
 from knpy.apis.networking.v1alpha1.register import GROUP, SERVERLESSSERVICES, VERSION
 from knpy.apis.networking.v1alpha1.serverlessservice_lifecycle import REASON_NO_HEALTHY_BACKENDS
+from knpy.apis.serving.v1.register import REVISION_LABEL
 from knpy.controller.serving.sks_resources import (
     ACTIVATOR_SERVICE,
     ENDPOINTS,
@@ -225,11 +226,13 @@ def _owner_keys(o: Obj) -> list[str]:
 
 
 def _endpoints_keys(o: Obj) -> list[str]:
-    """Public Endpoints are owned by their SKS; private ones are named `<sks>-private`."""
+    """Public Endpoints are owned by their SKS; private ones carry their Service's labels,
+    the revision's (the SKS's name) among them, since `<sks>-private` may be shortened."""
     md: dict[str, Any] = o.get("metadata") or {}
-    if (md.get("labels") or {}).get(SERVICE_TYPE_LABEL) == PRIVATE:
+    labels = md.get("labels") or {}
+    if labels.get(SERVICE_TYPE_LABEL) == PRIVATE:
         name = md.get("name", "")
-        if name.endswith("-private"):
-            return [f"{md.get('namespace')}/{name[:-len('-private')]}"]
-        return []
+        sks = labels.get(REVISION_LABEL) or (
+            name[:-len("-private")] if name.endswith("-private") else "")
+        return [f"{md.get('namespace')}/{sks}"] if sks else []
     return _owner_keys(o)

@@ -9,7 +9,7 @@ import hashlib
 import json
 from typing import Any
 
-__all__ = ["child_name", "spec_hash"]
+__all__ = ["child_name", "spec_hash", "suffixed_name"]
 
 
 def spec_hash(obj: Any) -> str:
@@ -23,3 +23,14 @@ def child_name(prefix: str, name: str, limit: int = 63) -> str:
         return full
     h = hashlib.sha256(full.encode()).hexdigest()[:8]
     return f"{full[:limit - 9]}-{h}"
+
+
+def suffixed_name(parent: str, suffix: str, limit: int = 63) -> str:
+    """parent+suffix with the suffix kept (as Knative's kmeta.ChildName): a parent too long
+    for both is cut and a hash of it takes the cut part's place, so two long parents
+    sharing a prefix still get different names."""
+    full = f"{parent}{suffix}"
+    if len(full) <= limit:
+        return full
+    h = hashlib.sha256(parent.encode()).hexdigest()[:8]
+    return f"{parent[:limit - len(suffix) - 9]}-{h}{suffix}"
