@@ -170,19 +170,21 @@ def broker(ctx: Context, svc: Services, drain_s: float = 30.0) -> None:
     events = int(size["events"] * ctx.rate_scale)
     cfg = {"target": target.as_config(), "path": path, "rate": rate, "users": size["users"],
            "max_requests": events, "run_id": uuid.uuid4().hex[:12]}
-    t0 = time.monotonic()
     rows = run_locust(LocustRun("broker", "lf_broker.py", cfg, events / rate + 10,
                                 users=size["users"]), ctx.out, ctx.ui)
     accepted = sum(_ok(r) for r in rows)
     deadline = time.monotonic() + drain_s
     while (stats := _sink_stats(stats_url))["unique"] < accepted and time.monotonic() < deadline:
         time.sleep(0.2)
-    elapsed = time.monotonic() - t0
+    # from the first send to the last delivery (Locust's start_time is wall-clock too)
+    first = min((r["start"] for r in rows if r["start"]), default=math.nan)
+    elapsed = stats["last"] - first
     ctx.report.result("broker_sent", len(rows), "events")
     ctx.report.result("broker_accepted", accepted, "events")
     ctx.report.result("broker_delivered", stats["unique"], "events")
     ctx.report.result("broker_duplicates", stats["received"] - stats["unique"], "events")
-    ctx.report.result("broker_delivered_per_s", stats["unique"] / elapsed, "events/s")
+    ctx.report.result("broker_delivered_per_s",
+                      stats["unique"] / elapsed if elapsed > 0 else math.nan, "events/s")
     ctx.report.result("broker_e2e_p50_ms", percentile(stats["latency_ms"], 50), "ms")
     ctx.report.result("broker_e2e_p95_ms", percentile(stats["latency_ms"], 95), "ms")
     ctx.check("broker_lost", max(0, accepted - stats["unique"]))

@@ -1,6 +1,7 @@
 """The broker scenario's event sink: counts deliveries by CloudEvent id, so that a lost
 event is not hidden by a redelivered one, and records send -> delivery latency from the
-event's ce-sentns. GET /stats answers {received, unique, latency_ms}.
+event's ce-sentns. GET /stats answers {received, unique, latency_ms, last} (last: the
+wall-clock time of the latest new delivery).
 
     python -m loadtests.locust.sink --host 127.0.0.1 --port 8080
 """
@@ -17,6 +18,7 @@ def app() -> web.Application:
     ids: set[str] = set()
     latency: list[float] = []
     received = [0]
+    last = [0.0]
 
     async def deliver(request: web.Request) -> web.Response:
         await request.read()
@@ -24,6 +26,7 @@ def app() -> web.Application:
         ce_id = request.headers.get("ce-id", "")
         if ce_id not in ids:
             ids.add(ce_id)
+            last[0] = time.time()
             sent = request.headers.get("ce-sentns", "")
             if sent.isdigit():
                 latency.append((time.time_ns() - int(sent)) / 1e6)
@@ -31,7 +34,7 @@ def app() -> web.Application:
 
     async def stats(_request: web.Request) -> web.Response:
         return web.json_response({"received": received[0], "unique": len(ids),
-                                  "latency_ms": latency})
+                                  "latency_ms": latency, "last": last[0]})
 
     a = web.Application()
     a.router.add_get("/stats", stats)
