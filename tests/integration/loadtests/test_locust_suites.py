@@ -8,6 +8,7 @@ errors and lost events keep theirs, so the verdicts asserted are the counting on
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -19,9 +20,13 @@ import pytest
 
 from tests.support.procs import REPO
 
-pytest.importorskip("locust", reason="locust is in the dev extra: `make setup`")
-pytestmark = pytest.mark.skipif(shutil.which("nats-server") is None,
-                                reason="nats-server not installed (make sysdeps)")
+# Found, never imported: importing locust patches this process with gevent.
+pytestmark = [
+    pytest.mark.skipif(importlib.util.find_spec("locust") is None,
+                       reason="locust is in the dev extra: `make setup`"),
+    pytest.mark.skipif(shutil.which("nats-server") is None,
+                       reason="nats-server not installed (make sysdeps)"),
+]
 
 LENIENT = ["dataplane_queue_proxy_p95_overhead_ms=10000", "dataplane_activator_p95_overhead_ms"
            "=10000", "ramp_p95_overhead_ms=10000", "coldstart_p95_s=30"]
