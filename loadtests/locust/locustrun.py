@@ -56,10 +56,13 @@ def run_locust(run: LocustRun, out: Path, ui: Ui | None = None) -> list[dict[str
         argv += ["--web-host", "127.0.0.1", "--web-port", str(ui.port)]
         hard = ui.seconds
         print(f"Locust web UI: http://127.0.0.1:{ui.port}/ (Ctrl-C when done)", flush=True)
+    config = {**run.config, "raw": str(raw)}
+    if ui is not None:
+        config.pop("max_requests", None)  # the user starts and stops the runs there
     path = os.pathsep.join([str(REPO), str(REPO / "components"), os.environ.get("PYTHONPATH", "")])
     log = out / f"{run.name}.locust.log"
     proc = spawn([*argv, *run.classes], log_path=log, cwd=REPO, env={
-        "KNPY_LOADTEST": json.dumps({**run.config, "raw": str(raw)}), "PYTHONPATH": path})
+        "KNPY_LOADTEST": json.dumps(config), "PYTHONPATH": path})
     try:
         proc.wait(timeout=hard)
     except subprocess.TimeoutExpired:
