@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", choices=["loopback", "cluster"], default="loopback")
     ap.add_argument("--size", choices=list(SIZES), default="full")
     ap.add_argument("--rate-scale", type=float, default=1.0,
-                    help="multiply every rate (and the broker's event count) by this")
+                    help="multiply every rate (and the broker's event count) by this: "
+                         "more users, each at the same pace")
     ap.add_argument("--results", type=Path,
                     help=f"default: {DEFAULT_RESULTS.name}/<UTC timestamp>/")
     ap.add_argument("--slo", action="append", default=[], metavar="NAME=LIMIT",

@@ -4,7 +4,7 @@ results and verdicts from the raw samples.
 Sizes are for a 2-core machine that also runs every knpy process of the loopback stack
 (SIZES["full"]: the whole `make loadtest` takes about 4 minutes there); SIZES["tiny"] runs
 each scenario in a few seconds (the tests). Against a real cluster, raise them with
---rate-scale (docs/loadtest.md).
+--rate-scale (docs/loadtest.md): it multiplies the users, each at the same pace.
 """
 
 from __future__ import annotations
@@ -75,6 +75,11 @@ class Context:
     rate_scale: float = 1.0
     ui: Ui | None = None
 
+    def users(self, n: float) -> int:
+        """n users at --rate-scale: more users, each at the same pace (a user waits for
+        each answer, so its own rate cannot pass 1 / latency)."""
+        return max(1, round(n * self.rate_scale))
+
     def check(self, name: str, value: float, suffix: str = "") -> None:
         """Verdict on OBJECTIVES[name]; with a suffix (a round: coldstart_n5_p95_s), --slo
         may set the round's limit or, by the plain name, every round's."""
@@ -98,12 +103,12 @@ def _latency(rows: list[dict[str, Any]], name: str) -> tuple[list[float], int]:
 def dataplane(ctx: Context, svc: Services) -> None:
     size = ctx.size["dataplane"]
     targets = svc.dataplane()
-    rate = size["rate"] * ctx.rate_scale
+    users = ctx.users(size["users"])
+    rate = size["rate"] / size["users"] * users
     cfg = {"targets": {k: t.as_config() for k, t in targets.items()}, "path": PROBE_PATH,
-           "rate": rate, "users": size["users"],
-           "max_requests": int(3 * rate * size["seconds"] * 1.5)}
+           "rate": rate, "users": users, "max_requests": int(3 * rate * size["seconds"] * 1.5)}
     rows = run_locust(LocustRun("dataplane", "lf_dataplane.py", cfg, size["seconds"],
-                                users=3 * size["users"]), ctx.out, ctx.ui)
+                                users=3 * users), ctx.out, ctx.ui)
     p95: dict[str, float] = {}
     errors = 0
     for path in ("direct", "queue-proxy", "activator"):
@@ -123,13 +128,14 @@ def dataplane(ctx: Context, svc: Services) -> None:
 def ramp(ctx: Context, svc: Services) -> None:
     size = ctx.size["ramp"]
     targets = svc.dataplane()
-    user_rate = size["user_rate"] * ctx.rate_scale
+    user_rate = size["user_rate"]
+    steps = [[seconds, ctx.users(users)] for seconds, users in size["steps"]]
     cfg = {"targets": {k: t.as_config() for k, t in targets.items()}, "path": PROBE_PATH,
-           "user_rate": user_rate, "steps": size["steps"]}
-    seconds = sum(s for s, _ in size["steps"])
+           "user_rate": user_rate, "steps": steps}
+    seconds = sum(s for s, _ in steps)
     rows = run_locust(LocustRun("ramp", "lf_ramp.py", cfg, seconds), ctx.out, ctx.ui)
     overheads = []
-    for i, (_, users) in enumerate(size["steps"], 1):
+    for i, (_, users) in enumerate(steps, 1):
         # each user takes turns over the three paths: a third of its rate goes to each
         ctx.report.result(f"ramp_step{i}_rps_per_path", users * user_rate / 3, "requests/s")
         p95 = {}
@@ -172,12 +178,13 @@ def _sink_stats(url: str) -> dict[str, Any]:
 def broker(ctx: Context, svc: Services, drain_s: float = 30.0) -> None:
     size = ctx.size["broker"]
     target, path, stats_url = svc.broker()
-    rate = size["rate"] * ctx.rate_scale
-    events = int(size["events"] * ctx.rate_scale)
-    cfg = {"target": target.as_config(), "path": path, "rate": rate, "users": size["users"],
+    users = ctx.users(size["users"])
+    rate = size["rate"] / size["users"] * users
+    events = int(size["events"] / size["users"] * users)
+    cfg = {"target": target.as_config(), "path": path, "rate": rate, "users": users,
            "max_requests": events, "run_id": uuid.uuid4().hex[:12]}
     rows = run_locust(LocustRun("broker", "lf_broker.py", cfg, events / rate + 10,
-                                users=size["users"]), ctx.out, ctx.ui)
+                                users=users), ctx.out, ctx.ui)
     accepted = sum(_ok(r) for r in rows)
     deadline = time.monotonic() + drain_s
     while (stats := _sink_stats(stats_url))["unique"] < accepted and time.monotonic() < deadline:
