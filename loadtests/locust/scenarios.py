@@ -2,7 +2,7 @@
 results and verdicts from the raw samples.
 
 Sizes are for a 2-core machine that also runs every knpy process of the loopback stack
-(SIZES["full"]: the whole `make loadtest` takes about 4 minutes there); SIZES["tiny"] runs
+(SIZES["full"]: the whole `make loadtest` takes about 3 minutes there); SIZES["tiny"] runs
 each scenario in a few seconds (the tests). Against a real cluster, raise them with
 --rate-scale (docs/loadtest.md): it multiplies the users, each at the same pace.
 """
