@@ -13,7 +13,7 @@ from typing import Any
 
 from locust import FastHttpUser, constant_throughput, task
 
-from loadtests.locust.recorder import CONFIG
+from loadtests.locust.recorder import CONFIG, random_phase
 
 TARGET: dict[str, Any] = CONFIG.get("target", {"url": "http://127.0.0.1:9", "headers": {}})
 BODY = b'{"pad":"' + b"x" * 500 + b'"}'
@@ -24,6 +24,9 @@ class EventSender(FastHttpUser):
     host = TARGET["url"]
     fixed_count = CONFIG.get("users", 1)
     wait_time = constant_throughput(CONFIG.get("rate", 1.0) / max(1, CONFIG.get("users", 1)))
+
+    def on_start(self) -> None:
+        random_phase(CONFIG.get("rate", 1.0) / max(1, CONFIG.get("users", 1)))
 
     @task
     def send(self) -> None:

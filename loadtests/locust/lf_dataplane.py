@@ -11,7 +11,7 @@ from typing import Any
 
 from locust import FastHttpUser, constant_throughput, task
 
-from loadtests.locust.recorder import CONFIG
+from loadtests.locust.recorder import CONFIG, random_phase
 
 TARGETS: dict[str, dict[str, Any]] = CONFIG.get("targets", {})
 PER_USER = CONFIG.get("rate", 1.0) / max(1, CONFIG.get("users", 1))
@@ -24,6 +24,9 @@ def probe_user(path_name: str) -> type[FastHttpUser]:
         host = target["url"]
         fixed_count = CONFIG.get("users", 1)
         wait_time = constant_throughput(PER_USER)
+
+        def on_start(self) -> None:
+            random_phase(PER_USER)
 
         @task
         def probe(self) -> None:

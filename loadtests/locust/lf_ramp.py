@@ -8,7 +8,7 @@ Config: targets.{direct,queue-proxy,activator} = {url, headers}, path, user_rate
 Each request is named after its step and path ("step1 activator"), so the CSV, the HTML
 report and the raw samples split by step. A user's first GET on each path ("warm-up": its
 new connections) and anything sent after the last step (while Locust stops) are not counted
-in a step.
+in a step. Users start at random phases of their pacing interval (recorder.random_phase).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from locust import FastHttpUser, LoadTestShape, constant_throughput, task
 
-from loadtests.locust.recorder import CONFIG
+from loadtests.locust.recorder import CONFIG, random_phase
 
 TARGETS: dict[str, dict[str, Any]] = CONFIG.get("targets", {})
 PATHS = ("activator", "queue-proxy", "direct")
@@ -54,6 +54,7 @@ class RampUser(FastHttpUser):
     def on_start(self) -> None:
         for path in PATHS:
             self.get(path, "warm-up")
+        random_phase(USER_RATE)
 
     @task
     def probe(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,10 @@ def _on_test_stop(**_kw: Any) -> None:
             for row in _rows:
                 f.write(json.dumps(row) + "\n")
     _rows.clear()
+
+
+def random_phase(rate: float) -> None:
+    """Sleep a random part of one pacing interval, so that users started together do not
+    all send at the same instants: a fixed rate, not synchronized bursts."""
+    if rate > 0:
+        gevent.sleep(random.uniform(0, 1 / rate))
