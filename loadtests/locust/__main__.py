@@ -1,0 +1,5 @@
+import sys
+
+from loadtests.locust.run import main
+
+sys.exit(main())
