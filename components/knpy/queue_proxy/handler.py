@@ -14,7 +14,7 @@ from knpy.queue_proxy.drain import Drainer
 from knpy.queue_proxy.readiness import ReadinessProber
 from knpy.runtime.hotpath.breaker import Breaker, QueueFullError
 from knpy.runtime.hotpath.reqstats import RequestStats
-from knpy.runtime.observability.metrics import LATENCY_BUCKETS, Histogram
+from knpy.runtime.observability.metrics import Histogram, class_histograms
 from knpy.runtime.proxy import Exchange, UpstreamPool, http
 
 QUEUE_FULL = http.error_response(503, "pending request queue full")
@@ -38,12 +38,8 @@ class QueueHandler:
         self.prober = prober
         self.drainer = drainer
         self.clock = clock
-        # Request durations by status class (index 1..5; 0, a request that ended without
-        # a status, shares 5's), for the Prometheus endpoint (queue_proxy.metrics).
-        if latency is None:
-            latency = [Histogram(LATENCY_BUCKETS) for _ in range(5)]
-            latency.insert(0, latency[-1])
-        self.latency = latency
+        # Request durations by status class, for the Prometheus endpoint (queue_proxy.metrics).
+        self.latency = class_histograms() if latency is None else latency
 
     def handle(self, ex: Exchange) -> None:
         if (ex.probe or ex.user_agent.startswith(_KUBE_PROBE) or ex.kubelet_probe

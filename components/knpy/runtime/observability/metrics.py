@@ -76,6 +76,14 @@ class Histogram:
 Child = Counter | Gauge | Histogram
 
 
+def class_histograms(bounds: Sequence[float] = LATENCY_BUCKETS) -> list[Histogram]:
+    """One histogram per response code class, indexed by `status // 100` (capped at 5), so
+    the request path picks its own with no branch; index 0 (a request that ended with no
+    status) shares 5xx's. `CODE_CLASSES[i]` names index `i + 1`."""
+    hs = [Histogram(bounds) for _ in CODE_CLASSES]
+    return [hs[-1], *hs]
+
+
 class Family:
     """One metric name: its children by label values, or a `collect` callback."""
 
