@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
+from typing import Generic, TypeVar
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -74,6 +75,7 @@ class Histogram:
 
 
 Child = Counter | Gauge | Histogram
+C = TypeVar("C", Counter, Gauge, Histogram)
 
 
 def class_histograms(bounds: Sequence[float] = LATENCY_BUCKETS) -> list[Histogram]:
@@ -84,33 +86,33 @@ def class_histograms(bounds: Sequence[float] = LATENCY_BUCKETS) -> list[Histogra
     return [hs[-1], *hs]
 
 
-class Family:
+class Family(Generic[C]):
     """One metric name: its children by label values, or a `collect` callback."""
 
     def __init__(self, name: str, kind: str, help_text: str, labelnames: Labels,
-                 buckets: Sequence[float] = (),
+                 make: Callable[[], C] | None = None,
                  collect: Callable[[], Iterable[Sample]] | None = None) -> None:
         self.name = name
         self.kind = kind
         self.help = help_text
         self.labelnames = labelnames
-        self.buckets = tuple(sorted(buckets))
+        self.make = make
         self.collect = collect
-        self.children: dict[Labels, Child] = {}
+        self.children: dict[Labels, C] = {}
 
-    def labels(self, *values: str) -> Child:
+    def labels(self, *values: str) -> C:
         """The child for these label values (created on first use): keep it, it is the
         hot-path handle."""
         child = self.children.get(values)
         if child is None:
             if len(values) != len(self.labelnames):
                 raise ValueError(f"{self.name}: {len(self.labelnames)} label values expected")
-            child = (Histogram(self.buckets) if self.kind == "histogram"
-                     else Counter() if self.kind == "counter" else Gauge())
-            self.children[values] = child
+            if self.make is None:
+                raise ValueError(f"{self.name}: collected, it has no children")
+            child = self.children[values] = self.make()
         return child
 
-    def attach(self, child: Child, *values: str) -> None:
+    def attach(self, child: C, *values: str) -> None:
         """Render `child`, made before this family (by code that must not wait for the
         registry, e.g. the queue-proxy's request path), under these label values."""
         if len(values) != len(self.labelnames):
@@ -140,32 +142,34 @@ class Registry:
     """The metric families of one process, rendered in registration order."""
 
     def __init__(self) -> None:
-        self.families: dict[str, Family] = {}
+        self.families: dict[str, Family[Counter] | Family[Gauge] | Family[Histogram]] = {}
 
-    def _add(self, fam: Family) -> Family:
+    def _add(self, fam: Family[C]) -> Family[C]:
         if fam.name in self.families:
             raise ValueError(f"metric {fam.name} registered twice")
         self.families[fam.name] = fam
         return fam
 
-    def counter(self, name: str, help_text: str, labelnames: Labels = ()) -> Family:
+    def counter(self, name: str, help_text: str, labelnames: Labels = ()) -> Family[Counter]:
         if not name.endswith("_total"):
             raise ValueError(f"counter {name} must end in _total")
-        return self._add(Family(name, "counter", help_text, labelnames))
+        return self._add(Family(name, "counter", help_text, labelnames, Counter))
 
-    def gauge(self, name: str, help_text: str, labelnames: Labels = ()) -> Family:
-        return self._add(Family(name, "gauge", help_text, labelnames))
+    def gauge(self, name: str, help_text: str, labelnames: Labels = ()) -> Family[Gauge]:
+        return self._add(Family(name, "gauge", help_text, labelnames, Gauge))
 
     def histogram(self, name: str, help_text: str, labelnames: Labels = (),
-                  buckets: Sequence[float] = LATENCY_BUCKETS) -> Family:
-        return self._add(Family(name, "histogram", help_text, labelnames, buckets))
+                  buckets: Sequence[float] = LATENCY_BUCKETS) -> Family[Histogram]:
+        bounds = tuple(sorted(buckets))
+        return self._add(Family(name, "histogram", help_text, labelnames,
+                                lambda: Histogram(bounds)))
 
     def collected(self, name: str, kind: str, help_text: str, labelnames: Labels,
-                  collect: Callable[[], Iterable[Sample]]) -> Family:
+                  collect: Callable[[], Iterable[Sample]]) -> Family[Gauge]:
         """A counter or gauge whose samples `collect` yields at scrape time. Counter names
         are not checked for `_total` here: this also serves names Knative's dashboards
         expect (`revision_request_count`)."""
-        return self._add(Family(name, kind, help_text, labelnames, collect=collect))
+        return self._add(Family[Gauge](name, kind, help_text, labelnames, collect=collect))
 
     def render(self) -> bytes:
         out: list[str] = []
