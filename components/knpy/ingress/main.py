@@ -27,6 +27,7 @@ from knpy.runtime.k8s import (
     Lister,
     connect,
 )
+from knpy.runtime.k8s import metrics as k8s_metrics
 from knpy.runtime.observability import tracing
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
@@ -70,10 +71,11 @@ class Listeners:
 
 
 async def _with_probes(s: Settings, ready: Callable[[], str | None],
-                       body: Callable[[], Awaitable[None]], metrics: GatewayMetrics) -> None:
+                       body: Callable[[], Awaitable[None]],
+                       metrics: Callable[[], bytes]) -> None:
     """The probe port also serves GET /metrics."""
     probes = (await serve_probes(s.host, s.probe_port, healthy=lambda: None, ready=ready,
-                                 metrics=metrics.render)
+                                 metrics=metrics)
               if s.probe_port else None)
     try:
         await body()
@@ -111,7 +113,8 @@ async def run_cluster(client: Client, s: Settings, tracer: Tracer | None = None)
         finally:
             await listeners.close()
             await cancel_and_wait(tasks)
-    await _with_probes(s, not_ready, body, listeners.metrics)
+    await _with_probes(s, not_ready, body,
+                       lambda: listeners.metrics.render() + k8s_metrics.render())
 
 
 async def run_file(s: Settings, path: Path, tracer: Tracer | None = None) -> None:
@@ -124,7 +127,7 @@ async def run_file(s: Settings, path: Path, tracer: Tracer | None = None) -> Non
             await asyncio.Event().wait()
         finally:
             await listeners.close()
-    await _with_probes(s, lambda: None, body, listeners.metrics)
+    await _with_probes(s, lambda: None, body, listeners.metrics.render)
 
 
 async def amain(argv: list[str], stop: asyncio.Event) -> int | None:

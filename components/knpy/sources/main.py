@@ -9,7 +9,7 @@ ping (multi-tenant):
                      and only it sends (--no-leader-elect: every replica sends)
 apiserver (one per ApiServerSource, configured by env as the controller writes it):
   --sink ($K_SINK), --config ($K_SOURCE_CONFIG, JSON), --kubeconfig
-Both: --probe-port ($KNPY_PROBE_PORT; 0 = off) serves /healthz and /readyz,
+Both: --probe-port ($KNPY_PROBE_PORT; 0 = off) serves /healthz, /readyz, /metrics,
 --log-level ($KNPY_LOG_LEVEL).
 """
 
@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 from knpy.runtime.k8s import Informer, LeaderElector, connect
+from knpy.runtime.k8s import metrics as k8s_metrics
 from knpy.runtime.k8s.resources import Resource
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
@@ -69,7 +70,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def _probes(a: argparse.Namespace, ready):
     if not a.probe_port:
         return None
-    return await serve_probes(a.probe_host, a.probe_port, healthy=lambda: None, ready=ready)
+    return await serve_probes(a.probe_host, a.probe_port, healthy=lambda: None, ready=ready,
+                              metrics=k8s_metrics.render)
 
 
 async def run_ping(a: argparse.Namespace, sender: Sender) -> None:
