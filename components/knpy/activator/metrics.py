@@ -29,11 +29,11 @@ _GAUGES = (
 def render(revisions: dict[bytes, RevisionThrottler]) -> bytes:
     rts = sorted(revisions.values(), key=lambda r: r.key)
     keys = [tuple(rt.key.split("/", 1)) for rt in rts]
+    rows = [_gauges(rt) for rt in rts]
     reg = Registry()
     for i, (gauge, help_text) in enumerate(_GAUGES):
-        reg.collected(gauge, "gauge", help_text, _REV,
-                      lambda i=i: [(k, _gauges(rt)[i]) for k, rt in zip(keys, rts,
-                                                                         strict=True)])
+        column: list[Sample] = [(k, row[i]) for k, row in zip(keys, rows, strict=True)]
+        reg.collected(gauge, "gauge", help_text, _REV, column.copy)
     durations = reg.histogram("activator_request_duration_seconds",
                               "Time from request head to response end", _BY_CLASS)
     counts: list[Sample] = []
@@ -43,7 +43,7 @@ def render(revisions: dict[bytes, RevisionThrottler]) -> bytes:
             counts.append(((*k, cls), h.count))
     reg.collected("activator_request_count", "counter",
                   "Requests answered (Knative's name; the histogram's _count)", _BY_CLASS,
-                  lambda: counts)
+                  counts.copy)
     return reg.render()
 
 

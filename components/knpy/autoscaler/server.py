@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -136,7 +137,7 @@ def metrics_registry(ms: Multiscaler) -> Registry:
 
     for name, help_text, field in _GAUGES:
         reg.collected(name, "gauge", help_text, ("namespace_name", "revision_name"),
-                      lambda name=name, field=field: samples(name, field))
+                      functools.partial(samples, name, field))
     return reg
 
 

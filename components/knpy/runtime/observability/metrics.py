@@ -96,7 +96,7 @@ class Family(Generic[C]):
         self.kind = kind
         self.help = help_text
         self.labelnames = labelnames
-        self.make = make
+        self.make: Callable[[], C] | None = make
         self.collect = collect
         self.children: dict[Labels, C] = {}
 
