@@ -74,7 +74,6 @@ class Histogram:
         return sum(self.counts)
 
 
-Child = Counter | Gauge | Histogram
 C = TypeVar("C", Counter, Gauge, Histogram)
 
 
