@@ -19,7 +19,6 @@ from pathlib import Path
 from knpy.apis.eventing.config import BROKER_DEFAULTS_CONFIG, parse_broker_defaults
 from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS, serving_config
 from knpy.runtime.k8s import ConfigStore, connect
-from knpy.runtime.k8s import metrics as k8s_metrics
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait
 from knpy.runtime.proxy.metrics import serve_metrics
@@ -94,8 +93,7 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
     ctx = ssl_context(bundle)
     await server.listen(a.host, a.port, ssl=ctx)
     log.info("webhook serving on https://%s:%d", a.host, a.port)
-    metrics_server = (await serve_metrics(a.host, a.metrics_port,
-                                          lambda: metrics.render() + k8s_metrics.render())
+    metrics_server = (await serve_metrics(a.host, a.metrics_port, metrics.render)
                       if a.metrics_port else None)
 
     if client is not None:
