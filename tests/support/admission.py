@@ -68,7 +68,7 @@ async def running_webhook(api: KubeAPI, client: Client, logdir: Path, *, group: 
     args = python_module("knpy.webhook", "--kubeconfig", api.kubeconfig, "--namespace", system,
                          "--host", "127.0.0.1", "--port", str(port), "--san", "127.0.0.1",
                          "--validating-config", vname, "--mutating-config", mname,
-                         "--resync", "1")
+                         "--resync", "1", "--metrics-port", str(free_port()))
     try:
         with running(args, port=port, log_path=logdir / "webhook.log"):
             async def registered() -> list[dict[str, Any]] | None:

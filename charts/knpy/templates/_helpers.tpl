@@ -82,14 +82,25 @@ affinity:
   value: {{ .Values.logLevel | quote }}
 {{- end -}}
 
-{{/* Pod template annotations of one component: include "knpy.podAnnotations" (list . "broker")
-     The image's digest (image.digests, set by `make deploy`) rolls the pods when a rebuilt
+{{/* Pod template annotations of one component: include "knpy.podAnnotations" (list . "broker"
+     9092). The third item, when given, is the port serving GET /metrics (Prometheus's
+     scrape annotations). The image's digest (image.digests, set by `make deploy`) rolls the pods when a rebuilt
      image keeps its tag; without it a new image would reach only pods started later. */}}
 {{- define "knpy.podAnnotations" -}}
 {{- $digest := index (index . 0).Values.image.digests (index . 1) | default "" -}}
-{{- if $digest -}}
+{{- $metrics := 0 -}}
+{{- if gt (len .) 2 }}{{ $metrics = index . 2 }}{{ end -}}
+{{- if or $digest $metrics -}}
 annotations:
+  {{- if $metrics }}
+  # GET /metrics (Prometheus text) on this port: docs/observability.md
+  prometheus.io/scrape: "true"
+  prometheus.io/port: {{ $metrics | quote }}
+  prometheus.io/path: /metrics
+  {{- end }}
+  {{- if $digest }}
   knpy.dev/image-digest: {{ $digest | quote }}
+  {{- end }}
 {{- end }}
 {{- end -}}
 

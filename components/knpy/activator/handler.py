@@ -166,8 +166,9 @@ class ActivatorHandler:
                 rt.wake()
         else:
             rt = user
-        self.reporter.request_out(rt, self.clock())
-        rt.responses[min(ex.status // 100, 5)] += 1
+        now = self.clock()
+        self.reporter.request_out(rt, now)
+        rt.latency[min(ex.status // 100, 5)].observe(now - ex.t0)
 
     # ---------------------------------------------------------------- probes
     def _probe(self, ex: Exchange) -> None:

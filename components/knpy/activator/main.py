@@ -10,7 +10,7 @@ import sys
 from knpy.activator.config import Settings, parse_args
 from knpy.activator.filesource import FileSource
 from knpy.activator.handler import ActivatorHandler
-from knpy.activator.metrics import MetricsHandler
+from knpy.activator.metrics import render
 from knpy.activator.prober import Prober
 from knpy.activator.revisions import Revisions
 from knpy.activator.stats import ConcurrencyReporter, StatSink
@@ -19,6 +19,7 @@ from knpy.runtime.observability import tracing
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait
 from knpy.runtime.proxy import ProxyOptions, Server
+from knpy.runtime.proxy.metrics import MetricsHandler
 
 log = logging.getLogger("knpy.activator")
 
@@ -75,7 +76,7 @@ async def serve(s: Settings, stop: asyncio.Event) -> int:
     await server.listen(s.host, s.port)
     metrics_server = None
     if s.metrics_port:
-        metrics_server = Server(MetricsHandler(revisions.by_key))
+        metrics_server = Server(MetricsHandler(lambda: render(revisions.by_key)))
         await metrics_server.listen(s.host, s.metrics_port)
     sink.start()
     tasks.append(loop.create_task(reporter.run(), name="stats-reporter"))

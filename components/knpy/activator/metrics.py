@@ -1,20 +1,22 @@
 """Prometheus metrics of the activator (`GET /metrics` on --metrics-port, Knative's 9090).
 
 Per revision, labelled `namespace_name` and `revision_name` as Knative's activator labels
-them: requests by response code class (a counter), and gauges for requests being handled
-(held or forwarded), requests held waiting for capacity, known and assigned pods, and this
+them: `activator_request_duration_seconds` (a histogram by response code class; Knative's
+`activator_request_latencies` in Prometheus's base unit) and `activator_request_count`
+(Knative's name: the histogram's count), and gauges for requests being handled (held or
+forwarded), requests held waiting for capacity, known and assigned pods, and this
 activator's capacity for the revision (-1 = unlimited). Rendered on demand from the
-throttlers; the request path only bumps one list slot per response.
+throttlers, so a revision that goes away takes its series with it; the request path only
+observes one histogram per response (ActivatorHandler._done).
 """
 
 from __future__ import annotations
 
 from knpy.activator.throttler import RevisionThrottler
-from knpy.runtime.proxy import Exchange, http
+from knpy.runtime.observability.metrics import CODE_CLASSES, Registry, Sample
 
-_PROM = b"text/plain; version=0.0.4; charset=utf-8"
-_NOT_FOUND = http.error_response(404, "404 page not found")
-
+_REV = ("namespace_name", "revision_name")
+_BY_CLASS = (*_REV, "response_code_class")
 _GAUGES = (
     ("activator_request_concurrency", "Requests being handled (held or forwarded)"),
     ("activator_requests_pending", "Requests held waiting for a pod slot"),
@@ -25,35 +27,27 @@ _GAUGES = (
 
 
 def render(revisions: dict[bytes, RevisionThrottler]) -> bytes:
-    rows: dict[str, list[str]] = {name: [] for name, _ in _GAUGES}
-    counts: list[str] = []
-    for rt in sorted(revisions.values(), key=lambda r: r.key):
-        ns, _, name = rt.key.partition("/")
-        lb = f'namespace_name="{ns}",revision_name="{name}"'
-        st = rt.stats
-        values = (st.concurrency if st is not None else 0.0,
-                  rt.pending, len(rt.trackers), len(rt.assigned), rt.capacity)
-        for (gauge, _), v in zip(_GAUGES, values, strict=True):
-            rows[gauge].append(f"{gauge}{{{lb}}} {float(v):g}")
-        for cls in range(1, 6):
-            counts.append(f'activator_request_count{{{lb},response_code_class="{cls}xx"}} '
-                          f"{rt.responses[cls]}")
-    lines = []
-    for gauge, help_text in _GAUGES:
-        lines += [f"# HELP {gauge} {help_text}", f"# TYPE {gauge} gauge", *rows[gauge]]
-    lines += ["# HELP activator_request_count Requests answered, by response code class",
-              "# TYPE activator_request_count counter", *counts]
-    return ("\n".join(lines) + "\n").encode()
+    rts = sorted(revisions.values(), key=lambda r: r.key)
+    keys = [tuple(rt.key.split("/", 1)) for rt in rts]
+    rows = [_gauges(rt) for rt in rts]
+    reg = Registry()
+    for i, (gauge, help_text) in enumerate(_GAUGES):
+        column: list[Sample] = [(k, row[i]) for k, row in zip(keys, rows, strict=True)]
+        reg.collected(gauge, "gauge", help_text, _REV, column.copy)
+    durations = reg.histogram("activator_request_duration_seconds",
+                              "Time from request head to response end", _BY_CLASS)
+    counts: list[Sample] = []
+    for k, rt in zip(keys, rts, strict=True):
+        for cls, h in zip(CODE_CLASSES, rt.latency[1:], strict=True):
+            durations.attach(h, *k, cls)
+            counts.append(((*k, cls), h.count))
+    reg.collected("activator_request_count", "counter",
+                  "Requests answered (Knative's name; the histogram's _count)", _BY_CLASS,
+                  counts.copy)
+    return reg.render()
 
 
-class MetricsHandler:
-    """A proxy-core Handler for the metrics port."""
-
-    def __init__(self, revisions: dict[bytes, RevisionThrottler]) -> None:
-        self.revisions = revisions
-
-    def handle(self, ex: Exchange) -> None:
-        if ex.path() != b"/metrics":
-            ex.respond_raw(_NOT_FOUND)
-            return
-        ex.reply(200, render(self.revisions), content_type=_PROM)
+def _gauges(rt: RevisionThrottler) -> tuple[float, ...]:
+    st = rt.stats
+    return (st.concurrency if st is not None else 0.0, rt.pending, len(rt.trackers),
+            len(rt.assigned), rt.capacity)

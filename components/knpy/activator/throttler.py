@@ -25,6 +25,7 @@ from knpy.activator import lbpolicy
 from knpy.activator.subsetting import assign_slice
 from knpy.runtime.hotpath.breaker import Breaker, InfiniteBreaker, QueueFullError, Release
 from knpy.runtime.hotpath.reqstats import RequestStats
+from knpy.runtime.observability.metrics import class_histograms
 from knpy.runtime.proxy import UpstreamPool
 
 QUEUE_DEPTH = 10000  # Knative's activator breakerQueueDepth
@@ -90,9 +91,24 @@ class PodTracker:
 
 
 class RevisionThrottler:
-    __slots__ = ("activator_count", "activator_index", "assigned", "cc", "closed", "key",
-                 "pending", "policy", "policy_name", "queue_depth", "responses", "stats",
-                 "stats_poked", "timeout", "trackers", "waiters")
+    __slots__ = (
+        "activator_count",
+        "activator_index",
+        "assigned",
+        "cc",
+        "closed",
+        "key",
+        "latency",
+        "pending",
+        "policy",
+        "policy_name",
+        "queue_depth",
+        "stats",
+        "stats_poked",
+        "timeout",
+        "trackers",
+        "waiters",
+    )
 
     def __init__(self, key: str, container_concurrency: int = 0, *,
                  timeout: float = DEFAULT_TIMEOUT, queue_depth: int = QUEUE_DEPTH) -> None:
@@ -115,8 +131,8 @@ class RevisionThrottler:
         # Owned by the stats reporter (stats.py): this revision's RequestStats, if active.
         self.stats: RequestStats | None = None
         self.stats_poked = False
-        # Responses by status class (index 1..5; 0 = ended before any status), for metrics.
-        self.responses = [0, 0, 0, 0, 0, 0]
+        # Request durations by response code class, for metrics (activator/metrics.py).
+        self.latency = class_histograms()
 
     # ------------------------------------------------------------------ request path
     def try_reserve(self) -> tuple[PodTracker, Release] | None:

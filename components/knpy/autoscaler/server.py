@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -31,8 +32,11 @@ from knpy.autoscaler.multiscaler import Multiscaler
 from knpy.autoscaler.registration import parse_registration
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract.wirestat import WireError, decode_wire_stats
+from knpy.runtime.k8s import metrics as k8s_metrics
+from knpy.runtime.observability.metrics import Registry, Sample
 from knpy.runtime.proxy import ProxyOptions
 from knpy.runtime.proxy.app import AppServer, Request, method_not_allowed, not_found
+from knpy.runtime.proxy.metrics import PROM_CONTENT_TYPE
 from knpy.runtime.proxy.websocket import BINARY, WebSocket, accept
 
 __all__ = ["Api", "EndpointsPublisher", "make_server"]
@@ -93,42 +97,48 @@ def _write_atomic(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _metrics_text(ms: Multiscaler) -> str:
-    gauges: dict[str, tuple[str, list[str]]] = {
-        "autoscaler_desired_pods": ("Number of pods the autoscaler wants", []),
-        "autoscaler_requested_pods": ("Number of pods requested from the scale target", []),
-        "autoscaler_actual_pods": ("Number of ready pods", []),
-        "autoscaler_excess_burst_capacity": ("Excess burst capacity over the panic window",
-                                             []),
-        "autoscaler_panic_mode": ("1 while the revision is in panic mode", []),
-        "autoscaler_stable_request_concurrency": ("Average concurrency, stable window", []),
-        "autoscaler_panic_request_concurrency": ("Average concurrency, panic window", []),
-        "autoscaler_target_concurrency_per_pod": ("Per-pod target of the scaling metric", []),
-        "autoscaler_stable_requests_per_second": ("Average RPS, stable window", []),
-        "autoscaler_panic_requests_per_second": ("Average RPS, panic window", []),
-    }
+_GAUGES = (
+    # (name, help, status() field or a function of the revision)
+    ("autoscaler_desired_pods", "Number of pods the autoscaler wants", "desiredScale"),
+    ("autoscaler_requested_pods", "Number of pods requested from the scale target",
+     "appliedScale"),
+    ("autoscaler_actual_pods", "Number of ready pods (Knative's name)", "readyPods"),
+    ("autoscaler_excess_burst_capacity", "Excess burst capacity over the panic window",
+     "excessBurstCapacity"),
+    ("autoscaler_panic_mode", "1 while the revision is in panic mode", "panicMode"),
+    ("autoscaler_stable_request_concurrency", "Average concurrency, stable window",
+     "stableAverage"),
+    ("autoscaler_panic_request_concurrency", "Average concurrency, panic window",
+     "panicAverage"),
+    ("autoscaler_target_concurrency_per_pod", "Per-pod target of the scaling metric",
+     "target"),
+    ("autoscaler_stable_requests_per_second", "Average RPS, stable window", "stableAverage"),
+    ("autoscaler_panic_requests_per_second", "Average RPS, panic window", "panicAverage"),
+)
 
-    def add(name: str, labels: str, value: float | int | None) -> None:
-        if value is not None:
-            gauges[name][1].append(f"{name}{{{labels}}} {float(value):g}")
 
-    for rev in ms.revisions.values():
-        st = rev.status()
-        labels = f'namespace_name="{rev.spec.namespace}",revision_name="{rev.spec.name}"'
-        add("autoscaler_desired_pods", labels, st["desiredScale"])
-        add("autoscaler_requested_pods", labels, st["appliedScale"])
-        add("autoscaler_actual_pods", labels, st["readyPods"])
-        add("autoscaler_excess_burst_capacity", labels,
-            st["excessBurstCapacity"])
-        add("autoscaler_panic_mode", labels, int(bool(st["panicMode"])))
-        prefix = "requests_per_second" if rev.settings.metric == "rps" else "request_concurrency"
-        add(f"autoscaler_stable_{prefix}", labels, st["stableAverage"])
-        add(f"autoscaler_panic_{prefix}", labels, st["panicAverage"])
-        add("autoscaler_target_concurrency_per_pod", labels, rev.settings.target)
-    lines = []
-    for name, (help_text, samples) in gauges.items():
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", *samples]
-    return "\n".join(lines) + "\n"
+def metrics_registry(ms: Multiscaler) -> Registry:
+    """Per revision (`namespace_name`, `revision_name`, Knative's labels), read from the
+    revisions' status at scrape time. The window averages are under `*_request_concurrency`
+    or `*_requests_per_second` as the revision scales on concurrency or RPS."""
+    reg = Registry()
+
+    def samples(name: str, field: str) -> list[Sample]:
+        out: list[Sample] = []
+        for rev in ms.revisions.values():
+            rps = rev.settings.metric == "rps"
+            if ("requests_per_second" in name and not rps) or \
+                    (name.endswith("_request_concurrency") and rps):
+                continue
+            v = rev.status()[field]
+            if v is not None:
+                out.append(((rev.spec.namespace, rev.spec.name), float(v)))
+        return out
+
+    for name, help_text, field in _GAUGES:
+        reg.collected(name, "gauge", help_text, ("namespace_name", "revision_name"),
+                      functools.partial(samples, name, field))
+    return reg
 
 
 _JSON = b"application/json; charset=utf-8"
@@ -144,6 +154,7 @@ class Api:
     def __init__(self, ms: Multiscaler, publisher: EndpointsPublisher, *,
                  allow_process_targets: bool = False, writable: bool = True) -> None:
         self.ms = ms
+        self.metrics = metrics_registry(ms)
         self.publisher = publisher
         self.allow_process_targets = allow_process_targets
         self.writable = writable
@@ -204,8 +215,8 @@ class Api:
         elif path == "/healthz":
             req.reply(200, b"ok\n")
         elif path == "/metrics":
-            req.reply(200, _metrics_text(ms).encode(),
-                      headers=b"X-Content-Type-Version: 0.0.4\r\n")
+            req.reply(200, self.metrics.render() + k8s_metrics.render(),
+                      content_type=PROM_CONTENT_TYPE)
         else:
             _json(req, {"revisions": [r.status() for _, r in sorted(ms.revisions.items())]})
 

@@ -13,6 +13,7 @@ from knpy.broker.contract_source import ConfigMapSource, FileSource, Loaded, Sou
 from knpy.broker.dispatcher import Dispatcher
 from knpy.broker.ingress import Ingress, server
 from knpy.broker.jetstream import JetStreamStore
+from knpy.broker.metrics import BrokerMetrics
 from knpy.broker.report import PodReport
 from knpy.broker.sender import Sender
 from knpy.broker.settings import Settings
@@ -20,6 +21,7 @@ from knpy.broker.store import EventStore, StoreUnavailable
 from knpy.runtime.contract import eventing
 from knpy.runtime.k8s import Client, connect
 from knpy.runtime.proxy import ProxyOptions, Server
+from knpy.runtime.proxy.metrics import serve_metrics
 
 log = logging.getLogger("knpy.broker")
 
@@ -63,12 +65,15 @@ async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
     await store.start()
     await source.start()
     ingress = dispatcher = sender = http = None
+    metrics = BrokerMetrics()
     if "ingress" in roles:
-        ingress = Ingress(store, settings.max_event_bytes)
+        ingress = Ingress(store, settings.max_event_bytes, metrics)
     if "dispatcher" in roles:
         sender = Sender(settings.max_event_bytes)
         await sender.start()
-        dispatcher = Dispatcher(store, sender, settings)
+        dispatcher = Dispatcher(store, sender, settings, metrics)
+    metrics_http = (await serve_metrics(settings.host, settings.metrics_port, metrics.render)
+                    if settings.metrics_port else None)
 
     loop = asyncio.get_running_loop()
     applied: eventing.EventingContract | None = None
@@ -118,6 +123,8 @@ async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
     log.info("shutting down")
     if http is not None:
         await drain(http, settings)
+    if metrics_http is not None:
+        await metrics_http.close()
     if dispatcher is not None:
         await dispatcher.close(settings.drain_timeout)
     if sender is not None:

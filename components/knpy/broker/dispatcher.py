@@ -21,6 +21,7 @@ import contextlib
 import logging
 
 from knpy.broker import admission, policy, record
+from knpy.broker.metrics import BrokerMetrics, TriggerMetrics
 from knpy.broker.sender import Outcome, Sender
 from knpy.broker.settings import Settings
 from knpy.broker.store import EventStore, EventTooLarge, StoredRecord, StoreUnavailable
@@ -47,8 +48,9 @@ def dead_letter_event(event: ce.CloudEvent, subscriber: str, out: Outcome) -> ce
 
 class TriggerWorker:
     def __init__(self, store: EventStore, sender: Sender, settings: Settings,
-                 active: ActiveTrigger) -> None:
+                 active: ActiveTrigger, metrics: TriggerMetrics) -> None:
         self.store, self.sender, self.settings = store, sender, settings
+        self.metrics = metrics
         self.inflight: set[asyncio.Task[None]] = set()
         self.lanes: dict[str, collections.deque[StoredRecord]] = {}  # ordered mode
         self.held = 0  # records taken from the store and not yet settled (ordered mode)
@@ -168,10 +170,15 @@ class TriggerWorker:
         extra = [("Prefer", "reply"), ("Kn-Namespace", a.trigger.namespace), *headers]
         structured = d.format == "json"
         attempt = rec.attempt
+        m = self.metrics
+        clock = asyncio.get_running_loop().time
         while True:
+            t0 = clock()
             out = await self.sender.send(a.trigger.subscriber, out_event, extra, self.timeout,
                                          structured=structured)
+            m.sent(out.status, clock() - t0)
             if out.ok:
+                m.delivered.value += 1
                 if out.reply is not None and not await self._reingest(out.reply, ttl, headers):
                     await rec.nak(policy.backoff(d, attempt, self.settings.backoff_cap))
                     return
@@ -179,6 +186,7 @@ class TriggerWorker:
                 return
             if not (policy.is_retryable(out.status) and attempt < d.attempts):
                 break
+            m.retried.value += 1
             delay = policy.retry_delay(d, attempt, out.status, out.retry_after, self.settings)
             if not self.ordered:
                 await rec.nak(delay)
@@ -188,6 +196,7 @@ class TriggerWorker:
         log.info("trigger %s gave up on %s after %d attempt(s): status %s %s", a.trigger.key,
                  event.id, attempt, out.status, out.error)
         if not d.dead_letter_sink:
+            m.dropped.value += 1
             await rec.term()
             return
         dls = dead_letter_event(out_event, a.trigger.subscriber, out)
@@ -196,6 +205,7 @@ class TriggerWorker:
                                       [("Kn-Namespace", a.trigger.namespace), *headers],
                                       self.timeout, structured=structured)
         if dout.ok:
+            m.dead_lettered.value += 1
             await rec.ack()
         else:
             log.warning("dead-letter sink failed for %s: %s %s", event.id, dout.status,
@@ -228,8 +238,10 @@ class TriggerWorker:
 class Dispatcher:
     """Keeps one TriggerWorker per active trigger, following contract changes."""
 
-    def __init__(self, store: EventStore, sender: Sender, settings: Settings) -> None:
+    def __init__(self, store: EventStore, sender: Sender, settings: Settings,
+                 metrics: BrokerMetrics | None = None) -> None:
         self.store, self.sender, self.settings = store, sender, settings
+        self.metrics = metrics or BrokerMetrics()
         self.workers: dict[str, TriggerWorker] = {}
         self._compactor = asyncio.create_task(self._compact_forever())
 
@@ -247,13 +259,15 @@ class Dispatcher:
             if key not in want:
                 gone = self.workers.pop(key)
                 await gone.stop()
+                self.metrics.forget(gone.metrics)
                 log.info("trigger %s removed", key)
                 with contextlib.suppress(StoreUnavailable):
                     await self.store.delete_consumer(gone.active.broker.key, key)
         for key, a in want.items():
             w = self.workers.get(key)
             if w is None:
-                w = self.workers[key] = TriggerWorker(self.store, self.sender, self.settings, a)
+                w = self.workers[key] = TriggerWorker(self.store, self.sender, self.settings, a,
+                                                      self.metrics.trigger(a.broker, a.trigger))
                 w.start()
                 log.info("trigger %s -> %s", key, a.trigger.subscriber)
             elif w.active != a:

@@ -18,6 +18,7 @@ import logging
 from urllib.parse import unquote
 
 from knpy.broker import admission, record
+from knpy.broker.metrics import BrokerMetrics
 from knpy.broker.store import EventStore, EventTooLarge, StoreUnavailable
 from knpy.runtime import cloudevents as ce
 from knpy.runtime.contract.eventing import EventingContract
@@ -36,10 +37,12 @@ class Ingress:
     """The request logic, served as a `runtime.proxy.app.App`; the broker set is swapped
     whole when the contract changes."""
 
-    def __init__(self, store: EventStore, max_event_bytes: int) -> None:
+    def __init__(self, store: EventStore, max_event_bytes: int,
+                 metrics: BrokerMetrics | None = None) -> None:
         self.store = store
         self.max_event_bytes = max_event_bytes
         self.brokers: frozenset[str] = frozenset()
+        self.metrics = metrics or BrokerMetrics()
 
     def set_contract(self, contract: EventingContract) -> None:
         self.brokers = frozenset(b.key for b in contract.brokers)
@@ -84,12 +87,17 @@ class Ingress:
         path = unquote(req.path().decode("latin-1"))
         reply = self.precheck(req.method.decode("latin-1"), path)
         if reply is not None:
+            if req.method != b"OPTIONS":
+                self.metrics.ingress_result(None, reply[0])
             _send(req, reply)
         else:
             req.user = path
 
     async def respond(self, req: Request) -> None:
-        reply = await self.accept(req.user, req.headers(), req.payload())
+        path: str = req.user
+        reply = await self.accept(path, req.headers(), req.payload())
+        key = path[1:]
+        self.metrics.ingress_result(key if key in self.brokers else None, reply[0])
         if reply[0] == 202 and req.keep_alive and not req.conn.server.closing:
             req.respond_raw(_ACCEPTED)
         else:

@@ -32,6 +32,9 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
     p.add_argument("--nats", default=env("NATS_URL", d.nats), help="comma-separated URLs")
     p.add_argument("--host", default=d.host)
     p.add_argument("--port", type=int, default=int(env("PORT", d.port)))
+    p.add_argument("--metrics-port", type=int,
+                   default=int(env("KNPY_BROKER_METRICS_PORT", d.metrics_port)),
+                   help="GET /metrics, Prometheus text, on --host (0: off)")
     p.add_argument("--max-event-bytes", type=int, default=d.max_event_bytes)
     p.add_argument("--publish-timeout", type=float, default=d.publish_timeout)
     p.add_argument("--delivery-timeout", type=float, default=d.delivery_timeout)
@@ -80,6 +83,7 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
                  contract_configmap=a.contract_configmap or "", kubeconfig=a.kubeconfig,
                  pod_name=env("POD_NAME", ""), pod_namespace=pod_ns,
                  watch_timeout=a.watch_timeout, nats=a.nats, host=a.host, port=a.port,
+                 metrics_port=a.metrics_port,
                  max_event_bytes=a.max_event_bytes, publish_timeout=a.publish_timeout,
                  delivery_timeout=a.delivery_timeout, retry_after_max=a.retry_after_max,
                  backoff_cap=a.backoff_cap, concurrency=a.concurrency,

@@ -17,6 +17,7 @@ class Settings:
     nats: str = "nats://127.0.0.1:4222"
     host: str = "127.0.0.1"
     port: int = 8080
+    metrics_port: int = 0  # GET /metrics (Prometheus); 0: off (the chart uses 9092)
     max_event_bytes: int = 256 * 1024  # larger requests get 413 (>= 64 KiB required)
     publish_timeout: float = 5.0  # wait for JetStream's PubAck at most this long, then 503
     delivery_timeout: float = 30.0  # per-request timeout when delivery.timeout is unset

@@ -29,6 +29,7 @@ from knpy.controller.serving.sks import ServerlessServiceControllers
 from knpy.controller.serving.wiring import ServingControllers
 from knpy.controller.sources.wiring import SourcesControllers
 from knpy.runtime.k8s import Client, ConfigStore, Discovery, EventRecorder, LeaderElector, connect
+from knpy.runtime.k8s import metrics as k8s_metrics
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
 from knpy.runtime.proxy.health import serve_probes
@@ -131,7 +132,8 @@ class ControllerApp:
         if self.opts.probe_port:
             probes = await serve_probes(self.opts.probe_host, self.opts.probe_port,
                                         healthy=lambda: self._healthy(tasks),
-                                        ready=self.eventing.not_synced)
+                                        ready=self.eventing.not_synced,
+                                        metrics=k8s_metrics.render)
         try:
             major, minor = await self.discovery.server_version()
             log.info("API server %d.%d", major, minor)
@@ -176,7 +178,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Optio
     p.add_argument("--identity", default=None)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--probe-port", type=int, default=int(os.environ.get("KNPY_PROBE_PORT", 8080)),
-                   help="GET /healthz and /readyz (0: off)")
+                   help="GET /healthz, /readyz and /metrics (0: off)")
     p.add_argument("--log-level", default=os.environ.get("KNPY_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
     opts = Options(namespace=a.namespace, contract_configmap=a.contract_configmap,

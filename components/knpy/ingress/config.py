@@ -19,7 +19,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 8080  # ExternalIP rules
     internal_port: int = 8081  # every rule (ClusterLocal too)
-    probe_port: int = 8090  # /healthz, /readyz; 0: off
+    probe_port: int = 8090  # /healthz, /readyz, /metrics; 0: off
     ingress_class: str = DEFAULT_CLASS
     public_service: str = "knpy-ingress"
     private_service: str = "knpy-ingress-internal"
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
                    default=int(env("KNPY_INGRESS_INTERNAL_PORT", "8081")),
                    help="the in-cluster listener: every rule")
     p.add_argument("--probe-port", type=int, default=int(env("KNPY_PROBE_PORT", "8090")),
-                   help="GET /healthz and /readyz (0: off)")
+                   help="GET /healthz, /readyz and /metrics (0: off)")
     p.add_argument("--ingress-class", default=env("KNPY_INGRESS_CLASS", DEFAULT_CLASS))
     p.add_argument("--public-service", default=env("KNPY_INGRESS_SERVICE", "knpy-ingress"))
     p.add_argument("--private-service",

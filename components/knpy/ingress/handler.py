@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from knpy.ingress.backends import Backends, Retries
+from knpy.ingress.metrics import GatewayMetrics
 from knpy.ingress.table import Path, Table
 from knpy.runtime.proxy import Exchange, http
 
@@ -37,12 +38,15 @@ def host_of(host: bytes) -> bytes:
 
 class IngressHandler:
     def __init__(self, table: Callable[[], Table], backends: Backends, *,
-                 external: bool) -> None:
+                 external: bool, metrics: GatewayMetrics) -> None:
         self.table = table
         self.backends = backends
         self.external = external
+        self.metrics = metrics
+        self.routes = metrics.routes
 
     def handle(self, ex: Exchange) -> None:
+        ex.on_done = self.metrics.unrouted.done  # until a split is picked
         if ex.host is None:
             ex.respond_raw(_NO_HOST)
             return
@@ -61,6 +65,10 @@ class IngressHandler:
         if pool is None or backend is None:
             ex.respond_raw(_NO_SPLIT)
             return
+        route = self.routes.get((backend.namespace, backend.name))
+        if route is None:
+            route = self.metrics.route(backend.namespace, backend.name)
+        ex.on_done = route.done
         names = path.header_names | backend.header_names
         if path.rewrite_host:
             names = names | {b"host"}

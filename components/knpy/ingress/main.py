@@ -15,6 +15,7 @@ from knpy.ingress.backends import Backends
 from knpy.ingress.config import Settings, parse_args
 from knpy.ingress.filesource import load_config
 from knpy.ingress.handler import IngressHandler
+from knpy.ingress.metrics import GatewayMetrics
 from knpy.ingress.programmer import INGRESS_RESOURCE, IngressProgrammer
 from knpy.ingress.table import Router
 from knpy.runtime.k8s import (
@@ -26,6 +27,7 @@ from knpy.runtime.k8s import (
     Lister,
     connect,
 )
+from knpy.runtime.k8s import metrics as k8s_metrics
 from knpy.runtime.observability import tracing
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
@@ -47,8 +49,10 @@ class Listeners:
                  tracer: Tracer | None = None) -> None:
         self.s = s
         self.backends = Backends(services, OPTIONS)
-        self.servers = [Server(IngressHandler(router.current, self.backends, external=e),
-                               OPTIONS) for e in (True, False)]
+        self.metrics = GatewayMetrics(asyncio.get_running_loop().time)
+        self.servers = [Server(IngressHandler(router.current, self.backends, external=e,
+                                              metrics=self.metrics), OPTIONS)
+                        for e in (True, False)]
         self.tracer = tracer
         for srv in self.servers:
             srv.tracer = tracer
@@ -67,8 +71,11 @@ class Listeners:
 
 
 async def _with_probes(s: Settings, ready: Callable[[], str | None],
-                       body: Callable[[], Awaitable[None]]) -> None:
-    probes = (await serve_probes(s.host, s.probe_port, healthy=lambda: None, ready=ready)
+                       body: Callable[[], Awaitable[None]],
+                       metrics: Callable[[], bytes]) -> None:
+    """The probe port also serves GET /metrics."""
+    probes = (await serve_probes(s.host, s.probe_port, healthy=lambda: None, ready=ready,
+                                 metrics=metrics)
               if s.probe_port else None)
     try:
         await body()
@@ -106,7 +113,8 @@ async def run_cluster(client: Client, s: Settings, tracer: Tracer | None = None)
         finally:
             await listeners.close()
             await cancel_and_wait(tasks)
-    await _with_probes(s, not_ready, body)
+    await _with_probes(s, not_ready, body,
+                       lambda: listeners.metrics.render() + k8s_metrics.render())
 
 
 async def run_file(s: Settings, path: Path, tracer: Tracer | None = None) -> None:
@@ -119,7 +127,7 @@ async def run_file(s: Settings, path: Path, tracer: Tracer | None = None) -> Non
             await asyncio.Event().wait()
         finally:
             await listeners.close()
-    await _with_probes(s, lambda: None, body)
+    await _with_probes(s, lambda: None, body, listeners.metrics.render)
 
 
 async def amain(argv: list[str], stop: asyncio.Event) -> int | None:

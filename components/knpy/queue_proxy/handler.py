@@ -14,6 +14,7 @@ from knpy.queue_proxy.drain import Drainer
 from knpy.queue_proxy.readiness import ReadinessProber
 from knpy.runtime.hotpath.breaker import Breaker, QueueFullError
 from knpy.runtime.hotpath.reqstats import RequestStats
+from knpy.runtime.observability.metrics import Histogram, class_histograms
 from knpy.runtime.proxy import Exchange, UpstreamPool, http
 
 QUEUE_FULL = http.error_response(503, "pending request queue full")
@@ -29,15 +30,16 @@ class QueueHandler:
     """A proxy-core Handler: one instance serves the queue-proxy's main port."""
 
     def __init__(self, pool: UpstreamPool, stats: RequestStats, breaker: Breaker | None,
-                 prober: ReadinessProber, drainer: Drainer, clock: Callable[[], float]) -> None:
+                 prober: ReadinessProber, drainer: Drainer, clock: Callable[[], float],
+                 latency: list[Histogram] | None = None) -> None:
         self.pool = pool
         self.stats = stats
         self.breaker = breaker
         self.prober = prober
         self.drainer = drainer
         self.clock = clock
-        # responses by status class (index 1..5), for the Prometheus endpoint
-        self.by_class = [0, 0, 0, 0, 0, 0]
+        # Request durations by status class, for the Prometheus endpoint (queue_proxy.metrics).
+        self.latency = class_histograms() if latency is None else latency
 
     def handle(self, ex: Exchange) -> None:
         if (ex.probe or ex.user_agent.startswith(_KUBE_PROBE) or ex.kubelet_probe
@@ -72,8 +74,9 @@ class QueueHandler:
         if slot is not None:
             ex.user = None
             slot.release()
-        self.stats.request_out(self.clock(), ex.proxied)
-        self.by_class[min(ex.status // 100, 5)] += 1
+        now = self.clock()
+        self.stats.request_out(now, ex.proxied)
+        self.latency[min(ex.status // 100, 5)].observe(now - ex.t0)
 
     # ---------------------------------------------------------------- probes
     def _probe(self, ex: Exchange) -> None:

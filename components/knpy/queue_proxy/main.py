@@ -55,11 +55,12 @@ async def serve(cfg: Config, stop: asyncio.Event) -> int:
     # loop serves it while these imports and listeners are set up).
     await asyncio.sleep(0)
     from knpy.queue_proxy.admin import AdminHandler
-    from knpy.queue_proxy.metrics import PrometheusHandler, Reporter, StatHandler
+    from knpy.queue_proxy.metrics import Reporter, StatHandler
+    from knpy.runtime.proxy.metrics import MetricsHandler
 
-    reporter = Reporter(cfg, stats, breaker, handler.by_class, started)
+    reporter = Reporter(cfg, stats, breaker, handler.latency, started)
     side = [Server(AdminHandler(drainer, stop)), Server(StatHandler(reporter)),
-            Server(PrometheusHandler(reporter))]
+            Server(MetricsHandler(reporter.prometheus))]
     for srv, port in zip(side, (cfg.admin_port, cfg.metrics_port, cfg.user_metrics_port),
                          strict=True):
         await srv.listen(host, port)

@@ -9,7 +9,7 @@ ping (multi-tenant):
                      and only it sends (--no-leader-elect: every replica sends)
 apiserver (one per ApiServerSource, configured by env as the controller writes it):
   --sink ($K_SINK), --config ($K_SOURCE_CONFIG, JSON), --kubeconfig
-Both: --probe-port ($KNPY_PROBE_PORT; 0 = off) serves /healthz and /readyz,
+Both: --probe-port ($KNPY_PROBE_PORT; 0 = off) serves /healthz, /readyz, /metrics,
 --log-level ($KNPY_LOG_LEVEL).
 """
 
@@ -20,12 +20,15 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from knpy.runtime.k8s import Informer, LeaderElector, connect
 from knpy.runtime.k8s.resources import Resource
 from knpy.runtime.observability.logs import setup_logging
+from knpy.runtime.observability.metrics import Registry
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
+from knpy.runtime.proxy.app import AppServer
 from knpy.runtime.proxy.health import Check, serve_probes
 from knpy.sources.apiserver import ApiServerAdapter, SourceConfig
 from knpy.sources.ping import PingScheduler
@@ -66,10 +69,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-async def _probes(a: argparse.Namespace, ready):
+def _metrics(sender: Sender) -> Callable[[], bytes]:
+    """The adapter's Prometheus text: what its sender delivered and gave up on."""
+    reg = Registry()
+    reg.collected("source_events_sent_total", "counter", "Events the sink accepted (2xx)",
+                  (), lambda: [((), sender.stats.sent)])
+    reg.collected("source_events_failed_total", "counter",
+                  "Events given up on (refused, or retries exhausted)", (),
+                  lambda: [((), sender.stats.failed)])
+    return reg.render
+
+
+async def _probes(a: argparse.Namespace, ready: Check, sender: Sender) -> AppServer | None:
     if not a.probe_port:
         return None
-    return await serve_probes(a.probe_host, a.probe_port, healthy=lambda: None, ready=ready)
+    return await serve_probes(a.probe_host, a.probe_port, healthy=lambda: None, ready=ready,
+                              metrics=_metrics(sender))
 
 
 async def run_ping(a: argparse.Namespace, sender: Sender) -> None:
@@ -98,7 +113,7 @@ async def run_ping(a: argparse.Namespace, sender: Sender) -> None:
                 on_stopped_leading=lambda: sched.set_active(False))
             tasks.append(asyncio.create_task(elector.run(), name="leader-election"))
         ready = lambda: None if inf.synced.is_set() else "PingSources not synced"  # noqa: E731
-    probes = await _probes(a, ready)
+    probes = await _probes(a, ready, sender)
     try:
         await asyncio.gather(*tasks)
     finally:
@@ -123,7 +138,7 @@ async def run_apiserver(a: argparse.Namespace, sender: Sender) -> None:
     try:
         await adapter.setup()
         probes = await _probes(a, lambda: None if all(
-            i.synced.is_set() for i in adapter.informers) else "informers not synced")
+            i.synced.is_set() for i in adapter.informers) else "informers not synced", sender)
         try:
             await adapter.run()
         finally:

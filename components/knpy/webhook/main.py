@@ -4,7 +4,8 @@ Flags (env): --port (8443), --host (0.0.0.0), --kubeconfig ($KUBECONFIG; in-clus
 unset), --namespace ($SYSTEM_NAMESPACE, knpy-system), --secret (knpy-webhook-certs),
 --service (knpy-webhook: the cert's DNS names), --san (extra SANs, repeatable, e.g.
 127.0.0.1), --validating-config / --mutating-config (names whose caBundle it manages),
---standalone (no Kubernetes: fresh in-memory certs; --ca-out FILE writes the CA).
+--standalone (no Kubernetes: fresh in-memory certs; --ca-out FILE writes the CA),
+--metrics-port ($KNPY_METRICS_PORT, 9090; 0 = off: GET /metrics over plain HTTP).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS, serving_config
 from knpy.runtime.k8s import ConfigStore, connect
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait
+from knpy.runtime.proxy.metrics import serve_metrics
 from knpy.webhook.admission import eventing_handlers, merge_handlers
 from knpy.webhook.certs import generate
 from knpy.webhook.registration import CertKeeper, load_or_create_certs
-from knpy.webhook.server import load_bundle, make_server, ssl_context
+from knpy.webhook.server import AdmissionMetrics, load_bundle, make_server, ssl_context
 from knpy.webhook.serving import serving_handlers
 from knpy.webhook.sources import sources_handlers
 
@@ -37,6 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m knpy.webhook")
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=int(os.environ.get("KNPY_WEBHOOK_PORT", 8443)))
+    p.add_argument("--metrics-port", type=int,
+                   default=int(os.environ.get("KNPY_METRICS_PORT", 9090)),
+                   help="GET /metrics, Prometheus text over plain HTTP (0: off)")
     p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
     p.add_argument("--namespace", default=os.environ.get("SYSTEM_NAMESPACE", "knpy-system"))
     p.add_argument("--secret", default="knpy-webhook-certs")
@@ -83,10 +88,13 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
     handlers = merge_handlers(eventing_handlers(lambda: store.get(BROKER_DEFAULTS_CONFIG)),
                               sources_handlers(),
                               serving_handlers(lambda: serving_config(store.get)))
-    server = make_server(lambda: handlers)
+    metrics = AdmissionMetrics()
+    server = make_server(lambda: handlers, metrics)
     ctx = ssl_context(bundle)
     await server.listen(a.host, a.port, ssl=ctx)
     log.info("webhook serving on https://%s:%d", a.host, a.port)
+    metrics_server = (await serve_metrics(a.host, a.metrics_port, metrics.render)
+                      if a.metrics_port else None)
 
     if client is not None:
         keeper = CertKeeper(client, a.namespace, a.secret, sans_for(a), bundle,
@@ -98,6 +106,8 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
     finally:
         await cancel_and_wait(tasks)
         await server.close(SHUTDOWN_GRACE)
+        if metrics_server is not None:
+            await metrics_server.close()
         if client is not None:
             await client.close()
 

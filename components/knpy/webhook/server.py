@@ -1,4 +1,5 @@
 """The HTTPS server: POST /defaulting and /validation take AdmissionReview v1; GET /healthz.
+Each review is counted and timed (`AdmissionMetrics`, served on --metrics-port).
 
 Bad requests (not JSON, not an AdmissionReview) get a 400 with the reason; a handler crash
 gets a review that denies with the error, so nothing is admitted unchecked.
@@ -15,10 +16,12 @@ import json
 import logging
 import ssl
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from knpy.runtime.observability.metrics import Registry
 from knpy.runtime.proxy import ProxyOptions
 from knpy.runtime.proxy.app import AppServer, Request, method_not_allowed, not_found
 from knpy.webhook.admission import Handlers, default_review, validate_review
@@ -54,11 +57,38 @@ _REVIEWS: dict[bytes, Review] = {b"/validation": validate_review,
                                  b"/defaulting": default_review}
 
 
+class AdmissionMetrics:
+    """Reviews by webhook (`validation`/`defaulting`), verdict (`allowed` true/false, empty
+    for a 400) and response code, and their durations by webhook. Labels never come from
+    the request body, so a caller cannot grow them."""
+
+    def __init__(self) -> None:
+        self.registry = reg = Registry()
+        self.requests = reg.counter("webhook_admission_requests_total",
+                                    "AdmissionReviews answered",
+                                    ("webhook", "allowed", "response_code"))
+        self.durations = reg.histogram("webhook_admission_duration_seconds",
+                                       "Time to decode, review and encode one review",
+                                       ("webhook",))
+
+    def observe(self, path: bytes, status: int, out: dict[str, Any], seconds: float) -> None:
+        webhook = path.decode()[1:]
+        resp = out.get("response")
+        allowed = "" if not isinstance(resp, dict) else str(bool(resp.get("allowed"))).lower()
+        self.requests.labels(webhook, allowed, str(status)).value += 1
+        self.durations.labels(webhook).observe(seconds)
+
+    def render(self) -> bytes:
+        return self.registry.render()
+
+
 class Admission:
     """The endpoints, served as a `runtime.proxy.app.App`."""
 
-    def __init__(self, handlers: Callable[[], Handlers]) -> None:
+    def __init__(self, handlers: Callable[[], Handlers],
+                 metrics: AdmissionMetrics | None = None) -> None:
         self.handlers = handlers
+        self.metrics = metrics or AdmissionMetrics()
 
     def head(self, req: Request) -> None:
         path = req.path()
@@ -74,8 +104,12 @@ class Admission:
             not_found(req)
 
     async def respond(self, req: Request) -> None:
-        status, out = self.review(req.payload(), _REVIEWS[req.path()])
-        req.reply(status, json.dumps(out).encode(), content_type=_JSON)
+        t0 = time.monotonic()
+        path = req.path()
+        status, out = self.review(req.payload(), _REVIEWS[path])
+        body = json.dumps(out).encode()
+        self.metrics.observe(path, status, out, time.monotonic() - t0)
+        req.reply(status, body, content_type=_JSON)
 
     def review(self, raw: bytes, fn: Review) -> tuple[int, dict[str, Any]]:
         try:
@@ -99,9 +133,10 @@ def _uid(body: Any) -> str:
     return request.get("uid", "") if isinstance(request, dict) else ""
 
 
-def make_server(handlers: Callable[[], Handlers]) -> AppServer:
+def make_server(handlers: Callable[[], Handlers],
+                metrics: AdmissionMetrics | None = None) -> AppServer:
     """The webhook's server on the proxy core, not yet listening: `await
     server.listen(host, port, ssl=ssl_context(bundle))`. Reviews over 3 MiB get 413."""
     # Idle keep-alive connections close after 75 s, as aiohttp's server did.
-    return AppServer(Admission(handlers), ProxyOptions(keepalive_timeout=75.0),
+    return AppServer(Admission(handlers, metrics), ProxyOptions(keepalive_timeout=75.0),
                      max_body=3 * 1024 * 1024)

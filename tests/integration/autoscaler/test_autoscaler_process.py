@@ -14,6 +14,7 @@ from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage, encode_wire_stats
 from tests.support.poll import eventually
 from tests.support.procs import python_module
+from tests.support.prom import scrape, value
 
 TARGET_1 = {"autoscaling.knative.dev/target": "1",
             "autoscaling.knative.dev/target-utilization-percentage": "100"}
@@ -38,12 +39,17 @@ async def test_scrapes_real_pods_and_exposes_the_decision(start_autoscaler, stat
         assert st["mode"] == "Proxy"  # negative EBC keeps the activator in the path
         # panic: 8 needed / 2 ready = 4 >= 2.0 threshold
         assert st["panicMode"] is True
-        async with s.get(f"{a.base}/metrics") as resp:
-            text = await resp.text()
-        labels = 'namespace_name="ns",revision_name="scraped"'
-        assert f"autoscaler_desired_pods{{{labels}}} 8" in text
-        assert f"autoscaler_stable_request_concurrency{{{labels}}} 8" in text
-        assert f"autoscaler_panic_mode{{{labels}}} 1" in text
+        samples = await scrape(s, f"{a.base}/metrics")
+        rev = {"namespace_name": "ns", "revision_name": "scraped"}
+        for name, want in (("autoscaler_desired_pods", 8), ("autoscaler_actual_pods", 2),
+                           ("autoscaler_panic_mode", 1),
+                           ("autoscaler_stable_request_concurrency", 8),
+                           ("autoscaler_panic_request_concurrency", 8),
+                           ("autoscaler_excess_burst_capacity", 2 * 1 - 211 - 8),
+                           ("autoscaler_target_concurrency_per_pod", 1)):
+            assert value(samples, name, **rev) == want, name
+        assert ("autoscaler_stable_requests_per_second",
+                frozenset(rev.items())) not in samples  # a concurrency-scaled revision
         async with s.get(f"{a.base}/api/v1/revisions") as resp:
             assert [r["name"] for r in (await resp.json())["revisions"]] == ["scraped"]
 

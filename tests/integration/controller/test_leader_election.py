@@ -14,6 +14,7 @@ from tests.support.apiserver import make_namespace
 from tests.support.cluster import KubeAPI
 from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, spawn, stop
+from tests.support.prom import scrape, value
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -75,6 +76,7 @@ async def test_one_leader_writes_and_a_standby_takes_over(
         await eventually(lambda: broker("one"), 30, what="broker ready under the leader")
         got = await eventually(lambda: reporters(client, namespace, "one"), 10)
         assert got == {f"ctl-{leader}"}, "only the leader reconciled (and wrote)"
+        await _reconciles_counted(probe[leader])
 
         stop(procs[leader], sig=signal.SIGKILL)  # no clean release: the lease must expire
         await client.create(BROKERS, {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
@@ -93,3 +95,14 @@ async def test_one_leader_writes_and_a_standby_takes_over(
 async def _is(coro, want) -> bool:
     return await coro == want
 
+
+
+async def _reconciles_counted(port: int) -> None:
+    """The probe port's /metrics: the runtime counted and timed the Broker reconciles."""
+    async with aiohttp.ClientSession() as http:
+        m = await scrape(http, f"http://127.0.0.1:{port}/metrics")
+    broker = {"reconciler": "broker"}
+    assert value(m, "controller_reconciles_total", result="success", **broker) >= 1
+    total = value(m, "controller_reconciles_total", **broker)
+    assert value(m, "controller_reconcile_duration_seconds_count", **broker) == total
+    assert ("controller_workqueue_depth", frozenset(broker.items())) in m

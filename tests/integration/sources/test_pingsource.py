@@ -20,7 +20,8 @@ from tests.integration.sources.helpers import cond, deployment, make_available, 
 from tests.support.apiserver import make_namespace
 from tests.support.cluster import KubeAPI
 from tests.support.poll import eventually
-from tests.support.procs import python_module, running
+from tests.support.procs import free_port, python_module, running
+from tests.support.prom import parse, value
 from tests.unit.sources.conftest import Sink
 
 pytestmark = pytest.mark.timeout(120)
@@ -92,8 +93,16 @@ metadata: {{name: broken}}
 spec: {{schedule: "99 * * * *", sink: {{uri: "{sink.url}"}}}}
 """)
     log = logdir / "ping-file.log"
-    with running(python_module("knpy.sources", "ping", "--file", str(f)), log_path=log):
+    probe = free_port()
+    with running(python_module("knpy.sources", "--probe-host", "127.0.0.1", "--probe-port",
+                               str(probe), "ping", "--file", str(f)), log_path=log,
+                 port=probe, ready_timeout=30):
         events = await sink.wait_for(1, within=15)
+        # every second one more: the count lies between the events seen before the
+        # scrape (less the one whose response may still be on its way) and those after
+        before = len(sink.events)
+        sent = await _sent_total(probe)
+        assert max(1, before - 1) <= sent <= len(sink.events)
     assert events[0].source == "/apis/v1/namespaces/dev/pingsources/local"
     assert events[0].data == b"hi"
     assert "spec.schedule" in log.read_text(), "the bad entry is reported by field"
@@ -136,3 +145,14 @@ async def _holder(client: Client, ns: str) -> str | None:
     except ApiError:
         return None
     return (lease.get("spec") or {}).get("holderIdentity")
+
+
+async def _sent_total(port: int) -> float:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s, \
+            s.get(f"http://127.0.0.1:{port}/metrics") as r:
+        samples, types = parse(await r.text())
+    assert types["source_events_sent_total"] == "counter"
+    assert value(samples, "source_events_failed_total") == 0
+    return value(samples, "source_events_sent_total")

@@ -216,3 +216,23 @@ def test_aggregated_roles_leave_rules_to_the_aggregation_controller() -> None:
     assert set(aggregated) == {"knpy-addressable-resolver", "knpy-podspecable-binding"}
     for name, o in aggregated.items():
         assert "rules" not in o, name
+
+
+def test_every_knpy_deployment_is_scraped_on_a_port_its_container_serves() -> None:
+    """prometheus.io/scrape + port on each component's pods, naming a declared containerPort
+    whose process serves GET /metrics there (docs/observability.md)."""
+    objs = render()
+    want = {"knpy-controller": 8080, "knpy-webhook": 9090, "knpy-ingress": 8090,
+            "knpy-activator": 9090, "knpy-autoscaler": 8080, "knpy-broker-ingress": 9092,
+            "knpy-broker-dispatcher": 9092}
+    for name, port in want.items():
+        pod = objs[("Deployment", name)]["spec"]["template"]
+        ann = pod["metadata"]["annotations"]
+        assert ann["prometheus.io/scrape"] == "true", name
+        assert ann["prometheus.io/port"] == str(port), name
+        assert ann["prometheus.io/path"] == "/metrics", name
+        c = pod["spec"]["containers"][0]
+        assert port in [p["containerPort"] for p in c["ports"]], name
+        args = " ".join(c.get("args", []))
+        if name.startswith("knpy-broker") or name == "knpy-webhook":
+            assert f"--metrics-port={port}" in args, name

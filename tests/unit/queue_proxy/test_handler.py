@@ -85,5 +85,5 @@ async def test_proxied_requests_and_refusals_are_counted(rig: Rig) -> None:
     assert await rig.server.wait_idle(3)
     _, _, count, proxied = rig.stats.report(asyncio.get_running_loop().time())
     assert (count, proxied) == (5, 5)
-    assert rig.handler.by_class[2] == 3 and rig.handler.by_class[5] == 2
+    assert rig.handler.latency[2].count == 3 and rig.handler.latency[5].count == 2
     assert rig.stats.concurrency == 0 and rig.stats.proxied_concurrency == 0

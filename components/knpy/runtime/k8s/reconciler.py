@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
+from knpy.runtime.k8s import metrics
 from knpy.runtime.k8s.client import Client
 from knpy.runtime.k8s.errors import ApiError, PermanentError, RequeueAfter, SkipKey
 from knpy.runtime.k8s.events import WARNING, Recorder
@@ -138,6 +140,9 @@ class Controller:
         self.workers = workers
         self.queue = queue or WorkQueue(self.name)
         self.errors = 0
+        self._results = {r: metrics.RECONCILES.labels(self.name, r) for r in metrics.RESULTS}
+        self._duration = metrics.DURATIONS.labels(self.name)
+        metrics.track(self)
 
     # ------------------------------------------------------------------ feeding
     def enqueue(self, obj: Obj) -> None:
@@ -202,23 +207,34 @@ class Controller:
                 self.queue.done(key)
 
     async def process(self, key: str) -> None:
+        t0 = time.monotonic()
+        result = "success"
         try:
             await self.reconciler.reconcile(key)
         except RequeueAfter as r:
+            result = "requeue"
             self.queue.forget(key)
             self.queue.add_after(key, r.seconds)
         except SkipKey:
+            result = "skip"
             self.queue.forget(key)
         except PermanentError as exc:
+            result = "permanent_error"
             self.errors += 1
             self.queue.forget(key)
             log.error("%s: %s: permanent error, not retrying: %s", self.name, key, exc)
         except asyncio.CancelledError:
+            result = ""
             raise
         except Exception as exc:
+            result = "error"
             self.errors += 1
             delay = self.queue.add_rate_limited(key)
             log.warning("%s: %s: reconcile failed (retry in %.3fs): %s", self.name, key,
                         delay, exc, exc_info=not isinstance(exc, ApiError))
         else:
             self.queue.forget(key)
+        finally:
+            if result:  # a cancelled reconcile (shutdown) is not one
+                self._results[result].value += 1
+                self._duration.observe(time.monotonic() - t0)

@@ -166,6 +166,11 @@ class WorkQueue:
     def retries(self, key: str) -> int:
         return self.rate_limiter.retries(key)
 
+    @property
+    def depth(self) -> int:
+        """Keys ready to be taken (not those waiting out a delay)."""
+        return len(self._fast) + len(self._slow)
+
     # ------------------------------------------------------------------ taking
     def _notify(self) -> None:
         # Waiting workers all wake; the first takes the key, the rest wait again.
