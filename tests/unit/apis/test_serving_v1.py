@@ -155,6 +155,15 @@ def test_config_defaults_apply() -> None:
                       volumes=[{"name": "v", "emptyDir": {}}]),
                  "spec.template.spec.containers[0].volumeMounts[0].mountPath: '/var/log' is "
                  "a reserved path", id="reserved-path"),
+    pytest.param(ksvc(containers=[{"image": "a", "lifecycle": {"postStart": {
+                     "exec": {"command": ["true"]}}}}]),
+                 "spec.template.spec.containers[0].lifecycle: must not set the field(s)",
+                 id="lifecycle-hook"),
+    pytest.param(ksvc(containers=[{"image": "a", "tty": True}]),
+                 "spec.template.spec.containers[0].tty: must not set the field(s)", id="tty"),
+    pytest.param(ksvc(containers=[{"image": "a", "securityContext": {"runAsUser": -10}}]),
+                 "spec.template.spec.containers[0].securityContext.runAsUser: must be between "
+                 "0 and 2147483647: got -10", id="negative-uid"),
     pytest.param(ksvc(serviceAccountName="foo@bar.baz"),
                  "spec.template.spec.serviceAccountName: invalid value: foo@bar.baz: a "
                  "lowercase RFC 1123 subdomain", id="service-account-name"),
@@ -239,3 +248,15 @@ def test_service_name_must_leave_room_for_revision_suffix() -> None:
     svc = ksvc()
     svc["metadata"]["name"] = "a" * 60
     assert "metadata.name: invalid value" in errors(svc)
+
+
+def test_a_named_port_without_a_number_is_the_default_user_port() -> None:
+    # Knative's runtime conformance (TestProtocols/http1) sets only the port's name
+    obj = ksvc(containers=[{"image": "a", "ports": [{"name": "http1"}]}])
+    assert errors(obj) == ""
+    obj = ksvc(containers=[{"image": "a", "ports": [{"name": "http1", "containerPort": 0}]}])
+    assert errors(obj) == ""
+    rev = v1.Revision({"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+                       "metadata": {"name": "r", "namespace": "ns"},
+                       "spec": obj["spec"]["template"]["spec"]})
+    assert rev.spec.user_port == 8080

@@ -33,6 +33,10 @@ __all__ = ["validate_revision", "validate_revision_spec", "validate_revision_tem
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# Container fields Knative's schema does not carry (its ContainerMask): the queue-proxy
+# owns the lifecycle hooks, and a request-driven container has no terminal.
+_DISALLOWED_CONTAINER_FIELDS = ("lifecycle", "stdin", "stdinOnce", "tty", "volumeDevices")
+_MAX_ID = 2**31 - 1
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _PROBE_HANDLERS = ("tcpSocket", "httpGet", "exec", "grpc")
 _INT32_MAX = 2**31 - 1
@@ -87,8 +91,9 @@ def _validate_port(p: Any) -> FieldError:
     errs = FieldError.none()
     port = p.get("containerPort")
     if port is not None:
-        if not _is_int(port) or not 1 <= port <= 65535:
-            errs = errs.also(FieldError.out_of_bounds(port, 1, 65535, "containerPort"))
+        # 0 is Knative's "unset": the user port is then 8080
+        if not _is_int(port) or not 0 <= port <= 65535:
+            errs = errs.also(FieldError.out_of_bounds(port, 0, 65535, "containerPort"))
         elif port in RESERVED_PORTS:
             errs = errs.also(FieldError(
                 f"{port} is a reserved port", "containerPort",
@@ -177,6 +182,10 @@ def _validate_container(c: Any, serving: bool, volumes: set[str]) -> FieldError:
     if not isinstance(c, dict):
         return FieldError.invalid(c, "", "want a container")
     errs = FieldError.none()
+    for f in _DISALLOWED_CONTAINER_FIELDS:
+        if c.get(f) not in (None, False, {}, []):
+            errs = errs.also(FieldError.disallowed(f))
+    errs = errs.also(_validate_security_context(c.get("securityContext")))
     if not c.get("image"):
         errs = errs.also(FieldError.missing("image"))
     name = c.get("name")
@@ -205,6 +214,18 @@ def _validate_container(c: Any, serving: bool, volumes: set[str]) -> FieldError:
     if serving:
         errs = errs.also(_validate_probe_port(c))
     errs = errs.also(_validate_probe(c.get("livenessProbe"), False).via_field("livenessProbe"))
+    return errs
+
+
+def _validate_security_context(sc: Any) -> FieldError:
+    """User and group IDs are Linux ids: 0..2^31-1 (Knative's SecurityContext rule)."""
+    if not isinstance(sc, dict):
+        return FieldError.none()
+    errs = FieldError.none()
+    for f in ("runAsUser", "runAsGroup"):
+        v = sc.get(f)
+        if v is not None and (not _is_int(v) or not 0 <= v <= _MAX_ID):
+            errs = errs.also(FieldError.out_of_bounds(v, 0, _MAX_ID, f"securityContext.{f}"))
     return errs
 
 
