@@ -41,15 +41,17 @@ def revision_config(rev: Obj) -> RevisionConfig:
     return RevisionConfig(md.get("namespace", ""), md["name"], int(cc), float(timeout))
 
 
-def ready_addresses(ep: Obj, port_name: str | None = "http") -> list[str]:
-    """host:port of every ready address; the port named `port_name` (else the first)."""
+def ready_addresses(ep: Obj, port_name: str | None = "http",
+                    field: str = "addresses") -> list[str]:
+    """host:port of every ready address (`field="notReadyAddresses"`: of every address not
+    ready yet); the port named `port_name` (else the first)."""
     out = []
     for subset in ep.get("subsets") or []:
         ports = subset.get("ports") or []
         port = next((p for p in ports if p.get("name") == port_name), ports[0] if ports else None)
         if port is None:
             continue
-        for addr in subset.get("addresses") or []:
+        for addr in subset.get(field) or []:
             ip = addr.get("ip")
             if ip:
                 host = f"[{ip}]" if ":" in ip else ip
@@ -71,14 +73,16 @@ class ClusterSource:
         self.client: Client | None = None
         self.synced = asyncio.Event()  # every informer has listed once
         # Endpoints may arrive before their Revision: remember them until it does.
-        self._backends: dict[str, list[str]] = {}
+        self._backends: dict[str, tuple[list[str], list[str]]] = {}
 
     def on_revision(self, rev: Obj) -> None:
         cfg = revision_config(rev)
         if (rev.get("metadata") or {}).get("deletionTimestamp"):
             self.revisions.remove(cfg.key)
             return
-        self.revisions.upsert(cfg, self._backends.get(cfg.key, []))
+        ready, unready = self._backends.get(cfg.key, ([], []))
+        self.revisions.upsert(cfg)
+        self.revisions.set_backends(cfg.key, ready, unready)
 
     def on_revision_deleted(self, rev: Obj) -> None:
         self.revisions.remove(revision_config(rev).key)
@@ -89,9 +93,12 @@ class ClusterSource:
         if not name:
             return
         key = f"{md.get('namespace', '')}/{name}"
-        dests = ready_addresses(ep)
-        self._backends[key] = dests
-        self.revisions.set_backends(key, dests)
+        # Pods not ready yet are backends too, used once they pass the activator's own
+        # probe (as Knative's activator does): a new pod takes requests as soon as its
+        # queue-proxy says ready, not a kubelet probe period plus an Endpoints update later.
+        ready, unready = ready_addresses(ep), ready_addresses(ep, field="notReadyAddresses")
+        self._backends[key] = (ready, unready)
+        self.revisions.set_backends(key, ready, unready)
 
     def on_endpoints_deleted(self, ep: Obj) -> None:
         md = ep.get("metadata") or {}

@@ -3,8 +3,8 @@
 As Knative's activator does (revision_backends.go): `GET /healthz` with
 `K-Network-Probe: queue` and `User-Agent: Knative-Activator-Probe`; a pass is 200 with body
 `queue` (the queue-proxy's answer once the user container is ready). Each new pod is probed
-every 200 ms, each attempt limited to 300 ms, until it passes; a healthy pod stays healthy
-until it leaves the backend set (the endpoints' own readiness takes over from there).
+every 100 ms, each attempt limited to 300 ms, until it passes; a healthy pod stays healthy
+until it leaves the backend set or the kubelet calls it not ready (revisions.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from knpy.runtime.proxy.probe import get_request, probe
 
 log = logging.getLogger("knpy.activator.prober")
 
-PROBE_PERIOD = 0.2
+PROBE_PERIOD = 0.1  # a new pod gets requests at most this long after it is ready
 PROBE_TIMEOUT = 0.3
 PROBE_PATH = "/healthz"
 USER_AGENT = "Knative-Activator-Probe"

@@ -53,6 +53,7 @@ class Revisions:
         self.by_key: dict[bytes, RevisionThrottler] = {}  # what the handler reads
         self.activator_index = -1
         self.activator_count = 1
+        self._ready: dict[str, set[str]] = {}  # per revision: what the kubelet called ready
 
     def get(self, key: str) -> RevisionThrottler | None:
         return self.by_key.get(key.encode())
@@ -74,16 +75,29 @@ class Revisions:
         if backends is not None:
             self.set_backends(cfg.key, backends)
 
-    def set_backends(self, key: str, backends: Iterable[str]) -> None:
+    def set_backends(self, key: str, backends: Iterable[str],
+                     not_ready: Iterable[str] = ()) -> None:
+        """`backends` the kubelet calls ready, `not_ready` the pods it does not (yet): both
+        take requests once they pass the probe; one that turns not ready is probed again."""
         rt = self.by_key.get(key.encode())
         if rt is None:
             return
-        added, removed = rt.set_dests(backends)
+        ready, unready = set(backends), set(not_ready)
+        added, removed = rt.set_dests(ready | unready)
         for t in removed:
             self.prober.forget(t)
         for t in added:
             t.pool.on_dial_error = lambda _pool, ex, rt=rt, t=t: self._dial_failed(rt, t, ex)
             self.prober.watch(rt, t)
+        # A pod the kubelet took out of the ready set: out until it passes again. (One
+        # that passed our probe before the kubelet's stays in while it is not ready yet.)
+        for d in unready & self._ready.get(key, set()):
+            rt.set_healthy(d, False)
+            self.prober.watch(rt, rt.trackers[d])
+        if ready:
+            self._ready[key] = ready
+        else:
+            self._ready.pop(key, None)
         if added or removed:
             log.info("revision %s: backends %s (+%d -%d)", key, sorted(rt.trackers),
                      len(added), len(removed))
@@ -135,6 +149,7 @@ class Revisions:
         ex.redirect(pick[0].pool)
 
     def remove(self, key: str) -> None:
+        self._ready.pop(key, None)
         rt = self.by_key.pop(key.encode(), None)
         if rt is None:
             return
