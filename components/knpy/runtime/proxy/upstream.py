@@ -94,7 +94,7 @@ class Sink(Protocol):
 class UpstreamPool:
     """Idle keep-alive connections to one upstream (host, port), most recently used first."""
 
-    __slots__ = ("_connecting", "closed", "connect_timeout", "connection_class", "host", "idle",
+    __slots__ = ("closed", "connect_timeout", "connection_class", "host", "idle",
                  "max_idle", "on_dial_error", "opened", "port", "write_high_water")
 
     def __init__(self, host: str, port: int, *, max_idle: int = 1024,
@@ -115,7 +115,6 @@ class UpstreamPool:
         # elsewhere (`ex.redirect(other_pool)`) and return True; False keeps the 502. The
         # activator uses it to take a dead pod out of rotation and pick another one.
         self.on_dial_error: Callable[[UpstreamPool, Exchange], bool] | None = None
-        self._connecting: set[asyncio.Task[None]] = set()
 
     def dispatch(self, ex: Sink, head: bytes) -> None:
         """Send `ex` on an idle connection now, or on a new one once it is connected."""
@@ -129,10 +128,7 @@ class UpstreamPool:
 
     def dial(self, ex: Sink, head: bytes) -> None:
         """Send `ex` on a new connection once it is connected (`ex.task` while dialing)."""
-        task = asyncio.get_running_loop().create_task(self._connect(ex, head))
-        self._connecting.add(task)
-        task.add_done_callback(self._connecting.discard)
-        ex.task = task
+        ex.task = asyncio.get_running_loop().create_task(self._connect(ex, head))
 
     async def _connect(self, ex: Sink, head: bytes) -> None:
         loop = asyncio.get_running_loop()
@@ -187,13 +183,14 @@ class UpstreamPool:
             pass
 
     def close(self) -> None:
-        """Close idle connections and refuse to keep more; in-flight ones finish."""
+        """Close idle connections and refuse to keep more. Requests in flight finish,
+        including those still dialing: their connection is used once, then closed (a pod
+        the activator drops is still draining and answers them; cancelling the dial would
+        leave the request unanswered until its timeout)."""
         self.closed = True
         for up in self.idle:
             up.close()
         self.idle.clear()
-        for task in list(self._connecting):
-            task.cancel()
 
 
 class UpstreamConnection(asyncio.Protocol):
