@@ -320,3 +320,48 @@ async def test_request_dialing_a_pod_that_leaves_the_endpoints_is_still_answered
     finally:
         srv.close()
         await srv.wait_closed()
+
+
+async def test_pooled_connection_closed_by_a_pod_that_stopped_is_retried_elsewhere(
+        act: Act) -> None:
+    """A pod's queue-proxy ends its drain while this activator still routes to it: it
+    closes the reused keep-alive connection the request arrives on, unanswered, and no
+    longer listens. The GET goes again on a fresh connection, which is refused, so it goes
+    to the other pod: the client sees one 200."""
+    served = arrived = 0
+    srv: asyncio.Server | None = None
+
+    async def pod(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal served, arrived
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                arrived += 1
+                if served:
+                    assert srv is not None
+                    srv.close()  # drained: the listener closes, and so does this connection
+                    break
+                served += 1
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+                await writer.drain()
+        writer.close()
+
+    srv = await asyncio.start_server(pod, "127.0.0.1", 0)
+    stopping = f"127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+    act.revisions.upsert(RevisionConfig("default", "hello", 0), [stopping])
+    rt = act.revisions.get("default/hello")
+    await eventually(lambda: rt.assigned)
+    assert await act.get("/") == (200, "first")  # its connection is now pooled
+    act.revisions.set_backends("default/hello", [stopping, act.upstream])
+    await eventually(lambda: len(rt.assigned) == 2)
+    live = next(t for t in rt.assigned if t.dest == act.upstream)
+    busy = live.breaker.reserve()  # the less loaded pod wins: the stopping one
+    assert busy is not None
+    act.down.add(stopping)  # its probes fail from now on
+    try:
+        assert await act.get("/") == (200, "hello")
+    finally:
+        busy.release()
+    assert (served, arrived) == (1, 2)  # the GET reached the stopping pod, unanswered
+    assert [t.dest for t in rt.assigned] == [act.upstream]  # refused: out of rotation
+    await srv.wait_closed()
