@@ -3,8 +3,15 @@
 As in Knative, it starts the drain. It answers once the queue-proxy has drained and
 finished the requests in flight (Knative answers when the quiet period ends), so the
 kubelet stops the user container only after its last request. If no SIGTERM reaches the
-queue-proxy within `TERM_WAIT` seconds, the kubelet is restarting the user container
-(liveness), not deleting the pod, so the drain is called off and the hook answers at once.
+queue-proxy within a second, the kubelet is restarting the user container (liveness), not
+deleting the pod, so the drain is called off and the hook answers at once.
+
+Kubelets before 1.28 build the hook's URL as `http://<ip>:<port>/` + path, so the
+`/wait-for-drain` of the pod spec arrives as `//wait-for-drain`. Knative's Go mux
+redirects that to the clean path and the kubelet follows; here repeated leading slashes
+are simply ignored. (Answering it 404 made the hook return at once: the kubelet ignores
+the status, so the user container was stopped together with the queue-proxy while
+requests were still routed to the pod.)
 """
 
 from __future__ import annotations
@@ -18,12 +25,7 @@ from knpy.runtime.proxy import Exchange, http
 log = logging.getLogger("knpy.queue_proxy")
 
 DRAIN_PATH = b"/wait-for-drain"
-# Knative waits 1 s. The kubelet sends the queue-proxy its SIGTERM concurrently with the
-# user container's preStop, through the container runtime; on a loaded node that took
-# longer than 1 s, the drain was called off, the user container stopped at once and
-# requests still routed to the pod failed (502 "connection refused" or cut mid-request).
-# Waiting longer only delays a liveness restart of an already failing container.
-TERM_WAIT = 10.0
+TERM_WAIT = 1.0  # Knative's: no SIGTERM this long after the hook = a container restart
 _NOT_FOUND = http.error_response(404, "404 page not found")
 _OK = http.response(200, b"")
 
@@ -36,7 +38,10 @@ class AdminHandler:
         self.term_wait = term_wait
 
     def handle(self, ex: Exchange) -> None:
-        if ex.path() != DRAIN_PATH:
+        path = ex.path()
+        if path[:2] == b"//":
+            path = b"/" + path.lstrip(b"/")
+        if path != DRAIN_PATH:
             ex.respond_raw(_NOT_FOUND)
             return
         ex.defer(self._wait_for_drain(ex))
@@ -51,6 +56,6 @@ class AdminHandler:
 
     def _maybe_reset(self) -> None:
         if not self.terminating.is_set():
-            log.info("no SIGTERM %gs after /wait-for-drain: a container restart, drain called "
-                     "off", self.term_wait)
+            log.info("no SIGTERM %gs after /wait-for-drain: a container restart, drain "
+                     "called off", self.term_wait)
             self.drainer.reset()

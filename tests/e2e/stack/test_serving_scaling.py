@@ -96,14 +96,12 @@ def test_load_above_target_adds_replicas_which_go_again_to_zero(knpy_stack: Even
 
 # Was a known defect (1 to 9 of ~400-1000 requests got a 502 around the scale-down: "upstream
 # closed the connection before responding" or "dial tcp 127.0.0.1:8080: Connection
-# refused"). Probable cause, reproduced with processes (not yet confirmed here): the
-# kubelet sends the queue-proxy its SIGTERM concurrently with the
-# user container's preStop /wait-for-drain, and on this loaded node it came more than 1 s
-# later; the queue-proxy then called the drain off as for a liveness restart, the hook
-# returned, and the user container stopped while the activator still sent the pod requests.
-# The queue-proxy now waits 10 s for the SIGTERM and answers the hook only once drained
-# (tests/integration/activator/test_scale_down.py reproduces it at process level). The
-# queue-proxy logs "preStop: /wait-for-drain" and "SIGTERM: draining": their gap is the lag.
+# refused"). Cause: this cluster's kubelet (1.20) calls the preStop hook as
+# `GET //wait-for-drain`, which the queue-proxy answered 404 at once, so each deleted pod's
+# user container was stopped together with its queue-proxy (containerd's log: both
+# StopContainer calls within ~30 ms) while requests still reached it. The queue-proxy now
+# takes that path as the drain hook and answers it once drained
+# (tests/integration/activator/test_scale_down.py reproduces it with processes).
 def test_scale_down_from_three_pods_to_one_drains_without_failures(
         knpy_stack: Eventing, scaling_ns: str) -> None:
     ev, ns, rev = knpy_stack, scaling_ns, "drainer-00001"
