@@ -80,7 +80,7 @@ def test_pods_deleted_under_load_drain_without_failures(stack: Stack, tmp_path: 
     finally:
         load.stop()
         load.join()
-    assert load.outcomes[200] > 100, dict(load.outcomes)
+    assert load.outcomes[200] > 50, dict(load.outcomes)
     assert load.failed == 0, (dict(load.outcomes), load.errors, log)
     # the hook answers once its queue-proxy drained (no earlier, no failure)
     assert len(log) == 2 and all(line.startswith("preStop 200") for line in log), log
