@@ -6,7 +6,7 @@ kubelet stops the user container only after its last request. If no SIGTERM reac
 queue-proxy within a second, the kubelet is restarting the user container (liveness), not
 deleting the pod, so the drain is called off and the hook answers at once.
 
-Kubelets before 1.28 build the hook's URL as `http://<ip>:<port>/` + path, so the
+Kubelets before 1.26 build the hook's URL as `http://<ip>:<port>/` + path, so the
 `/wait-for-drain` of the pod spec arrives as `//wait-for-drain`. Knative's Go mux
 redirects that to the clean path and the kubelet follows; here repeated leading slashes
 are simply ignored. (Answering it 404 made the hook return at once: the kubelet ignores

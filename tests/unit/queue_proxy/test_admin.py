@@ -34,7 +34,7 @@ async def _get(port: int, target: str) -> bytes:
 
 @pytest.mark.parametrize("target", ["/wait-for-drain", "//wait-for-drain"])
 async def test_hook_waits_until_the_drain_finished(target: str) -> None:
-    """Kubelets before 1.28 send `//wait-for-drain` (URL = `http://ip:port/` + path): it is
+    """Kubelets before 1.26 send `//wait-for-drain` (URL = `http://ip:port/` + path): it is
     the drain hook too. It answered 404 at once, and the kubelet, which ignores the status,
     stopped the user container while the pod still got requests."""
     drainer, terminating = Drainer(0.1), asyncio.Event()
