@@ -94,7 +94,7 @@ class Sink(Protocol):
 class UpstreamPool:
     """Idle keep-alive connections to one upstream (host, port), most recently used first."""
 
-    __slots__ = ("closed", "connect_timeout", "connection_class", "host", "idle",
+    __slots__ = ("_connecting", "closed", "connect_timeout", "connection_class", "host", "idle",
                  "max_idle", "on_dial_error", "opened", "port", "write_high_water")
 
     def __init__(self, host: str, port: int, *, max_idle: int = 1024,
@@ -115,6 +115,8 @@ class UpstreamPool:
         # elsewhere (`ex.redirect(other_pool)`) and return True; False keeps the 502. The
         # activator uses it to take a dead pod out of rotation and pick another one.
         self.on_dial_error: Callable[[UpstreamPool, Exchange], bool] | None = None
+        # Dials in progress, held so the loop's weak references are not the only ones.
+        self._connecting: set[asyncio.Task[None]] = set()
 
     def dispatch(self, ex: Sink, head: bytes) -> None:
         """Send `ex` on an idle connection now, or on a new one once it is connected."""
@@ -128,7 +130,10 @@ class UpstreamPool:
 
     def dial(self, ex: Sink, head: bytes) -> None:
         """Send `ex` on a new connection once it is connected (`ex.task` while dialing)."""
-        ex.task = asyncio.get_running_loop().create_task(self._connect(ex, head))
+        task = asyncio.get_running_loop().create_task(self._connect(ex, head))
+        self._connecting.add(task)
+        task.add_done_callback(self._connecting.discard)
+        ex.task = task
 
     async def _connect(self, ex: Sink, head: bytes) -> None:
         loop = asyncio.get_running_loop()
