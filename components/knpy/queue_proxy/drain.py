@@ -4,11 +4,14 @@ Once draining, readiness probes answer 503 so the endpoints controller takes the
 rotation, but requests that still arrive are served normally. The drain completes once
 `quiet_period` has passed with no new request; then in-flight requests and upgraded
 connections are waited for (up to the revision timeout) before the process exits.
+`finished` is set once that is over: the user container's preStop (`/wait-for-drain`)
+answers only then, so the kubelet stops the user container after its last request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 
 class Drainer:
@@ -19,6 +22,8 @@ class Drainer:
         self._reset_count = 0
         # loop.time() of the latest non-probe request (probes must not extend the drain)
         self.last_request = 0.0
+        # Set by the process once the proxy has drained and answered what was in flight.
+        self.finished = asyncio.Event()
 
     def start(self) -> None:
         if not self.draining:
@@ -26,7 +31,7 @@ class Drainer:
             self._started = asyncio.get_running_loop().time()
 
     def reset(self) -> None:
-        """Stop draining (Knative: /wait-for-drain without a SIGTERM within 1 s)."""
+        """Stop draining (Knative: /wait-for-drain without a SIGTERM soon after)."""
         self.draining = False
         self._reset_count += 1
 
@@ -43,3 +48,15 @@ class Drainer:
             if remaining <= 0:
                 return True
             await asyncio.sleep(min(remaining, 0.5))
+
+    async def until_finished(self) -> bool:
+        """drain(), then wait for `finished`; False if the drain is called off first."""
+        resets = self._reset_count
+        if not await self.drain():
+            return False
+        while not self.finished.is_set():
+            if self._reset_count != resets:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.finished.wait(), 0.5)
+        return True

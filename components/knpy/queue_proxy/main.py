@@ -19,6 +19,8 @@ from knpy.runtime.proxy import ProxyOptions, Server, Timeouts, UpstreamPool
 
 log = logging.getLogger("knpy.queue_proxy")
 
+ADMIN_GRACE = 2.0  # for /wait-for-drain answers to go out once drained
+
 
 async def amain(argv: list[str], stop: asyncio.Event) -> int:
     """The queue-proxy process (knpy.runtime.process.run): configured by env only."""
@@ -75,9 +77,12 @@ async def serve(cfg: Config, stop: asyncio.Event) -> int:
     # No new request for a quiet period: stop accepting, let in-flight ones (and
     # upgraded connections) finish within the revision timeout, then exit.
     await main_server.close(grace=cfg.revision_timeout or 300.0)
+    # Now the preStop hook may answer (the kubelet then stops the user container): the
+    # admin server closes gracefully so that answer goes out.
+    drainer.finished.set()
     reporter.stop()
     for srv in side:
-        await srv.close()
+        await srv.close(grace=ADMIN_GRACE)
     pool.close()
     tracing.shutdown(tracer)
     log.info("drained; exiting")

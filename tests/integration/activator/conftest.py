@@ -45,6 +45,11 @@ class Stack:
     def queue_proxy(self, user_port: int, cc: int = 0,
                     env: dict[str, str] | None = None) -> int:
         """A queue-proxy on a free port in front of user_port (nothing need listen there)."""
+        return self.queue_proxy_ports(user_port, cc, env)["QUEUE_SERVING_PORT"]
+
+    def queue_proxy_ports(self, user_port: int, cc: int = 0,
+                          env: dict[str, str] | None = None) -> dict[str, Any]:
+        """queue_proxy(), returning all four ports by env name and the process ("proc")."""
         ports = {k: free_port() for k in ("QUEUE_SERVING_PORT", "QUEUE_ADMIN_PORT",
                                           "QUEUE_METRICS_PORT", "QUEUE_USER_METRICS_PORT")}
         env = {**{k: str(v) for k, v in ports.items()}, "USER_PORT": str(user_port),
@@ -53,8 +58,8 @@ class Stack:
                "SERVING_POD": f"hello-{user_port}", "QUEUE_DRAIN_QUIET_PERIOD_SECONDS": "0",
                **(env or {})}
         port = ports["QUEUE_SERVING_PORT"]
-        self._start(f"qp-{port}", python_module("knpy.queue_proxy"), port, env)
-        return port
+        proc = self._start(f"qp-{port}", python_module("knpy.queue_proxy"), port, env)
+        return {**ports, "proc": proc}
 
     def activator(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, Any]:
         port = free_port()

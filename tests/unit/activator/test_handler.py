@@ -5,7 +5,9 @@ holding, limits and forwarding."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -278,3 +280,88 @@ async def test_pod_that_never_answers_gets_504_and_frees_the_slot(act: Act) -> N
     assert rt.assigned[0].breaker.inflight == 0 and rt.pending == 0
     text = render(act.revisions.by_key).decode()
     assert 'response_code_class="5xx"} 1\n' in text
+
+
+async def test_request_dialing_a_pod_that_leaves_the_endpoints_is_still_answered(
+        act: Act) -> None:
+    """Scale-down: the endpoints drop a pod while a request's connection to it is still
+    being set up. The pod is draining, not gone: the request goes out once connected and
+    is answered. (Closing the pod's pool used to cancel the dial, leaving the request
+    unanswered until its timeout.)"""
+    # A listener with a full accept queue: the kernel drops further SYNs, so a dial to it
+    # stays in progress until the listener is served (the SYN is retried after 1 s).
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(0)
+    lsock.setblocking(False)
+    port = lsock.getsockname()[1]
+    fillers = [socket.create_connection(("127.0.0.1", port), timeout=1)]  # queue now full
+    dest = f"127.0.0.1:{port}"
+    act.revisions.upsert(RevisionConfig("default", "hello", 0, timeout=10.0), [dest])
+    rt = act.revisions.get("default/hello")
+    await eventually(lambda: rt.assigned)
+    req = asyncio.create_task(act.get("/", limit=8))
+    await asyncio.sleep(0.3)
+    assert not req.done()
+    act.revisions.set_backends("default/hello", [])  # the pod left the endpoints
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ndraining")
+            await writer.drain()
+        writer.close()
+
+    for f in fillers:
+        f.close()
+    srv = await asyncio.start_server(answer, sock=lsock)
+    try:
+        assert await req == (200, "draining")
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+async def test_pooled_connection_closed_by_a_pod_that_stopped_is_retried_elsewhere(
+        act: Act) -> None:
+    """A pod's queue-proxy ends its drain while this activator still routes to it: it
+    closes the reused keep-alive connection the request arrives on, unanswered, and no
+    longer listens. The GET goes again on a fresh connection, which is refused, so it goes
+    to the other pod: the client sees one 200."""
+    served = arrived = 0
+    srv: asyncio.Server | None = None
+
+    async def pod(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal served, arrived
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                arrived += 1
+                if served:
+                    assert srv is not None
+                    srv.close()  # drained: the listener closes, and so does this connection
+                    break
+                served += 1
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+                await writer.drain()
+        writer.close()
+
+    srv = await asyncio.start_server(pod, "127.0.0.1", 0)
+    stopping = f"127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+    act.revisions.upsert(RevisionConfig("default", "hello", 0), [stopping])
+    rt = act.revisions.get("default/hello")
+    await eventually(lambda: rt.assigned)
+    assert await act.get("/") == (200, "first")  # its connection is now pooled
+    act.revisions.set_backends("default/hello", [stopping, act.upstream])
+    await eventually(lambda: len(rt.assigned) == 2)
+    live = next(t for t in rt.assigned if t.dest == act.upstream)
+    busy = live.breaker.reserve()  # the less loaded pod wins: the stopping one
+    assert busy is not None
+    act.down.add(stopping)  # its probes fail from now on
+    try:
+        assert await act.get("/") == (200, "hello")
+    finally:
+        busy.release()
+    assert (served, arrived) == (1, 2)  # the GET reached the stopping pod, unanswered
+    assert [t.dest for t in rt.assigned] == [act.upstream]  # refused: out of rotation
+    await srv.wait_closed()

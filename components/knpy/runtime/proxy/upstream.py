@@ -115,6 +115,7 @@ class UpstreamPool:
         # elsewhere (`ex.redirect(other_pool)`) and return True; False keeps the 502. The
         # activator uses it to take a dead pod out of rotation and pick another one.
         self.on_dial_error: Callable[[UpstreamPool, Exchange], bool] | None = None
+        # Dials in progress, held so the loop's weak references are not the only ones.
         self._connecting: set[asyncio.Task[None]] = set()
 
     def dispatch(self, ex: Sink, head: bytes) -> None:
@@ -187,13 +188,14 @@ class UpstreamPool:
             pass
 
     def close(self) -> None:
-        """Close idle connections and refuse to keep more; in-flight ones finish."""
+        """Close idle connections and refuse to keep more. Requests in flight finish,
+        including those still dialing: their connection is used once, then closed (a pod
+        the activator drops is still draining and answers them; cancelling the dial would
+        leave the request unanswered until its timeout)."""
         self.closed = True
         for up in self.idle:
             up.close()
         self.idle.clear()
-        for task in list(self._connecting):
-            task.cancel()
 
 
 class UpstreamConnection(asyncio.Protocol):
