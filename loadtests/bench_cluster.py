@@ -8,16 +8,18 @@ namespace and removes it again. From the host (which reaches pod IPs and Cluster
 - throughput, wrk -t1 -c32 -d5s, the three paths alternating for --rounds rounds (the best
   of each counts) against one pod of the sample app (min-scale = max-scale = 1):
   the user container directly (pod IP:8080, the baseline), the queue-proxy (pod IP:8012) and
-  the activator (the Revision's Service, held in Proxy mode by target-burst-capacity -1);
-  `RESULT cluster_qp_vs_direct` and `RESULT cluster_activator_vs_direct` are ratios to the
-  baseline of the same run (targets >= 0.35 and >= 0.20);
+  the activator (the Revision's Service, held in Proxy mode by target-burst-capacity -1)
+  and the gateway (NodePort 31080 with the route's Host: gateway -> activator -> pod);
+  `RESULT cluster_qp_vs_direct`, `cluster_activator_vs_direct` and
+  `cluster_gateway_vs_direct` are ratios to the baseline of the same run (targets >= 0.35,
+  >= 0.20 and >= 0.20);
 - cold start: --trials times, the Revision idles to zero pods (config-autoscaler's
   scale-to-zero-grace-period is set to 6 s for the run and restored after), then one GET
   through the activator is timed until its 200: `RESULT cold_start_p50_s`/`_p95_s`
   (targets <= 1.0 / 1.5);
-- 20 Knative Services applied at once, each timed until its Configuration is Ready
-  (ConfigurationsReady: the Service's own Ready waits for the routing issue's ingress):
-  `RESULT ksvc_ready_p95_s` (target <= 10), and the controller's RSS after them.
+- 20 Knative Services applied at once, each timed until it is Ready (its Route programmed
+  on the gateway included): `RESULT ksvc_ready_p95_s` (target <= 10), and the controller's
+  RSS after them.
 
 Other benchmarks need no cluster: `make bench` (loadtests/run_bench.py) does not run this.
 """
@@ -38,6 +40,7 @@ from typing import Any
 from tests.support.cluster import CLUSTER_DIR, KubeCluster, image_ref, is_up
 
 SYSTEM_NS = "knpy-system"
+GATEWAY = "http://127.0.0.1:31080/"  # the chart's knpy-ingress NodePort (docs/routing.md)
 WRK_SECONDS = 5
 STORM = 20
 GRACE_KEY = "scale-to-zero-grace-period"
@@ -116,9 +119,13 @@ class Bench:
                   f"{rev}'s pod IP")
         svc, host = self.service_url(rev)
         wait(lambda: get_status(svc, host, 10) == 200, 60, "the activator path answering")
+        route_host = f"tput.{self.ns}.example.com"
+        wait(lambda: get_status(GATEWAY, route_host, 10) == 200, 60, "the gateway answering")
         paths = {"direct": (f"http://{ip}:8080/", None),
                  "queue-proxy": (f"http://{ip}:8012/", host),
-                 "activator": (svc, host)}
+                 "activator": (svc, host),
+                 # the full path a user's request takes: gateway -> activator -> pod
+                 "gateway": (GATEWAY, route_host)}
         best = dict.fromkeys(paths, 0.0)
         for _ in range(rounds):
             for name, (url, h) in paths.items():
@@ -160,8 +167,7 @@ class Bench:
                 name = o["metadata"]["name"]
                 conds = {c["type"]: c["status"]
                          for c in (o.get("status") or {}).get("conditions") or []}
-                if name in names and name not in ready and \
-                        conds.get("ConfigurationsReady") == "True":
+                if name in names and name not in ready and conds.get("Ready") == "True":
                     ready[name] = now
             return len(ready) == STORM
 
@@ -218,6 +224,7 @@ def main() -> int:
         print(f"RESULT cluster_qp_vs_direct {rates['queue-proxy'] / rates['direct']:.2f} x")
         print(f"RESULT cluster_activator_vs_direct "
               f"{rates['activator'] / rates['direct']:.2f} x")
+        print(f"RESULT cluster_gateway_vs_direct {rates['gateway'] / rates['direct']:.2f} x")
         c.kubectl("delete", "ksvc", "tput", "-n", ns, "--wait=false")
         cold = b.cold_starts(args.trials)
         print(f"RESULT cold_start_p50_s {statistics.median(cold):.2f} s")
