@@ -407,7 +407,7 @@ def ready_object(c: KubeCluster, kind: str, name: str) -> dict[str, Any] | None:
 
 def apply_samples(c: KubeCluster, images: Images) -> None:
     with step("samples: apply helloworld-go, event-display, Broker and Trigger in default"):
-        print(c.apply(manifest(samples(images))), file=sys.stderr)
+        print(c.apply(manifest(samples(images))), file=sys.stderr, end="")
 
 
 def wait_samples(c: KubeCluster, timeout: float) -> dict[str, dict[str, Any]]:
@@ -497,11 +497,12 @@ def stop(state_file: Path = STATE_FILE) -> None:
     if not state.local or is_up(CLUSTER_DIR):
         with step("stop samples: delete them from default"):
             # Triggers and Brokers while the controller still runs
+            # foreground: returns once the revisions and pods they own are gone too
             for kind, name in (("trigger", TRIGGER), ("broker", BROKER), ("ksvc", KSVC),
                                ("deployment", SINK), ("service", SINK)):
-                print(c.kubectl("delete", kind, name, "-n", SAMPLES_NS,
-                                "--ignore-not-found", "--wait=true", "--timeout=120s",
-                                timeout=150).stdout, file=sys.stderr)
+                print(c.kubectl("delete", kind, name, "-n", SAMPLES_NS, "--ignore-not-found",
+                                "--cascade=foreground", "--wait=true", "--timeout=120s",
+                                timeout=150).stdout, file=sys.stderr, end="")
         if state.installed_release:
             with step(f"stop release: helm uninstall {RELEASE}"):
                 print(c.helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--timeout",
