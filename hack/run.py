@@ -34,6 +34,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -416,14 +417,18 @@ def wait_samples(c: KubeCluster, timeout: float) -> dict[str, dict[str, Any]]:
     with step("ready: wait for the samples"):
         c.wait_for_rollout(SAMPLES_NS, SINK, timeout=timeout)
         for kind, name in (("ksvc", KSVC), ("broker", BROKER), ("trigger", TRIGGER)):
-            got[kind] = wait_until(lambda k=kind, n=name: ready_object(c, k, n), timeout,
+            got[kind] = wait_until(partial(ready_object, c, kind, name), timeout,
                                    f"{kind} {SAMPLES_NS}/{name} Ready", every=1.0,
                                    ignore=(KubeError, ValueError),
-                                   detail=lambda k=kind, n=name: c.kubectl(
-                                       "get", k, n, "-n", SAMPLES_NS, "-o", "yaml",
-                                       check=False).stdout[-3000:])
+                                   detail=partial(as_yaml, c, kind, name))
             say(f"  {kind} {name} Ready")
     return got
+
+
+def as_yaml(c: KubeCluster, kind: str, name: str) -> str:
+    """The object as it is, for a failure message (its status says why it is not Ready)."""
+    return c.kubectl("get", kind, name, "-n", SAMPLES_NS, "-o", "yaml",
+                     check=False).stdout[-3000:]
 
 
 def gateway_get(host: str) -> tuple[int, str]:

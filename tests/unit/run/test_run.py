@@ -237,3 +237,26 @@ def test_make_run_runs_hack_run_and_the_loopback_stack_is_run_local() -> None:
         "run", "RUN_ARGS=--set image.registry=r")
     assert "-m hack.run --stop" in recipe("stop")
     assert "-m hack.run_local" in recipe("run-local")
+
+
+# ---------------------------------------------------------------- the command
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m hack.run` with its cache (cluster dir, state file) in tmp_path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KNPY_CLUSTER_DIR")}
+    env.update(KNPY_CACHE=str(tmp_path),
+               PYTHONPATH=os.pathsep.join([str(REPO / "components"), str(REPO)]))
+    return subprocess.run([sys.executable, "-m", "hack.run", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_no_deploy_without_a_local_cluster_fails_saying_so(tmp_path: Path) -> None:
+    p = run_cli(tmp_path, "--no-deploy")
+    assert p.returncode == 1
+    assert f"--no-deploy: no local cluster runs in {tmp_path / 'cluster'}" in p.stderr
+    assert not (tmp_path / "run" / "state.json").exists()
+
+
+def test_make_stop_with_nothing_started_says_so(tmp_path: Path) -> None:
+    p = run_cli(tmp_path, "--stop")
+    assert p.returncode == 0
+    assert f"nothing to stop: no {tmp_path / 'run' / 'state.json'}" in p.stdout
