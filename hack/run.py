@@ -39,13 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from hack.deploy import (
-    CHART,
     CLUSTER_DIR,
     NAMESPACE,
     RELEASE,
     deploy,
     deployed_manifest,
-    wait_ready,
+    install,
 )
 from tests.support.cluster import (
     CACHE,
@@ -356,13 +355,10 @@ def pick_external(env: Mapping[str, str]) -> KubeCluster | None:
 
 
 def install_external(c: KubeCluster, helm_args: Sequence[str], timeout: float) -> bool:
-    """helm upgrade --install with the given values (images from their registry); True if
-    the release was not there before."""
+    """`make deploy`'s install with the given values (images from their registry, nothing
+    built); True if the release was not there before."""
     new = deployed_manifest(c, RELEASE, NAMESPACE) is None
-    c.helm("upgrade", "--install", RELEASE, str(CHART),
-           "-n", NAMESPACE, "--create-namespace", *helm_args, "--timeout", f"{int(timeout)}s",
-           timeout=timeout + 60)
-    wait_ready(c, RELEASE, NAMESPACE, timeout)
+    install(c, helm_args, timeout)
     return new
 
 
