@@ -15,7 +15,10 @@ SETUP_INPUTS := pyproject.toml setup.py $(wildcard cext/*.pxd) $(wildcard compon
 
 .PHONY: help
 help:
-	@echo "make run          bring up the local stack and serve a sample"
+	@echo "make run          the whole stack on the local cluster (or KUBECONFIG's), serving"
+	@echo "                  a Knative Service and a Broker -> Trigger -> event display;"
+	@echo "                  prints how to use them (docs/run.md). make stop undoes it"
+	@echo "make run-local    the standalone stack as processes on 127.0.0.1 (no cluster)"
 	@echo "make test         set up, lint, and run every test tier (what CI runs)"
 	@echo "make setup        create .venv, install knpy + dev tools, compile the Cython hot paths"
 	@echo "make unit         fast in-process tests (unit-pure: the same on the pure twins)"
@@ -160,10 +163,21 @@ loadtest: setup sysdeps
 		$(foreach s,$(or $(SCENARIO),$(if $(UI),dataplane)),--scenario $(s)) $(LOADTEST_ARGS)
 
 # ---------------------------------------------------------------- run
-.PHONY: run
-# The standalone stack on 127.0.0.1 with both samples, in the foreground (docs/run.md).
+.PHONY: run stop run-local
+# The stack on a cluster, ending in served samples (docs/run.md): the local one (brought up,
+# `make deploy`) or, when KUBECONFIG names another reachable cluster, that one (helm
+# install with RUN_ARGS, e.g. RUN_ARGS="--set image.registry=ghcr.io/me/knpy --set
+# image.tag=0.1.0"; nothing is built). `make stop` tears down what it started.
+RUN_ARGS ?=
+run: setup kube-tools
+	@PYTHON=$(PY) $(PY) -m hack.run $(if $(RUN_ARGS),-- $(RUN_ARGS))
+
+stop: setup
+	@$(PY) -m hack.run --stop
+
+# The standalone stack on 127.0.0.1 with both samples, in the foreground, no cluster.
 # KNPY_RUN_SECONDS=N stops it after N seconds; Ctrl-C stops it at any time.
-run: setup sysdeps
+run-local: setup sysdeps
 	$(PY) -m hack.run_local
 
 .PHONY: clean

@@ -231,10 +231,19 @@ def deploy(cluster_dir: Path = CLUSTER_DIR, helm_args: Sequence[str] = (),
            namespace: str = NAMESPACE) -> bool:
     """Build, import and install or upgrade; True if the release changed."""
     c = connect(cluster_dir)
-    t0 = time.monotonic()
     if build:
         build_images()
     values = [*LOCAL_VALUES, *digest_values(containerd_digests()), *helm_args]
+    return install(c, values, timeout, release, namespace)
+
+
+def install(c: KubeAPI, values: Sequence[str], timeout: float = 600, release: str = RELEASE,
+            namespace: str = NAMESPACE) -> bool:
+    """`helm upgrade --install` the chart with `values` unless the deployed release already
+    has that manifest, then wait until it is ready; True if the release changed. (Also
+    `make run`'s install into a cluster other than the local one.)"""
+    t0 = time.monotonic()
+    values = list(values)
     current = deployed_manifest(c, release, namespace)
     changed = True
     if current is not None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make run`: the standalone knpy stack on 127.0.0.1, with both samples, in the foreground.
+"""`make run-local`: the standalone knpy stack on 127.0.0.1, with both samples, in the foreground.
 
 Serving: `knpy.autoscaler` whose process scale target runs the helloworld sample behind
 `knpy.queue_proxy` (0 pods at start), and `knpy.activator` following the autoscaler's

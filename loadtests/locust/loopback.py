@@ -1,4 +1,4 @@
-"""The scenarios' processes on 127.0.0.1: the real knpy components, as `make run` starts
+"""The scenarios' processes on 127.0.0.1: the real knpy components, as `make run-local` starts
 them (hack/run_local.py), each on a free port, logging under the results dir, and all
 stopped by PID when the scenario ends."""
 

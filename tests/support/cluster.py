@@ -87,15 +87,19 @@ def is_up(cluster_dir: Path) -> bool:
 
 @dataclass
 class KubeAPI:
-    """A running API server: kubeconfig path, server URL and a kubectl/helm runner."""
+    """A running API server: kubeconfig path, server URL and a kubectl/helm runner.
+
+    `config` names a kubeconfig other than the harness's `<cluster_dir>/admin.kubeconfig`
+    (a cluster `make run` installs into instead of the local one)."""
 
     cluster_dir: Path
     started_here: bool = False
+    config: Path | None = None
     kubeconfig: str = field(init=False)
     server: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.kubeconfig = str(self.cluster_dir / "admin.kubeconfig")
+        self.kubeconfig = str(self.config or self.cluster_dir / "admin.kubeconfig")
         self.server = self._server_from_kubeconfig()
 
     def _server_from_kubeconfig(self) -> str:

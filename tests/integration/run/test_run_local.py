@@ -1,4 +1,4 @@
-"""`make run`'s program (hack/run_local.py) as a subprocess, bounded by KNPY_RUN_SECONDS:
+"""`make run-local`'s program (hack/run_local.py) as a subprocess, bounded by KNPY_RUN_SECONDS:
 the hello sample answers from zero pods through the activator, a CloudEvent POSTed to the
 broker reaches the event-display sink, and after the program exits no process it started
 (its own children and the pods the autoscaler started) is still alive."""
