@@ -192,6 +192,14 @@ ROWS = [
             route(LATEST, labels={"serving.knative.dev/service": "r", "juicy": "j"}),
             status(LATEST_TRAFFIC, AllTrafficAssigned="True", IngressReady="True",
                    Ready="True"))]),
+    Row("a label the Route dropped stays on the placeholder Service (added, never taken "
+        "away, as Knative's conformance expects): nothing to update", key="ns/r", objects=[
+            (ROUTES, route(LATEST)), (CONFIGURATIONS, configuration("c-00001")),
+            (REVISIONS, revision("c-00001")),
+            (INGRESSES, ingress(rules("r", [split("c-00001", 100)]), ingress_status())),
+            (SERVICES, placeholder(labels={"juicy": "j"}, annotations={"juicy": "j"}))],
+        want_status_updates=[with_status(route(LATEST), status(
+            LATEST_TRAFFIC, AllTrafficAssigned="True", IngressReady="True", Ready="True"))]),
     Row("Ready for an older generation only: not Ready yet",
         key="ns/r", objects=[
             (ROUTES, route(LATEST)), (CONFIGURATIONS, configuration("c-00001")),

@@ -121,10 +121,15 @@ class RouteReconciler(Reconciler[Route]):
             raise PermanentError(f"Service {rt.namespace}/{name} exists and is not owned by "
                                  f"Route {rt.name}")
         spec, md = have.get("spec") or {}, have.get("metadata") or {}
-        labels, ann = want["metadata"]["labels"], want["metadata"]["annotations"]
+        # the Route's labels and annotations are added, never taken away (as Knative's
+        # placeholder reconcile: its conformance expects a label removed from the Service
+        # to stay on the placeholder)
+        labels = {**(md.get("labels") or {}), **want["metadata"]["labels"]}
+        ann = {**(md.get("annotations") or {}), **want["metadata"]["annotations"]}
         if ((spec.get("type"), spec.get("externalName")) == ("ExternalName",
                                                              want["spec"]["externalName"])
-                and md.get("labels") == labels and (md.get("annotations") or {}) == ann):
+                and (md.get("labels") or {}) == labels
+                and (md.get("annotations") or {}) == ann):
             return
         fresh = copy.deepcopy(have)
         fresh["metadata"]["labels"], fresh["metadata"]["annotations"] = labels, ann
