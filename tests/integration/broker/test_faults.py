@@ -24,8 +24,10 @@ N_EVENTS = 10_000
 
 
 async def produce(http: aiohttp.ClientSession, url: str, n: int, accepted: list[str],
-                  workers: int = 16) -> dict[str, int]:
-    """Send n events; each is retried (same id) until a 202, as a real producer would."""
+                  workers: int = 16, headers: dict[str, str] | None = None
+                  ) -> dict[str, int]:
+    """Send n events; each is retried (same id) until a 202, as a real producer would
+    (`headers`: extra request headers, such as a channel's Host)."""
     ids = iter(range(n))
     outcomes: collections.Counter[str] = collections.Counter()
 
@@ -34,7 +36,8 @@ async def produce(http: aiohttp.ClientSession, url: str, n: int, accepted: list[
             eid = f"e{i}"
             while True:
                 try:
-                    async with http.post(url, headers=binary_headers(id_=eid),
+                    async with http.post(url, headers={**binary_headers(id_=eid),
+                                                       **(headers or {})},
                                          data=b'{"n":%d}' % i) as r:
                         await r.read()
                         outcomes[str(r.status)] += 1
