@@ -86,14 +86,17 @@ async def test_channel_with_two_subscriptions_both_get_every_event(
         got = await sink.wait_for(f"/{name}", 10)
         assert sorted(r.headers["ce-id"] for r in got) == sorted(f"e{i}" for i in range(10))
 
-    # a deleted Subscription leaves the channel's subscribers
+    # a deleted Subscription leaves the channel's subscribers (its finalizer holds it)
+    assert subs["a"]["metadata"]["finalizers"] == ["subscriptions.messaging.knative.dev"]
     await client.delete(SUBSCRIPTIONS, ns, "a")
 
     async def left() -> bool:
         c = await client.get(CHANNELS, ns, "events")
-        return [s["uid"] for s in c["spec"].get("subscribers") or []] == [
+        gone = not [s for s in (await client.list(SUBSCRIPTIONS, ns))["items"]
+                    if s["metadata"]["name"] == "a"]
+        return gone and [s["uid"] for s in c["spec"].get("subscribers") or []] == [
             subs["b"]["metadata"]["uid"]]
-    await eventually(left, 30, "subscription a removed from the channel")
+    await eventually(left, 30, "subscription a removed from the channel, then deleted")
 
 
 async def test_missing_subscriber_ref_names_it_and_recovers(

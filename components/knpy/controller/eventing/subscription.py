@@ -7,8 +7,9 @@ subscribable; a subscriber, reply or dead-letter ref that does not exist (yet) l
 ReferencesResolved False with a reason naming it, and the Subscription recovers when the
 ref appears (refs are tracked). The dead-letter sink is the subscription's, else the
 channel's. ChannelReady follows the channel's status.subscribers entry for this uid at
-this generation. A deleted Subscription leaves its channels' spec.subscribers when its key
-goes (on_deleted drops every entry whose uid no live Subscription of the namespace has).
+this generation. A finalizer (Knative's name) holds a deleted Subscription until it has
+left its channel's spec.subscribers; when a key goes, entries whose uid no live
+Subscription of the namespace has are dropped too.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from knpy.runtime.k8s import ApiError, Client, Lister, Reconciler, Recorder, Res
 
 __all__ = ["SubscriptionReconciler"]
 
+FINALIZER = "subscriptions.messaging.knative.dev"
 _DELIVERY_FIELDS = ("retry", "backoffPolicy", "backoffDelay", "timeout", "retryAfterMax",
                     "format")
 
@@ -50,6 +52,25 @@ class SubscriptionReconciler(Reconciler[Subscription]):
                     await self._write_subscribers(res, ch, lambda lst: [
                         s for s in lst if isinstance(s, dict) and s.get("uid") in live])
 
+    async def _set_finalizers(self, s: Subscription, finalizers: list[str]) -> None:
+        await self.client.patch(SUBSCRIPTIONS, s.namespace, s.name, {"metadata": {
+            "finalizers": finalizers, "resourceVersion": s.metadata.get("resourceVersion")}})
+
+    async def finalize_kind(self, s: Subscription) -> None:
+        fins = list(s.metadata.get("finalizers") or [])
+        if FINALIZER not in fins:
+            return
+        found = self._channel(s)
+        if found is not None and found[1] is not None:
+            res, channel = found
+            await self._write_subscribers(res, channel, lambda lst: [
+                x for x in lst if not (isinstance(x, dict) and x.get("uid") == s.uid)])
+        try:
+            await self._set_finalizers(s, [f for f in fins if f != FINALIZER])
+        except ApiError as exc:
+            if not exc.not_found:
+                raise
+
     def _channel(self, s: Subscription) -> tuple[Resource, dict | None] | None:
         ref = s.channel
         if ref is None or ref.api_version.split("/")[0] != GROUP or ref.kind not in \
@@ -70,6 +91,9 @@ class SubscriptionReconciler(Reconciler[Subscription]):
                                ) from None
 
     async def reconcile_kind(self, s: Subscription) -> None:
+        fins = list(s.metadata.get("finalizers") or [])
+        if FINALIZER not in fins:
+            await self._set_finalizers(s, [*fins, FINALIZER])
         st = s.status
         ref = s.channel
         found = self._channel(s)
