@@ -1,7 +1,8 @@
 """Channels on the broker data plane, standalone (contract file, real nats-server, ingress
 and dispatcher as separate processes): every subscriber gets every event, a failing
-subscriber dead-letters without holding up the other, replies go to the reply URI, and a
-dispatcher killed with SIGKILL mid-stream loses nothing."""
+subscriber dead-letters without holding up the other, replies go to the reply URI, and
+SIGKILLs of the dispatcher and of the ingress and a nats-server restart mid-stream lose
+nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.integration.broker.conftest import Broker, Sink, binary_headers, post
+from tests.integration.broker.conftest import Broker, Nats, Sink, binary_headers, post
 from tests.integration.broker.test_faults import produce
 from tests.support.poll import eventually
 
@@ -95,7 +96,8 @@ async def test_failing_subscriber_dead_letters_without_holding_up_the_other(
 
 
 @pytest.mark.slow
-async def test_kill_dispatcher_mid_stream_loses_nothing(broker: Broker, sink: Sink) -> None:
+async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
+        broker: Broker, nats: Nats, sink: Sink) -> None:
     # the same bar as the broker's fault test: a SIGKILL repeats up to a subscription's
     # concurrency (64) plus unflushed acks, so 1% needs 10,000 events
     n = 10_000
@@ -105,7 +107,7 @@ async def test_kill_dispatcher_mid_stream_loses_nothing(broker: Broker, sink: Si
         return web.Response(status=200)
     for path in ("/a", "/b"):
         sink.behaviours[path] = slowish
-    broker.extra = ["--backoff-cap", "1"]
+    broker.extra = ["--backoff-cap", "1", "--publish-timeout", "2"]
     await start(broker, [subscription("a", sink.url("/a")), subscription("b", sink.url("/b"))],
                 delivery={"retry": 10, "backoffDelay": "PT0.2S", "timeout": "PT2S"})
     accepted: list[str] = []
@@ -116,6 +118,13 @@ async def test_kill_dispatcher_mid_stream_loses_nothing(broker: Broker, sink: Si
         broker.kill("dispatcher")  # SIGKILL
         await asyncio.sleep(0.5)
         await asyncio.to_thread(broker.start, "dispatcher")
+
+        await eventually(lambda: len(accepted) >= 4000, 60, every=0.1)
+        broker.kill("ingress")  # SIGKILL
+        await asyncio.to_thread(broker.start, "ingress")
+
+        await eventually(lambda: len(accepted) >= 6000, 60, every=0.1)
+        await asyncio.to_thread(nats.restart)
         await asyncio.wait_for(producer, 120)
     want = set(accepted)
     assert len(want) == n
