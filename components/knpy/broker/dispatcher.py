@@ -178,12 +178,13 @@ class TriggerWorker:
             dest = a.trigger.subscriber
             out = await self.sender.send(dest, out_event, extra, self.timeout,
                                          structured=structured)
-            if out.ok and out.reply is not None and a.trigger.kind == SUBSCRIPTION:
+            reply = out.reply if out.ok else None
+            if reply is not None and a.trigger.kind == SUBSCRIPTION:
                 if a.trigger.reply is None:
                     out = _DONE  # Knative drops a reply nobody asked for
                 else:
                     dest = a.trigger.reply
-                    out = await self.sender.send(dest, out.reply, extra[1:], self.timeout,
+                    out = await self.sender.send(dest, reply, extra[1:], self.timeout,
                                                  structured=structured)
             if out.ok:
                 if out.reply is not None and a.trigger.kind != SUBSCRIPTION and \

@@ -60,9 +60,8 @@ class SubscriptionReconciler(Reconciler[Subscription]):
         fins = list(s.metadata.get("finalizers") or [])
         if FINALIZER not in fins:
             return
-        found = self._channel(s)
-        if found is not None and found[1] is not None:
-            res, channel = found
+        res, channel = self._channel(s) or (CHANNELS, None)
+        if channel is not None:
             await self._write_subscribers(res, channel, lambda lst: [
                 x for x in lst if not (isinstance(x, dict) and x.get("uid") == s.uid)])
         try:

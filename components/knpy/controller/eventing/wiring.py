@@ -137,8 +137,9 @@ class EventingControllers:
             for r in o["metadata"].get("ownerReferences") or []
             if r.get("kind") == "Channel" and r.get("controller")])
         self.subscription.watch(self.subscriptions)
-        for inf, kind in ((self.channels, "Channel"), (self.imcs, "InMemoryChannel")):
-            self.subscription.watch(inf, lambda o, k=kind: self._subscriptions_of(o, k))
+        self.subscription.watch(self.channels, lambda o: self._subscriptions_of(o, "Channel"))
+        self.subscription.watch(self.imcs,
+                                lambda o: self._subscriptions_of(o, "InMemoryChannel"))
         self.imcs.on_change(lambda _o: self.poke_contract())
 
     def _subscriptions_of(self, channel: dict, kind: str) -> list[str]:

@@ -13,8 +13,8 @@ __all__ = ["validate_channel", "validate_channel_update", "validate_in_memory_ch
 
 def validate_channel(raw: dict[str, Any]) -> FieldError:
     errs = validate_channelable(raw)
-    spec = raw.get("spec") if isinstance(raw.get("spec"), dict) else {}
-    t = spec.get("channelTemplate")
+    spec = raw.get("spec")
+    t = spec.get("channelTemplate") if isinstance(spec, dict) else None
     if t is None:
         return errs.also(FieldError.missing("spec.channelTemplate"))
     if not isinstance(t, dict):
