@@ -123,3 +123,32 @@ async def test_missing_subscriber_ref_names_it_and_recovers(
     s = await ready(client, SUBSCRIPTIONS, ns, "s", within=60)
     assert s["status"]["physicalSubscription"]["subscriberUri"] == \
         f"http://later.{ns}.svc.cluster.local"
+
+
+async def test_subscription_waits_for_its_channel_and_other_templates_are_refused(
+        world, client: Client, sink: Sink) -> None:
+    _dp, ns = world
+    await client.create(SUBSCRIPTIONS, subscription(ns, "early", {"uri": sink.url("/e")}))
+    seen: dict = {}
+
+    async def waits() -> bool:
+        seen.update(cond(await client.get(SUBSCRIPTIONS, ns, "early"), "ReferencesResolved"))
+        return seen.get("reason") == "ChannelReferenceFailed"
+    await eventually(waits, 30, "ChannelReferenceFailed", detail=lambda: str(seen))
+    assert "'events'" in seen["message"]
+    await client.create(CHANNELS, {
+        "apiVersion": MSG, "kind": "Channel", "metadata": {"name": "events", "namespace": ns},
+        "spec": {"channelTemplate": {"apiVersion": MSG, "kind": "InMemoryChannel"}}})
+    await ready(client, SUBSCRIPTIONS, ns, "early", within=60)
+
+    await client.create(CHANNELS, {
+        "apiVersion": MSG, "kind": "Channel", "metadata": {"name": "kafka", "namespace": ns},
+        "spec": {"channelTemplate": {"apiVersion": "messaging.knative.dev/v1beta1",
+                                     "kind": "KafkaChannel"}}})
+    backing: dict = {}
+
+    async def refused() -> bool:
+        backing.update(cond(await client.get(CHANNELS, ns, "kafka"), "BackingChannelReady"))
+        return backing.get("status") == "False"
+    await eventually(refused, 30, "BackingChannelReady False", detail=lambda: str(backing))
+    assert backing["reason"] == "ChannelTemplateUnsupported"
