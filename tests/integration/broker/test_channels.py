@@ -15,7 +15,8 @@ import pytest
 from aiohttp import web
 
 from tests.integration.broker.conftest import Broker, Nats, Sink, binary_headers, post
-from tests.integration.broker.test_faults import produce
+from tests.integration.broker.test_acceptance import start as start_broker
+from tests.integration.broker.test_faults import faults_mid_stream, produce
 from tests.support.poll import eventually
 
 NS = "default"
@@ -30,13 +31,8 @@ def subscription(name: str, subscriber: str | None = None, **extra: object) -> d
 
 
 async def start(broker: Broker, subs: list[dict], **channel: object) -> None:
-    broker.write([], [], channels=[{"namespace": NS, "name": "events", **channel}],
-                 subscriptions=subs)
-    broker.start("dispatcher")
-    broker.start("ingress")
-    for s in subs:
-        await broker.wait_log("dispatcher", f"trigger subscription/{NS}/{s['name']} ->")
-    await broker.wait_log("ingress", "contract applied")
+    await start_broker(broker, [], [], subscriptions=subs,
+                       channels=[{"namespace": NS, "name": "events", **channel}])
 
 
 async def test_two_subscriptions_each_get_every_event_and_replies_reach_the_reply(
@@ -114,17 +110,7 @@ async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
         producer = asyncio.create_task(produce(http, broker.url + "/", n, accepted,
                                                headers=HOST))
-        await eventually(lambda: len(sink.at("/a")) >= 500, 60, every=0.05)
-        broker.kill("dispatcher")  # SIGKILL
-        await asyncio.sleep(0.5)
-        await asyncio.to_thread(broker.start, "dispatcher")
-
-        await eventually(lambda: len(accepted) >= 4000, 60, every=0.1)
-        broker.kill("ingress")  # SIGKILL
-        await asyncio.to_thread(broker.start, "ingress")
-
-        await eventually(lambda: len(accepted) >= 6000, 60, every=0.1)
-        await asyncio.to_thread(nats.restart)
+        await faults_mid_stream(broker, nats, accepted, lambda: len(sink.at("/a")) >= 500)
         await asyncio.wait_for(producer, 120)
     want = set(accepted)
     assert len(want) == n

@@ -11,6 +11,7 @@ import asyncio
 import collections
 import signal
 import time
+from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -51,6 +52,23 @@ async def produce(http: aiohttp.ClientSession, url: str, n: int, accepted: list[
     return dict(outcomes)
 
 
+async def faults_mid_stream(broker: Broker, nats: Nats, accepted: list[str],
+                            dispatcher_when: Callable[[], bool]) -> None:
+    """SIGKILL the dispatcher once `dispatcher_when()` (restarted 0.5 s later), the ingress
+    after 4,000 accepted events (restarted), and restart nats-server after 6,000."""
+    await eventually(dispatcher_when, 60, every=0.05)
+    broker.kill("dispatcher")  # SIGKILL
+    await asyncio.sleep(0.5)  # down for a moment while the producer keeps sending
+    await asyncio.to_thread(broker.start, "dispatcher")
+
+    await eventually(lambda: len(accepted) >= 4000, 60, every=0.1)
+    broker.kill("ingress")  # SIGKILL
+    await asyncio.to_thread(broker.start, "ingress")
+
+    await eventually(lambda: len(accepted) >= 6000, 60, every=0.1)
+    await asyncio.to_thread(nats.restart)
+
+
 @pytest.mark.slow
 async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
         broker: Broker, nats: Nats, sink: Sink) -> None:
@@ -68,18 +86,7 @@ async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
         producer = asyncio.create_task(
             produce(http, f"{broker.url}/{NS}/default", N_EVENTS, accepted))
 
-        await eventually(lambda: len(accepted) >= 2000, 60, every=0.1)
-        broker.kill("dispatcher")  # SIGKILL
-        await asyncio.sleep(0.5)  # down for a moment while the producer keeps sending
-        await asyncio.to_thread(broker.start, "dispatcher")
-
-        await eventually(lambda: len(accepted) >= 4000, 60, every=0.1)
-        broker.kill("ingress")  # SIGKILL
-        await asyncio.to_thread(broker.start, "ingress")
-
-        await eventually(lambda: len(accepted) >= 6000, 60, every=0.1)
-        await asyncio.to_thread(nats.restart)
-
+        await faults_mid_stream(broker, nats, accepted, lambda: len(accepted) >= 2000)
         outcomes = await asyncio.wait_for(producer, 120)
     want = set(accepted)
     assert len(want) == N_EVENTS
