@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from tests.support.procs import free_port, python_module, spawn, stop, wait_port
@@ -122,8 +123,10 @@ async def _connect(port: int) -> _Conn:
     return _Conn(r, w)
 
 
-async def closed_loop(port: int, path: str, n: int, timestamps: bool = False) -> int:
-    """n POSTs over CONCURRENCY keep-alive connections; returns how many got 2xx."""
+async def closed_loop(port: int, path: str, n: int, timestamps: bool = False,
+                      host: str | None = None) -> int:
+    """n POSTs over CONCURRENCY keep-alive connections; returns how many got 2xx. `host`:
+    the Host header (default 127.0.0.1:port; a channel is addressed by it)."""
     conns = [await _connect(port) for _ in range(CONCURRENCY)]
     counter = iter(range(n))
     ok = 0
@@ -131,7 +134,7 @@ async def closed_loop(port: int, path: str, n: int, timestamps: bool = False) ->
     async def worker(c: _Conn) -> None:
         nonlocal ok
         for _ in counter:
-            st = await c.post(_request(f"127.0.0.1:{port}", path, next(_IDS),
+            st = await c.post(_request(host or f"127.0.0.1:{port}", path, next(_IDS),
                                        time.time_ns() if timestamps else None))
             ok += 200 <= st < 300
     await asyncio.gather(*(worker(c) for c in conns))
@@ -140,7 +143,8 @@ async def closed_loop(port: int, path: str, n: int, timestamps: bool = False) ->
     return ok
 
 
-async def open_loop(port: int, path: str, rate: float, seconds: float) -> int:
+async def open_loop(port: int, path: str, rate: float, seconds: float,
+                    host: str | None = None) -> int:
     """Paced sends at `rate`/s (each on a free connection); returns the count sent."""
     conns = [await _connect(port) for _ in range(CONCURRENCY)]
     free: asyncio.Queue[_Conn] = asyncio.Queue()
@@ -152,7 +156,7 @@ async def open_loop(port: int, path: str, rate: float, seconds: float) -> int:
 
     async def one() -> None:
         c = await free.get()
-        await c.post(_request(f"127.0.0.1:{port}", path, next(_IDS), time.time_ns()))
+        await c.post(_request(host or f"127.0.0.1:{port}", path, next(_IDS), time.time_ns()))
         free.put_nowait(c)
 
     for i in range(total):
@@ -232,10 +236,24 @@ async def bench(sink_port: int, ingress_port: int) -> None:
     print(f"RESULT broker_vs_direct_ratio {eps / direct:.3f} x")
 
 
+def _broker_contract(sink_port: int) -> dict:
+    return {"brokers": [{"namespace": "bench", "name": "default"}],
+            "triggers": [{"namespace": "bench", "name": "all", "broker": "default",
+                          "subscriber": f"http://127.0.0.1:{sink_port}/",
+                          "concurrency": 128}]}
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--sink":
         run_sink(int(sys.argv[2]))
         return
+    run_stack(_broker_contract, bench)
+
+
+def run_stack(contract_of: Callable[[int], dict],
+              bench_fn: Callable[[int, int], Awaitable[None]]) -> None:
+    """nats-server, the sink, the broker's dispatcher and ingress as processes, with the
+    contract `contract_of(sink_port)`; then `bench_fn(sink_port, ingress_port)`."""
     nats_bin = shutil.which("nats-server")
     if not nats_bin:
         sys.exit("nats-server not installed (make sysdeps)")
@@ -252,11 +270,7 @@ def main() -> None:
         procs.append(sink)
         wait_port(sink_port, proc=sink)
         contract = tmp / "contract.yaml"
-        contract.write_text(json.dumps({
-            "brokers": [{"namespace": "bench", "name": "default"}],
-            "triggers": [{"namespace": "bench", "name": "all", "broker": "default",
-                          "subscriber": f"http://127.0.0.1:{sink_port}/",
-                          "concurrency": 128}]}))
+        contract.write_text(json.dumps(contract_of(sink_port)))
         common = ["--contract", str(contract), "--nats", f"nats://127.0.0.1:{nats_port}",
                   "--log-level", "WARNING"]
         disp = spawn(python_module("knpy.broker", "--role", "dispatcher", *common),
@@ -269,7 +283,7 @@ def main() -> None:
         time.sleep(1.5)  # contract applied: stream and consumer exist
         import uvloop
 
-        uvloop.run(bench(sink_port, ingress_port))
+        uvloop.run(bench_fn(sink_port, ingress_port))
     finally:
         for p in reversed(procs):
             stop(p)

@@ -22,6 +22,8 @@ from tests.support.procs import REPO
 CRDS = REPO / "charts" / "knpy" / "crds"
 EVENTING_CRDS = CRDS / "eventing.yaml"
 SOURCES_CRDS = CRDS / "sources.yaml"
+MESSAGING_CRDS = CRDS / "messaging.yaml"
+MESSAGING_KINDS = ("channels", "inmemorychannels", "subscriptions")
 EVENTING_KINDS = ("brokers", "triggers")
 SOURCES_KINDS = ("pingsources", "sinkbindings", "apiserversources", "containersources")
 
@@ -80,6 +82,14 @@ def kube_sources(kube_crds: KubeAPI) -> KubeAPI:
     """kube_crds plus the sources.knative.dev CRDs."""
     return install_crds(kube_crds, SOURCES_CRDS,
                         [f"{p}.sources.knative.dev" for p in SOURCES_KINDS])
+
+
+@pytest.fixture(scope="session")
+def kube_messaging(kube_crds: KubeAPI) -> KubeAPI:
+    """kube_crds plus the messaging.knative.dev CRDs (install before the controller
+    starts: it turns channels on when they are served)."""
+    return install_crds(kube_crds, MESSAGING_CRDS,
+                        [f"{p}.messaging.knative.dev" for p in MESSAGING_KINDS])
 
 
 @pytest.fixture

@@ -6,6 +6,11 @@ nak(backoff or Retry-After): the store redelivers it later (so retries survive a
 Otherwise -> dead-letter sink (then ack), or term if there is none. A crash before the
 settlement means the store hands the record out again after ack_wait: at-least-once.
 
+A channel's subscription is a trigger that matches everything; its subscriber's reply is
+POSTed to the subscription's reply URI (dropped without one), and a failure there counts
+like the subscriber's: retried (the whole delivery, at-least-once), then dead-lettered
+with `knativeerrordest` naming the reply URI.
+
 `ordering: partitionkey` triggers deliver the records of one `partitionkey` one at a
 time in stream order (different keys in parallel): a retry then waits in process (the
 record's ack_wait kept alive with extend()) instead of a nak, so later records of the key
@@ -27,12 +32,13 @@ from knpy.broker.settings import Settings
 from knpy.broker.store import EventStore, EventTooLarge, StoredRecord, StoreUnavailable
 from knpy.broker.topology import ActiveTrigger
 from knpy.runtime import cloudevents as ce
-from knpy.runtime.contract.eventing import effective_delivery
+from knpy.runtime.contract.eventing import SUBSCRIPTION, effective_delivery
 
 log = logging.getLogger("knpy.broker.dispatcher")
 
 ERROR_DATA_MAX = 1024
 FETCH_MAX = 256
+_DONE = Outcome(True, 200)
 
 
 def dead_letter_event(event: ce.CloudEvent, subscriber: str, out: Outcome) -> ce.CloudEvent:
@@ -174,12 +180,22 @@ class TriggerWorker:
         clock = asyncio.get_running_loop().time
         while True:
             t0 = clock()
-            out = await self.sender.send(a.trigger.subscriber, out_event, extra, self.timeout,
+            dest = a.trigger.subscriber
+            out = await self.sender.send(dest, out_event, extra, self.timeout,
                                          structured=structured)
             m.sent(out.status, clock() - t0)
+            reply = out.reply if out.ok else None
+            if reply is not None and a.trigger.kind == SUBSCRIPTION:
+                if a.trigger.reply is None:
+                    out = _DONE  # Knative drops a reply nobody asked for
+                else:
+                    dest = a.trigger.reply
+                    out = await self.sender.send(dest, reply, extra[1:], self.timeout,
+                                                 structured=structured)
             if out.ok:
                 m.delivered.value += 1
-                if out.reply is not None and not await self._reingest(out.reply, ttl, headers):
+                if out.reply is not None and a.trigger.kind != SUBSCRIPTION and \
+                        not await self._reingest(out.reply, ttl, headers):
                     await rec.nak(policy.backoff(d, attempt, self.settings.backoff_cap))
                     return
                 await rec.ack()
@@ -199,7 +215,7 @@ class TriggerWorker:
             m.dropped.value += 1
             await rec.term()
             return
-        dls = dead_letter_event(out_event, a.trigger.subscriber, out)
+        dls = dead_letter_event(out_event, dest, out)
         # Kn-Namespace as on subscriber deliveries (Knative sends it to the DLS too)
         dout = await self.sender.send(d.dead_letter_sink, dls,
                                       [("Kn-Namespace", a.trigger.namespace), *headers],

@@ -6,6 +6,10 @@ batch 400, TTL exhausted 400, an event (attributes + data) over the size limit 4
 unknown broker 404, stored 202, store unavailable 503. 202 is sent only after the store
 confirmed the write.
 
+Channels are served by the same ingress, addressed by Host as Knative's are:
+`<name>-kn-channel.<namespace>[.svc[.<domain>]]` (the Service the controller creates for
+each channel resolves to this ingress), any path; the broker rules apply otherwise.
+
 HTTP is served by the proxy core (`knpy.runtime.proxy.app`): llhttp on asyncio Protocols,
 so the core's head-size limit, head timeout, idle timeout, in-order pipelining and
 graceful close hold here as for the proxies. aiohttp's server took about half of the
@@ -21,7 +25,7 @@ from knpy.broker import admission, record
 from knpy.broker.metrics import BrokerMetrics
 from knpy.broker.store import EventStore, EventTooLarge, StoreUnavailable
 from knpy.runtime import cloudevents as ce
-from knpy.runtime.contract.eventing import EventingContract
+from knpy.runtime.contract.eventing import CHANNEL, EventingContract
 from knpy.runtime.proxy import ProxyOptions, http
 from knpy.runtime.proxy.app import AppServer, Request
 
@@ -31,6 +35,8 @@ OPTIONS_HEADERS = (("Allow", "POST, OPTIONS"), ("WebHook-Allowed-Origin", "*"),
                    ("WebHook-Allowed-Rate", "*"))
 Reply = tuple[int, tuple[tuple[str, str], ...], str]
 _NONE: tuple[tuple[str, str], ...] = ()
+CHANNEL_HOST_SUFFIX = b"-kn-channel."  # Knative's channel Service: <name>-kn-channel
+_SUFFIX = "-kn-channel"
 
 
 class Ingress:
@@ -47,28 +53,32 @@ class Ingress:
     def set_contract(self, contract: EventingContract) -> None:
         self.brokers = frozenset(b.key for b in contract.brokers)
 
-    def precheck(self, method: str, path: str) -> Reply | None:
-        """Everything decided by the request line alone."""
+    def precheck(self, method: str, path: str, host: bytes | None = None) -> Reply | str:
+        """Everything decided by the request line and Host alone: a reply, or the store
+        key of the broker or channel addressed."""
         if method == "OPTIONS":
             return 200, OPTIONS_HEADERS, ""
         if method != "POST":
             return 405, _NONE, f"method {method} not allowed"
+        channel = channel_key(host)
+        if channel is not None:
+            return channel
         if path == "/":
             return 404, _NONE, "POST /<namespace>/<broker>"
         parts = path.split("/")
         if len(parts) != 3 or parts[0] or not parts[1] or not parts[2]:
             return 400, _NONE, f"path {path!r} is not /<namespace>/<broker>"
-        return None
+        return path[1:]
 
-    async def accept(self, path: str, headers: list[tuple[str, str]], body: bytes) -> Reply:
-        """A POST whose request line passed precheck and whose body is within the limit."""
+    async def accept(self, key: str, headers: list[tuple[str, str]], body: bytes) -> Reply:
+        """A POST to `key` (from precheck) whose body is within the limit."""
         try:
             event = admission.admit(ce.from_http(headers, body))
         except ce.CloudEventError as e:
             return 400, _NONE, f"invalid CloudEvent: {e}"
-        key = path[1:]
         if key not in self.brokers:
-            return 404, _NONE, f"broker {key} not found"
+            what = key.replace("/", " ", 1) if key.startswith(CHANNEL) else f"broker {key}"
+            return 404, _NONE, f"{what} not found"
         blob = record.encode(event, admission.passthrough(headers))
         if len(blob) > self.max_event_bytes:  # attributes count, not only the data
             return 413, _NONE, (f"event larger than {self.max_event_bytes} bytes "
@@ -85,23 +95,33 @@ class Ingress:
     # ---------------------------------------------------------------- runtime.proxy.app.App
     def head(self, req: Request) -> None:
         path = unquote(req.path().decode("latin-1"))
-        reply = self.precheck(req.method.decode("latin-1"), path)
-        if reply is not None:
+        reply = self.precheck(req.method.decode("latin-1"), path, req.host)
+        if isinstance(reply, str):
+            req.user = reply
+        else:
             if req.method != b"OPTIONS":
                 self.metrics.ingress_result(None, reply[0])
             _send(req, reply)
-        else:
-            req.user = path
 
     async def respond(self, req: Request) -> None:
-        path: str = req.user
-        reply = await self.accept(path, req.headers(), req.payload())
-        key = path[1:]
+        key: str = req.user
+        reply = await self.accept(key, req.headers(), req.payload())
         self.metrics.ingress_result(key if key in self.brokers else None, reply[0])
         if reply[0] == 202 and req.keep_alive and not req.conn.server.closing:
             req.respond_raw(_ACCEPTED)
         else:
             _send(req, reply)
+
+
+def channel_key(host: bytes | None) -> str | None:
+    """`<name>-kn-channel.<ns>...[:port]` -> the channel's store key, else None."""
+    if not host or CHANNEL_HOST_SUFFIX not in host:
+        return None
+    first, _, rest = host.decode("latin-1").split(":", 1)[0].lower().partition(".")
+    ns = rest.split(".", 1)[0]
+    if not first.endswith(_SUFFIX) or len(first) == len(_SUFFIX) or not ns:
+        return None
+    return f"{CHANNEL}/{ns}/{first[:-len(_SUFFIX)]}"
 
 
 def _send(req: Request, reply: Reply) -> None:

@@ -7,6 +7,8 @@ per trigger with explicit acks.
   measured accepted events lost across a server restart with interest retention (the
   consumer skipped records published right after the restart). `compact` instead purges
   what every consumer has acknowledged, keeping the newest KEEP records as a margin.
+  A channel (store key `channel/<ns>/<name>`) gets `channel_<ns>_<name>` on
+  `knpy.channel.<ns>.<name>`; its subscriptions' consumers are `<ns>_<uid>` in that stream.
 - Consumer `<ns>_<trigger>`: DeliverPolicy NEW (a trigger sees events accepted after it
   exists), AckPolicy EXPLICIT, `ack_wait` and `max_deliver` from the trigger's delivery spec.
 - `append` returns only after JetStream's PubAck: the record is in the stream's file store.
@@ -51,19 +53,29 @@ _HEADER_ROOM = 256  # bytes kept free below max_payload for the NATS header bloc
 ACK_REPLAY = 5.0  # seconds of acks sent before a disconnect that are sent again after it
 
 
+def _parts(key: str, default_kind: str) -> tuple[str, str, str]:
+    """("kind", "ns", "name") of a store key: `ns/name` (a broker or trigger) or
+    `kind/ns/name` (a channel or subscription; Kubernetes names have no `/`)."""
+    parts = key.split("/")
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2].replace(".", "_")
+    return default_kind, parts[0], parts[1].replace(".", "_")
+
+
 def stream_name(broker: str) -> str:
-    ns, name = broker.split("/", 1)
-    return f"broker_{ns}_{name.replace('.', '_')}"
+    kind, ns, name = _parts(broker, "broker")
+    return f"{kind}_{ns}_{name}"
 
 
 def subject(broker: str) -> str:
-    ns, name = broker.split("/", 1)
-    return f"knpy.broker.{ns}.{name.replace('.', '_')}"
+    kind, ns, name = _parts(broker, "broker")
+    return f"knpy.{kind}.{ns}.{name}"
 
 
 def consumer_name(trigger: str) -> str:
-    ns, name = trigger.split("/", 1)
-    return f"{ns}_{name.replace('.', '_')}"
+    # a subscription's consumer lives in its channel's stream: no clash with triggers'
+    _kind, ns, name = _parts(trigger, "trigger")
+    return f"{ns}_{name}"
 
 
 class _AckLog:

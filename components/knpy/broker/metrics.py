@@ -10,7 +10,7 @@ go when the trigger goes.
 
 from __future__ import annotations
 
-from knpy.runtime.contract.eventing import BrokerSpec, TriggerSpec
+from knpy.runtime.contract.eventing import CHANNEL, BrokerSpec, TriggerSpec
 from knpy.runtime.observability.metrics import Registry, code_class
 
 _BROKER = ("namespace", "broker")
@@ -44,8 +44,12 @@ class BrokerMetrics:
 
     # ---------------------------------------------------------------- ingress
     def ingress_result(self, key: str | None, status: int) -> None:
-        """`key` is the broker's namespace/name when it is a known broker, else None."""
+        """`key` is the broker's namespace/name (a channel's channel/namespace/name) when it
+        is known, else None. A channel is counted as broker `channel/<name>`."""
         ns, _, name = key.partition("/") if key is not None else ("", "", "")
+        if ns == CHANNEL:
+            ns, _, name = name.partition("/")
+            name = f"{CHANNEL}/{name}"
         if status == 202:
             self.accepted.labels(ns, name).value += 1
         else:

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from knpy.apis.eventing.config import BROKER_DEFAULTS_CONFIG, parse_broker_defaults
+from knpy.apis.messaging.v1 import CHANNEL_DEFAULTS_CONFIG, parse_channel_defaults
 from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS, serving_config
 from knpy.runtime.k8s import ConfigStore, connect
 from knpy.runtime.observability.logs import setup_logging
@@ -24,6 +25,7 @@ from knpy.runtime.process import cancel_and_wait
 from knpy.runtime.proxy.metrics import serve_metrics
 from knpy.webhook.admission import eventing_handlers, merge_handlers
 from knpy.webhook.certs import generate
+from knpy.webhook.messaging import messaging_handlers
 from knpy.webhook.registration import CertKeeper, load_or_create_certs
 from knpy.webhook.server import AdmissionMetrics, load_bundle, make_server, ssl_context
 from knpy.webhook.serving import serving_handlers
@@ -73,7 +75,8 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
     tasks: list[asyncio.Task] = []
     client = None
     # the config maps the handlers read, watched live
-    parsers = {BROKER_DEFAULTS_CONFIG: parse_broker_defaults, **SERVING_CONFIG_PARSERS}
+    parsers = {BROKER_DEFAULTS_CONFIG: parse_broker_defaults,
+               CHANNEL_DEFAULTS_CONFIG: parse_channel_defaults, **SERVING_CONFIG_PARSERS}
     if a.standalone:
         bundle = generate(sans_for(a))
         store = ConfigStore(None, a.namespace, parsers)
@@ -87,6 +90,7 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
         a.ca_out.write_bytes(bundle.ca_pem)
     handlers = merge_handlers(eventing_handlers(lambda: store.get(BROKER_DEFAULTS_CONFIG)),
                               sources_handlers(),
+                              messaging_handlers(lambda: store.get(CHANNEL_DEFAULTS_CONFIG)),
                               serving_handlers(lambda: serving_config(store.get)))
     metrics = AdmissionMetrics()
     server = make_server(lambda: handlers, metrics)

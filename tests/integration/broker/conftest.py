@@ -91,9 +91,11 @@ class Broker:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def write(self, brokers: list[dict[str, Any]], triggers: list[dict[str, Any]]) -> None:
+    def write(self, brokers: list[dict[str, Any]], triggers: list[dict[str, Any]],
+              **channels: list[dict[str, Any]]) -> None:
+        """`channels=[...]`, `subscriptions=[...]`: the contract's channel sections."""
         tmp = self.contract.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"brokers": brokers, "triggers": triggers}))
+        tmp.write_text(json.dumps({"brokers": brokers, "triggers": triggers, **channels}))
         tmp.replace(self.contract)  # atomic, as a ConfigMap update is
 
     def log_path(self, role: str) -> Path:

@@ -25,12 +25,17 @@ def trigger(name: str, subscriber: str, broker: str = "default", **extra: object
             **extra}
 
 
-async def start(broker: Broker, brokers: list[dict], triggers: list[dict]) -> None:
-    broker.write(brokers, triggers)
+async def start(broker: Broker, brokers: list[dict], triggers: list[dict],
+                **channels: list[dict]) -> None:
+    """Write the contract (`channels=`, `subscriptions=`: its channel sections), start both
+    roles, and wait until every trigger and subscription is being dispatched."""
+    broker.write(brokers, triggers, **channels)
     broker.start("dispatcher")
     broker.start("ingress")
     for t in triggers:
         await broker.wait_log("dispatcher", f"trigger {NS}/{t['name']} ->")
+    for s in channels.get("subscriptions", []):
+        await broker.wait_log("dispatcher", f"trigger subscription/{NS}/{s['name']} ->")
     await broker.wait_log("ingress", "contract applied")
 
 

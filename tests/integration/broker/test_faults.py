@@ -11,6 +11,7 @@ import asyncio
 import collections
 import signal
 import time
+from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -24,8 +25,10 @@ N_EVENTS = 10_000
 
 
 async def produce(http: aiohttp.ClientSession, url: str, n: int, accepted: list[str],
-                  workers: int = 16) -> dict[str, int]:
-    """Send n events; each is retried (same id) until a 202, as a real producer would."""
+                  workers: int = 16, headers: dict[str, str] | None = None
+                  ) -> dict[str, int]:
+    """Send n events; each is retried (same id) until a 202, as a real producer would
+    (`headers`: extra request headers, such as a channel's Host)."""
     ids = iter(range(n))
     outcomes: collections.Counter[str] = collections.Counter()
 
@@ -34,7 +37,8 @@ async def produce(http: aiohttp.ClientSession, url: str, n: int, accepted: list[
             eid = f"e{i}"
             while True:
                 try:
-                    async with http.post(url, headers=binary_headers(id_=eid),
+                    async with http.post(url, headers={**binary_headers(id_=eid),
+                                                       **(headers or {})},
                                          data=b'{"n":%d}' % i) as r:
                         await r.read()
                         outcomes[str(r.status)] += 1
@@ -46,6 +50,23 @@ async def produce(http: aiohttp.ClientSession, url: str, n: int, accepted: list[
                 await asyncio.sleep(0.05)
     await asyncio.gather(*(worker() for _ in range(workers)))
     return dict(outcomes)
+
+
+async def faults_mid_stream(broker: Broker, nats: Nats, accepted: list[str],
+                            dispatcher_when: Callable[[], bool]) -> None:
+    """SIGKILL the dispatcher once `dispatcher_when()` (restarted 0.5 s later), the ingress
+    after 4,000 accepted events (restarted), and restart nats-server after 6,000."""
+    await eventually(dispatcher_when, 60, every=0.05)
+    broker.kill("dispatcher")  # SIGKILL
+    await asyncio.sleep(0.5)  # down for a moment while the producer keeps sending
+    await asyncio.to_thread(broker.start, "dispatcher")
+
+    await eventually(lambda: len(accepted) >= 4000, 60, every=0.1)
+    broker.kill("ingress")  # SIGKILL
+    await asyncio.to_thread(broker.start, "ingress")
+
+    await eventually(lambda: len(accepted) >= 6000, 60, every=0.1)
+    await asyncio.to_thread(nats.restart)
 
 
 @pytest.mark.slow
@@ -65,18 +86,7 @@ async def test_kill_dispatcher_then_ingress_and_restart_nats_mid_stream(
         producer = asyncio.create_task(
             produce(http, f"{broker.url}/{NS}/default", N_EVENTS, accepted))
 
-        await eventually(lambda: len(accepted) >= 2000, 60, every=0.1)
-        broker.kill("dispatcher")  # SIGKILL
-        await asyncio.sleep(0.5)  # down for a moment while the producer keeps sending
-        await asyncio.to_thread(broker.start, "dispatcher")
-
-        await eventually(lambda: len(accepted) >= 4000, 60, every=0.1)
-        broker.kill("ingress")  # SIGKILL
-        await asyncio.to_thread(broker.start, "ingress")
-
-        await eventually(lambda: len(accepted) >= 6000, 60, every=0.1)
-        await asyncio.to_thread(nats.restart)
-
+        await faults_mid_stream(broker, nats, accepted, lambda: len(accepted) >= 2000)
         outcomes = await asyncio.wait_for(producer, 120)
     want = set(accepted)
     assert len(want) == N_EVENTS

@@ -236,3 +236,27 @@ def test_every_knpy_deployment_is_scraped_on_a_port_its_container_serves() -> No
         args = " ".join(c.get("args", []))
         if name.startswith("knpy-broker") or name == "knpy-webhook":
             assert f"--metrics-port={port}" in args, name
+
+
+def test_channels_are_installed_admitted_and_reconcilable() -> None:
+    objs = render()
+    crds = {n for k, n in objs if k == "CustomResourceDefinition"}
+    assert {"channels.messaging.knative.dev", "inmemorychannels.messaging.knative.dev",
+            "subscriptions.messaging.knative.dev"} <= crds
+    short = {objs[("CustomResourceDefinition", f"{p}.messaging.knative.dev")]["spec"]["names"]
+             ["shortNames"][0] for p in ("channels", "inmemorychannels", "subscriptions")}
+    assert short == {"ch", "imc", "sub"}
+    cfg = yaml.safe_load(objs[("ConfigMap", "default-ch-webhook")]["data"]["default-ch-config"])
+    assert cfg["clusterDefault"]["kind"] == "InMemoryChannel"
+    for name in ("validation.webhook.eventing.knpy.dev", "defaulting.webhook.eventing.knpy.dev"):
+        kind = "Validating" if name.startswith("validation") else "Mutating"
+        rules = [r for h in objs[(f"{kind}WebhookConfiguration", name)]["webhooks"]
+                 for r in h["rules"]]
+        assert any(r["apiGroups"] == ["messaging.knative.dev"] and set(r["resources"]) == {
+            "channels", "inmemorychannels", "subscriptions"} for r in rules), name
+    rules = objs[("ClusterRole", "knpy-controller")]["rules"]
+    granted = {(res, verb) for r in rules if "messaging.knative.dev" in r["apiGroups"]
+               for res in r["resources"] for verb in r["verbs"]}
+    assert {("subscriptions", "watch"), ("inmemorychannels", "create"),
+            ("channels", "update"), ("subscriptions/status", "update"),
+            ("channels/finalizers", "update")} <= granted

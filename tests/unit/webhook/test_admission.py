@@ -164,3 +164,30 @@ async def test_server_over_tls_with_its_own_ca() -> None:
                     pass
     finally:
         await server.close()
+
+
+def test_messaging_kinds_defaulted_and_validated_with_field_paths() -> None:
+    from knpy.apis.messaging.v1 import ChannelDefaults
+    from knpy.webhook.messaging import messaging_handlers
+    h = messaging_handlers(lambda: ChannelDefaults(namespace_defaults={
+        "ns": {"apiVersion": "messaging.knative.dev/v1", "kind": "InMemoryChannel",
+               "spec": {"delivery": {"retry": 2}}}}))
+    ch = {"apiVersion": "messaging.knative.dev/v1", "kind": "Channel",
+          "metadata": {"name": "c", "namespace": "ns"}}
+    resp = default_review(review(ch), h)["response"]
+    patched = apply_patch(ch, json.loads(base64.b64decode(resp["patch"])))
+    assert patched["spec"]["channelTemplate"]["spec"] == {"delivery": {"retry": 2}}
+    assert validate_review(review(patched), h)["response"]["allowed"]
+    s = {"apiVersion": "messaging.knative.dev/v1", "kind": "Subscription",
+         "metadata": {"name": "s", "namespace": "ns"},
+         "spec": {"channel": {"apiVersion": "messaging.knative.dev/v1", "kind": "Channel",
+                              "name": "c"}, "delivery": {"retry": -1}}}
+    resp = validate_review(review(s), h)["response"]
+    assert not resp["allowed"]
+    assert "spec.delivery.retry" in resp["status"]["message"]
+    assert "spec.reply" in resp["status"]["message"]
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": {"name": "default-ch-webhook", "namespace": "knpy-system"},
+          "data": {"default-ch-config": "clusterDefault: {kind: X}"}}
+    resp = validate_review(review(cm, group=""), h)["response"]
+    assert not resp["allowed"] and "clusterDefault.apiVersion" in resp["status"]["message"]

@@ -12,8 +12,8 @@ from knpy.apis.duck.conditions import Status
 from knpy.apis.duck.destination import Destination
 from knpy.runtime.config import FieldError, parse_iso8601_duration
 
-__all__ = ["BACKOFF_POLICIES", "DEAD_LETTER_SINK_RESOLVED", "DEFAULT_BROKER_DELIVERY",
-           "DeliverySpec", "DeliveryStatus"]
+__all__ = ["ADDRESSABLE", "BACKOFF_POLICIES", "DEAD_LETTER_SINK_RESOLVED",
+           "DEFAULT_BROKER_DELIVERY", "AddressableStatus", "DeliverySpec", "DeliveryStatus"]
 
 BACKOFF_POLICIES = ("exponential", "linear")
 DEFAULT_BROKER_DELIVERY: dict[str, Any] = {
@@ -98,3 +98,22 @@ class DeliveryStatus(Status):
     def mark_dead_letter_sink_failed(self, reason: str, message: str) -> None:
         self.raw.pop("deadLetterSinkUri", None)
         self.conditions.mark_false(DEAD_LETTER_SINK_RESOLVED, reason, message)
+
+
+ADDRESSABLE = "Addressable"
+
+
+class AddressableStatus(DeliveryStatus):
+    """Brokers and channels: status.address.url and the Addressable condition."""
+
+    @property
+    def address_url(self) -> str | None:
+        return (self.raw.get("address") or {}).get("url")
+
+    def set_address(self, url: str | None) -> None:
+        if url:
+            self.raw["address"] = {"url": url}
+            self.conditions.mark_true(ADDRESSABLE)
+        else:
+            self.raw.pop("address", None)
+            self.conditions.mark_false(ADDRESSABLE, "NoAddress", "no address yet")

@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit
 
 from knpy.runtime.config import FieldError
 
-__all__ = ["Destination", "KReference", "resolve_uri"]
+__all__ = ["Destination", "KReference", "default_ref_namespace", "resolve_uri"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +73,9 @@ def resolve_uri(base: str | None, uri: str | None) -> str | None:
     if base and uri:
         return urljoin(base, uri)
     return base or uri
+
+
+def default_ref_namespace(dest: Any, namespace: str) -> None:
+    """Knative's defaulting: a Destination's ref namespace is its object's (in place)."""
+    if isinstance(dest, dict) and isinstance(dest.get("ref"), dict) and namespace:
+        dest["ref"].setdefault("namespace", namespace)

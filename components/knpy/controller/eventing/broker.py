@@ -17,7 +17,7 @@ from knpy.apis.eventing.config import EventingConfig
 from knpy.apis.eventing.v1 import Broker
 from knpy.controller.eventing.contract import broker_entry
 from knpy.controller.eventing.dataplane import DataPlane
-from knpy.controller.eventing.resolver import ResolveError, URIResolver
+from knpy.controller.eventing.resolver import URIResolver, resolve_dead_letter_sink
 from knpy.controller.eventing.resources import BROKERS
 from knpy.runtime.k8s import NORMAL, WARNING, Client, Lister, Reconciler, Recorder, SkipKey
 
@@ -54,16 +54,9 @@ class BrokerReconciler(Reconciler[Broker]):
 
         # 2. dead-letter sink
         delivery = b.delivery
-        dls = delivery.dead_letter_sink if delivery is not None else None
-        if dls is None:
-            st.mark_dead_letter_sink_not_configured()
-        else:
-            try:
-                uri = await self.resolver.uri(dls, b.namespace, b.key)
-                st.mark_dead_letter_sink_resolved(uri)
-            except ResolveError as exc:
-                st.mark_dead_letter_sink_failed(
-                    "Unable to get the DeadLetterSink's URI", exc.message)
+        await resolve_dead_letter_sink(
+            self.resolver, st, delivery.dead_letter_sink if delivery is not None else None,
+            b.namespace, b.key, "Unable to get the DeadLetterSink's URI")
 
         # 3. data plane
         expected = broker_entry(b.raw, cfg)

@@ -20,6 +20,7 @@ from typing import Any
 
 from knpy.apis.eventing.config import EventingConfig
 from knpy.apis.eventing.v1 import Broker, Trigger
+from knpy.apis.messaging.v1 import InMemoryChannel
 from knpy.runtime import eventfilter
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract import eventing as contract_schema
@@ -27,11 +28,13 @@ from knpy.runtime.contract.eventing import CONTRACT_KEY, GENERATION_ANNOTATION
 from knpy.runtime.k8s import CONFIGMAPS, ApiError, Client, Lister
 
 __all__ = ["CONTRACT_KEY", "GENERATIONS_KEY", "ContractReconciler", "broker_entry",
-           "contract_generation", "entry_generation", "make_contract", "trigger_entry"]
+           "channel_entry", "contract_generation", "entry_generation", "make_contract",
+           "subscription_entries", "trigger_entry"]
 
 log = logging.getLogger("knpy.controller.contract")
 
 GENERATIONS_KEY = "generations.json"  # entry -> the generation it last changed in
+KINDS = ("brokers", "triggers", "channels", "subscriptions")
 _DELIVERY_FIELDS = ("retry", "backoffPolicy", "backoffDelay", "timeout", "retryAfterMax",
                     "format")
 
@@ -57,15 +60,22 @@ def _valid(kind: str, entry: dict[str, Any]) -> bool:
 
 def broker_entry(raw: dict, cfg: EventingConfig) -> dict[str, Any] | None:
     """A broker's contract entry, or None if the contract leaves it out."""
-    b = Broker(raw)
-    if raw["metadata"].get("deletionTimestamp") or not cfg.handles_class(b.broker_class):
+    if not cfg.handles_class(Broker(raw).broker_class):
         return None
-    entry: dict[str, Any] = {"namespace": b.namespace, "name": b.name}
-    d = _delivery(b.spec_raw.get("delivery"), (raw.get("status") or {}).get(
-        "deadLetterSinkUri"))
+    return _log_entry("brokers", raw)
+
+
+def _log_entry(kind: str, raw: dict) -> dict[str, Any] | None:
+    """A broker's or channel's entry: its name and delivery, with the resolved DLS."""
+    if raw["metadata"].get("deletionTimestamp"):
+        return None
+    md = raw["metadata"]
+    entry: dict[str, Any] = {"namespace": md.get("namespace", ""), "name": md["name"]}
+    d = _delivery((raw.get("spec") or {}).get("delivery"),
+                  (raw.get("status") or {}).get("deadLetterSinkUri"))
     if d:
         entry["delivery"] = d
-    return entry if _valid("brokers", entry) else None
+    return entry if _valid(kind, entry) else None
 
 
 def trigger_entry(raw: dict, broker_keys: set[str]) -> dict[str, Any] | None:
@@ -97,18 +107,55 @@ def trigger_entry(raw: dict, broker_keys: set[str]) -> dict[str, Any] | None:
     return entry if _valid("triggers", entry) else None
 
 
+def channel_entry(raw: dict) -> dict[str, Any] | None:
+    """An InMemoryChannel's contract entry (a channel: one log, the ingress's Host route)."""
+    return _log_entry("channels", raw)
+
+
+def subscription_entries(raw: dict) -> dict[str, dict[str, Any]]:
+    """uid -> contract entry of each of a channel's spec.subscribers (written by the
+    Subscriptions with their URIs resolved); entries the data plane would reject are left
+    out (their Subscription then never turns Ready)."""
+    c = InMemoryChannel(raw)
+    if raw["metadata"].get("deletionTimestamp") or channel_entry(raw) is None:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for s in c.subscribers:
+        entry: dict[str, Any] = {"namespace": c.namespace, "name": s.uid, "channel": c.name}
+        if s.subscriber_uri:
+            entry["subscriber"] = {"uri": s.subscriber_uri}
+        if s.reply_uri:
+            entry["reply"] = {"uri": s.reply_uri}
+        sd = s.raw.get("delivery")
+        dls = ((sd or {}).get("deadLetterSink") or {}).get("uri") if isinstance(sd, dict) \
+            else None
+        d = _delivery(sd, dls)
+        if d:
+            entry["delivery"] = d
+        if s.uid and _valid("subscriptions", entry):
+            out[s.uid] = entry
+    return out
+
+
 def _by_name(objs: list[dict]) -> list[dict]:
     return sorted(objs, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
 
-def make_contract(brokers: list[dict], triggers: list[dict], cfg: EventingConfig
-                  ) -> dict[str, Any]:
+def make_contract(brokers: list[dict], triggers: list[dict], cfg: EventingConfig,
+                  channels: list[dict] | None = None) -> dict[str, Any]:
     """The contract document: every live broker of a handled class, and every trigger of
-    such a broker whose subscriber is resolved. Sorted, so equal inputs give equal bytes."""
+    such a broker whose subscriber is resolved; every InMemoryChannel and its subscribers.
+    Sorted, so equal inputs give equal bytes."""
     out_b = [e for e in (broker_entry(raw, cfg) for raw in _by_name(brokers)) if e]
     keys = {f"{e['namespace']}/{e['name']}" for e in out_b}
     out_t = [e for e in (trigger_entry(raw, keys) for raw in _by_name(triggers)) if e]
-    return {"brokers": out_b, "triggers": out_t}
+    doc: dict[str, Any] = {"brokers": out_b, "triggers": out_t}
+    chans = _by_name(channels or [])
+    if chans:
+        doc["channels"] = [e for e in (channel_entry(raw) for raw in chans) if e]
+        doc["subscriptions"] = [e for raw in chans
+                                for _uid, e in sorted(subscription_entries(raw).items())]
+    return doc
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -120,7 +167,7 @@ def _entries(text: str | None) -> dict[str, dict]:
     try:
         doc = json.loads(text or "{}")
         return {f"{kind}/{e['namespace']}/{e['name']}": e
-                for kind in ("brokers", "triggers") for e in doc.get(kind) or []}
+                for kind in KINDS for e in doc.get(kind) or []}
     except (ValueError, KeyError, TypeError, AttributeError):
         return {}
 
@@ -172,8 +219,10 @@ class ContractReconciler:
     name = "contract"
 
     def __init__(self, client: Client, brokers: Lister, triggers: Lister,
-                 configmaps: Lister, namespace: str, configmap_name: str, config) -> None:
+                 configmaps: Lister, namespace: str, configmap_name: str, config,
+                 channels: Lister | None = None) -> None:
         self.client = client
+        self.channels = channels  # InMemoryChannels (None: messaging is off)
         self.brokers, self.triggers, self.configmaps = brokers, triggers, configmaps
         self.namespace, self.configmap_name = namespace, configmap_name
         self.config = config  # () -> EventingConfig
@@ -182,7 +231,8 @@ class ContractReconciler:
     async def reconcile(self, key: str) -> None:
         if not self.is_leader:
             return
-        doc = make_contract(self.brokers.list(), self.triggers.list(), self.config())
+        doc = make_contract(self.brokers.list(), self.triggers.list(), self.config(),
+                            self.channels.list() if self.channels is not None else None)
         text = render(doc)
         cm = self.configmaps.get(self.namespace, self.configmap_name)
         if cm is None:

@@ -73,6 +73,14 @@ class DataPlane:
         cfg = self.config()
         return (("ingress", cfg.ingress_deployment), ("dispatcher", cfg.dispatcher_deployment))
 
+    def served_by_all(self, kind: str, key: str, expected: dict | None) -> Served:
+        """`serves` for every role: the first role that does not, else ok."""
+        for _role, dep_name in self.roles():
+            served = self.serves(kind, key, expected, dep_name)
+            if not served.ok:
+                return served
+        return Served(True)
+
     def serves(self, kind: str, key: str, expected: dict | None, deployment: str) -> Served:
         """Whether the pods of `deployment` serve `expected` as the entry of `key` (kind
         "brokers" or "triggers"). Without a Deployment name the contract alone counts."""

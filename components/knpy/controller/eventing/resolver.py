@@ -3,10 +3,11 @@ Kubernetes Service by its cluster DNS name), with `uri` resolved relative to it.
 
 from __future__ import annotations
 
+from knpy.apis.duck.delivery import DeliveryStatus
 from knpy.apis.duck.destination import Destination, KReference, resolve_uri
 from knpy.runtime.k8s import ApiError, Client, Discovery, Tracker
 
-__all__ = ["ResolveError", "URIResolver"]
+__all__ = ["ResolveError", "URIResolver", "resolve_dead_letter_sink"]
 
 
 class ResolveError(Exception):
@@ -68,3 +69,17 @@ class URIResolver:
             raise ResolveError("NotAddressable", f"{ref.kind} {ns}/{ref.name} does not have "
                                "an address (status.address.url) yet")
         return url
+
+
+async def resolve_dead_letter_sink(resolver: URIResolver, status: DeliveryStatus,
+                                   dls: Destination | None, namespace: str, by: str,
+                                   failure: str) -> None:
+    """status.deadLetterSinkUri and DeadLetterSinkResolved from `dls` (None: not set);
+    `failure` is the condition's reason when it does not resolve."""
+    if dls is None:
+        status.mark_dead_letter_sink_not_configured()
+        return
+    try:
+        status.mark_dead_letter_sink_resolved(await resolver.uri(dls, namespace, by))
+    except ResolveError as exc:
+        status.mark_dead_letter_sink_failed(failure, exc.message)

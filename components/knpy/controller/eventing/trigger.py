@@ -15,7 +15,11 @@ from knpy.apis.eventing.config import EventingConfig
 from knpy.apis.eventing.v1 import Broker, Trigger
 from knpy.controller.eventing.contract import trigger_entry
 from knpy.controller.eventing.dataplane import DataPlane
-from knpy.controller.eventing.resolver import ResolveError, URIResolver
+from knpy.controller.eventing.resolver import (
+    ResolveError,
+    URIResolver,
+    resolve_dead_letter_sink,
+)
 from knpy.controller.eventing.resources import TRIGGERS
 from knpy.runtime.k8s import NORMAL, WARNING, Client, Lister, Reconciler, Recorder, SkipKey
 
@@ -75,15 +79,8 @@ class TriggerReconciler(Reconciler[Trigger]):
         dls = t.delivery.dead_letter_sink if t.delivery is not None else None
         if dls is None and broker is not None and broker.delivery is not None:
             dls = broker.delivery.dead_letter_sink
-        if dls is None:
-            st.mark_dead_letter_sink_not_configured()
-        else:
-            try:
-                st.mark_dead_letter_sink_resolved(await self.resolver.uri(dls, t.namespace,
-                                                                        t.key))
-            except ResolveError as exc:
-                st.mark_dead_letter_sink_failed("Unable to get the dead letter sink's URI",
-                                                exc.message)
+        await resolve_dead_letter_sink(self.resolver, st, dls, t.namespace, t.key,
+                                       "Unable to get the dead letter sink's URI")
 
         # dependency (knative.dev/dependency annotation, e.g. a source)
         dep = t.dependency
@@ -110,13 +107,11 @@ class TriggerReconciler(Reconciler[Trigger]):
         # subscription: every ingress and dispatcher pod serves this trigger's entry (the
         # ingress creates its consumer before storing events, the dispatcher delivers)
         expected = trigger_entry(t.raw, {f"{t.namespace}/{t.broker}"})
-        for _role, dep_name in self.dataplane.roles():
-            served = self.dataplane.serves("triggers", t.key, expected, dep_name)
-            if not served.ok:
-                st.mark_subscription_not_ready(served.reason, served.message)
-                break
-        else:
+        served = self.dataplane.served_by_all("triggers", t.key, expected)
+        if served.ok:
             st.mark_subscription_ready()
+        else:
+            st.mark_subscription_not_ready(served.reason, served.message)
         await self._announce(t, before)
 
     async def _announce(self, t: Trigger, before: dict | None) -> None:

@@ -25,6 +25,22 @@ resolved to URIs. Parsing is pure and reports every problem as a field-pathed Fi
         delivery: {...}                         # if set, replaces the broker's wholesale
         concurrency: 64                         # knpy: max in-flight deliveries (optional)
         ordering: partitionkey                  # knpy: in order per `partitionkey` extension
+    channels:                                   # messaging.knative.dev InMemoryChannels
+      - namespace: default
+        name: events
+        delivery: {...}                         # optional; absent -> no retries
+    subscriptions:                              # one per entry of a channel's spec.subscribers
+      - namespace: default
+        name: 5c2b...                           # the Subscription's uid
+        channel: events
+        subscriber: {uri: http://127.0.0.1:9001/}   # optional if `reply` is set
+        reply: {uri: http://127.0.0.1:9002/}    # optional: where the subscriber's reply goes
+        delivery: {...}                         # if set, replaces the channel's wholesale
+
+A channel is served as a broker whose subscriptions are triggers that match every event:
+one store log per channel, one durable cursor per subscription, the same dispatcher. Their
+keys carry their kind (`channel/<ns>/<name>`, `subscription/<ns>/<name>`) so a channel and
+a broker (or a subscription and a trigger) of the same name never share a log or a cursor.
 """
 
 from __future__ import annotations
@@ -41,10 +57,14 @@ import yaml
 from knpy.runtime.config import FieldError, parse_iso8601_duration
 
 __all__ = [
+    "BROKER",
+    "CHANNEL",
     "CONTRACT_KEY",
     "DEFAULT_DELIVERY",
     "GENERATION_ANNOTATION",
     "SOURCE_ANNOTATION",
+    "SUBSCRIPTION",
+    "TRIGGER",
     "BrokerSpec",
     "DeliverySpec",
     "EffectiveDelivery",
@@ -90,15 +110,28 @@ class DeliverySpec:
 DEFAULT_DELIVERY = DeliverySpec(retry=10, backoff_policy="exponential", backoff_delay=0.2)
 
 
+BROKER, CHANNEL = "broker", "channel"
+TRIGGER, SUBSCRIPTION = "trigger", "subscription"
+
+
+def _key(kind: str, namespace: str, name: str) -> str:
+    """Brokers and triggers keep their historic `ns/name` keys (their JetStream streams
+    and consumers are named after them); channels and subscriptions are prefixed."""
+    return f"{namespace}/{name}" if kind in (BROKER, TRIGGER) else f"{kind}/{namespace}/{name}"
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerSpec:
+    """A broker, or a channel (kind CHANNEL): an ingress address and one log."""
+
     namespace: str
     name: str
     delivery: DeliverySpec = DEFAULT_DELIVERY
+    kind: str = BROKER
 
     @property
     def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
+        return _key(self.kind, self.namespace, self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +145,17 @@ class TriggerSpec:
     delivery: DeliverySpec = DeliverySpec()
     concurrency: int | None = None
     ordering: str = "unordered"
+    kind: str = TRIGGER  # SUBSCRIPTION: `broker` names a channel
+    reply: str | None = None  # subscriptions: where a subscriber's reply is sent
 
     @property
     def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
+        return _key(self.kind, self.namespace, self.name)
 
     @property
     def broker_key(self) -> str:
-        return f"{self.namespace}/{self.broker}"
+        return _key(CHANNEL if self.kind == SUBSCRIPTION else BROKER, self.namespace,
+                    self.broker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +225,11 @@ def parse(doc: Any) -> EventingContract:
     errs = FieldError.none()
     brokers: list[BrokerSpec] = []
     triggers: list[TriggerSpec] = []
-    for fname, items, parser, out in (("brokers", doc.get("brokers"), _broker, brokers),
-                                      ("triggers", doc.get("triggers"), _trigger, triggers)):
+    for fname, items, parser, out in (
+            ("brokers", doc.get("brokers"), _broker, brokers),
+            ("triggers", doc.get("triggers"), _trigger, triggers),
+            ("channels", doc.get("channels"), _channel, brokers),
+            ("subscriptions", doc.get("subscriptions"), _subscription, triggers)):
         if items is None:
             continue
         if not isinstance(items, Sequence) or isinstance(items, str):
@@ -208,7 +247,7 @@ def parse(doc: Any) -> EventingContract:
                                  .via_index(i).via_field(fname))
             seen.add(spec.key)
             cast("list[BrokerSpec | TriggerSpec]", out).append(spec)
-    unknown = set(doc) - {"brokers", "triggers"}
+    unknown = set(doc) - {"brokers", "triggers", "channels", "subscriptions"}
     for k in sorted(unknown):
         errs = errs.also(FieldError("unknown field", str(k)))
     if errs:
@@ -306,7 +345,7 @@ def _delivery(obj: Any) -> DeliverySpec:
                         retry_after_max=durations.get("retryAfterMax"), format=fmt)
 
 
-def _broker(obj: Any) -> BrokerSpec:
+def _broker(obj: Any, kind: str = BROKER) -> BrokerSpec:
     b = _mapping(obj)
     errs = FieldError.none()
     ns = name = ""
@@ -318,7 +357,8 @@ def _broker(obj: Any) -> BrokerSpec:
         name = _name(b, "name")
     except FieldError as e:
         errs = errs.also(e)
-    delivery = DEFAULT_DELIVERY
+    # Knative's channels retry nothing unless told to; brokers get config-br-defaults'
+    delivery = DEFAULT_DELIVERY if kind == BROKER else DeliverySpec()
     if b.get("delivery") is not None:
         try:
             delivery = _delivery(b["delivery"])
@@ -328,18 +368,65 @@ def _broker(obj: Any) -> BrokerSpec:
         errs = errs.also(FieldError("unknown field", str(k)))
     if errs:
         raise errs
-    return BrokerSpec(ns, name, delivery)
+    return BrokerSpec(ns, name, delivery, kind)
+
+
+def _delivery_of(obj: Mapping[str, Any]) -> tuple[DeliverySpec, FieldError]:
+    """An optional `delivery` (unset: DeliverySpec())."""
+    if obj.get("delivery") is None:
+        return DeliverySpec(), FieldError.none()
+    try:
+        return _delivery(obj["delivery"]), FieldError.none()
+    except FieldError as e:
+        return DeliverySpec(), e.via_field("delivery")
+
+
+def _names(obj: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[dict[str, Any], FieldError]:
+    vals: dict[str, Any] = {}
+    errs = FieldError.none()
+    for key in keys:
+        try:
+            vals[key] = _name(obj, key)
+        except FieldError as e:
+            errs = errs.also(e)
+    return vals, errs
+
+
+def _channel(obj: Any) -> BrokerSpec:
+    return _broker(obj, CHANNEL)
+
+
+def _subscription(obj: Any) -> TriggerSpec:
+    """A channel's subscriber: matches every event; a subscriber-less one forwards the
+    events to its reply (Knative allows either to be missing, not both)."""
+    s = _mapping(obj)
+    vals, errs = _names(s, ("namespace", "name", "channel"))
+    uris: dict[str, str | None] = {"subscriber": None, "reply": None}
+    for key in uris:
+        if s.get(key) is not None:
+            try:
+                uris[key] = _uri(s[key], key, any_scheme=True)
+            except FieldError as e:
+                errs = errs.also(e)
+    if s.get("subscriber") is None and s.get("reply") is None:
+        errs = errs.also(FieldError.missing("subscriber", "reply"))
+    delivery, bad = _delivery_of(s)
+    errs = errs.also(bad)
+    for k in sorted(set(s) - {"namespace", "name", "channel", "subscriber", "reply",
+                              "delivery"}):
+        errs = errs.also(FieldError("unknown field", str(k)))
+    if errs:
+        raise errs
+    target, reply = uris["subscriber"], uris["reply"]
+    if target is None:
+        target, reply = reply, None
+    return TriggerSpec(vals["namespace"], vals["name"], vals["channel"], str(target),
+                       delivery=delivery, kind=SUBSCRIPTION, reply=reply)
 
 
 def _trigger(obj: Any) -> TriggerSpec:
     t = _mapping(obj)
-    errs = FieldError.none()
-    vals: dict[str, Any] = {}
-    for key in ("namespace", "name", "broker"):
-        try:
-            vals[key] = _name(t, key)
-        except FieldError as e:
-            errs = errs.also(e)
+    vals, errs = _names(t, ("namespace", "name", "broker"))
     try:
         vals["subscriber"] = _uri(t.get("subscriber"), "subscriber", any_scheme=True)
     except FieldError as e:
@@ -366,12 +453,8 @@ def _trigger(obj: Any) -> TriggerSpec:
                     errs = errs.also(FieldError.invalid(f, f"filters[{i}]", "want a mapping"))
                 else:
                     filters.append(MappingProxyType(dict(f)))
-    delivery = DeliverySpec()
-    if t.get("delivery") is not None:
-        try:
-            delivery = _delivery(t["delivery"])
-        except FieldError as e:
-            errs = errs.also(e.via_field("delivery"))
+    delivery, bad = _delivery_of(t)
+    errs = errs.also(bad)
     conc = t.get("concurrency")
     if conc is not None and (isinstance(conc, bool) or not isinstance(conc, int) or conc < 1):
         errs = errs.also(FieldError.invalid(conc, "concurrency", "want an integer >= 1"))

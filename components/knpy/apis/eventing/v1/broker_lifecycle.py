@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 from knpy.apis.duck.conditions import ConditionSet
-from knpy.apis.duck.delivery import DEAD_LETTER_SINK_RESOLVED, DeliveryStatus
+from knpy.apis.duck.delivery import ADDRESSABLE, DEAD_LETTER_SINK_RESOLVED, AddressableStatus
 
 __all__ = ["BROKER_CONDITIONS", "BrokerStatus"]
 
 INGRESS_READY = "IngressReady"
 FILTER_READY = "FilterReady"
-ADDRESSABLE = "Addressable"
 
 BROKER_CONDITIONS = ConditionSet(INGRESS_READY, FILTER_READY, ADDRESSABLE,
                                  DEAD_LETTER_SINK_RESOLVED)
 
 
-class BrokerStatus(DeliveryStatus):
+class BrokerStatus(AddressableStatus):
     cset = BROKER_CONDITIONS
 
-    @property
-    def address_url(self) -> str | None:
-        return (self.raw.get("address") or {}).get("url")
-
     # --------------------------------------------------------------- transitions
-    def set_address(self, url: str | None) -> None:
-        if url:
-            self.raw["address"] = {"url": url}
-            self.conditions.mark_true(ADDRESSABLE)
-        else:
-            self.raw.pop("address", None)
-            self.conditions.mark_false(ADDRESSABLE, "NoAddress", "broker has no address")
-
     def mark_ingress_ready(self) -> None:
         self.conditions.mark_true(INGRESS_READY)
 

@@ -6,14 +6,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from knpy.apis.duck.destination import default_ref_namespace as _default_ref_ns
 from knpy.apis.eventing.v1.register import BROKER_LABEL
 
 __all__ = ["set_trigger_defaults"]
-
-
-def _default_ref_ns(dest: Any, ns: str) -> None:
-    if isinstance(dest, dict) and isinstance(dest.get("ref"), dict) and ns:
-        dest["ref"].setdefault("namespace", ns)
 
 
 def set_trigger_defaults(raw: dict[str, Any]) -> dict[str, Any]:

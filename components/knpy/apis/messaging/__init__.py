@@ -1,0 +1,1 @@
+"""messaging.knative.dev: Channel, InMemoryChannel and Subscription."""

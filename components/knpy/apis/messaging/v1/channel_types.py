@@ -1,0 +1,39 @@
+"""Channel (generic: spec.channelTemplate names the backing kind) and InMemoryChannel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from knpy.apis.messaging.v1.channel_lifecycle import ChannelStatus, InMemoryChannelStatus
+from knpy.apis.messaging.v1.channelable import Channelable
+from knpy.apis.messaging.v1.register import CHANNEL_SERVICE_SUFFIX
+
+__all__ = ["Channel", "InMemoryChannel", "channel_host"]
+
+
+def channel_host(name: str, namespace: str, cluster_domain: str) -> str:
+    """Knative's channel address host: <name>-kn-channel.<ns>.svc.<domain>."""
+    return f"{name}{CHANNEL_SERVICE_SUFFIX}.{namespace}.svc.{cluster_domain}"
+
+
+class Channel(Channelable):
+    @property
+    def channel_template(self) -> dict[str, Any] | None:
+        t = self.spec_raw.get("channelTemplate")
+        return t if isinstance(t, dict) else None
+
+    @property
+    def status(self) -> ChannelStatus:
+        return ChannelStatus(self.status_raw)
+
+    def init_conditions(self) -> None:
+        self.status.conditions.initialize()
+
+
+class InMemoryChannel(Channelable):
+    @property
+    def status(self) -> InMemoryChannelStatus:
+        return InMemoryChannelStatus(self.status_raw)
+
+    def init_conditions(self) -> None:
+        self.status.conditions.initialize()
