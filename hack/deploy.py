@@ -247,6 +247,11 @@ def install(c: KubeAPI, values: Sequence[str], timeout: float = 600, release: st
     current = deployed_manifest(c, release, namespace)
     changed = True
     if current is not None:
+        # Helm installs crds/ on the first install only; an upgrade applies them itself
+        # (server-side, so a CRD new in this tree appears and changed schemas take effect)
+        log("kubectl apply --server-side charts/knpy/crds (Helm never upgrades them)")
+        c.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=knpy-deploy",
+                  "-f", str(CHART / "crds"), timeout=120)
         wanted = upgrade_manifest(c, release, namespace, values)
         changed = wanted is None or not same_manifest(current, wanted)
     if changed:
