@@ -200,6 +200,22 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(len(s) * p / 100))] if s else float("nan")
 
 
+async def latency_results(name: str, sink_port: int, ingress_port: int, path: str,
+                          eps: float, host: str | None = None, fanout: int = 1) -> None:
+    """Open-loop latency at half the measured rate `eps` (each event reaching the sink
+    `fanout` times), then the RESULT lines `<name>_events_per_s`, `_p99_ms`, `_p50_ms`."""
+    await sink_reset(sink_port)
+    rate = max(50.0, eps / 2)
+    sent = await open_loop(ingress_port, path, rate, LATENCY_SECONDS, host=host)
+    await wait_count(sink_port, fanout * sent, 60)
+    lat = (await sink_stats(sink_port))["lat"]
+    print(f"latency at {rate:.0f}/s over {len(lat)} deliveries: p50 {pct(lat, 50):.1f} ms, "
+          f"p99 {pct(lat, 99):.1f} ms", flush=True)
+    print(f"RESULT {name}_events_per_s {eps:.0f} events/s")
+    print(f"RESULT {name}_p99_ms {pct(lat, 99):.1f} ms")
+    print(f"RESULT {name}_p50_ms {pct(lat, 50):.1f} ms")
+
+
 async def bench(sink_port: int, ingress_port: int) -> None:
     # Baseline: the same producer straight to the sink.
     await closed_loop(sink_port, "/warm", 2000)
@@ -222,16 +238,7 @@ async def bench(sink_port: int, ingress_port: int) -> None:
           f"end-to-end {eps:.0f}/s; direct to sink {direct:.0f}/s", flush=True)
 
     # Latency at half the measured rate.
-    await sink_reset(sink_port)
-    rate = max(50.0, eps / 2)
-    sent = await open_loop(ingress_port, "/bench/default", rate, LATENCY_SECONDS)
-    await wait_count(sink_port, sent, 60)
-    lat = (await sink_stats(sink_port))["lat"]
-    print(f"latency at {rate:.0f}/s over {len(lat)} events: p50 {pct(lat, 50):.1f} ms, "
-          f"p99 {pct(lat, 99):.1f} ms", flush=True)
-    print(f"RESULT broker_events_per_s {eps:.0f} events/s")
-    print(f"RESULT broker_p99_ms {pct(lat, 99):.1f} ms")
-    print(f"RESULT broker_p50_ms {pct(lat, 50):.1f} ms")
+    await latency_results("broker", sink_port, ingress_port, "/bench/default", eps)
     print(f"RESULT sink_direct_events_per_s {direct:.0f} events/s")
     print(f"RESULT broker_vs_direct_ratio {eps / direct:.3f} x")
 

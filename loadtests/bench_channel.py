@@ -13,14 +13,11 @@ from __future__ import annotations
 import time
 
 from loadtests.bench_broker import (
-    LATENCY_SECONDS,
     N_THROUGHPUT,
     closed_loop,
-    open_loop,
-    pct,
+    latency_results,
     run_stack,
     sink_reset,
-    sink_stats,
     wait_count,
 )
 
@@ -46,16 +43,8 @@ async def bench(sink_port: int, ingress_port: int) -> None:
     eps = accepted / (t1 - t0)
     print(f"accepted {accepted}/{N_THROUGHPUT}; ingress {accepted / t_ingress:.0f}/s; "
           f"end-to-end {eps:.0f} events/s ({SUBSCRIBERS * eps:.0f} deliveries/s)", flush=True)
-    await sink_reset(sink_port)
-    rate = max(50.0, eps / 2)
-    sent = await open_loop(ingress_port, "/", rate, LATENCY_SECONDS, host=HOST)
-    await wait_count(sink_port, SUBSCRIBERS * sent, 60)
-    lat = (await sink_stats(sink_port))["lat"]
-    print(f"latency at {rate:.0f}/s over {len(lat)} deliveries: p50 {pct(lat, 50):.1f} ms, "
-          f"p99 {pct(lat, 99):.1f} ms", flush=True)
-    print(f"RESULT channel_events_per_s {eps:.0f} events/s")
-    print(f"RESULT channel_p99_ms {pct(lat, 99):.1f} ms")
-    print(f"RESULT channel_p50_ms {pct(lat, 50):.1f} ms")
+    await latency_results("channel", sink_port, ingress_port, "/", eps, host=HOST,
+                          fanout=SUBSCRIBERS)
 
 
 def main() -> None:
