@@ -1,9 +1,10 @@
 """The controller process: flags, config, leader election and probes around the reconcilers.
 
 The reconcilers are wired in `eventing/wiring.py` (Broker, Trigger, the data-plane
-contract), `sources/wiring.py` (sources.knative.dev) and `serving/wiring.py`
-(serving.knative.dev and its internal kinds); sources and serving are on only when their
-CRDs are served. The eventing and serving ConfigMaps are read through one ConfigStore whose
+contract, channels), `flows/wiring.py` (Sequence, Parallel), `sources/wiring.py`
+(sources.knative.dev) and `serving/wiring.py` (serving.knative.dev and its internal
+kinds); flows, sources and serving are on only when their CRDs are served. The eventing
+and serving ConfigMaps are read through one ConfigStore whose
 informer the wirings share.
 Leader election (one Lease per process kind) gates every write; non-leaders keep their
 caches warm for a fast takeover.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from knpy.apis.eventing.config import EVENTING_CONFIG, EventingConfig, parse_eventing_config
 from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS
 from knpy.controller.eventing.wiring import EventingControllers
+from knpy.controller.flows.wiring import FlowsControllers
 from knpy.controller.serving.sks import ServerlessServiceControllers
 from knpy.controller.serving.wiring import ServingControllers
 from knpy.controller.sources.wiring import SourcesControllers
@@ -70,6 +72,11 @@ class ControllerApp:
             client, self.discovery, recorder, self.config.informer, self.cfg,
             system_namespace=ns, contract_configmap=opts.contract_configmap,
             workers=opts.workers, watch_timeout=opts.watch_timeout)
+        ev = self.eventing
+        self.flows = FlowsControllers(client, self.discovery, recorder, channels=ev.imcs,
+                                      subscriptions=ev.subscriptions,
+                                      channels_on=lambda: ev.messaging, workers=opts.workers,
+                                      watch_timeout=opts.watch_timeout)
         self.sources = SourcesControllers(client, self.discovery, recorder,
                                           system_namespace=ns,
                                           cluster_domain=self.cfg().cluster_domain,
@@ -108,12 +115,14 @@ class ControllerApp:
     def _promote(self) -> None:
         log.info("leading: reconciling everything")
         self.eventing.promote()
+        self.flows.promote()
         self.sources.promote()
         self.serving.promote()
         self.sks.promote()
 
     def _demote(self) -> None:
         self.eventing.demote()
+        self.flows.demote()
         self.sources.demote()
         self.serving.demote()
         self.sks.demote()
@@ -139,6 +148,7 @@ class ControllerApp:
             log.info("API server %d.%d", major, minor)
             await self.eventing.wait_served()
             await self.eventing.start(tasks)
+            tasks.append(asyncio.create_task(self.flows.run(), name="flows"))
             tasks.append(asyncio.create_task(self.sources.run(), name="sources"))
             tasks.append(asyncio.create_task(self.serving.run(), name="serving"))
             tasks.append(asyncio.create_task(self.sks.run(), name="sks"))
@@ -159,6 +169,7 @@ class ControllerApp:
         while True:
             await asyncio.sleep(self.cfg().resync_period)
             self.eventing.resync()
+            self.flows.resync()
             self.sources.resync()
             self.serving.resync()
             self.sks.resync()

@@ -25,6 +25,7 @@ from knpy.runtime.process import cancel_and_wait
 from knpy.runtime.proxy.metrics import serve_metrics
 from knpy.webhook.admission import eventing_handlers, merge_handlers
 from knpy.webhook.certs import generate
+from knpy.webhook.flows import flows_handlers
 from knpy.webhook.messaging import messaging_handlers
 from knpy.webhook.registration import CertKeeper, load_or_create_certs
 from knpy.webhook.server import AdmissionMetrics, load_bundle, make_server, ssl_context
@@ -91,6 +92,7 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
     handlers = merge_handlers(eventing_handlers(lambda: store.get(BROKER_DEFAULTS_CONFIG)),
                               sources_handlers(),
                               messaging_handlers(lambda: store.get(CHANNEL_DEFAULTS_CONFIG)),
+                              flows_handlers(lambda: store.get(CHANNEL_DEFAULTS_CONFIG)),
                               serving_handlers(lambda: serving_config(store.get)))
     metrics = AdmissionMetrics()
     server = make_server(lambda: handlers, metrics)

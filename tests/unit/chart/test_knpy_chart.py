@@ -260,3 +260,25 @@ def test_channels_are_installed_admitted_and_reconcilable() -> None:
     assert {("subscriptions", "watch"), ("inmemorychannels", "create"),
             ("channels", "update"), ("subscriptions/status", "update"),
             ("channels/finalizers", "update")} <= granted
+
+
+def test_flows_are_installed_admitted_and_reconcilable() -> None:
+    objs = render()
+    for p in ("sequences", "parallels"):
+        crd = objs[("CustomResourceDefinition", f"{p}.flows.knative.dev")]
+        v = crd["spec"]["versions"][0]
+        assert v["subresources"] == {"status": {}}
+        assert "URL" in {c["name"] for c in v["additionalPrinterColumns"]}
+        # Addressable: they resolve as sinks and subscribers
+        assert crd["metadata"]["labels"]["duck.knative.dev/addressable"] == "true"
+    for name in ("validation.webhook.eventing.knpy.dev", "defaulting.webhook.eventing.knpy.dev"):
+        kind = "Validating" if name.startswith("validation") else "Mutating"
+        rules = [r for h in objs[(f"{kind}WebhookConfiguration", name)]["webhooks"]
+                 for r in h["rules"]]
+        assert any(r["apiGroups"] == ["flows.knative.dev"] and set(r["resources"]) == {
+            "sequences", "parallels"} for r in rules), name
+    rules = objs[("ClusterRole", "knpy-controller")]["rules"]
+    granted = {(res, verb) for r in rules if "flows.knative.dev" in r["apiGroups"]
+               for res in r["resources"] for verb in r["verbs"]}
+    assert {("sequences", "watch"), ("parallels", "list"), ("sequences/status", "update"),
+            ("parallels/finalizers", "update")} <= granted

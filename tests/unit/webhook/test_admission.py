@@ -191,3 +191,28 @@ def test_messaging_kinds_defaulted_and_validated_with_field_paths() -> None:
           "data": {"default-ch-config": "clusterDefault: {kind: X}"}}
     resp = validate_review(review(cm, group=""), h)["response"]
     assert not resp["allowed"] and "clusterDefault.apiVersion" in resp["status"]["message"]
+
+
+def test_flows_defaulted_and_validated_with_field_paths() -> None:
+    from knpy.apis.messaging.v1 import ChannelDefaults
+    from knpy.webhook.flows import flows_handlers
+    imc = {"apiVersion": "messaging.knative.dev/v1", "kind": "InMemoryChannel"}
+    h = flows_handlers(lambda: ChannelDefaults(namespace_defaults={"ns": {**imc, "spec": {
+        "delivery": {"retry": 2}}}}))
+    seq = {"apiVersion": "flows.knative.dev/v1", "kind": "Sequence",
+           "metadata": {"name": "s", "namespace": "ns"},
+           "spec": {"steps": [{"ref": {"apiVersion": "v1", "kind": "Service", "name": "a"}}]}}
+    resp = default_review(review(seq), h)["response"]
+    patched = apply_patch(seq, json.loads(base64.b64decode(resp["patch"])))
+    assert patched["spec"]["channelTemplate"] == {**imc, "spec": {"delivery": {"retry": 2}}}
+    assert patched["spec"]["steps"][0]["ref"]["namespace"] == "ns"
+    assert validate_review(review(patched), h)["response"]["allowed"]
+    patched["spec"]["steps"] = []
+    resp = validate_review(review(patched, op="UPDATE", old=seq), h)["response"]
+    assert not resp["allowed"]
+    assert "spec.steps: must have at least one step" in resp["status"]["message"]
+    par = {"apiVersion": "flows.knative.dev/v1", "kind": "Parallel",
+           "metadata": {"name": "p", "namespace": "ns"},
+           "spec": {"channelTemplate": imc, "branches": [{"filter": {"uri": "http://f/"}}]}}
+    resp = validate_review(review(par), h)["response"]
+    assert not resp["allowed"] and "spec.branches[0].subscriber" in resp["status"]["message"]

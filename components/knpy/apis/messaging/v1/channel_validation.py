@@ -8,20 +8,28 @@ from typing import Any
 from knpy.apis.messaging.v1.channelable import validate_channelable
 from knpy.runtime.config import FieldError
 
-__all__ = ["validate_channel", "validate_channel_update", "validate_in_memory_channel"]
+__all__ = ["validate_channel", "validate_channel_template", "validate_channel_update",
+           "validate_in_memory_channel"]
 
 
 def validate_channel(raw: dict[str, Any]) -> FieldError:
     errs = validate_channelable(raw)
     spec = raw.get("spec")
     t = spec.get("channelTemplate") if isinstance(spec, dict) else None
+    return errs.also(validate_channel_template(t).via_field("spec", "channelTemplate"))
+
+
+def validate_channel_template(t: Any) -> FieldError:
+    """A channelTemplate (Channel, Sequence, Parallel): an object with apiVersion and kind;
+    paths relative to it."""
     if t is None:
-        return errs.also(FieldError.missing("spec.channelTemplate"))
+        return FieldError.missing("")
     if not isinstance(t, dict):
-        return errs.also(FieldError.invalid(t, "spec.channelTemplate", "want an object"))
+        return FieldError.invalid(t, "", "want an object")
+    errs = FieldError.none()
     for k in ("apiVersion", "kind"):
         if not t.get(k):
-            errs = errs.also(FieldError.missing(f"spec.channelTemplate.{k}"))
+            errs = errs.also(FieldError.missing(k))
     return errs
 
 

@@ -1,0 +1,1 @@
+"""flows.knative.dev: Sequence and Parallel."""

@@ -1,0 +1,2 @@
+"""Flows reconcilers (flows.knative.dev/v1): Sequence and Parallel, on channels and
+subscriptions."""

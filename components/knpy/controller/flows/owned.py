@@ -1,0 +1,134 @@
+"""What the Sequence and Parallel reconcilers share: refuse a channelTemplate knpy cannot
+serve; keep each child channel and Subscription as the flow wants it (create it, correct
+drift, refuse one another owner controls) and delete the children the flow no longer wants
+(steps or branches removed).
+
+A channel's spec.subscribers is written by its Subscriptions, so drift of a channel is
+judged on the rest of its spec. A Subscription's spec.channel is immutable: when it must
+change the Subscription is deleted and created again once it is gone (its finalizer first
+takes it out of its old channel)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from knpy.apis.flows.v1.flow_types import Parallel, Sequence
+from knpy.controller.eventing.resources import IN_MEMORY_CHANNELS, SUBSCRIPTIONS
+from knpy.controller.flows.children import unsupported_template
+from knpy.runtime.k8s import (
+    ApiError,
+    Client,
+    Lister,
+    Reconciler,
+    Recorder,
+    Resource,
+    is_controlled_by,
+)
+
+__all__ = ["ChildNotOwned", "FlowReconciler"]
+
+Obj = dict[str, Any]
+T = TypeVar("T", Sequence, Parallel)
+
+
+class ChildNotOwned(Exception):
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(f"{kind} {name!r} exists and is not controlled by this flow")
+        self.kind = kind
+
+
+def _channel_spec(obj: Obj) -> Obj:
+    return {k: v for k, v in (obj.get("spec") or {}).items() if k != "subscribers"}
+
+
+class FlowReconciler(Reconciler[T]):
+    def __init__(self, client: Client, lister: Lister, resource: Resource,
+                 wrap: Callable[[Obj], T], recorder: Recorder, *, channels: Lister,
+                 subscriptions: Lister, name: str) -> None:
+        super().__init__(client, lister, resource, wrap, recorder, name=name)
+        self.channels = channels
+        self.subscriptions = subscriptions
+
+    async def reconcile_kind(self, flow: T) -> None:
+        st = flow.status
+        why = unsupported_template(flow.channel_template)
+        if why is not None:
+            st.mark_channels_failed("ChannelTemplateUnsupported", why)
+            return
+        try:
+            await self.sync_children(flow)
+        except ChildNotOwned as exc:
+            st.mark_not_owned(exc.kind, str(exc))
+
+    async def sync_children(self, flow: T) -> None:
+        """Sync every child, prune the unwanted ones, propagate their status."""
+        raise NotImplementedError
+
+    async def _create(self, res: Resource, lister: Lister, want: Obj) -> Obj | None:
+        try:
+            return await self.client.create(res, want)
+        except ApiError as exc:
+            if not exc.already_exists:
+                raise
+            md = want["metadata"]
+            return lister.get(md["namespace"], md["name"])  # the informer brings it
+
+    async def sync_channel(self, flow: Obj, want: Obj) -> Obj | None:
+        md = want["metadata"]
+        have = self.channels.get(md["namespace"], md["name"])
+        if have is None:
+            return await self._create(IN_MEMORY_CHANNELS, self.channels, want)
+        if not is_controlled_by(have, flow):
+            raise ChildNotOwned(want["kind"], md["name"])
+        if _channel_spec(have) == want["spec"]:
+            return have
+        new = copy.deepcopy(have)
+        new["spec"] = {**copy.deepcopy(want["spec"]),
+                       **({"subscribers": have["spec"]["subscribers"]}
+                          if "subscribers" in (have.get("spec") or {}) else {})}
+        new.pop("status", None)
+        await self.client.update(IN_MEMORY_CHANNELS, new)
+        return have
+
+    async def sync_subscription(self, flow: Obj, want: Obj) -> Obj | None:
+        md = want["metadata"]
+        have = self.subscriptions.get(md["namespace"], md["name"])
+        if have is None:
+            return await self._create(SUBSCRIPTIONS, self.subscriptions, want)
+        if not is_controlled_by(have, flow):
+            raise ChildNotOwned("Subscription", md["name"])
+        if have["metadata"].get("deletionTimestamp"):
+            return None  # re-created when it is gone (its delete event re-queues the flow)
+        spec = have.get("spec") or {}
+        if spec == want["spec"]:
+            return have
+        if spec.get("channel") != want["spec"]["channel"]:
+            await self._delete(SUBSCRIPTIONS, have)
+            return None
+        new = copy.deepcopy(have)
+        new["spec"] = copy.deepcopy(want["spec"])
+        new.pop("status", None)
+        await self.client.update(SUBSCRIPTIONS, new)
+        return have
+
+    async def _delete(self, res: Resource, obj: Obj) -> None:
+        try:
+            await self.client.delete(res, obj["metadata"]["namespace"],
+                                     obj["metadata"]["name"])
+        except ApiError as exc:
+            if not exc.not_found:
+                raise
+
+    async def prune(self, flow: Obj, channels: list[Obj], subscriptions: list[Obj]) -> None:
+        """Delete the children of this flow that it no longer wants (subscriptions first:
+        their finalizers take them out of the channels being deleted)."""
+        ns = flow["metadata"]["namespace"]
+        for res, lister, wanted in ((SUBSCRIPTIONS, self.subscriptions, subscriptions),
+                                    (IN_MEMORY_CHANNELS, self.channels, channels)):
+            keep = {w["metadata"]["name"] for w in wanted}
+            for obj in lister.list(ns):
+                if obj["metadata"]["name"] not in keep and is_controlled_by(obj, flow) \
+                        and not obj["metadata"].get("deletionTimestamp"):
+                    await self._delete(res, obj)
