@@ -1,3 +1,9 @@
 """Fixtures for every integration test that talks to a real kube-apiserver."""
 
-from tests.support.apiserver import client, kube_crds, kube_messaging, kube_sources  # noqa: F401
+from tests.support.apiserver import (  # noqa: F401
+    client,
+    kube_crds,
+    kube_flows,
+    kube_messaging,
+    kube_sources,
+)

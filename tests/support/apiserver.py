@@ -23,6 +23,7 @@ CRDS = REPO / "charts" / "knpy" / "crds"
 EVENTING_CRDS = CRDS / "eventing.yaml"
 SOURCES_CRDS = CRDS / "sources.yaml"
 MESSAGING_CRDS = CRDS / "messaging.yaml"
+FLOWS_CRDS = CRDS / "flows.yaml"
 MESSAGING_KINDS = ("channels", "inmemorychannels", "subscriptions")
 EVENTING_KINDS = ("brokers", "triggers")
 SOURCES_KINDS = ("pingsources", "sinkbindings", "apiserversources", "containersources")
@@ -90,6 +91,13 @@ def kube_messaging(kube_crds: KubeAPI) -> KubeAPI:
     starts: it turns channels on when they are served)."""
     return install_crds(kube_crds, MESSAGING_CRDS,
                         [f"{p}.messaging.knative.dev" for p in MESSAGING_KINDS])
+
+
+@pytest.fixture(scope="session")
+def kube_flows(kube_messaging: KubeAPI) -> KubeAPI:
+    """kube_messaging plus the flows.knative.dev CRDs (Sequence, Parallel)."""
+    return install_crds(kube_messaging, FLOWS_CRDS,
+                        [f"{p}.flows.knative.dev" for p in ("sequences", "parallels")])
 
 
 @pytest.fixture
