@@ -30,7 +30,7 @@ from knpy.runtime.k8s import (
 __all__ = ["ChildNotOwned", "FlowReconciler"]
 
 Obj = dict[str, Any]
-T = TypeVar("T", Sequence, Parallel)
+T = TypeVar("T", bound=Sequence | Parallel)
 
 
 class ChildNotOwned(Exception):
