@@ -3,7 +3,8 @@ broker's ingress and dispatcher as real processes on a real nats-server standing
 their Pods (test_ready_means_flowing.py's DataPlane), as in test_channel_controller.py.
 A flow creates its channels and Subscriptions (owned by it), turns Ready once the data
 plane serves every one, reports Knative's status and address, follows edits of its steps
-(new children, changed replies, removed children deleted), and resolves as a subscriber."""
+(new children, changed replies, removed children deleted), resolves as a subscriber, and
+names a step that does not exist yet until it appears."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from knpy.controller.eventing.resources import IN_MEMORY_CHANNELS, SUBSCRIPTIONS
 from knpy.controller.flows.resources import PARALLEL_RESOURCE, SEQUENCE_RESOURCE
-from knpy.runtime.k8s import Client
+from knpy.runtime.k8s import SERVICES, Client
 from tests.integration.broker.conftest import Sink, binary_headers, post
 from tests.integration.broker.test_channel_controller import world  # noqa: F401
 from tests.integration.broker.test_ready_means_flowing import cond, ready
@@ -161,3 +162,30 @@ async def test_parallel_ready_and_a_sequence_resolves_as_a_subscriber(
     sub = await ready(client, SUBSCRIPTIONS, ns, "to-q", within=45)
     assert sub["status"]["physicalSubscription"]["subscriberUri"] == \
         f"http://q-kn-sequence-0-kn-channel.{ns}.svc.cluster.local"
+
+
+async def test_a_step_that_does_not_exist_yet_is_named_and_recovers(
+        kube_flows: KubeAPI, world, client: Client, sink: Sink) -> None:  # noqa: F811
+    _dp, ns = world
+    await client.create(SEQUENCE_RESOURCE, {
+        "apiVersion": FLOWS, "kind": "Sequence", "metadata": {"name": "s", "namespace": ns},
+        "spec": {"channelTemplate": IMC, "steps": [
+            {"uri": sink.url("/a")},
+            {"ref": {"apiVersion": "v1", "kind": "Service", "name": "later",
+                     "namespace": ns}}]}})
+    seen: dict = {}
+
+    async def names_it() -> bool:
+        s = await client.get(SEQUENCE_RESOURCE, ns, "s")
+        subs = (s.get("status") or {}).get("subscriptionStatuses") or []
+        seen.update(s=cond(s, "SubscriptionsReady"),
+                    step=subs[1]["ready"] if len(subs) == 2 else {})
+        return "'later'" in seen["step"].get("message", "")
+    await eventually(names_it, 30, "step 2's Subscription names the missing Service",
+                     detail=lambda: str(seen))
+    assert seen["step"]["status"] == "False"
+    assert seen["s"]["status"] == "Unknown" and seen["s"]["reason"] == "SubscriptionsNotReady"
+    await client.create(SERVICES, {"apiVersion": "v1", "kind": "Service",
+                                   "metadata": {"name": "later", "namespace": ns},
+                                   "spec": {"ports": [{"port": 80}]}})
+    await ready(client, SEQUENCE_RESOURCE, ns, "s", within=45)
