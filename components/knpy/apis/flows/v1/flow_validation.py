@@ -5,6 +5,7 @@ defaults it first); spec.reply valid when set. Refs stay in the object's namespa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from knpy.apis.duck.delivery import DeliverySpec
@@ -31,12 +32,15 @@ def _delivery(raw: Any, ns: str, path: str) -> FieldError:
     return d.validate(ns).via_field(path)
 
 
-def _spec(raw: dict[str, Any], items: str, what: str) -> tuple[list[Any], FieldError]:
-    """The list of steps/branches, and the errors of what both kinds share."""
+ItemCheck = Callable[[dict[str, Any], str, str], FieldError]
+
+
+def _validate(raw: dict[str, Any], items: str, what: str, check: ItemCheck) -> FieldError:
+    """What both kinds share, and `check(item, namespace, path)` for each step/branch."""
     spec = raw.get("spec")
     if not isinstance(spec, dict):
-        return [], (FieldError.missing("spec") if spec is None else
-                    FieldError.invalid(spec, "spec", "want an object"))
+        return (FieldError.missing("spec") if spec is None else
+                FieldError.invalid(spec, "spec", "want an object"))
     ns = (raw.get("metadata") or {}).get("namespace", "")
     errs = FieldError.none()
     lst = spec.get(items)
@@ -45,39 +49,36 @@ def _spec(raw: dict[str, Any], items: str, what: str) -> tuple[list[Any], FieldE
         lst = []
     if not lst:
         errs = errs.also(FieldError(f"must have at least one {what}", f"spec.{items}"))
+    for i, item in enumerate(lst or []):
+        path = f"spec.{items}[{i}]"
+        errs = errs.also(check(item, ns, path) if isinstance(item, dict) else
+                         FieldError.invalid(item, path, "want an object"))
     errs = errs.also(validate_channel_template(spec.get("channelTemplate"))
                      .via_field("spec", "channelTemplate"))
     if spec.get("reply") is not None:
         errs = errs.also(_destination(spec["reply"], ns, "spec.reply"))
-    return lst or [], errs
+    return errs
+
+
+def _step(step: dict[str, Any], ns: str, path: str) -> FieldError:
+    dest = {k: v for k, v in step.items() if k != "delivery"}
+    return _destination(dest, ns, path).also(
+        _delivery(step.get("delivery"), ns, f"{path}.delivery"))
+
+
+def _branch(b: dict[str, Any], ns: str, path: str) -> FieldError:
+    errs = FieldError.none()
+    if b.get("subscriber") is None:
+        errs = errs.also(FieldError.missing(f"{path}.subscriber"))
+    for k in ("filter", "subscriber", "reply"):
+        if b.get(k) is not None:
+            errs = errs.also(_destination(b[k], ns, f"{path}.{k}"))
+    return errs.also(_delivery(b.get("delivery"), ns, f"{path}.delivery"))
 
 
 def validate_sequence(raw: dict[str, Any]) -> FieldError:
-    steps, errs = _spec(raw, "steps", "step")
-    ns = (raw.get("metadata") or {}).get("namespace", "")
-    for i, step in enumerate(steps):
-        path = f"spec.steps[{i}]"
-        if not isinstance(step, dict):
-            errs = errs.also(FieldError.invalid(step, path, "want a Destination"))
-            continue
-        dest = {k: v for k, v in step.items() if k != "delivery"}
-        errs = errs.also(_destination(dest, ns, path),
-                         _delivery(step.get("delivery"), ns, f"{path}.delivery"))
-    return errs
+    return _validate(raw, "steps", "step", _step)
 
 
 def validate_parallel(raw: dict[str, Any]) -> FieldError:
-    branches, errs = _spec(raw, "branches", "branch")
-    ns = (raw.get("metadata") or {}).get("namespace", "")
-    for i, b in enumerate(branches):
-        path = f"spec.branches[{i}]"
-        if not isinstance(b, dict):
-            errs = errs.also(FieldError.invalid(b, path, "want an object"))
-            continue
-        if b.get("subscriber") is None:
-            errs = errs.also(FieldError.missing(f"{path}.subscriber"))
-        for k in ("filter", "subscriber", "reply"):
-            if b.get(k) is not None:
-                errs = errs.also(_destination(b[k], ns, f"{path}.{k}"))
-        errs = errs.also(_delivery(b.get("delivery"), ns, f"{path}.delivery"))
-    return errs
+    return _validate(raw, "branches", "branch", _branch)
