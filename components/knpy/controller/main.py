@@ -51,7 +51,7 @@ class Options:
     renew_deadline: float = 10.0
     retry_period: float = 2.0
     identity: str | None = None
-    workers: int = 2
+    workers: int = 8
     watch_timeout: int = 300
     probe_host: str = "0.0.0.0"
     probe_port: int = 0  # 0: no probe server
@@ -187,7 +187,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Optio
     p.add_argument("--renew-deadline", type=float, default=10.0)
     p.add_argument("--retry-period", type=float, default=2.0)
     p.add_argument("--identity", default=None)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=8)
     p.add_argument("--probe-port", type=int, default=int(os.environ.get("KNPY_PROBE_PORT", 8080)),
                    help="GET /healthz, /readyz and /metrics (0: off)")
     p.add_argument("--log-level", default=os.environ.get("KNPY_LOG_LEVEL", "INFO"))
