@@ -32,6 +32,10 @@ from knpy.activator.revisions import RevisionConfig
 from knpy.activator.throttler import DEFAULT_TIMEOUT, QUEUE_DEPTH, split_address
 from knpy.runtime.config import FieldError, parse_unique_list
 
+# --endpoints-api: "auto" picks EndpointSlices where discovery.k8s.io/v1 is served. v1beta1
+# (1.17-1.24) is only ever chosen explicitly: tests drive the slice path on the 1.20 API server.
+ENDPOINTS_APIS = ("auto", "endpoints", "discovery.k8s.io/v1", "discovery.k8s.io/v1beta1")
+
 
 @dataclass(frozen=True, slots=True)
 class Standalone:
@@ -51,6 +55,7 @@ class Settings:
     cluster: bool = False
     system_namespace: str = "knative-serving"
     kubeconfig: str | None = None
+    endpoints_api: str = "auto"
     config_file: Path | None = None
     flag_revision: RevisionConfig | None = None
     queue_depth: int = QUEUE_DEPTH
@@ -202,6 +207,10 @@ def parse_args(argv: list[str] | None = None,
                    help="read revisions and endpoints from the Kubernetes API")
     p.add_argument("--system-namespace", default=env.get("SYSTEM_NAMESPACE", "knative-serving"))
     p.add_argument("--kubeconfig", default=env.get("KUBECONFIG"))
+    p.add_argument("--endpoints-api", default=env.get("ACTIVATOR_ENDPOINTS_API", "auto"),
+                   choices=ENDPOINTS_APIS,
+                   help="--cluster: where revisions' pods come from (auto: EndpointSlices "
+                        "where discovery.k8s.io/v1 is served, else Endpoints)")
     p.add_argument("--config", type=Path, default=env.get("ACTIVATOR_CONFIG_FILE"),
                    help="standalone YAML (or the autoscaler's endpoints JSON); re-read on change")
     p.add_argument("--revision", help="standalone: serve one revision, namespace/name")
@@ -249,6 +258,9 @@ def parse_args(argv: list[str] | None = None,
                                   tuple(a.backend))
     elif a.backend:
         p.error("--backend needs --revision")
+    if a.endpoints_api not in ENDPOINTS_APIS:  # argparse checks choices on the flag only
+        p.error(f"--endpoints-api (ACTIVATOR_ENDPOINTS_API): want one of "
+                f"{', '.join(ENDPOINTS_APIS)}, got {a.endpoints_api!r}")
     if a.cluster and (a.config or flag_rev):
         p.error("--cluster reads the Kubernetes API: drop --config/--revision")
     url = a.autoscaler_url
@@ -261,6 +273,7 @@ def parse_args(argv: list[str] | None = None,
                     metrics_port=a.metrics_port, autoscaler_url=url,
                     pod_name=a.pod_name, pod_ip=a.pod_ip, cluster=a.cluster,
                     system_namespace=a.system_namespace, kubeconfig=a.kubeconfig,
+                    endpoints_api=a.endpoints_api,
                     config_file=a.config, flag_revision=flag_rev, queue_depth=a.queue_depth,
                     probe=not a.no_probe, drain_timeout=a.drain_timeout,
                     drain_quiet_period=quiet,

@@ -56,7 +56,7 @@ async def serve(s: Settings, stop: asyncio.Event) -> int:
         tasks.append(loop.create_task(source.run(), name="config-file"))
     if s.cluster:
         from knpy.activator.cluster import ClusterSource  # kubernetes_asyncio only here
-        cluster = ClusterSource(revisions, s.system_namespace, s.kubeconfig)
+        cluster = ClusterSource(revisions, s.system_namespace, s.kubeconfig, s.endpoints_api)
         task = loop.create_task(cluster.run(), name="cluster")
         tasks.append(task)
         # Serve only once the informers have listed everything: before that every revision

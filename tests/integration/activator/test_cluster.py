@@ -130,6 +130,73 @@ async def test_revisions_and_endpoints_from_the_api(world: tuple[KubeAPI, str, s
         revisions.close()
 
 
+def private_slice(ns: str, name: str, rev: str, ready: list[str],
+                  starting: list[str] | None = None) -> dict[str, Any]:
+    """An EndpointSlice as the EndpointSlice controller writes it for `<rev>-private` (the
+    Service's labels copied onto it), at discovery.k8s.io/v1beta1: what 1.20 serves."""
+    eps = [{"addresses": [ip], "conditions": {"ready": True}} for ip in ready] + \
+        [{"addresses": [ip], "conditions": {"ready": False}} for ip in starting or []]
+    return {"apiVersion": "discovery.k8s.io/v1beta1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "namespace": ns, "labels": {
+                "kubernetes.io/service-name": f"{rev}-private",
+                "networking.internal.knative.dev/serviceType": "Private",
+                "serving.knative.dev/revision": rev}},
+            "addressType": "IPv4", "endpoints": eps,
+            "ports": [{"name": "http", "port": 8012, "protocol": "TCP"},
+                      {"name": "http-autometric", "port": 9090, "protocol": "TCP"}]}
+
+
+async def test_pods_from_endpointslices(world: tuple[KubeAPI, str, str]) -> None:
+    """The EndpointSlice path (what `auto` takes on 1.21+), on this 1.20 server's v1beta1:
+    a revision's backends are the union of its slices, starting pods included once probed;
+    `auto` here takes Endpoints, because discovery.k8s.io/v1 is not served."""
+    api, ns, system = world
+    probed: list[str] = []
+
+    async def probe(dest: str, limit: float) -> bool:
+        probed.append(dest)
+        return True
+
+    loop = asyncio.get_running_loop()
+    revisions = Revisions(Prober(probe=probe), ConcurrencyReporter("a", [].append, loop.time),
+                          pod_ip="10.1.0.2")
+    auto = ClusterSource(revisions, system, api.kubeconfig)
+    source = ClusterSource(revisions, system, api.kubeconfig, "discovery.k8s.io/v1beta1")
+    tasks = [asyncio.create_task(auto.run()), asyncio.create_task(source.run())]
+    try:
+        await asyncio.wait_for(asyncio.gather(auto.synced.wait(), source.synced.wait()), 20)
+        assert (auto.source, source.source) == ("endpoints", "discovery.k8s.io/v1beta1")
+        tasks[0].cancel()
+        kubectl_json(api, "create", {
+            "apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+            "metadata": {"name": "sl-00001", "namespace": ns},
+            "spec": {"containerConcurrency": 1, "timeoutSeconds": 60, "containers": []}})
+        kubectl_json(api, "create", private_slice(ns, "sl-00001-private-a", "sl-00001",
+                                                  ["10.0.0.1"], ["10.0.0.2"]))
+        kubectl_json(api, "create", private_slice(ns, "sl-00001-private-b", "sl-00001",
+                                                  ["10.0.0.3"]))
+        key = f"{ns}/sl-00001"
+        rt = await eventually(lambda: revisions.get(key), 20, "the revision's throttler")
+        await eventually(lambda: sorted(rt.trackers) == [
+            "10.0.0.1:8012", "10.0.0.2:8012", "10.0.0.3:8012"], 10, "both slices' pods")
+        await eventually(lambda: len(rt.assigned) == 3, 10, "all three probed and assigned")
+        kubectl_json(api, "delete", private_slice(ns, "sl-00001-private-b", "sl-00001", []))
+        await eventually(lambda: sorted(rt.trackers) == ["10.0.0.1:8012", "10.0.0.2:8012"],
+                         10, "the deleted slice's pod gone")
+        kubectl_json(api, "apply", private_slice(ns, "sl-00001-private-a", "sl-00001", []))
+        await eventually(lambda: not rt.trackers, 10, "no pods left")
+        assert rt.capacity == 0
+        api.kubectl("-n", ns, "delete", "revision", "sl-00001")  # the API server is shared
+        await eventually(lambda: revisions.get(key) is None, 10, "the revision removed")
+    finally:
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        revisions.close()
+
+
 async def test_cluster_mode_process(world: tuple[KubeAPI, str, str], stack: Stack) -> None:
     """`python -m knpy.activator --cluster` against the real API server: it serves once its
     informers have synced; a known revision with no ready pods holds requests (here until

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from knpy.activator.cluster import ready_addresses, ready_ips, revision_config
+from knpy.activator.cluster import ready_addresses, ready_ips, revision_config, slice_addresses
 from knpy.activator.revisions import RevisionConfig
 
 
@@ -75,3 +75,81 @@ async def test_not_ready_pods_take_requests_once_they_pass_the_probe() -> None:
     answering.add("10.0.0.1:8012")
     assert await assigned() == ["10.0.0.1:8012"]
     revisions.prober.close()
+
+
+def eslice(name: str, endpoints: list[dict], ports: list[dict] | None = None,
+           rev: str = "r") -> dict:
+    return {"metadata": {"namespace": "ns", "name": name,
+                         "labels": {"serving.knative.dev/revision": rev}},
+            "addressType": "IPv4", "endpoints": endpoints,
+            "ports": [{"name": "http-autometric", "port": 9090}, {"name": "http", "port": 8012}]
+            if ports is None else ports}
+
+
+def test_slice_addresses_split_ready_from_starting_and_drop_terminating() -> None:
+    es = eslice("r-private-a", [
+        {"addresses": ["10.0.0.2"], "conditions": {"ready": True}},
+        {"addresses": ["10.0.0.1", "10.0.0.7"]},  # no condition: ready; the first address
+        {"addresses": ["10.0.0.3"], "conditions": {"ready": False}},
+        {"addresses": ["10.0.0.4"], "conditions": {"ready": False, "terminating": True}},
+        {"addresses": [], "conditions": {"ready": True}},
+        {"addresses": ["fd00::1"], "conditions": {"ready": True}},
+    ])
+    assert slice_addresses(es) == (["10.0.0.1:8012", "10.0.0.2:8012", "[fd00::1]:8012"],
+                                   ["10.0.0.3:8012"])
+    # no port named http: the first; no ports at all: nothing usable
+    assert slice_addresses(eslice("x", [{"addresses": ["10.0.0.5"]}],
+                                  [{"name": "other", "port": 7}])) == (["10.0.0.5:7"], [])
+    assert slice_addresses(eslice("x", [{"addresses": ["10.0.0.5"]}], [])) == ([], [])
+    assert slice_addresses({}) == ([], [])
+
+
+async def test_a_revisions_backends_are_the_union_of_its_slices() -> None:
+    import asyncio
+
+    from knpy.activator.cluster import ClusterSource
+    from knpy.activator.prober import Prober
+    from knpy.activator.revisions import Revisions
+    from knpy.activator.stats import ConcurrencyReporter
+
+    async def probe(dest: str, _limit: float) -> bool:
+        return True
+
+    loop = asyncio.get_running_loop()
+    revisions = Revisions(Prober(period=0.01, probe=probe),
+                          ConcurrencyReporter("act", [].append, loop.time))
+    src = ClusterSource(revisions, "knpy-system")
+    # slices may come before their Revision
+    src.on_slice(eslice("r-private-a", [{"addresses": ["10.0.0.1"]}]))
+    src.on_revision({"metadata": {"namespace": "ns", "name": "r"}, "spec": {}})
+    src.on_slice(eslice("r-private-b", [{"addresses": ["10.0.0.2"]},
+                                        {"addresses": ["10.0.0.3"],
+                                         "conditions": {"ready": False}}]))
+    src.on_slice(eslice("other-private-a", [{"addresses": ["10.0.0.9"]}], rev="other"))
+
+    async def assigned() -> list[str]:
+        await asyncio.sleep(0.05)
+        rt = revisions.get("ns/r")
+        assert rt is not None
+        return sorted(t.dest for t in rt.assigned)
+
+    assert await assigned() == ["10.0.0.1:8012", "10.0.0.2:8012", "10.0.0.3:8012"]
+    # a pod moved between slices: listed ready in one, stale not-ready in the other
+    src.on_slice(eslice("r-private-a", [{"addresses": ["10.0.0.1"]},
+                                        {"addresses": ["10.0.0.3"]}]))
+    assert src._backends["ns/r"] == (["10.0.0.1:8012", "10.0.0.2:8012", "10.0.0.3:8012"], [])
+    src.on_slice_deleted(eslice("r-private-b", []))
+    assert await assigned() == ["10.0.0.1:8012", "10.0.0.3:8012"]
+    src.on_slice_deleted(eslice("r-private-a", []))
+    assert await assigned() == []
+    assert "ns/r" not in src._backends
+    src.on_slice(eslice("unlabelled", [{"addresses": ["10.0.0.8"]}], rev=""))  # ignored
+    revisions.prober.close()
+
+
+def test_an_unknown_endpoints_api_is_refused() -> None:
+    import pytest
+
+    from knpy.activator.cluster import ClusterSource
+    with pytest.raises(ValueError, match="endpoints_api"):
+        ClusterSource(None, "knpy-system", endpoints_api="slices")  # type: ignore[arg-type]

@@ -70,6 +70,11 @@ def test_flags() -> None:
     c = parse_args(["--cluster"], env={})
     assert c.autoscaler_url == "ws://autoscaler.knative-serving.svc.cluster.local:8080/"
     assert c.metrics_port == 9090 and c.drain_quiet_period == 15.0
+    assert c.endpoints_api == "auto"
+    assert parse_args(["--cluster", "--endpoints-api", "endpoints"], env={}).endpoints_api \
+        == "endpoints"
+    assert parse_args(["--cluster"], env={"ACTIVATOR_ENDPOINTS_API": "discovery.k8s.io/v1"}
+                      ).endpoints_api == "discovery.k8s.io/v1"
 
 
 @pytest.mark.parametrize(("argv", "env", "names"), [
@@ -81,6 +86,8 @@ def test_flags() -> None:
     (["--queue-depth", "0"], {}, "--queue-depth"),
     ([], {"ACTIVATOR_PORT": "x"}, "ACTIVATOR_PORT"),
     (["--cluster", "--revision", "a/b"], {}, "--cluster"),
+    (["--endpoints-api", "slices"], {}, "--endpoints-api"),
+    ([], {"ACTIVATOR_ENDPOINTS_API": "v2"}, "ACTIVATOR_ENDPOINTS_API"),
 ])
 def test_bad_flags_exit_2_naming_them(argv: list[str], env: dict[str, str], names: str,
                                       capsys: pytest.CaptureFixture[str]) -> None:
