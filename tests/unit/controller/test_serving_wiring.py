@@ -11,8 +11,9 @@ from knpy.controller.serving.resources import (
     KSERVICES,
     REVISIONS,
 )
-from knpy.controller.serving.wiring import ServingControllers, owner_keys
+from knpy.controller.serving.wiring import ServingControllers
 from knpy.runtime.k8s import Discovery, MemoryRecorder
+from knpy.runtime.k8s.ownerrefs import controlled_by_keys
 from knpy.runtime.k8s.testing import FakeClient
 
 
@@ -50,8 +51,8 @@ def test_children_map_to_their_controlling_owner() -> None:
         return {"metadata": {"name": "c", "namespace": "ns", "ownerReferences": [
             {"apiVersion": api, "kind": owner_kind, "name": "parent", "uid": "u",
              "controller": True}]}}
-    assert owner_keys(KSERVICES)(child("Configuration", "Service")) == ["ns/parent"]
-    assert owner_keys(REVISIONS)(child("Configuration", "Service")) == []
-    assert owner_keys(CONFIGURATIONS)(child("Revision", "Configuration",
+    assert controlled_by_keys(KSERVICES)(child("Configuration", "Service")) == ["ns/parent"]
+    assert controlled_by_keys(REVISIONS)(child("Configuration", "Service")) == []
+    assert controlled_by_keys(CONFIGURATIONS)(child("Revision", "Configuration",
                                             api="example.com/v1")) == []
-    assert owner_keys(REVISIONS)({"metadata": {"name": "x", "namespace": "ns"}}) == []
+    assert controlled_by_keys(REVISIONS)({"metadata": {"name": "x", "namespace": "ns"}}) == []

@@ -56,30 +56,19 @@ from knpy.runtime.k8s import (
     Discovery,
     Informer,
     Recorder,
-    Resource,
     Tracker,
 )
-from knpy.runtime.k8s.ownerrefs import controller_of
+from knpy.runtime.k8s.ownerrefs import controlled_by_keys
 from knpy.runtime.k8s.resources import Obj
 from knpy.runtime.process import cancel_and_wait
 
-__all__ = ["ServingControllers", "owner_keys"]
+__all__ = ["ServingControllers"]
 
 log = logging.getLogger("knpy.controller.serving")
 
 # the config maps the Revision reconciler reads (the rest are the webhook's and GC's)
 REVISION_CONFIGS = frozenset({DEPLOYMENT_CONFIG, AUTOSCALER_CONFIG, FEATURES_CONFIG})
 ROUTE_CONFIGS = frozenset({NETWORK_CONFIG, DOMAIN_CONFIG, FEATURES_CONFIG})
-
-
-def owner_keys(owner: Resource) -> Callable[[Obj], list[str]]:
-    """A child's controlling owner of the given kind, as a key."""
-    def keys(o: Obj) -> list[str]:
-        ref = controller_of(o)
-        if ref and ref.get("kind") == owner.kind and ref.get("apiVersion") == owner.api_version:
-            return [f"{o['metadata'].get('namespace')}/{ref['name']}"]
-        return []
-    return keys
 
 
 class ServingControllers:
@@ -140,13 +129,13 @@ class ServingControllers:
     def _wire(self) -> None:
         for c, inf in self.pairs:
             c.watch(inf)
-        self.service.watch(self.configurations, owner_keys(KSERVICES))
-        self.service.watch(self.routes, owner_keys(KSERVICES))
-        self.configuration.watch(self.revisions, owner_keys(CONFIGURATIONS))
+        self.service.watch(self.configurations, controlled_by_keys(KSERVICES))
+        self.service.watch(self.routes, controlled_by_keys(KSERVICES))
+        self.configuration.watch(self.revisions, controlled_by_keys(CONFIGURATIONS))
         for child in (self.deployments, self.pas, self.skss):
-            self.revision.watch(child, owner_keys(REVISIONS))
+            self.revision.watch(child, controlled_by_keys(REVISIONS))
         for child in (self.ingresses, self.placeholders):
-            self.route.watch(child, owner_keys(ROUTES))
+            self.route.watch(child, controlled_by_keys(ROUTES))
         for target in (self.configurations, self.revisions):
             self.route.watch(target, self._routes_of_namespace)
 
@@ -170,7 +159,7 @@ class ServingControllers:
         self.pairs.append((self.domainmapping, self.domainmappings))
         self.controllers.append(self.domainmapping)
         self.domainmapping.watch(self.domainmappings)
-        self.domainmapping.watch(self.ingresses, owner_keys(DOMAINMAPPINGS))
+        self.domainmapping.watch(self.ingresses, controlled_by_keys(DOMAINMAPPINGS))
         # a claim made, freed or taken: every DomainMapping of that domain
         self.domainmapping.watch(self.claims, lambda o: [
             f"{d['metadata']['namespace']}/{d['metadata']['name']}"

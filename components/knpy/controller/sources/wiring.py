@@ -29,7 +29,7 @@ from knpy.controller.sources.resources import (
 from knpy.controller.sources.sinkbinding import SinkBindingReconciler
 from knpy.controller.sources.subjects import SubjectWatcher
 from knpy.runtime.k8s import Client, Controller, Discovery, Informer, Recorder, Resource, Tracker
-from knpy.runtime.k8s.ownerrefs import controller_of
+from knpy.runtime.k8s.ownerrefs import controlled_by_keys
 from knpy.runtime.k8s.resources import Obj
 from knpy.runtime.process import cancel_and_wait
 
@@ -97,28 +97,19 @@ class SourcesControllers:
         self.apiserver.watch(self.apiservers)
         self.container.watch(self.containers)
         # a ContainerSource follows its SinkBinding's status
-        self.container.watch(self.bindings, self._owner_keys("ContainerSource"))
+        self.container.watch(self.bindings, controlled_by_keys(CONTAINERSOURCES))
 
         def on_deployment(o: Obj) -> None:
             md = o.get("metadata") or {}
             if md.get("namespace") == system_namespace and md.get("name") == ping_adapter:
                 self.ping.enqueue_all(self.pings.lister, slow=False)
         self.deployments.on_change(on_deployment)
-        self.apiserver.watch(self.deployments, self._owner_keys("ApiServerSource"))
-        self.container.watch(self.deployments, self._owner_keys("ContainerSource"))
+        self.apiserver.watch(self.deployments, controlled_by_keys(APISERVERSOURCES))
+        self.container.watch(self.deployments, controlled_by_keys(CONTAINERSOURCES))
         self.apiserver.watch(self.namespaces, lambda _ns: [
             f"{o['metadata']['namespace']}/{o['metadata']['name']}"
             for o in self.apiservers.lister.list()
             if (o.get("spec") or {}).get("namespaceSelector") is not None])
-
-    @staticmethod
-    def _owner_keys(kind: str):
-        def keys(o: Obj) -> list[str]:
-            ref = controller_of(o)
-            if ref and ref.get("kind") == kind and ref.get("apiVersion") == API_VERSION:
-                return [f"{o['metadata'].get('namespace')}/{ref['name']}"]
-            return []
-        return keys
 
     def _subject_changed(self, res: Resource, obj: Obj) -> None:
         ns = (obj.get("metadata") or {}).get("namespace")
