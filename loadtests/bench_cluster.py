@@ -45,6 +45,7 @@ WRK_SECONDS = 5
 STORM = 20
 GRACE_KEY = "scale-to-zero-grace-period"
 KPA = "autoscaling.knative.dev/"
+PHASES = ("throughput", "cold", "storm")
 
 
 def ksvc(name: str, annotations: dict[str, str]) -> dict[str, Any]:
@@ -204,7 +205,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--only", default=",".join(PHASES),
+                    help=f"comma-separated phases to run (default all: {','.join(PHASES)})")
     args = ap.parse_args()
+    only = {p.strip() for p in args.only.split(",") if p.strip()}
+    if not only or only - set(PHASES):
+        ap.error(f"--only: want phases from {','.join(PHASES)}, got {args.only!r}")
     if not is_up(CLUSTER_DIR):
         print("no local cluster: `make cluster-up` and `make deploy` first", file=sys.stderr)
         return 2
@@ -218,22 +224,26 @@ def main() -> int:
     old_grace = set_grace(c, "6s")
     b = Bench(c, ns)
     try:
-        rates = b.throughput(args.rounds)
-        for name, rate in rates.items():
-            print(f"RESULT cluster_{name.replace('-', '_')}_rps {rate:.0f} req/s")
-        print(f"RESULT cluster_qp_vs_direct {rates['queue-proxy'] / rates['direct']:.2f} x")
-        print(f"RESULT cluster_activator_vs_direct "
-              f"{rates['activator'] / rates['direct']:.2f} x")
-        print(f"RESULT cluster_gateway_vs_direct {rates['gateway'] / rates['direct']:.2f} x")
-        c.kubectl("delete", "ksvc", "tput", "-n", ns, "--wait=false")
-        cold = b.cold_starts(args.trials)
-        print(f"RESULT cold_start_p50_s {statistics.median(cold):.2f} s")
-        print(f"RESULT cold_start_p95_s {percentile(cold, 95):.2f} s")
-        c.kubectl("delete", "ksvc", "cold", "-n", ns, "--wait=false")
-        ready = b.ksvc_storm()
-        print(f"RESULT ksvc_ready_p50_s {statistics.median(ready):.1f} s")
-        print(f"RESULT ksvc_ready_p95_s {percentile(ready, 95):.1f} s")
-        print(f"RESULT controller_rss_mb {b.controller_rss_mb():.0f} MB")
+        if "throughput" in only:
+            rates = b.throughput(args.rounds)
+            for name, rate in rates.items():
+                print(f"RESULT cluster_{name.replace('-', '_')}_rps {rate:.0f} req/s")
+            print(f"RESULT cluster_qp_vs_direct {rates['queue-proxy'] / rates['direct']:.2f} x")
+            print(f"RESULT cluster_activator_vs_direct "
+                  f"{rates['activator'] / rates['direct']:.2f} x")
+            print(f"RESULT cluster_gateway_vs_direct "
+                  f"{rates['gateway'] / rates['direct']:.2f} x")
+            c.kubectl("delete", "ksvc", "tput", "-n", ns, "--wait=false")
+        if "cold" in only:
+            cold = b.cold_starts(args.trials)
+            print(f"RESULT cold_start_p50_s {statistics.median(cold):.2f} s")
+            print(f"RESULT cold_start_p95_s {percentile(cold, 95):.2f} s")
+            c.kubectl("delete", "ksvc", "cold", "-n", ns, "--wait=false")
+        if "storm" in only:
+            ready = b.ksvc_storm()
+            print(f"RESULT ksvc_ready_p50_s {statistics.median(ready):.1f} s")
+            print(f"RESULT ksvc_ready_p95_s {percentile(ready, 95):.1f} s")
+            print(f"RESULT controller_rss_mb {b.controller_rss_mb():.0f} MB")
     finally:
         set_grace(c, old_grace)
         c.kubectl("delete", "ksvc", "--all", "-n", ns, "--wait=true", "--timeout=120s",
