@@ -19,7 +19,10 @@ namespace and removes it again. From the host (which reaches pod IPs and Cluster
   (targets <= 1.0 / 1.5);
 - 20 Knative Services applied at once, each timed until it is Ready (its Route programmed
   on the gateway included): `RESULT ksvc_ready_p95_s` (target <= 10), and the controller's
-  RSS after them.
+  RSS after them;
+- eventing (loadtests/bench_cluster_eventing.py): 10 Triggers, each sent one event the
+  moment it is Ready: `RESULT trigger_ready_to_delivered_p95_s` (target <= 2) and
+  `RESULT trigger_events_undelivered` (target 0).
 
 Other benchmarks need no cluster: `make bench` (loadtests/run_bench.py) does not run this.
 """
@@ -37,6 +40,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from loadtests.bench_cluster_eventing import trigger_ready_to_delivered
 from tests.support.cluster import CLUSTER_DIR, KubeCluster, image_ref, is_up
 
 SYSTEM_NS = "knpy-system"
@@ -45,7 +49,7 @@ WRK_SECONDS = 5
 STORM = 20
 GRACE_KEY = "scale-to-zero-grace-period"
 KPA = "autoscaling.knative.dev/"
-PHASES = ("throughput", "cold", "storm")
+PHASES = ("throughput", "cold", "storm", "eventing")
 
 
 def ksvc(name: str, annotations: dict[str, str]) -> dict[str, Any]:
@@ -244,6 +248,12 @@ def main() -> int:
             print(f"RESULT ksvc_ready_p50_s {statistics.median(ready):.1f} s")
             print(f"RESULT ksvc_ready_p95_s {percentile(ready, 95):.1f} s")
             print(f"RESULT controller_rss_mb {b.controller_rss_mb():.0f} MB")
+        if "eventing" in only:
+            times, undelivered = trigger_ready_to_delivered(c, ns)
+            if times:
+                print(f"RESULT trigger_ready_to_delivered_p50_s {statistics.median(times):.2f} s")
+                print(f"RESULT trigger_ready_to_delivered_p95_s {percentile(times, 95):.2f} s")
+            print(f"RESULT trigger_events_undelivered {undelivered}")
     finally:
         set_grace(c, old_grace)
         c.kubectl("delete", "ksvc", "--all", "-n", ns, "--wait=true", "--timeout=120s",
