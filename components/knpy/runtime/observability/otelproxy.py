@@ -14,18 +14,10 @@ from random import getrandbits
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from knpy.runtime.observability import otelcore
 from knpy.runtime.observability.tracing import TracingSettings
 
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -41,31 +33,11 @@ _ZERO_TRACE = b"0" * 32
 _ZERO_SPAN = b"0" * 16
 
 
-def _exporter(s: TracingSettings) -> SpanExporter:
-    if s.protocol == "stdout":
-        return ConsoleSpanExporter()
-    if s.protocol == "grpc":
-        # not in knpy[tracing]: installed by hand for tracing-protocol grpc
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found]
-            OTLPSpanExporter as GrpcExporter,
-        )
-        return GrpcExporter(endpoint=s.endpoint)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    return OTLPSpanExporter(endpoint=s.endpoint)
-
-
 class ExchangeTracer:
     """Per-process tracer provider plus the two per-request calls of the proxy core."""
 
     def __init__(self, s: TracingSettings, attributes: dict[str, str]) -> None:
-        exporter = _exporter(s)
-        self.provider = TracerProvider(
-            resource=Resource.create({"service.name": s.service_name or "knpy"}),
-            sampler=ParentBased(TraceIdRatioBased(s.sampling_rate)))
-        # stdout is for debugging: written as each span ends, never lost at exit
-        processor = (SimpleSpanProcessor(exporter) if s.protocol == "stdout"
-                     else BatchSpanProcessor(exporter))
-        self.provider.add_span_processor(processor)
+        self.provider = otelcore.provider(s)
         self.tracer = self.provider.get_tracer("knpy.runtime.proxy")
         self.attributes = attributes
         self.never = s.sampling_rate == 0  # root requests are never sampled
