@@ -27,7 +27,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
-from opentelemetry.trace import Span, SpanKind, StatusCode
+from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from knpy.runtime.cloudevents import CloudEvent
@@ -89,10 +89,7 @@ class BrokerTracer:
 
     def stored(self, span: Span, error: str = "") -> None:
         """End a `send` span: stored, or not (`error` says why)."""
-        if error:
-            span.set_attribute("error.type", error)
-            span.set_status(StatusCode.ERROR)
-        span.end()
+        otelcore.end(span, error)
 
     # ---------------------------------------------------------------- dispatcher
     def process(self, broker: str, trigger: str, event: CloudEvent, headers: Headers,
@@ -123,18 +120,14 @@ class BrokerTracer:
         """End a delivery span with what the receiver answered (None: no response)."""
         if status is not None:
             span.set_attribute("http.response.status_code", status)
-        if status is None or status >= 400:
-            span.set_attribute("error.type", str(status) if status is not None
-                               else (error.split("(", 1)[0] or "no response"))
-            span.set_status(StatusCode.ERROR)
-        span.end()
+        if status is None:
+            otelcore.end(span, error.split("(", 1)[0] or "no response")
+        else:
+            otelcore.end(span, str(status) if status >= 400 else "")
 
     def processed(self, span: Span, outcome: str = "") -> None:
         """End a process span; `outcome` names a failure (retry, dead-letter, drop)."""
-        if outcome:
-            span.set_attribute("error.type", outcome)
-            span.set_status(StatusCode.ERROR)
-        span.end()
+        otelcore.end(span, outcome)
 
     def shutdown(self) -> None:
         self.provider.shutdown()

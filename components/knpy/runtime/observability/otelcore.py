@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
 )
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Span, StatusCode
 
 from knpy.runtime.observability.tracing import TracingSettings
 
@@ -44,3 +45,11 @@ def provider(s: TracingSettings, exporter: SpanExporter | None = None) -> Tracer
     p.add_span_processor(SimpleSpanProcessor(exp) if s.protocol == "stdout"
                          else BatchSpanProcessor(exp))
     return p
+
+
+def end(span: Span, error: str = "") -> None:
+    """End `span`; a non-empty `error` is its `error.type` and makes its status ERROR."""
+    if error:
+        span.set_attribute("error.type", error)
+        span.set_status(StatusCode.ERROR)
+    span.end()

@@ -150,6 +150,12 @@ def proxy_tracer(settings: TracingSettings,
                 dict(attributes or {}))
 
 
+def operation_tracer(settings: TracingSettings, scope: str) -> Any | None:
+    """None when tracing is off, else an `otelops.OperationTracer`: one span per
+    control-plane operation (a reconcile, an admission review)."""
+    return load(settings, "knpy.runtime.observability.otelops:OperationTracer", scope)
+
+
 def shutdown(tracer: Any | None) -> None:
     """Export the spans still buffered (at process exit)."""
     if tracer is not None:
