@@ -59,7 +59,7 @@ class TriggerWorker:
                  tracer: Any | None = None) -> None:
         self.store, self.sender, self.settings = store, sender, settings
         self.metrics = metrics
-        self.tracer = tracer  # a broker.oteltracer.BrokerTracer; None: tracing off
+        self.tracer: Any = tracer  # a broker.oteltracer.BrokerTracer; None: tracing off
         self.inflight: set[asyncio.Task[None]] = set()
         self.lanes: dict[str, collections.deque[StoredRecord]] = {}  # ordered mode
         self.held = 0  # records taken from the store and not yet settled (ordered mode)

@@ -50,7 +50,7 @@ class Ingress:
         self.max_event_bytes = max_event_bytes
         self.brokers: frozenset[str] = frozenset()
         self.metrics = metrics or BrokerMetrics()
-        self.tracer = tracer  # a broker.oteltracer.BrokerTracer; None: tracing off
+        self.tracer: Any = tracer  # a broker.oteltracer.BrokerTracer; None: tracing off
 
     def set_contract(self, contract: EventingContract) -> None:
         self.brokers = frozenset(b.key for b in contract.brokers)

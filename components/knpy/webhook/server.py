@@ -89,7 +89,7 @@ class Admission:
                  metrics: AdmissionMetrics | None = None, tracer: Any | None = None) -> None:
         self.handlers = handlers
         self.metrics = metrics or AdmissionMetrics()
-        self.tracer = tracer  # an otelops.OperationTracer; None: tracing off
+        self.tracer: Any = tracer  # an otelops.OperationTracer; None: tracing off
 
     def head(self, req: Request) -> None:
         path = req.path()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-tracer: Any | None = None
+tracer: Any = None  # None: tracing off
 
 
 def install(t: Any | None) -> None:
