@@ -14,6 +14,7 @@ from random import getrandbits
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -27,17 +28,28 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "
 _KUBE_PROBE = b"kube-probe/"
 _NAMESPACE = b"knative-serving-namespace"
 _REVISION = b"knative-serving-revision"
-_TRACEPARENT = re.compile(rb"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+# a valid version-00 traceparent whose sampled flag is off (all-zero ids are invalid)
+_UNSAMPLED = re.compile(rb"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f][02468ace]"
+                        ).fullmatch
 _T = b"tT"
-_ZERO_TRACE = b"0" * 32
-_ZERO_SPAN = b"0" * 16
+_TRACEPARENT_COLON = b"traceparent:"
+
+
+def _repeated(lines: list[bytes], at: int) -> bool:
+    """Another traceparent line after `at` (then the SDK decides, from the first)."""
+    for i in range(at + 1, len(lines)):
+        ln = lines[i]
+        if ln[0] in _T and ln[:12].lower() == _TRACEPARENT_COLON:
+            return True
+    return False
 
 
 class ExchangeTracer:
     """Per-process tracer provider plus the two per-request calls of the proxy core."""
 
-    def __init__(self, s: TracingSettings, attributes: dict[str, str]) -> None:
-        self.provider = otelcore.provider(s)
+    def __init__(self, s: TracingSettings, attributes: dict[str, str],
+                 exporter: SpanExporter | None = None) -> None:
+        self.provider = otelcore.provider(s, exporter)
         self.tracer = self.provider.get_tracer("knpy.runtime.proxy")
         self.attributes = attributes
         self.never = s.sampling_rate == 0  # root requests are never sampled
@@ -45,20 +57,34 @@ class ExchangeTracer:
     def start(self, ex: Any) -> None:
         if ex.probe or ex.kubelet_probe or ex.user_agent.startswith(_KUBE_PROBE):
             return  # health checks are not traffic
-        # one cheap pass for the traceparent line (ex.header is general and slower)
+        # The common cases skip the SDK, for a fraction of its cost, where ParentBased
+        # sampling surely drops the request: a new unsampled context is passed on, as the
+        # SDK's non-recording span would be (tests/unit/observability/test_proxy_tracer.py).
         lines = ex.lines
-        at = -1
-        for i, ln in enumerate(lines):
-            if ln[0] in _T and ln[:12].lower() == b"traceparent:":
-                if at >= 0:  # repeated: leave it to the SDK
-                    at = -2
-                    break
-                at = i
-        parent = lines[at][12:].strip() if at >= 0 else None
-        if at != -2 and self._unsampled(lines, at, parent):
+        at = 0
+        for ln in lines:  # one cheap pass (ex.header is general and slower)
+            if ln[0] in _T and ln[:12].lower() == _TRACEPARENT_COLON:
+                break
+            at += 1
+        else:  # no parent
+            if self.never:
+                lines.append(b"traceparent: 00-%032x-%016x-00\r\n"
+                             % (getrandbits(128) or 1, getrandbits(64) or 1))
+                return
+            self._span(ex, None)
             return
-        if at == -2:
-            parent = ex.header(b"traceparent")
+        ln = lines[at]
+        # as sent by knpy and the SDKs, "traceparent: <55 bytes>\r\n": no strip needed
+        parent = ln[13:68] if len(ln) == 70 and ln[12] == 32 else ln[12:].strip()
+        if _UNSAMPLED(parent) is not None and not _repeated(lines, at):
+            # keep its trace, a new parent id
+            lines[at] = (b"traceparent: " + parent[:36]
+                         + b"%016x-00\r\n" % (getrandbits(64) or 1))
+            return
+        self._span(ex, ex.header(b"traceparent"))
+
+    def _span(self, ex: Any, parent: bytes | None) -> None:
+        """A SERVER span through the SDK (it samples); the next hop gets its context."""
         carrier: dict[str, str] = {}
         if parent is not None:
             carrier["traceparent"] = parent.decode("latin-1")
@@ -99,27 +125,6 @@ class ExchangeTracer:
         if "tracestate" in out:
             ex.set_header(b"tracestate", out["tracestate"].encode("latin-1"))
         ex.span = span
-
-    def _unsampled(self, lines: list[bytes], at: int, parent: bytes | None) -> bool:
-        """Pass a new, unsampled context on without the SDK when ParentBased sampling
-        surely drops this request (what the SDK would do, for a fraction of its cost):
-        its parent says not sampled, or it has none and the rate is 0."""
-        if parent is None:
-            if not self.never:
-                return False
-            trace_id = b"%032x" % (getrandbits(128) or 1)
-        else:
-            m = _TRACEPARENT.fullmatch(parent)
-            if (m is None or int(m[3], 16) & 1 or m[1] == _ZERO_TRACE
-                    or m[2] == _ZERO_SPAN):
-                return False  # sampled, another version, or invalid: the SDK decides
-            trace_id = m[1]
-        line = b"traceparent: 00-%s-%016x-00\r\n" % (trace_id, getrandbits(64) or 1)
-        if at >= 0:
-            lines[at] = line
-        else:
-            lines.append(line)
-        return True
 
     def end(self, ex: Any, span: Any) -> None:
         if ex.status:
