@@ -192,7 +192,11 @@ class TriggerWorker:
             return await self.sender.send(url, event, extra, self.timeout,
                                           structured=structured)
         client, extra = self.tracer.deliver(span, url, extra)
-        out = await self.sender.send(url, event, extra, self.timeout, structured=structured)
+        try:
+            out = await self.sender.send(url, event, extra, self.timeout, structured=structured)
+        except BaseException:  # cancelled (shutdown): the span still ends
+            self.tracer.delivered(client, None, "cancelled")
+            raise
         self.tracer.delivered(client, out.status, out.error)
         return out
 
@@ -271,7 +275,11 @@ class TriggerWorker:
             return await self._append(broker, admitted, headers)
         # the reply's record carries a PRODUCER span's context, child of this delivery's
         producer, headers = self.tracer.send(broker, admitted, headers, span)
-        ok = await self._append(broker, admitted, headers)
+        try:
+            ok = await self._append(broker, admitted, headers)
+        except BaseException:
+            self.tracer.stored(producer, "cancelled")
+            raise
         self.tracer.stored(producer, "" if ok else "store unavailable")
         return ok
 

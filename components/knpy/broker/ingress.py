@@ -85,7 +85,11 @@ class Ingress:
         if self.tracer is None:
             return await self._store(key, event, passed)
         span, passed = self.tracer.send(key, event, passed)  # the record carries its context
-        reply = await self._store(key, event, passed)
+        try:
+            reply = await self._store(key, event, passed)
+        except BaseException:  # cancelled (client gone, shutdown): the span still ends
+            self.tracer.stored(span, "cancelled")
+            raise
         self.tracer.stored(span, "" if reply[0] == 202 else str(reply[0]))
         return reply
 
