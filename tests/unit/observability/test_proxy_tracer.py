@@ -23,6 +23,9 @@ class Head:
 
     def __init__(self, *lines: bytes, user_agent: bytes = b"") -> None:
         self.lines = [b"Host: h.example.com:8012\r\n", *lines]
+        # as the core's header callback notes it: the line, b"" if repeated
+        found = [ln for ln in lines if ln.lower().startswith(b"traceparent:")]
+        self.traceparent = found[0] if len(found) == 1 else b"" if found else None
         self.probe = b""
         self.kubelet_probe = False
         self.user_agent = user_agent

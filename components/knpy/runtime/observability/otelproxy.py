@@ -10,6 +10,7 @@ the new span's context for the next hop, and `baggage` passes through unchanged.
 from __future__ import annotations
 
 import re
+from binascii import hexlify
 from random import getrandbits
 from typing import Any
 
@@ -29,19 +30,9 @@ _KUBE_PROBE = b"kube-probe/"
 _NAMESPACE = b"knative-serving-namespace"
 _REVISION = b"knative-serving-revision"
 # a valid version-00 traceparent whose sampled flag is off (all-zero ids are invalid)
+_NONZERO_IDS = (1 << 64) | 1
 _UNSAMPLED = re.compile(rb"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f][02468ace]"
                         ).fullmatch
-_T = b"tT"
-_TRACEPARENT_COLON = b"traceparent:"
-
-
-def _repeated(lines: list[bytes], at: int) -> bool:
-    """Another traceparent line after `at` (then the SDK decides, from the first)."""
-    for i in range(at + 1, len(lines)):
-        ln = lines[i]
-        if ln[0] in _T and ln[:12].lower() == _TRACEPARENT_COLON:
-            return True
-    return False
 
 
 class ExchangeTracer:
@@ -60,27 +51,29 @@ class ExchangeTracer:
         # The common cases skip the SDK, for a fraction of its cost, where ParentBased
         # sampling surely drops the request: a new unsampled context is passed on, as the
         # SDK's non-recording span would be (tests/unit/observability/test_proxy_tracer.py).
-        lines = ex.lines
-        at = 0
-        for ln in lines:  # one cheap pass (ex.header is general and slower)
-            if ln[0] in _T and ln[:12].lower() == _TRACEPARENT_COLON:
-                break
-            at += 1
-        else:  # no parent
+        tp = ex.traceparent  # the core notes the line as it parses the head
+        if tp is None:  # no parent
             if self.never:
-                lines.append(b"traceparent: 00-%032x-%016x-00\r\n"
-                             % (getrandbits(128) or 1, getrandbits(64) or 1))
+                # 128 + 64 random bits, the low bit of each id set (never all-zero, which
+                # W3C makes invalid); hexlify puts the "-" between them
+                ids = hexlify((getrandbits(192) | _NONZERO_IDS).to_bytes(24), b"-", -16)
+                ex.lines.append(b"traceparent: 00-" + ids + b"-00\r\n")
                 return
             self._span(ex, None)
             return
-        ln = lines[at]
-        # as sent by knpy and the SDKs, "traceparent: <55 bytes>\r\n": no strip needed
-        parent = ln[13:68] if len(ln) == 70 and ln[12] == 32 else ln[12:].strip()
-        if _UNSAMPLED(parent) is not None and not _repeated(lines, at):
-            # keep its trace, a new parent id
-            lines[at] = (b"traceparent: " + parent[:36]
-                         + b"%016x-00\r\n" % (getrandbits(64) or 1))
-            return
+        if tp:  # b"": repeated, the SDK decides from the first
+            # "traceparent: <55 bytes>\r\n" as the core keeps it; else strip
+            parent = tp[13:68] if len(tp) == 70 else tp[12:].strip()
+            if _UNSAMPLED(parent) is not None:  # keep its trace, a new parent id
+                lines = ex.lines
+                try:
+                    at = lines.index(tp)
+                except ValueError:  # dropped since (a Connection header named it)
+                    at = -1
+                if at >= 0:
+                    lines[at] = (b"traceparent: " + parent[:36]
+                                 + hexlify((getrandbits(64) | 1).to_bytes(8)) + b"-00\r\n")
+                    return
         self._span(ex, ex.header(b"traceparent"))
 
     def _span(self, ex: Any, parent: bytes | None) -> None:
