@@ -230,9 +230,11 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def python_us_per_request(n: int = 50_000) -> float:
+def python_us_per_request(n: int = 50_000, tracer: object = None,
+                          extra_header: bytes = b"") -> float:
     """CPU µs of the queue-proxy's own Python per request: the real handler and core driven
-    with in-memory transports (no sockets), so the kernel's share is left out."""
+    with in-memory transports (no sockets), so the kernel's share is left out. `tracer`:
+    the proxy core's (None: tracing off); `extra_header`: one more request header line."""
     import asyncio
 
     from knpy.queue_proxy.drain import Drainer
@@ -249,7 +251,8 @@ def python_us_per_request(n: int = 50_000) -> float:
             return False
         def close(self) -> None: ...
 
-    req = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8012\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n"
+    req = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8012\r\nUser-Agent: wrk\r\nAccept: */*\r\n"
+           + extra_header + b"\r\n")
     resp = (b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 22 Nov 2026 00:00:00 GMT\r\n"
             b"Content-Type: text/plain\r\nContent-Length: 12\r\nConnection: keep-alive\r\n"
             b"\r\nhello world\n")
@@ -260,6 +263,7 @@ def python_us_per_request(n: int = 50_000) -> float:
         handler = QueueHandler(pool, RequestStats(loop.time()), None, None,  # type: ignore[arg-type]
                                Drainer(1.0), loop.time)
         server = Server(handler)
+        server.tracer = tracer  # type: ignore[assignment]
         server._time = loop.time
         conn = ServerConnection(server)
         conn.connection_made(Sink())  # type: ignore[arg-type]
@@ -273,6 +277,27 @@ def python_us_per_request(n: int = 50_000) -> float:
         return (time.process_time() - t0) / n * 1e6
 
     return asyncio.run(run())
+
+
+def tracing_cost(qp_us: float, rounds: int = 7) -> None:
+    """What tracing on at rate 0 adds to a request, against tracing off: the in-memory
+    Python per request (interleaved off/on runs, best of each: the difference is a few
+    percent of a run-to-run spread that end-to-end runs cannot resolve), as a share of the
+    queue-proxy's whole CPU per request (`qp_us`, measured end to end above)."""
+    from knpy.runtime.observability import tracing
+
+    tracer = tracing.proxy_tracer(tracing.TracingSettings("stdout", "", 0.0, "bench"))
+    unsampled = b"traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00\r\n"
+    cases = {"off": (None, b""), "rate0": (tracer, b""),
+             "off_parent": (None, unsampled), "rate0_parent": (tracer, unsampled)}
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(rounds):
+        for name, (t, header) in cases.items():
+            best[name] = min(best[name], python_us_per_request(20_000, t, header))
+    for traced, off in (("rate0", "off"), ("rate0_parent", "off_parent")):
+        added = best[traced] - best[off]
+        print(f"RESULT qp_tracing_{traced}_added_us {added:.2f} us")
+        print(f"RESULT qp_tracing_{traced}_added_pct {100 * added / qp_us:.1f} %")
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -374,6 +399,7 @@ def main() -> int:
         print(f"RESULT qp_cpu_us_per_request {qp_us:.1f} us")
         py_us = min(python_us_per_request() for _ in range(3))
         print(f"RESULT qp_python_us_per_request {py_us:.1f} us")
+        tracing_cost(qp_us)
         print(f"RESULT nginx_proxy_cpu_us_per_request {ngx_us:.1f} us")
         print(f"RESULT qp_added_p50_ms {added:.3f} ms")
         print(f"RESULT qp_rss_idle_mb {idle_mb:.1f} MB")

@@ -80,6 +80,15 @@ affinity:
   valueFrom: {fieldRef: {fieldPath: metadata.name}}
 - name: KNPY_LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
+{{ include "knpy.observabilityEnv" . }}
+{{- end -}}
+
+{{/* config-observability's data as JSON (runtime/observability/tracing.py reads it from
+     OBSERVABILITY_CONFIG): what servingConfig.config-observability sets, so a `helm
+     upgrade` that changes it rolls the pods. Revision pods get it from the controller. */}}
+{{- define "knpy.observabilityEnv" -}}
+- name: OBSERVABILITY_CONFIG
+  value: {{ index .Values.servingConfig "config-observability" | default dict | toJson | quote }}
 {{- end -}}
 
 {{/* Pod template annotations of one component: include "knpy.podAnnotations" (list . "broker"

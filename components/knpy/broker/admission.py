@@ -13,6 +13,7 @@ from knpy.runtime.cloudevents import CloudEvent, InvalidAttribute
 TTL = "knativebrokerttl"
 ARRIVAL = "knativearrivaltime"
 DEFAULT_TTL = 255
+_PASSED = frozenset({"x-request-id", "traceparent", "tracestate", "baggage"})
 
 
 class TTLExhausted(InvalidAttribute):
@@ -57,11 +58,12 @@ def admit(event: CloudEvent, now: datetime | None = None) -> CloudEvent:
 
 
 def passthrough(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The request headers the broker carries to subscribers: x-request-id, traceparent,
-    tracestate and knative-* (nothing else; ce-* are re-emitted from the parsed event)."""
+    """The request headers the broker carries to subscribers: x-request-id, the W3C trace
+    context (traceparent, tracestate, baggage) and knative-* (nothing else; ce-* are
+    re-emitted from the parsed event)."""
     out = []
     for k, v in headers:
         lk = k.lower()
-        if lk in ("x-request-id", "traceparent", "tracestate") or lk.startswith("knative-"):
+        if lk in _PASSED or lk.startswith("knative-"):
             out.append((k, v))
     return out

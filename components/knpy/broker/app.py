@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from knpy.broker import topology
 from knpy.broker.contract_source import ConfigMapSource, FileSource, Loaded, Source
@@ -52,8 +53,10 @@ def open_source(settings: Settings, client: Client | None) -> Source:
 
 
 async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
-              store: EventStore | None = None) -> None:
-    """Serve until `stop` is set (the process runner sets it on SIGTERM/SIGINT), then drain."""
+              store: EventStore | None = None, tracer: Any | None = None) -> None:
+    """Serve until `stop` is set (the process runner sets it on SIGTERM/SIGINT), then drain.
+    `tracer`: a broker.oteltracer.BrokerTracer (runtime.observability.tracing.load), or
+    None for tracing off."""
     store = store or JetStreamStore(settings.nats, publish_timeout=settings.publish_timeout,
                                     max_age=settings.stream_max_age, keep=settings.stream_keep,
                                     dedup_window=settings.dedup_window)
@@ -67,11 +70,11 @@ async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
     ingress = dispatcher = sender = http = None
     metrics = BrokerMetrics()
     if "ingress" in roles:
-        ingress = Ingress(store, settings.max_event_bytes, metrics)
+        ingress = Ingress(store, settings.max_event_bytes, metrics, tracer)
     if "dispatcher" in roles:
         sender = Sender(settings.max_event_bytes)
         await sender.start()
-        dispatcher = Dispatcher(store, sender, settings, metrics)
+        dispatcher = Dispatcher(store, sender, settings, metrics, tracer)
     metrics_http = (await serve_metrics(settings.host, settings.metrics_port, metrics.render)
                     if settings.metrics_port else None)
 

@@ -24,6 +24,7 @@ import base64
 import collections
 import contextlib
 import logging
+from typing import Any
 
 from knpy.broker import admission, policy, record
 from knpy.broker.metrics import BrokerMetrics, TriggerMetrics
@@ -54,9 +55,11 @@ def dead_letter_event(event: ce.CloudEvent, subscriber: str, out: Outcome) -> ce
 
 class TriggerWorker:
     def __init__(self, store: EventStore, sender: Sender, settings: Settings,
-                 active: ActiveTrigger, metrics: TriggerMetrics) -> None:
+                 active: ActiveTrigger, metrics: TriggerMetrics,
+                 tracer: Any | None = None) -> None:
         self.store, self.sender, self.settings = store, sender, settings
         self.metrics = metrics
+        self.tracer: Any = tracer  # a broker.oteltracer.BrokerTracer; None: tracing off
         self.inflight: set[asyncio.Task[None]] = set()
         self.lanes: dict[str, collections.deque[StoredRecord]] = {}  # ordered mode
         self.held = 0  # records taken from the store and not yet settled (ordered mode)
@@ -161,7 +164,7 @@ class TriggerWorker:
             log.error("delivery crashed", exc_info=task.exception())
 
     async def _handle(self, rec: StoredRecord) -> None:
-        a, d = self.active, self.delivery
+        a = self.active
         try:
             event, headers = record.decode(rec.data)
         except (ValueError, KeyError) as e:
@@ -171,6 +174,37 @@ class TriggerWorker:
         if not a.filter.matches(event.attributes):
             await rec.ack()
             return
+        t = self.tracer
+        if t is None:
+            await self._deliver(rec, event, headers, None)
+            return
+        span = t.process(a.broker.key, a.trigger.key, event, headers, rec.attempt)
+        outcome = "crashed"
+        try:
+            outcome = await self._deliver(rec, event, headers, span)
+        finally:
+            t.processed(span, outcome)
+
+    async def _send(self, span: Any, url: str, event: ce.CloudEvent,
+                    extra: list[tuple[str, str]], structured: bool) -> Outcome:
+        """One POST; traced as a CLIENT span under `span` (the record's process span)."""
+        if span is None:
+            return await self.sender.send(url, event, extra, self.timeout,
+                                          structured=structured)
+        client, extra = self.tracer.deliver(span, url, extra)
+        try:
+            out = await self.sender.send(url, event, extra, self.timeout, structured=structured)
+        except BaseException:  # cancelled (shutdown): the span still ends
+            self.tracer.delivered(client, None, "cancelled")
+            raise
+        self.tracer.delivered(client, out.status, out.error)
+        return out
+
+    async def _deliver(self, rec: StoredRecord, event: ce.CloudEvent,
+                       headers: list[tuple[str, str]], span: Any) -> str:
+        """Deliver a matching record and settle it; "" when delivered, else what happened
+        instead (for the process span)."""
+        a, d = self.active, self.delivery
         ttl = event.attributes.get(admission.TTL)
         out_event = event.replace(remove=(admission.TTL,))
         extra = [("Prefer", "reply"), ("Kn-Namespace", a.trigger.namespace), *headers]
@@ -181,8 +215,7 @@ class TriggerWorker:
         while True:
             t0 = clock()
             dest = a.trigger.subscriber
-            out = await self.sender.send(dest, out_event, extra, self.timeout,
-                                         structured=structured)
+            out = await self._send(span, dest, out_event, extra, structured)
             m.sent(out.status, clock() - t0)
             reply = out.reply if out.ok else None
             if reply is not None and a.trigger.kind == SUBSCRIPTION:
@@ -190,23 +223,22 @@ class TriggerWorker:
                     out = _DONE  # Knative drops a reply nobody asked for
                 else:
                     dest = a.trigger.reply
-                    out = await self.sender.send(dest, reply, extra[1:], self.timeout,
-                                                 structured=structured)
+                    out = await self._send(span, dest, reply, extra[1:], structured)
             if out.ok:
                 m.delivered.value += 1
                 if out.reply is not None and a.trigger.kind != SUBSCRIPTION and \
-                        not await self._reingest(out.reply, ttl, headers):
+                        not await self._reingest(out.reply, ttl, headers, span):
                     await rec.nak(policy.backoff(d, attempt, self.settings.backoff_cap))
-                    return
+                    return "reply not stored"
                 await rec.ack()
-                return
+                return ""
             if not (policy.is_retryable(out.status) and attempt < d.attempts):
                 break
             m.retried.value += 1
             delay = policy.retry_delay(d, attempt, out.status, out.retry_after, self.settings)
             if not self.ordered:
                 await rec.nak(delay)
-                return
+                return "retry"
             await self._wait_in_progress(rec, delay)
             attempt += 1
         log.info("trigger %s gave up on %s after %d attempt(s): status %s %s", a.trigger.key,
@@ -214,22 +246,21 @@ class TriggerWorker:
         if not d.dead_letter_sink:
             m.dropped.value += 1
             await rec.term()
-            return
+            return "dropped"
         dls = dead_letter_event(out_event, dest, out)
         # Kn-Namespace as on subscriber deliveries (Knative sends it to the DLS too)
-        dout = await self.sender.send(d.dead_letter_sink, dls,
-                                      [("Kn-Namespace", a.trigger.namespace), *headers],
-                                      self.timeout, structured=structured)
+        dout = await self._send(span, d.dead_letter_sink, dls,
+                                [("Kn-Namespace", a.trigger.namespace), *headers], structured)
         if dout.ok:
             m.dead_lettered.value += 1
             await rec.ack()
-        else:
-            log.warning("dead-letter sink failed for %s: %s %s", event.id, dout.status,
-                        dout.error)
-            await rec.nak(policy.backoff(d, attempt, self.settings.backoff_cap))
+            return "dead-lettered"
+        log.warning("dead-letter sink failed for %s: %s %s", event.id, dout.status, dout.error)
+        await rec.nak(policy.backoff(d, attempt, self.settings.backoff_cap))
+        return "dead-letter sink failed"
 
     async def _reingest(self, reply: ce.CloudEvent, ttl: object,
-                        headers: list[tuple[str, str]]) -> bool:
+                        headers: list[tuple[str, str]], span: Any = None) -> bool:
         """Append a reply to the same broker with the TTL put back and decremented; False
         if the store is unavailable (the delivery is then retried, never the reply lost)."""
         if ttl is not None:
@@ -239,11 +270,26 @@ class TriggerWorker:
         except ce.CloudEventError as e:
             log.info("reply %s dropped: %s", reply.id, e)
             return True
+        broker = self.active.broker.key
+        if span is None:
+            return await self._append(broker, admitted, headers)
+        # the reply's record carries a PRODUCER span's context, child of this delivery's
+        producer, headers = self.tracer.send(broker, admitted, headers, span)
         try:
-            await self.store.append(self.active.broker.key, record.encode(admitted, headers),
-                                    record.identity(admitted))
+            ok = await self._append(broker, admitted, headers)
+        except BaseException:
+            self.tracer.stored(producer, "cancelled")
+            raise
+        self.tracer.stored(producer, "" if ok else "store unavailable")
+        return ok
+
+    async def _append(self, broker: str, event: ce.CloudEvent,
+                      headers: list[tuple[str, str]]) -> bool:
+        try:
+            await self.store.append(broker, record.encode(event, headers),
+                                    record.identity(event))
         except EventTooLarge as e:  # storing it again cannot succeed: like an invalid reply
-            log.info("reply %s dropped: %s", reply.id, e)
+            log.info("reply %s dropped: %s", event.id, e)
             return True
         except StoreUnavailable as e:
             log.warning("reply not stored: %s", e)
@@ -255,9 +301,10 @@ class Dispatcher:
     """Keeps one TriggerWorker per active trigger, following contract changes."""
 
     def __init__(self, store: EventStore, sender: Sender, settings: Settings,
-                 metrics: BrokerMetrics | None = None) -> None:
+                 metrics: BrokerMetrics | None = None, tracer: Any | None = None) -> None:
         self.store, self.sender, self.settings = store, sender, settings
         self.metrics = metrics or BrokerMetrics()
+        self.tracer = tracer
         self.workers: dict[str, TriggerWorker] = {}
         self._compactor = asyncio.create_task(self._compact_forever())
 
@@ -283,7 +330,8 @@ class Dispatcher:
             w = self.workers.get(key)
             if w is None:
                 w = self.workers[key] = TriggerWorker(self.store, self.sender, self.settings, a,
-                                                      self.metrics.trigger(a.broker, a.trigger))
+                                                      self.metrics.trigger(a.broker, a.trigger),
+                                                      self.tracer)
                 w.start()
                 log.info("trigger %s -> %s", key, a.trigger.subscriber)
             elif w.active != a:

@@ -19,6 +19,7 @@ ingress CPU under py-spy.
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import unquote
 
 from knpy.broker import admission, record
@@ -44,11 +45,12 @@ class Ingress:
     whole when the contract changes."""
 
     def __init__(self, store: EventStore, max_event_bytes: int,
-                 metrics: BrokerMetrics | None = None) -> None:
+                 metrics: BrokerMetrics | None = None, tracer: Any | None = None) -> None:
         self.store = store
         self.max_event_bytes = max_event_bytes
         self.brokers: frozenset[str] = frozenset()
         self.metrics = metrics or BrokerMetrics()
+        self.tracer: Any = tracer  # a broker.oteltracer.BrokerTracer; None: tracing off
 
     def set_contract(self, contract: EventingContract) -> None:
         self.brokers = frozenset(b.key for b in contract.brokers)
@@ -79,7 +81,21 @@ class Ingress:
         if key not in self.brokers:
             what = key.replace("/", " ", 1) if key.startswith(CHANNEL) else f"broker {key}"
             return 404, _NONE, f"{what} not found"
-        blob = record.encode(event, admission.passthrough(headers))
+        passed = admission.passthrough(headers)
+        if self.tracer is None:
+            return await self._store(key, event, passed)
+        span, passed = self.tracer.send(key, event, passed)  # the record carries its context
+        try:
+            reply = await self._store(key, event, passed)
+        except BaseException:  # cancelled (client gone, shutdown): the span still ends
+            self.tracer.stored(span, "cancelled")
+            raise
+        self.tracer.stored(span, "" if reply[0] == 202 else str(reply[0]))
+        return reply
+
+    async def _store(self, key: str, event: ce.CloudEvent,
+                     headers: list[tuple[str, str]]) -> Reply:
+        blob = record.encode(event, headers)
         if len(blob) > self.max_event_bytes:  # attributes count, not only the data
             return 413, _NONE, (f"event larger than {self.max_event_bytes} bytes "
                                 f"(attributes and data: {len(blob)})")

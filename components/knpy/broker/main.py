@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from pathlib import Path
 
 from knpy.broker.app import ROLES, run
 from knpy.broker.settings import Settings
+from knpy.runtime.observability import tracing
 from knpy.runtime.observability.logs import setup_logging
 
 
@@ -98,9 +100,19 @@ def parse_args(argv: list[str]) -> tuple[Settings, tuple[str, ...]]:
     return s, roles
 
 
-
-async def amain(argv: list[str], stop: asyncio.Event) -> None:
+async def amain(argv: list[str], stop: asyncio.Event) -> int:
     """The broker process (knpy.runtime.process.run)."""
     settings, roles = parse_args(argv)
     setup_logging(settings.log_level)
-    await run(settings, roles, stop)
+    name = "broker" if len(roles) > 1 else f"broker-{roles[0]}"
+    try:
+        trace_settings = tracing.settings_from_env(os.environ, name)
+    except tracing.TracingConfigError as exc:
+        print(f"broker: invalid tracing configuration: {exc}", file=sys.stderr)
+        return 2
+    tracer = tracing.load(trace_settings, "knpy.broker.oteltracer:BrokerTracer")
+    try:
+        await run(settings, roles, stop, tracer=tracer)
+    finally:
+        tracing.shutdown(tracer)
+    return 0

@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import logging
 import os
+import sys
 from dataclasses import dataclass
 
 from knpy.apis.eventing.config import EVENTING_CONFIG, EventingConfig, parse_eventing_config
@@ -32,6 +33,8 @@ from knpy.controller.serving.wiring import ServingControllers
 from knpy.controller.sources.wiring import SourcesControllers
 from knpy.runtime.k8s import Client, ConfigStore, Discovery, EventRecorder, LeaderElector, connect
 from knpy.runtime.k8s import metrics as k8s_metrics
+from knpy.runtime.k8s import tracing as k8s_tracing
+from knpy.runtime.observability import tracing
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
 from knpy.runtime.proxy.health import serve_probes
@@ -200,10 +203,17 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Optio
     return a, opts
 
 
-async def amain(argv: list[str], stop: asyncio.Event) -> None:
+async def amain(argv: list[str], stop: asyncio.Event) -> int:
     """The controller process (knpy.runtime.process.run)."""
     a, opts = parse_args(argv)
     setup_logging(a.log_level)
+    try:
+        trace_settings = tracing.settings_from_env(os.environ, "controller")
+    except tracing.TracingConfigError as exc:
+        print(f"controller: invalid tracing configuration: {exc}", file=sys.stderr)
+        return 2
+    # one span per reconcile, in every controller of the process
+    k8s_tracing.install(tracing.operation_tracer(trace_settings, "knpy.runtime.k8s"))
     # the field manager in managedFields names the replica that wrote (leader checks)
     agent = f"knpy-controller-{opts.identity}/0.1" if opts.identity else "knpy-controller/0.1"
     client = await connect(a.kubeconfig, user_agent=agent)
@@ -211,3 +221,5 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
         await run_until_stopped(ControllerApp(client, opts).run(), stop)
     finally:
         await client.close()
+        tracing.shutdown(k8s_tracing.tracer)
+    return 0

@@ -14,12 +14,14 @@ import argparse
 import asyncio
 import logging
 import os
+import sys
 from pathlib import Path
 
 from knpy.apis.eventing.config import BROKER_DEFAULTS_CONFIG, parse_broker_defaults
 from knpy.apis.messaging.v1 import CHANNEL_DEFAULTS_CONFIG, parse_channel_defaults
 from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS, serving_config
 from knpy.runtime.k8s import ConfigStore, connect
+from knpy.runtime.observability import tracing
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait
 from knpy.runtime.proxy.metrics import serve_metrics
@@ -67,10 +69,16 @@ def sans_for(a: argparse.Namespace) -> list[str]:
     return [f"{svc}.{ns}.svc", svc, f"{svc}.{ns}", f"{svc}.{ns}.svc.cluster.local", *a.san]
 
 
-async def amain(argv: list[str], stop: asyncio.Event) -> None:
+async def amain(argv: list[str], stop: asyncio.Event) -> int:
     """The webhook process (knpy.runtime.process.run)."""
     a = parse_args(argv)
     setup_logging(a.log_level)
+    try:
+        trace_settings = tracing.settings_from_env(os.environ, "webhook")
+    except tracing.TracingConfigError as exc:
+        print(f"webhook: invalid tracing configuration: {exc}", file=sys.stderr)
+        return 2
+    tracer = tracing.operation_tracer(trace_settings, "knpy.webhook")
     validating = a.validating_config or ["validation.webhook.eventing.knpy.dev"]
     mutating = a.mutating_config or ["defaulting.webhook.eventing.knpy.dev"]
     tasks: list[asyncio.Task] = []
@@ -95,7 +103,7 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
                               flows_handlers(lambda: store.get(CHANNEL_DEFAULTS_CONFIG)),
                               serving_handlers(lambda: serving_config(store.get)))
     metrics = AdmissionMetrics()
-    server = make_server(lambda: handlers, metrics)
+    server = make_server(lambda: handlers, metrics, tracer)
     ctx = ssl_context(bundle)
     await server.listen(a.host, a.port, ssl=ctx)
     log.info("webhook serving on https://%s:%d", a.host, a.port)
@@ -116,4 +124,6 @@ async def amain(argv: list[str], stop: asyncio.Event) -> None:
             await metrics_server.close()
         if client is not None:
             await client.close()
+        tracing.shutdown(tracer)
+    return 0
 

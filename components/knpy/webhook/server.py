@@ -86,9 +86,10 @@ class Admission:
     """The endpoints, served as a `runtime.proxy.app.App`."""
 
     def __init__(self, handlers: Callable[[], Handlers],
-                 metrics: AdmissionMetrics | None = None) -> None:
+                 metrics: AdmissionMetrics | None = None, tracer: Any | None = None) -> None:
         self.handlers = handlers
         self.metrics = metrics or AdmissionMetrics()
+        self.tracer: Any = tracer  # an otelops.OperationTracer; None: tracing off
 
     def head(self, req: Request) -> None:
         path = req.path()
@@ -106,16 +107,40 @@ class Admission:
     async def respond(self, req: Request) -> None:
         t0 = time.monotonic()
         path = req.path()
-        status, out = self.review(req.payload(), _REVIEWS[path])
+        span = None if self.tracer is None else self._start_span(req, path)
+        status, out = self.review(req.payload(), _REVIEWS[path], span)
         body = json.dumps(out).encode()
         self.metrics.observe(path, status, out, time.monotonic() - t0)
+        if span is not None:
+            self._end_span(span, status, out)
         req.reply(status, body, content_type=_JSON)
 
-    def review(self, raw: bytes, fn: Review) -> tuple[int, dict[str, Any]]:
+    def _start_span(self, req: Request, path: bytes) -> Any:
+        """A SERVER span, child of the API server's traceparent (APIServerTracing)."""
+        parent = {}
+        for name in ("traceparent", "tracestate"):
+            value = req.header(name.encode())
+            if value is not None:
+                parent[name] = value.decode("latin-1")
+        route = path.decode()
+        return self.tracer.start(f"POST {route}", {
+            "http.request.method": "POST", "http.route": route, "url.path": route,
+            "knpy.webhook": route[1:]}, kind="server", parent=parent)
+
+    def _end_span(self, span: Any, status: int, out: dict[str, Any]) -> None:
+        attrs: dict[str, Any] = {"http.response.status_code": status}
+        resp = out.get("response")
+        if isinstance(resp, dict):
+            attrs["knpy.admission.allowed"] = bool(resp.get("allowed"))
+        self.tracer.end(span, attrs, str(status) if status >= 400 else "")
+
+    def review(self, raw: bytes, fn: Review, span: Any = None) -> tuple[int, dict[str, Any]]:
         try:
             body = json.loads(raw.decode())
         except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
             return 400, {"error": f"body is not JSON: {exc}"}
+        if span is not None:
+            span.set_attributes(_request_attributes(body))
         try:
             return 200, fn(body, self.handlers())
         except ValueError as exc:
@@ -128,15 +153,31 @@ class Admission:
                                                  "message": f"webhook error: {exc}"}}}
 
 
+def _request_attributes(body: Any) -> dict[str, str]:
+    """What the review is about: kind, operation, namespace, name (those present)."""
+    request = body.get("request") if isinstance(body, dict) else None
+    if not isinstance(request, dict):
+        return {}
+    attrs: dict[str, str] = {}
+    kind = request.get("kind")
+    if isinstance(kind, dict) and isinstance(kind.get("kind"), str):
+        attrs["knpy.admission.kind"] = kind["kind"]
+    for key, attr in (("operation", "knpy.admission.operation"),
+                      ("namespace", "k8s.namespace.name"), ("name", "knpy.object.name")):
+        if isinstance(request.get(key), str) and request[key]:
+            attrs[attr] = request[key]
+    return attrs
+
+
 def _uid(body: Any) -> str:
     request = body.get("request") if isinstance(body, dict) else None
     return request.get("uid", "") if isinstance(request, dict) else ""
 
 
 def make_server(handlers: Callable[[], Handlers],
-                metrics: AdmissionMetrics | None = None) -> AppServer:
+                metrics: AdmissionMetrics | None = None, tracer: Any | None = None) -> AppServer:
     """The webhook's server on the proxy core, not yet listening: `await
     server.listen(host, port, ssl=ssl_context(bundle))`. Reviews over 3 MiB get 413."""
     # Idle keep-alive connections close after 75 s, as aiohttp's server did.
-    return AppServer(Admission(handlers, metrics), ProxyOptions(keepalive_timeout=75.0),
+    return AppServer(Admission(handlers, metrics, tracer), ProxyOptions(keepalive_timeout=75.0),
                      max_body=3 * 1024 * 1024)

@@ -10,10 +10,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yaml
-from aiohttp import web
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.integration.activator.conftest import ROUTE, Stack, get, until_status
+from tests.support import otlp
+from tests.support.otlp import Collector
 from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module
 from tests.unit.ingress.test_filesource import config
@@ -23,53 +23,20 @@ CLIENT_SPAN = "00f067aa0ba902b7"
 OTHER_TRACE = "0af7651916cd43dd8448eb211c80319c"
 
 
-class Collector:
-    """Receives OTLP/HTTP protobuf exports; keeps each span as a flat dict."""
-
-    def __init__(self) -> None:
-        self.spans: list[dict[str, object]] = []
-
-    async def export(self, request: web.Request) -> web.Response:
-        msg = ExportTraceServiceRequest.FromString(await request.read())
-        for rs in msg.resource_spans:
-            res = {a.key: a.value.string_value for a in rs.resource.attributes}
-            for ss in rs.scope_spans:
-                for sp in ss.spans:
-                    attrs = {a.key: (a.value.int_value if a.value.HasField("int_value")
-                                     else a.value.string_value) for a in sp.attributes}
-                    self.spans.append({"service": res.get("service.name"),
-                                       "trace_id": sp.trace_id.hex(), "span_id": sp.span_id.hex(),
-                                       "parent": sp.parent_span_id.hex(), "name": sp.name,
-                                       "kind": sp.kind, "attrs": attrs})
-        return web.Response(content_type="application/x-protobuf", body=b"")
-
-    def of(self, service: str) -> list[dict[str, object]]:
-        return [s for s in self.spans if s["service"] == service and s["trace_id"] == TRACE_ID]
-
-
 @pytest.fixture
-async def collector() -> AsyncIterator[tuple[Collector, int]]:
-    c = Collector()
-    app = web.Application()
-    app.router.add_post("/v1/traces", c.export)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield c, port
-    finally:
-        await runner.cleanup()
+async def collector() -> AsyncIterator[Collector]:
+    async with otlp.collector() as c:
+        yield c
 
 
 async def test_one_span_per_hop_chained_to_the_app(
-        stack: Stack, collector: tuple[Collector, int], tmp_path: Path) -> None:
-    spans, port = collector
+        stack: Stack, collector: Collector, tmp_path: Path) -> None:
+    spans = collector
     # Rate 0: only ParentBased sampling lets the client's sampled trace through, so the
     # probing requests below export nothing.
     env = {"OBSERVABILITY_CONFIG": json.dumps({
                "tracing-protocol": "http/protobuf", "tracing-sampling-rate": "0",
-               "tracing-endpoint": f"http://127.0.0.1:{port}/v1/traces"}),
+               "tracing-endpoint": spans.url}),
            "OTEL_BSP_SCHEDULE_DELAY": "100"}
     app = stack.user_app()
     qp = stack.queue_proxy(app, env=env)
@@ -104,11 +71,11 @@ async def test_one_span_per_hop_chained_to_the_app(
     seen = json.loads(body)
 
     async def every_hop() -> bool:
-        return all(spans.of(h) for h in ("ingress", "activator", "queue-proxy"))
+        return all(spans.of(h, TRACE_ID) for h in ("ingress", "activator", "queue-proxy"))
     await eventually(every_hop, 15, "spans of every hop exported")
-    (g,) = spans.of("ingress")
-    (a,) = spans.of("activator")
-    (q,) = spans.of("queue-proxy")
+    (g,) = spans.of("ingress", TRACE_ID)
+    (a,) = spans.of("activator", TRACE_ID)
+    (q,) = spans.of("queue-proxy", TRACE_ID)
     assert g["parent"] == CLIENT_SPAN
     assert a["parent"] == g["span_id"]
     assert q["parent"] == a["span_id"]

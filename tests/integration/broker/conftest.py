@@ -86,6 +86,7 @@ class Broker:
         self.procs: dict[str, subprocess.Popen] = {}
         self.runs: dict[str, int] = {}
         self.extra: list[str] = []
+        self.env: dict[str, str] = {}  # added to both roles' environment
 
     @property
     def url(self) -> str:
@@ -105,7 +106,8 @@ class Broker:
         self.runs[role] = self.runs.get(role, 0) + 1
         args = ["--role", role, "--contract", str(self.contract), "--nats", self.nats.url,
                 "--reload-interval", "0.2", "--port", str(self.port), *self.extra]
-        proc = spawn(python_module("knpy.broker", *args), log_path=self.log_path(role))
+        proc = spawn(python_module("knpy.broker", *args), env=self.env,
+                     log_path=self.log_path(role))
         self.procs[role] = proc
         if role == "ingress":
             wait_port(self.port, proc=proc, timeout=15)

@@ -101,8 +101,9 @@ def test_arrival_time_is_rfc3339_utc_and_overwritten() -> None:
 
 def test_passthrough_only_tracing_request_id_and_knative_headers() -> None:
     hdrs = [("X-Request-Id", "a"), ("traceparent", "b"), ("TraceState", "c"),
-            ("Knative-Foo", "d"), ("Authorization", "no"), ("ce-id", "no"), ("Cookie", "no")]
-    assert admission.passthrough(hdrs) == hdrs[:4]
+            ("Knative-Foo", "d"), ("Baggage", "e"), ("Authorization", "no"), ("ce-id", "no"),
+            ("Cookie", "no")]
+    assert admission.passthrough(hdrs) == hdrs[:5]
 
 
 def test_record_round_trip_keeps_data_bytes_types_and_headers() -> None:

@@ -109,7 +109,8 @@ def test_broker_pods_share_the_contract_and_reach_nats() -> None:
         pod = objs[("Deployment", name)]["spec"]["template"]["spec"]
         assert not [v for v in pod["volumes"] if "configMap" in v]
         assert pod["automountServiceAccountToken"] is True
-        assert {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in c["env"]} == {
+        assert {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in c["env"]
+                if "valueFrom" in e} == {
             "POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
     rules = objs[("Role", "knpy-broker")]["rules"]
     assert {"apiGroups": [""], "resources": ["configmaps"],

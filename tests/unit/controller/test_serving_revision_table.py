@@ -12,6 +12,7 @@ import pytest
 from knpy.apis.autoscaling.config import AutoscalerConfig
 from knpy.apis.serving.config_deployment import DeploymentConfig
 from knpy.apis.serving.config_features import parse_features
+from knpy.apis.serving.config_observability import ObservabilityConfig, parse_observability_config
 from knpy.apis.serving.v1 import Revision
 from knpy.apis.serving.v1.register import (
     CONFIGURATION_GENERATION_LABEL,
@@ -176,7 +177,8 @@ def factory(dcfg: DeploymentConfig = DCFG):
         return RevisionReconciler(world.client, lst(REVISIONS), world.recorder,
                                   deployments=lst(DEPLOYMENTS), podautoscalers=lst(PODAUTOSCALERS),
                                   serverlessservices=lst(SERVERLESSSERVICES),
-                                  config=lambda: (dcfg, ACFG, parse_features({})))
+                                  config=lambda: (dcfg, ACFG, parse_features({}),
+                                                  ObservabilityConfig()))
     return make
 
 
@@ -426,6 +428,25 @@ def test_emptydir_volumes_only_when_the_feature_is_on() -> None:
         {"kubernetes.podspec-emptydir": "Disabled"}))["spec"]["template"]
     assert off["spec"]["volumes"] == []
     assert off["spec"]["containers"][0]["volumeMounts"] == []
+
+
+def test_tracing_settings_reach_the_queue_proxy_only_when_tracing_is_on() -> None:
+    def queue_env(data: dict[str, str]) -> dict:
+        d = make_deployment(Revision(revision()), DCFG, ACFG, parse_features({}),
+                            parse_observability_config(data))
+        return env(d["spec"]["template"]["spec"]["containers"][-1])
+
+    on = queue_env({"tracing-protocol": "http/protobuf", "tracing-sampling-rate": "0.25",
+                    "tracing-endpoint": "http://otel.obs:4318/v1/traces",
+                    "metrics-protocol": "prometheus"})
+    assert json.loads(on["OBSERVABILITY_CONFIG"]) == {
+        "tracing-protocol": "http/protobuf", "tracing-endpoint": "http://otel.obs:4318/v1/traces",
+        "tracing-sampling-rate": "0.25"}
+    # off: no variable, so the Deployment (and its spec hash) is what it was before
+    assert "OBSERVABILITY_CONFIG" not in queue_env({})
+    assert make_deployment(Revision(revision()), DCFG, ACFG, parse_features({}),
+                           parse_observability_config({})) == \
+        make_deployment(Revision(revision()), DCFG, ACFG, parse_features({}))
 
 
 def test_initial_scale_from_config_and_annotation() -> None:

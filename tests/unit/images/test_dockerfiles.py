@@ -16,6 +16,9 @@ from tests.support.extras import (
 )
 
 BUILDER_END = "# The image:"
+# The components that make spans (docs/observability.md) also install knpy[tracing], so
+# config-observability can turn tracing on without another image.
+TRACED = frozenset({"activator", "broker", "controller", "ingress", "queue_proxy", "webhook"})
 
 
 def _dockerfile(component: str) -> str:
@@ -25,7 +28,8 @@ def _dockerfile(component: str) -> str:
 @pytest.mark.parametrize("component", components())
 def test_image_installs_only_its_extra(component: str) -> None:
     installs = re.findall(r"pip install [^\n]*'(knpy[^']*)'", _dockerfile(component))
-    assert installs == [f"knpy[{extra_of(component)}]"]
+    tracing = ",tracing" if component in TRACED else ""
+    assert installs == [f"knpy[{extra_of(component)}{tracing}]"]
     assert extra_of(component) in component_extras()
 
 

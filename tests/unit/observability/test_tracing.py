@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -74,3 +75,17 @@ def test_tracing_off_never_imports_opentelemetry() -> None:
     on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                         timeout=60, check=True).stdout
     assert out != on  # the check above would see the import if there were one
+
+
+@pytest.mark.parametrize(("module", "args"), [
+    ("knpy.broker", ["--contract", "/nonexistent.yaml"]),
+    ("knpy.controller", []),
+    ("knpy.webhook", ["--standalone"]),
+])
+def test_a_bad_tracing_setting_stops_the_component_naming_the_key(module: str,
+                                                                  args: list[str]) -> None:
+    env = {**os.environ, "OBSERVABILITY_CONFIG": json.dumps({"tracing-protocol": "zipkin"})}
+    run = subprocess.run([sys.executable, "-m", module, *args], env=env, capture_output=True,
+                         text=True, timeout=60, check=False)
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "invalid tracing configuration: tracing-protocol" in run.stderr

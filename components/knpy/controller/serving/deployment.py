@@ -18,6 +18,7 @@ from knpy.apis.autoscaling.annotations import parse_annotations
 from knpy.apis.autoscaling.config import AutoscalerConfig
 from knpy.apis.serving.config_deployment import DeploymentConfig
 from knpy.apis.serving.config_features import EMPTY_DIR, Features
+from knpy.apis.serving.config_observability import ObservabilityConfig
 from knpy.apis.serving.v1 import Revision
 from knpy.apis.serving.v1.register import (
     CONFIGURATION_LABEL,
@@ -137,8 +138,21 @@ def _user_container(c: dict[str, Any], rev: Revision, *, serving: bool,
     return out
 
 
+def observability_env(cfg: ObservabilityConfig | None) -> str:
+    """The queue-proxy's OBSERVABILITY_CONFIG (runtime.observability.tracing): the tracing
+    keys of config-observability as JSON; "" (no env var, the Deployment unchanged) while
+    tracing is off."""
+    if cfg is None or cfg.tracing_protocol == "none":
+        return ""
+    return json.dumps({"tracing-protocol": cfg.tracing_protocol,
+                       "tracing-endpoint": cfg.tracing_endpoint,
+                       "tracing-sampling-rate": str(cfg.tracing_sampling_rate)},
+                      separators=(",", ":"), sort_keys=True)
+
+
 def _queue_container(rev: Revision, cfg: DeploymentConfig, probe: dict[str, Any],
-                     user_probe: dict[str, Any] | None, port: int) -> dict[str, Any]:
+                     user_probe: dict[str, Any] | None, port: int,
+                     observability: ObservabilityConfig | None) -> dict[str, Any]:
     spec = rev.spec
     serving_port = QUEUE_H2C_PORT if spec.port_name == "h2c" else QUEUE_HTTP_PORT
     timeout = spec.timeout_seconds or 300
@@ -186,6 +200,8 @@ def _queue_container(rev: Revision, cfg: DeploymentConfig, probe: dict[str, Any]
             env("USER_PORT", port),
             env("SERVING_READINESS_PROBE", json.dumps(probe, separators=(",", ":"),
                                                       sort_keys=True)),
+            *([env("OBSERVABILITY_CONFIG", tracing)]
+              if (tracing := observability_env(observability)) else []),
         ],
         "resources": resources,
         "readinessProbe": readiness,
@@ -195,7 +211,8 @@ def _queue_container(rev: Revision, cfg: DeploymentConfig, probe: dict[str, Any]
     }
 
 
-def _pod_spec(rev: Revision, cfg: DeploymentConfig, features: Features) -> dict[str, Any]:
+def _pod_spec(rev: Revision, cfg: DeploymentConfig, features: Features,
+              observability: ObservabilityConfig | None) -> dict[str, Any]:
     spec = rev.spec
     pod = {k: copy.deepcopy(v) for k, v in spec.raw.items() if k not in _REVISION_ONLY}
     containers = spec.containers
@@ -204,7 +221,8 @@ def _pod_spec(rev: Revision, cfg: DeploymentConfig, features: Features) -> dict[
     user_probe = containers[idx].get("readinessProbe") if idx is not None else None
     out = [_user_container(c, rev, serving=i == idx, port=port)
            for i, c in enumerate(containers)]
-    out.append(_queue_container(rev, cfg, _queue_probe(user_probe, port), user_probe, port))
+    out.append(_queue_container(rev, cfg, _queue_probe(user_probe, port), user_probe, port,
+                                observability))
     if not features.enabled(EMPTY_DIR):  # the webhook refuses them; never pass one through
         dropped = {v.get("name") for v in pod.get("volumes") or [] if "emptyDir" in v}
         if dropped:
@@ -228,7 +246,8 @@ def _progress_deadline(rev: Revision, cfg: DeploymentConfig) -> int:
 
 
 def make_deployment(rev: Revision, cfg: DeploymentConfig, autoscaler: AutoscalerConfig,
-                    features: Features) -> dict[str, Any]:
+                    features: Features, observability: ObservabilityConfig | None = None
+                    ) -> dict[str, Any]:
     """The Deployment; its spec hash leaves out `replicas`, which the autoscaler owns."""
     labels = revision_labels(rev)
     ann = revision_annotations(rev)
@@ -238,7 +257,7 @@ def make_deployment(rev: Revision, cfg: DeploymentConfig, autoscaler: Autoscaler
         "strategy": {"type": "RollingUpdate",
                      "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "100%"}},
         "template": {"metadata": {"labels": dict(labels), "annotations": dict(ann)},
-                     "spec": _pod_spec(rev, cfg, features)},
+                     "spec": _pod_spec(rev, cfg, features, observability)},
     }
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": deployment_name(rev.name), "namespace": rev.namespace,

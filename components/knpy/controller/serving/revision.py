@@ -14,6 +14,7 @@ from collections.abc import Callable
 from knpy.apis.autoscaling.config import AutoscalerConfig
 from knpy.apis.serving.config_deployment import DeploymentConfig
 from knpy.apis.serving.config_features import Features
+from knpy.apis.serving.config_observability import ObservabilityConfig
 from knpy.apis.serving.v1 import Revision
 from knpy.apis.serving.v1.revision_lifecycle import RESOURCES_AVAILABLE
 from knpy.controller.serving.deployment import QUEUE_CONTAINER, make_deployment
@@ -41,7 +42,8 @@ from knpy.runtime.k8s.resources import Obj
 
 __all__ = ["RevisionConfig", "RevisionReconciler"]
 
-RevisionConfig = Callable[[], tuple[DeploymentConfig, AutoscalerConfig, Features]]
+RevisionConfig = Callable[[], tuple[DeploymentConfig, AutoscalerConfig, Features,
+                                    ObservabilityConfig]]
 
 
 class _NotOwned(Exception):
@@ -70,14 +72,14 @@ class RevisionReconciler(Reconciler[Revision]):
                                       "Revision becomes ready upon all resources being ready")
 
     async def _reconcile(self, rev: Revision) -> None:
-        dcfg, acfg, features = self.config()
+        dcfg, acfg, features, observability = self.config()
         st = rev.status
         if not dcfg.queue_sidecar_image:
             st.mark_resources_available_false(
                 "QueueSidecarImageMissing",
                 "config-deployment has no queue-sidecar-image: the queue-proxy cannot run")
             return
-        want = make_deployment(rev, dcfg, acfg, features)
+        want = make_deployment(rev, dcfg, acfg, features, observability)
         have = self._owned(DEPLOYMENTS, self.deployments, rev, want)
         if have is not None:  # the autoscaler owns the replica count once it exists
             want["spec"]["replicas"] = (have.get("spec") or {}).get("replicas")

@@ -28,6 +28,7 @@ from knpy.apis.serving.config_deployment import DEPLOYMENT_CONFIG
 from knpy.apis.serving.config_domain import DOMAIN_CONFIG
 from knpy.apis.serving.config_features import FEATURES_CONFIG
 from knpy.apis.serving.config_gc import GC_CONFIG
+from knpy.apis.serving.config_observability import OBSERVABILITY_CONFIG
 from knpy.apis.serving.v1.register import ROUTE_LABEL
 from knpy.controller.eventing.resolver import URIResolver
 from knpy.controller.serving.configuration import ConfigurationReconciler
@@ -67,7 +68,9 @@ __all__ = ["ServingControllers"]
 log = logging.getLogger("knpy.controller.serving")
 
 # the config maps the Revision reconciler reads (the rest are the webhook's and GC's)
-REVISION_CONFIGS = frozenset({DEPLOYMENT_CONFIG, AUTOSCALER_CONFIG, FEATURES_CONFIG})
+# config-observability: the queue-proxy's tracing settings are in its env
+REVISION_CONFIGS = frozenset({DEPLOYMENT_CONFIG, AUTOSCALER_CONFIG, FEATURES_CONFIG,
+                              OBSERVABILITY_CONFIG})
 ROUTE_CONFIGS = frozenset({NETWORK_CONFIG, DOMAIN_CONFIG, FEATURES_CONFIG})
 
 
@@ -103,7 +106,8 @@ class ServingControllers:
             client, self.revisions.lister, recorder, deployments=self.deployments.lister,
             podautoscalers=self.pas.lister, serverlessservices=self.skss.lister,
             config=lambda: (config(DEPLOYMENT_CONFIG), config(AUTOSCALER_CONFIG),
-                            config(FEATURES_CONFIG))), workers=workers)
+                            config(FEATURES_CONFIG), config(OBSERVABILITY_CONFIG))),
+            workers=workers)
         self.route = Controller(RouteReconciler(
             client, self.routes.lister, recorder, configurations=self.configurations.lister,
             revisions=self.revisions.lister, ingresses=self.ingresses.lister,

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
-from knpy.runtime.k8s import metrics
+from knpy.runtime.k8s import metrics, tracing
 from knpy.runtime.k8s.client import Client
 from knpy.runtime.k8s.errors import ApiError, PermanentError, RequeueAfter, SkipKey
 from knpy.runtime.k8s.events import WARNING, Recorder
@@ -209,6 +209,14 @@ class Controller:
     async def process(self, key: str) -> None:
         t0 = time.monotonic()
         result = "success"
+        tracer = tracing.tracer
+        span = None
+        if tracer is not None:
+            ns, _, name = key.rpartition("/")
+            attrs = {"knpy.reconciler": self.name, "knpy.object.name": name}
+            if ns:
+                attrs["k8s.namespace.name"] = ns
+            span = tracer.start(f"reconcile {self.name}", attrs)
         try:
             await self.reconciler.reconcile(key)
         except RequeueAfter as r:
@@ -238,3 +246,6 @@ class Controller:
             if result:  # a cancelled reconcile (shutdown) is not one
                 self._results[result].value += 1
                 self._duration.observe(time.monotonic() - t0)
+            if span is not None:
+                tracer.end(span, {"knpy.reconcile.result": result or "cancelled"},
+                           result if result in ("error", "permanent_error") else "")

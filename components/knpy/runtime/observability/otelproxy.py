@@ -10,22 +10,16 @@ the new span's context for the next hop, and `baggage` passes through unchanged.
 from __future__ import annotations
 
 import re
+from binascii import hexlify
 from random import getrandbits
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from knpy.runtime.observability import otelcore
 from knpy.runtime.observability.tracing import TracingSettings
 
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -35,37 +29,18 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "
 _KUBE_PROBE = b"kube-probe/"
 _NAMESPACE = b"knative-serving-namespace"
 _REVISION = b"knative-serving-revision"
-_TRACEPARENT = re.compile(rb"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-_T = b"tT"
-_ZERO_TRACE = b"0" * 32
-_ZERO_SPAN = b"0" * 16
-
-
-def _exporter(s: TracingSettings) -> SpanExporter:
-    if s.protocol == "stdout":
-        return ConsoleSpanExporter()
-    if s.protocol == "grpc":
-        # not in knpy[tracing]: installed by hand for tracing-protocol grpc
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found]
-            OTLPSpanExporter as GrpcExporter,
-        )
-        return GrpcExporter(endpoint=s.endpoint)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    return OTLPSpanExporter(endpoint=s.endpoint)
+# a valid version-00 traceparent whose sampled flag is off (all-zero ids are invalid)
+_NONZERO_IDS = (1 << 64) | 1
+_UNSAMPLED = re.compile(rb"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f][02468ace]"
+                        ).fullmatch
 
 
 class ExchangeTracer:
     """Per-process tracer provider plus the two per-request calls of the proxy core."""
 
-    def __init__(self, s: TracingSettings, attributes: dict[str, str]) -> None:
-        exporter = _exporter(s)
-        self.provider = TracerProvider(
-            resource=Resource.create({"service.name": s.service_name or "knpy"}),
-            sampler=ParentBased(TraceIdRatioBased(s.sampling_rate)))
-        # stdout is for debugging: written as each span ends, never lost at exit
-        processor = (SimpleSpanProcessor(exporter) if s.protocol == "stdout"
-                     else BatchSpanProcessor(exporter))
-        self.provider.add_span_processor(processor)
+    def __init__(self, s: TracingSettings, attributes: dict[str, str],
+                 exporter: SpanExporter | None = None) -> None:
+        self.provider = otelcore.provider(s, exporter)
         self.tracer = self.provider.get_tracer("knpy.runtime.proxy")
         self.attributes = attributes
         self.never = s.sampling_rate == 0  # root requests are never sampled
@@ -73,20 +48,36 @@ class ExchangeTracer:
     def start(self, ex: Any) -> None:
         if ex.probe or ex.kubelet_probe or ex.user_agent.startswith(_KUBE_PROBE):
             return  # health checks are not traffic
-        # one cheap pass for the traceparent line (ex.header is general and slower)
-        lines = ex.lines
-        at = -1
-        for i, ln in enumerate(lines):
-            if ln[0] in _T and ln[:12].lower() == b"traceparent:":
-                if at >= 0:  # repeated: leave it to the SDK
-                    at = -2
-                    break
-                at = i
-        parent = lines[at][12:].strip() if at >= 0 else None
-        if at != -2 and self._unsampled(lines, at, parent):
+        # The common cases skip the SDK, for a fraction of its cost, where ParentBased
+        # sampling surely drops the request: a new unsampled context is passed on, as the
+        # SDK's non-recording span would be (tests/unit/observability/test_proxy_tracer.py).
+        tp = ex.traceparent  # the core notes the line as it parses the head
+        if tp is None:  # no parent
+            if self.never:
+                # 128 + 64 random bits, the low bit of each id set (never all-zero, which
+                # W3C makes invalid); hexlify puts the "-" between them
+                ids = hexlify((getrandbits(192) | _NONZERO_IDS).to_bytes(24), b"-", -16)
+                ex.lines.append(b"traceparent: 00-" + ids + b"-00\r\n")
+                return
+            self._span(ex, None)
             return
-        if at == -2:
-            parent = ex.header(b"traceparent")
+        if tp:  # b"": repeated, the SDK decides from the first
+            # "traceparent: <55 bytes>\r\n" as the core keeps it; else strip
+            parent = tp[13:68] if len(tp) == 70 else tp[12:].strip()
+            if _UNSAMPLED(parent) is not None:  # keep its trace, a new parent id
+                lines = ex.lines
+                try:
+                    at = lines.index(tp)
+                except ValueError:  # dropped since (a Connection header named it)
+                    at = -1
+                if at >= 0:
+                    lines[at] = (b"traceparent: " + parent[:36]
+                                 + hexlify((getrandbits(64) | 1).to_bytes(8)) + b"-00\r\n")
+                    return
+        self._span(ex, ex.header(b"traceparent"))
+
+    def _span(self, ex: Any, parent: bytes | None) -> None:
+        """A SERVER span through the SDK (it samples); the next hop gets its context."""
         carrier: dict[str, str] = {}
         if parent is not None:
             carrier["traceparent"] = parent.decode("latin-1")
@@ -127,27 +118,6 @@ class ExchangeTracer:
         if "tracestate" in out:
             ex.set_header(b"tracestate", out["tracestate"].encode("latin-1"))
         ex.span = span
-
-    def _unsampled(self, lines: list[bytes], at: int, parent: bytes | None) -> bool:
-        """Pass a new, unsampled context on without the SDK when ParentBased sampling
-        surely drops this request (what the SDK would do, for a fraction of its cost):
-        its parent says not sampled, or it has none and the rate is 0."""
-        if parent is None:
-            if not self.never:
-                return False
-            trace_id = b"%032x" % (getrandbits(128) or 1)
-        else:
-            m = _TRACEPARENT.fullmatch(parent)
-            if (m is None or int(m[3], 16) & 1 or m[1] == _ZERO_TRACE
-                    or m[2] == _ZERO_SPAN):
-                return False  # sampled, another version, or invalid: the SDK decides
-            trace_id = m[1]
-        line = b"traceparent: 00-%s-%016x-00\r\n" % (trace_id, getrandbits(64) or 1)
-        if at >= 0:
-            lines[at] = line
-        else:
-            lines.append(line)
-        return True
 
     def end(self, ex: Any, span: Any) -> None:
         if ex.status:

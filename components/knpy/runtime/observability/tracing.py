@@ -122,23 +122,38 @@ def settings_from_env(env: Mapping[str, str], service_name: str) -> TracingSetti
     return settings_from(data, env, service_name)
 
 
+def load(settings: TracingSettings, factory: str, *args: Any) -> Any | None:
+    """The OpenTelemetry-side tracer `factory` ("module:Class", called with the settings
+    and `args`), or None when tracing is off: each component's hot path then checks one
+    `is None` and does nothing more.
+
+    A missing OpenTelemetry package is logged and leaves tracing off: tracing must never
+    stop a component."""
+    if not settings.enabled:
+        return None
+    module, _, name = factory.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)(settings, *args)
+    except ImportError as e:
+        log.error("tracing-protocol %s needs OpenTelemetry (pip install 'knpy[tracing]'): %s;"
+                  " tracing stays off", settings.protocol, e)
+        return None
+
+
 def proxy_tracer(settings: TracingSettings,
                  attributes: Mapping[str, str] | None = None) -> Any | None:
     """The hook for `runtime.proxy.Server.tracer`: None when tracing is off (the core then
     does nothing per request), else an object making one SERVER span per request.
 
-    `attributes` are set on every span (e.g. the queue-proxy's revision and namespace).
-    A missing OpenTelemetry package is logged and leaves tracing off: tracing must never
-    stop the data plane."""
-    if not settings.enabled:
-        return None
-    try:
-        mod = importlib.import_module("knpy.runtime.observability.otelproxy")
-        return mod.ExchangeTracer(settings, dict(attributes or {}))
-    except ImportError as e:
-        log.error("tracing-protocol %s needs OpenTelemetry (pip install 'knpy[tracing]'): %s;"
-                  " tracing stays off", settings.protocol, e)
-        return None
+    `attributes` are set on every span (e.g. the queue-proxy's revision and namespace)."""
+    return load(settings, "knpy.runtime.observability.otelproxy:ExchangeTracer",
+                dict(attributes or {}))
+
+
+def operation_tracer(settings: TracingSettings, scope: str) -> Any | None:
+    """None when tracing is off, else an `otelops.OperationTracer`: one span per
+    control-plane operation (a reconcile, an admission review)."""
+    return load(settings, "knpy.runtime.observability.otelops:OperationTracer", scope)
 
 
 def shutdown(tracer: Any | None) -> None:

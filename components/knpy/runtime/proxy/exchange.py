@@ -67,6 +67,7 @@ class Exchange:
         "status",
         "t0",
         "task",
+        "traceparent",
         "up",
         "upgrade",
         "url",
@@ -90,6 +91,8 @@ class Exchange:
         self.hash = b""
         self.kubelet_probe = False  # K-Kubelet-Probe present
         self.user_agent = b""
+        # the `traceparent` line as kept in `lines` (b"" if repeated), for the tracer
+        self.traceparent: bytes | None = None
         self.proxied = False  # K-Proxy-Request: activator
         self.xff = b""
         self.forwarded = b""

@@ -24,6 +24,7 @@ H_XFP = 11  # X-Forwarded-Proto: kept; we add one only when absent
 H_ORIGINAL_HOST = 12  # K-Original-Host: remembered and dropped; a handler may restore it
 H_KUBELET_PROBE = 13  # K-Kubelet-Probe: marks a kubelet probe (like a kube-probe/ agent)
 H_HOST = 14  # Host: kept; HTTP/1.1 requires exactly one (RFC 9112 3.2)
+H_TRACEPARENT = 15  # traceparent (W3C): kept; its line noted for the tracer
 
 REQUEST_HEADER_KINDS: dict[bytes, int] = {
     b"connection": H_CONNECTION,
@@ -45,6 +46,7 @@ REQUEST_HEADER_KINDS: dict[bytes, int] = {
     b"k-original-host": H_ORIGINAL_HOST,
     b"k-kubelet-probe": H_KUBELET_PROBE,
     b"host": H_HOST,
+    b"traceparent": H_TRACEPARENT,
 }
 
 # Methods a client may safely send twice (Go's transport retries only these on a reused

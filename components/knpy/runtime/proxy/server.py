@@ -253,11 +253,14 @@ class ServerConnection(asyncio.Protocol):
         elif kind == http.H_ORIGINAL_HOST:
             ex.original_host = value
         else:
-            ex.lines.append(b"%s: %s\r\n" % (name, value))
+            line = b"%s: %s\r\n" % (name, value)
+            ex.lines.append(line)
             if kind == http.H_PROBE:
                 ex.probe = value
             elif kind == http.H_USER_AGENT:
                 ex.user_agent = value
+            elif kind == http.H_TRACEPARENT:  # so the tracer need not scan the head
+                ex.traceparent = line if ex.traceparent is None else b""
             elif kind == http.H_PROXY_REQUEST:
                 ex.proxied = value == b"activator"
             elif kind == http.H_HASH:
