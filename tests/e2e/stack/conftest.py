@@ -35,7 +35,8 @@ CHART = REPO / "charts" / "knpy"
 SYSTEM_NS = "knpy-system"
 RELEASE = "knpy"
 DEPLOYMENTS = ("knpy-controller", "knpy-webhook", "knpy-broker-ingress",
-               "knpy-broker-dispatcher", "knpy-activator", "knpy-autoscaler", "knpy-ingress")
+               "knpy-broker-dispatcher", "knpy-activator", "knpy-autoscaler", "knpy-ingress",
+               "knpy-pingsource-adapter")
 # every CRD the chart installs (crds/: eventing and sources), removed again by teardown
 CRDS = tuple(d["metadata"]["name"] for f in sorted((CHART / "crds").glob("*.yaml"))
              for d in yaml.safe_load_all(f.read_text())
