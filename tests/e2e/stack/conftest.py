@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,15 +75,17 @@ class Eventing:
                          check=False).stdout[-4000:])
         return "\n".join(out)
 
-    def wait_ready(self, kind: str, name: str, namespace: str,
-                   timeout: float = 180) -> dict[str, Any]:
-        """The object once its Ready condition is True."""
+    def wait_ready(self, kind: str, name: str, namespace: str, timeout: float = 180,
+                   detail: Callable[[], str] | None = None) -> dict[str, Any]:
+        """The object once its Ready condition is True (`detail`: what to print if it
+        never is; default: diagnostics)."""
         def ready() -> dict[str, Any] | None:
             obj = self.get(kind, name, namespace)
             conds = {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or []}
             return obj if conds.get("Ready", {}).get("status") == "True" else None
         return wait_until(ready, timeout, f"{kind} {namespace}/{name} Ready", every=1.0,
-                          ignore=PROBE_ERRORS, detail=lambda: self.diagnostics(namespace))
+                          ignore=PROBE_ERRORS,
+                          detail=detail or (lambda: self.diagnostics(namespace)))
 
     def cluster_url(self, url: str) -> tuple[str, str]:
         """(URL with the host replaced by its ClusterIP, original Host header).
