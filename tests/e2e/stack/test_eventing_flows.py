@@ -17,7 +17,6 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,14 +26,8 @@ from cloudevents.core.formats.json import JSONFormat  # type: ignore[import-not-
 from cloudevents.core.v1.event import CloudEvent  # type: ignore[import-not-found]
 
 from tests.e2e.stack.conftest import PROBE_ERRORS, SYSTEM_NS, Eventing, Sink, post
-from tests.e2e.stack.serving import (
-    diagnostics as serving_diagnostics,
-)
-from tests.e2e.stack.serving import (
-    replicas,
-    revision_url,
-    wait_scaled_to_zero,
-)
+from tests.e2e.stack.serving import diagnostics as serving_diagnostics
+from tests.e2e.stack.serving import replicas, revision_url, serving_namespace, wait_scaled_to_zero
 from tests.support.cluster import image_ref
 from tests.support.poll import wait_until
 
@@ -46,21 +39,10 @@ KNPY_KINDS = ("pingsources", "sequences", "subscriptions", "channels", "triggers
 INGRESS_HOST = f"broker-ingress.{SYSTEM_NS}.svc.cluster.local"
 
 
-@contextlib.contextmanager
-def namespace(ev: Eventing, prefix: str) -> Iterator[str]:
-    """A namespace of the test's own: knpy's objects go first (Subscriptions carry a
-    finalizer the controller removes), then the namespace (not waited for: a ksvc's pods
-    drain for their quiet period, and nothing after the test needs them gone)."""
-    c = ev.cluster
-    ns = f"{prefix}-{uuid.uuid4().hex[:6]}"
-    c.kubectl("create", "namespace", ns)
-    try:
-        yield ns
-    finally:
-        for kind in KNPY_KINDS:
-            c.kubectl("delete", kind, "--all", "-n", ns, "--wait=true", "--timeout=60s",
-                      timeout=90, check=False)
-        c.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+def namespace(ev: Eventing, prefix: str) -> contextlib.AbstractContextManager[str]:
+    """A namespace of the test's own, deleted at its end: knpy's objects first, while the
+    controller runs (Subscriptions carry a finalizer it removes)."""
+    return serving_namespace(ev, prefix, KNPY_KINDS)
 
 
 def app(name: str, image: str = "event-display", **env: str) -> str:
