@@ -37,6 +37,9 @@ pytestmark = pytest.mark.timeout(600)
 KNPY_KINDS = ("pingsources", "sequences", "subscriptions", "channels", "triggers", "brokers",
               "ksvc")
 INGRESS_HOST = f"broker-ingress.{SYSTEM_NS}.svc.cluster.local"
+# `kubectl get channel NAME` is ambiguous: "channel" is also a category (Knative's, which
+# the InMemoryChannel CRD carries too)
+CHANNELS = "channels.messaging.knative.dev"
 
 
 def namespace(ev: Eventing, prefix: str) -> contextlib.AbstractContextManager[str]:
@@ -131,7 +134,7 @@ def test_channel_with_two_subscriptions_delivers_every_event_to_both(
                                     "kind": "Channel", "name": "events"},
                         "subscriber": svc_ref(f"sub-{s}")}} for s in "ab")]}), namespace=ns)
         t0 = time.monotonic()
-        ch = ev.wait_ready("channel", "events", ns, detail=lambda: diagnostics(ev, ns))
+        ch = ev.wait_ready(CHANNELS, "events", ns, detail=lambda: diagnostics(ev, ns))
         assert ch["spec"]["channelTemplate"]["kind"] == "InMemoryChannel"
         url = ch["status"]["address"]["url"]
         assert url == f"http://events-kn-channel.{ns}.svc.cluster.local"
@@ -141,7 +144,7 @@ def test_channel_with_two_subscriptions_delivers_every_event_to_both(
             assert sub["status"]["physicalSubscription"]["subscriberUri"].rstrip("/") == \
                 f"http://sub-{s}.{ns}.svc.cluster.local"
         # both subscribers listed on the (backing) channel, ready
-        ch = ev.get("channel", "events", ns)
+        ch = ev.get(CHANNELS, "events", ns)
         assert len(ch["status"]["subscribers"]) == 2
         assert {s["ready"] for s in ch["status"]["subscribers"]} == {"True"}
         print(f"\nChannel and 2 Subscriptions Ready {time.monotonic() - t0:.1f}s after apply")
@@ -175,7 +178,7 @@ def test_sequence_of_two_steps_ends_in_the_reply_sink(knpy_stack: Eventing) -> N
         seq = ev.wait_ready("sequence", "pipeline", ns, detail=lambda: diagnostics(ev, ns))
         print(f"\nSequence Ready {time.monotonic() - t0:.1f}s after apply")
         url = seq["status"]["address"]["url"]
-        assert url == f"http://pipeline-kn-sequence-0.{ns}.svc.cluster.local"
+        assert url == f"http://pipeline-kn-sequence-0-kn-channel.{ns}.svc.cluster.local"
         assert [s["channel"]["name"] for s in seq["status"]["channelStatuses"]] == [
             "pipeline-kn-sequence-0", "pipeline-kn-sequence-1"]
 
