@@ -49,7 +49,7 @@ RELEASE = "knpy"
 NAMESPACE = "knpy-system"
 # The images charts/knpy runs (tests/unit/chart checks this against the rendered chart).
 CHART_IMAGES = ("controller", "webhook", "broker", "nats-server", "activator", "autoscaler",
-                "ingress")
+                "ingress", "sources")
 # The local cluster: nothing can be pulled, and there is no StorageClass.
 LOCAL_VALUES = ("--set", "image.pullPolicy=Never", "--set", "nats.persistence.enabled=false",
                 "--set", f"image.registry={IMAGE_PREFIX}", "--set", f"image.tag={IMAGE_TAG}")

@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,8 @@ CHART = REPO / "charts" / "knpy"
 SYSTEM_NS = "knpy-system"
 RELEASE = "knpy"
 DEPLOYMENTS = ("knpy-controller", "knpy-webhook", "knpy-broker-ingress",
-               "knpy-broker-dispatcher", "knpy-activator", "knpy-autoscaler", "knpy-ingress")
+               "knpy-broker-dispatcher", "knpy-activator", "knpy-autoscaler", "knpy-ingress",
+               "knpy-pingsource-adapter")
 # every CRD the chart installs (crds/: eventing and sources), removed again by teardown
 CRDS = tuple(d["metadata"]["name"] for f in sorted((CHART / "crds").glob("*.yaml"))
              for d in yaml.safe_load_all(f.read_text())
@@ -74,15 +75,17 @@ class Eventing:
                          check=False).stdout[-4000:])
         return "\n".join(out)
 
-    def wait_ready(self, kind: str, name: str, namespace: str,
-                   timeout: float = 180) -> dict[str, Any]:
-        """The object once its Ready condition is True."""
+    def wait_ready(self, kind: str, name: str, namespace: str, timeout: float = 180,
+                   detail: Callable[[], str] | None = None) -> dict[str, Any]:
+        """The object once its Ready condition is True (`detail`: what to print if it
+        never is; default: diagnostics)."""
         def ready() -> dict[str, Any] | None:
             obj = self.get(kind, name, namespace)
             conds = {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or []}
             return obj if conds.get("Ready", {}).get("status") == "True" else None
         return wait_until(ready, timeout, f"{kind} {namespace}/{name} Ready", every=1.0,
-                          ignore=PROBE_ERRORS, detail=lambda: self.diagnostics(namespace))
+                          ignore=PROBE_ERRORS,
+                          detail=detail or (lambda: self.diagnostics(namespace)))
 
     def cluster_url(self, url: str) -> tuple[str, str]:
         """(URL with the host replaced by its ClusterIP, original Host header).

@@ -19,18 +19,21 @@ from tests.support.poll import wait_until
 
 
 @contextlib.contextmanager
-def serving_namespace(ev: Eventing, prefix: str) -> Iterator[str]:
-    """A fresh namespace; its Knative Services go first (while the controller runs). The
-    namespace is not waited for: its pods drain for their quiet period (30 s) and nothing
-    after the test needs them gone (the package's teardown waits for what it removes)."""
+def serving_namespace(ev: Eventing, prefix: str,
+                      kinds: tuple[str, ...] = ("ksvc",)) -> Iterator[str]:
+    """A fresh namespace; its objects of `kinds` go first, one kind after the other (while
+    the controller runs: it removes their finalizers). The namespace is not waited for: its
+    pods drain for their quiet period (30 s) and nothing after the test needs them gone
+    (the package's teardown waits for what it removes)."""
     c = ev.cluster
     ns = f"{prefix}-{uuid.uuid4().hex[:6]}"
     c.kubectl("create", "namespace", ns)
     try:
         yield ns
     finally:
-        c.kubectl("delete", "ksvc", "--all", "-n", ns, "--wait=true", "--timeout=60s",
-                  timeout=90, check=False)
+        for kind in kinds:
+            c.kubectl("delete", kind, "--all", "-n", ns, "--wait=true", "--timeout=60s",
+                      timeout=90, check=False)
         c.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
 

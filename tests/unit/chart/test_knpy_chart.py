@@ -80,7 +80,7 @@ def test_default_install_has_every_component() -> None:
 def test_every_pod_uses_local_images_and_the_pull_policy() -> None:
     objs = render("--set", "image.pullPolicy=Never")
     workloads = [o for (k, _), o in objs.items() if k in ("Deployment", "StatefulSet")]
-    assert len(workloads) == 8
+    assert len(workloads) == 9
     for o in workloads:
         # Service env vars would collide with component settings (KNPY_WEBHOOK_PORT)
         assert o["spec"]["template"]["spec"]["enableServiceLinks"] is False
@@ -225,7 +225,7 @@ def test_every_knpy_deployment_is_scraped_on_a_port_its_container_serves() -> No
     objs = render()
     want = {"knpy-controller": 8080, "knpy-webhook": 9090, "knpy-ingress": 8090,
             "knpy-activator": 9090, "knpy-autoscaler": 8080, "knpy-broker-ingress": 9092,
-            "knpy-broker-dispatcher": 9092}
+            "knpy-broker-dispatcher": 9092, "knpy-pingsource-adapter": 8080}
     for name, port in want.items():
         pod = objs[("Deployment", name)]["spec"]["template"]
         ann = pod["metadata"]["annotations"]

@@ -264,7 +264,12 @@ def test_serving_or_eventing_parts_can_be_left_out() -> None:
                     ("Service", "broker-ingress"), ("ServiceAccount", "knpy-broker"),
                     ("Role", "knpy-broker"), ("RoleBinding", "knpy-broker"),
                     ("StatefulSet", "knpy-nats"), ("Service", "knpy-nats"),
-                    ("Service", "knpy-nats-headless")}
+                    ("Service", "knpy-nats-headless"), ("Deployment", "knpy-pingsource-adapter"),
+                    ("ServiceAccount", "knpy-pingsource-adapter"),
+                    ("ClusterRole", "knpy-pingsource-adapter"),
+                    ("ClusterRoleBinding", "knpy-pingsource-adapter"),
+                    ("Role", "knpy-pingsource-adapter"),
+                    ("RoleBinding", "knpy-pingsource-adapter")}
     assert ("Deployment", "knpy-activator") in no_eventing
 
 
