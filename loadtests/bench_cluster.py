@@ -44,6 +44,7 @@ from typing import Any
 from knpy.runtime.k8s import Resource, connect
 from loadtests.bench_cluster_eventing import trigger_ready_to_delivered
 from tests.support.cluster import CLUSTER_DIR, KubeCluster, image_ref, is_up
+from tests.support.poll import wait_until
 
 SYSTEM_NS = "knpy-system"
 GATEWAY = "http://127.0.0.1:31080/"  # the chart's knpy-ingress NodePort (docs/routing.md)
@@ -75,13 +76,7 @@ async def create_at_once(kubeconfig: str, ns: str, objs: list[dict[str, Any]]) -
 
 
 def wait(cond: Callable[[], Any], timeout: float, what: str, every: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(every)
-    raise TimeoutError(f"{what} not within {timeout}s")
+    return wait_until(cond, timeout, what, every=every)
 
 
 def wrk(url: str, host: str | None = None, seconds: float = WRK_SECONDS) -> float:

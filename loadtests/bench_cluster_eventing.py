@@ -20,6 +20,7 @@ from typing import Any
 
 from tests.e2e.stack.conftest import SINK, post
 from tests.support.cluster import KubeCluster, image_ref
+from tests.support.poll import wait_until
 
 TRIGGERS = 10
 DELIVERY_TIMEOUT = 30.0
@@ -45,16 +46,6 @@ def _ready(c: KubeCluster, kind: str, name: str, ns: str) -> dict[str, Any] | No
     return obj if ok else None
 
 
-def _until(cond: Any, timeout: float, what: str, every: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(every)
-    raise TimeoutError(f"{what}: not within {timeout:.0f}s")
-
-
 def _sink_ids(ip: str) -> set[str]:
     with urllib.request.urlopen(f"http://{ip}/events", timeout=10) as r:
         return {e.get("id") for e in json.loads(r.read())}
@@ -69,7 +60,8 @@ def trigger_ready_to_delivered(c: KubeCluster, ns: str,
                    "jsonpath={.spec.clusterIP}").stdout.strip()
     c.apply("apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: default}\n",
             namespace=ns)
-    broker = _until(lambda: _ready(c, "broker", "default", ns), 120, "Broker Ready", 0.5)
+    broker = wait_until(lambda: _ready(c, "broker", "default", ns), 120, "Broker Ready",
+                        every=0.5)
     url = broker["status"]["address"]["url"]
     scheme, rest = url.split("://", 1)
     hostport, _, path = rest.partition("/")
@@ -80,7 +72,8 @@ def trigger_ready_to_delivered(c: KubeCluster, ns: str,
     for i in range(triggers):
         name, type_ = f"t{i:02d}", f"dev.knpy.bench.t{i:02d}"
         c.apply(TRIGGER.format(name=name, type=type_), namespace=ns)
-        _until(lambda n=name: _ready(c, "trigger", n, ns), 60, f"Trigger {name} Ready")
+        wait_until(lambda n=name: _ready(c, "trigger", n, ns), 60, f"Trigger {name} Ready",
+                   every=0.1)
         t_ready = time.monotonic()
         eid = f"ev-{i:02d}"
         status = post(target, hostport, {
@@ -91,8 +84,9 @@ def trigger_ready_to_delivered(c: KubeCluster, ns: str,
             undelivered += 1
             continue
         try:
-            _until(lambda e=eid: e in _sink_ids(ip), DELIVERY_TIMEOUT, f"event {eid}", 0.05)
-        except TimeoutError:
+            wait_until(lambda e=eid: e in _sink_ids(ip), DELIVERY_TIMEOUT, f"event {eid}",
+                       every=0.05)
+        except AssertionError:  # wait_until's "not reached within"
             print(f"trigger {name}: event {eid} not delivered within {DELIVERY_TIMEOUT:.0f}s",
                   flush=True)
             undelivered += 1
