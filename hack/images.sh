@@ -6,7 +6,7 @@
 #   hack/images.sh import            import every built image not yet in containerd
 #   hack/images.sh import-system     build + import only the pause (sandbox) image
 #   hack/images.sh wheels            only the wheels (build/wheels/) for `docker build`
-#   hack/images.sh prune             drop untagged images from buildah's storage
+#   hack/images.sh prune             drop untagged images and the kept builder stage
 #   hack/images.sh list              NAME -> image reference
 #   hack/images.sh sizes [NAME...]   uncompressed size of each built image, and above the base
 #   hack/images.sh archive DIR NAME...  release archives DIR/<name>-$KNPY_IMAGE_TAG.tar
@@ -106,7 +106,7 @@ BUILDER_BUILT=0
 build_builder() {
   [ "$BUILDER_BUILT" = 1 ] && return 0
   BUILDER_BUILT=1
-  log "images: the builder stage (knpy compiled once per source tree)"
+  log "images: the builder stage (from the cache unless its inputs changed)"
   timeout 1200 "${BUILDAH[@]}" bud --isolation chroot --pull=never --layers -q --target builder \
     -t "$BUILDER_REF" -f "$1" "$REPO" >"$CACHE/images/builder.build.log" 2>&1 \
     || { tail -20 "$CACHE/images/builder.build.log" >&2; die "images: building the builder stage failed"; }
@@ -166,7 +166,7 @@ build_one() {
 
 # archive_one DIR NAME: a release archive DIR/<name>-<tag>.tar (gzip layers, as a registry
 # holds them), always built from the current tree. Nothing is cached or imported, and the
-# tag is dropped again from buildah's storage (the layers stay cached until a prune).
+# tag is dropped again from buildah's storage, so the run's prune drops its own layers too.
 archive_one() {
   local dir="$1" name="$2" ref="$IMAGE_PREFIX/$2:$IMAGE_TAG" out="$1/$2-$IMAGE_TAG.tar"
   build_image "$name" "$ref"
@@ -227,7 +227,9 @@ case "${1:-}" in
   import) cmd_import ;;
   import-system) build_one pause; import_one pause ;;
   wheels) build_wheels ;;
-  prune) "${BUILDAH[@]}" rm --all >/dev/null 2>&1 || true; "${BUILDAH[@]}" rmi --prune >/dev/null ;;
+  prune) "${BUILDAH[@]}" rm --all >/dev/null 2>&1 || true
+         "${BUILDAH[@]}" rmi "$BUILDER_REF" >/dev/null 2>&1 || true
+         "${BUILDAH[@]}" rmi --prune >/dev/null ;;
   list) for n in $(all_names); do echo "$n $IMAGE_PREFIX/$n:$IMAGE_TAG"; done ;;
   archive) shift; cmd_archive "$@" ;;
   sizes) shift; cmd_sizes "$@" ;;
