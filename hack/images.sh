@@ -84,19 +84,25 @@ PYREQS
   echo "$h" >"$stamp"
 }
 
-# The OCI labels of this run's images (the Dockerfiles' KNPY_* build args): one creation
-# time per run; the revision is the checked-out commit, "-dirty" when the image's inputs
-# have uncommitted changes.
+# The OCI labels of this run's images: one creation time per run; the revision is the
+# checked-out commit, "-dirty" when the image's inputs have uncommitted changes. Each goes
+# in twice: as the Dockerfiles' KNPY_* build arg (what `docker build` uses) and as --label.
+# buildah 1.28 keys its layer cache for ARG and LABEL steps on their text, not on the
+# values: a cached `LABEL ...="$KNPY_VERSION"` step keeps an older build's values (or the
+# defaults). --label adds one last step whose text holds the values, so it always wins.
 label_args() {
-  local rev
+  local rev created key name
   rev="$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown)"
   if [ "$rev" != unknown ] && [ -n "$(git -C "$REPO" status --porcelain -- components cext \
        setup.py pyproject.toml README.md .dockerignore hack/images 2>/dev/null)" ]; then
     rev="$rev-dirty"
   fi
-  LABEL_ARGS=(--build-arg "KNPY_VERSION=$IMAGE_TAG" --build-arg "KNPY_REVISION=$rev"
-              --build-arg "KNPY_CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-              --build-arg "KNPY_SOURCE=$SOURCE_URL")
+  created="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  LABEL_ARGS=()
+  for key in "version=$IMAGE_TAG" "revision=$rev" "created=$created" "source=$SOURCE_URL"; do
+    name="${key%%=*}"
+    LABEL_ARGS+=(--build-arg "KNPY_${name^^}=${key#*=}" --label "org.opencontainers.image.$key")
+  done
 }
 
 # The component Dockerfiles' shared builder stage, built first and tagged: the images of a
