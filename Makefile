@@ -28,6 +28,8 @@ help:
 	@echo "make images       build every image with buildah and import it into the cluster"
 	@echo "make deploy       install the current tree on the running cluster (images + chart,"
 	@echo "                  every knpy pod Ready; idempotent). DEPLOY_ARGS: more helm flags"
+	@echo "make release VERSION=x.y.z  per-image OCI archives, the packaged chart and"
+	@echo "                  SHA256SUMS into OUT (default dist/); REGISTRY: the images' prefix"
 	@echo "make conformance  Knative's own Serving conformance suites against the running"
 	@echo "                  cluster, built on the side (docs/conformance.md; not in make test)"
 	@echo "make lint         ruff + import layering + mypy"
@@ -129,6 +131,17 @@ cluster-status:
 DEPLOY_ARGS ?=
 deploy: setup cluster-sysdeps kube-tools
 	@PYTHON=$(PY) $(PY) -m hack.deploy $(if $(DEPLOY_ARGS),-- $(DEPLOY_ARGS))
+
+# Release artefacts of the current tree into OUT (docs/images.md): an OCI archive per image
+# tagged VERSION (semver), the chart packaged at VERSION with those images, SHA256SUMS.
+# REGISTRY: the prefix the images get and the chart defaults to (default dev.local/knpy).
+# Builds with buildah like `make images`; touches no cluster.
+VERSION ?=
+OUT ?= dist
+REGISTRY ?=
+.PHONY: release
+release: setup cluster-sysdeps kube-tools
+	@PYTHON=$(PY) $(PY) -m hack.release --out '$(OUT)' $(if $(REGISTRY),--registry '$(REGISTRY)') -- '$(VERSION)'
 
 # Knative's own conformance suites, fetched and built under $(CACHE)/conformance, run
 # against the deployed tree (`make cluster-up deploy` first). Never part of `make test`.

@@ -12,6 +12,10 @@ BUILDAH=(buildah --root "$CACHE/buildah/root" --runroot "$CACHE/buildah/run" --s
 IMAGE_PREFIX="${KNPY_IMAGE_PREFIX:-dev.local/knpy}"
 IMAGE_TAG="${KNPY_IMAGE_TAG:-dev}"
 BASE_IMAGE="docker.io/library/python:3.11-slim-bookworm"
+# The org.opencontainers.image.source label of every image.
+SOURCE_URL="${KNPY_SOURCE_URL:-https://github.com/knpy/knpy}"
+# The component Dockerfiles' builder stage, kept tagged between runs (hack/images.sh).
+BUILDER_REF=dev.local/knpy-cache/builder:latest
 PAUSE_IMAGE="$IMAGE_PREFIX/pause:$IMAGE_TAG"
 CONTAINERD_SOCK=/run/knpy/containerd/containerd.sock
 
