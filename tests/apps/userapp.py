@@ -4,7 +4,9 @@ Run it:  python -m tests.apps.userapp --port 8080 [--host 127.0.0.1] [--ready-af
 
 Endpoints (all on one port, HTTP/1.1 via aiohttp):
   GET  /                        200 "hello"
-  GET  /healthz                 200 "ok" (503 until --ready-after-ms has passed)
+  GET  /healthz                 200 "ok" (503 until --ready-after-ms has passed, and
+                                after POST /start-failing)
+  POST /start-failing           /healthz answers 503 from now on (Knative's readiness image)
   GET  /sleep?ms=N              sleeps N ms, then 200 "slept N"
   GET  /status/{code}           answers with that status code, body "status {code}"
   GET  /headers                 200 JSON object of the request headers (lists for repeats)
@@ -43,6 +45,7 @@ def pattern(n: int) -> bytes:
 class State:
     def __init__(self, ready_at: float) -> None:
         self.ready_at = ready_at
+        self.failing = False
         self.inflight = 0
         self.max_inflight = 0
         self.total = 0
@@ -70,7 +73,13 @@ def make_app(port: int, ready_after_ms: int = 0) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         if time.monotonic() < state.ready_at:
             return web.Response(status=503, text="not yet")
+        if state.failing:
+            return web.Response(status=503, text="failing")
         return web.Response(text="ok")
+
+    async def start_failing(_: web.Request) -> web.Response:
+        state.failing = True
+        return web.Response(text="will now fail readiness")
 
     async def sleep(request: web.Request) -> web.Response:
         ms = int(request.query.get("ms", "100"))
@@ -164,6 +173,7 @@ def make_app(port: int, ready_after_ms: int = 0) -> web.Application:
     app = web.Application(middlewares=[track], client_max_size=1 << 40)
     app.router.add_get("/", root)
     app.router.add_get("/healthz", healthz)
+    app.router.add_post("/start-failing", start_failing)
     app.router.add_get("/sleep", sleep)
     app.router.add_route("*", "/status/{code}", status)
     app.router.add_get("/headers", headers)

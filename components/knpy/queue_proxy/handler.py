@@ -47,6 +47,12 @@ class QueueHandler:
             self._probe(ex)
             return
         self.drainer.last_request = ex.t0
+        if self.prober.lost:
+            # Its container failed readiness: answer, but end the connection. A client
+            # that pools connections to the revision's Service (the gateway) is otherwise
+            # held to this pod by the connection's conntrack entry after the endpoints
+            # moved on (to the activator); dialing again reaches what they name now.
+            ex.close_after = True
         self.stats.request_in(ex.t0, ex.proxied)
         ex.on_done = self._done
         if ex.original_host:  # Knative's RewriteHostOut: the activator's mesh-mode header

@@ -4,6 +4,9 @@ With periodSeconds 0 ("aggressive", Knative's default) one check retries every 5
 attempt limited to 100 ms, for up to 10 s, until successThreshold attempts in a row pass.
 Otherwise one attempt is made per check (the kubelet supplies the period). Concurrent
 checks share the attempt in flight, so a burst of probes costs one probe of the user app.
+
+`lost` says the user container was ready once and its latest attempt failed: the handler
+then ends each connection after its response (see handler.py).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class ReadinessProber:
     def __init__(self, spec: ProbeSpec) -> None:
         self.spec = spec
         self.ready = False  # result of the last completed check
+        self.lost = False  # was ready once; the latest attempt failed
+        self._was_ready = False
         self._inflight: asyncio.Future[bool] | None = None
         self._ssl: ssl.SSLContext | None = None
         self._request = None if spec.kind == "tcp" else get_request(
@@ -40,6 +45,11 @@ class ReadinessProber:
             fut.add_done_callback(self._clear)
         return await asyncio.shield(fut)
 
+    def _set(self, ok: bool) -> None:
+        self.ready = ok
+        self._was_ready = self._was_ready or ok
+        self.lost = self._was_ready and not ok
+
     def _clear(self, fut: asyncio.Future[bool]) -> None:
         if self._inflight is fut:
             self._inflight = None
@@ -48,7 +58,7 @@ class ReadinessProber:
         spec = self.spec
         if not spec.aggressive:
             ok = await self.attempt(spec.timeout or DEFAULT_ATTEMPT_TIMEOUT)
-            self.ready = ok
+            self._set(ok)
             return ok
         timeout = spec.timeout or AGGRESSIVE_ATTEMPT_TIMEOUT
         loop = asyncio.get_running_loop()
@@ -58,12 +68,14 @@ class ReadinessProber:
             if await self.attempt(timeout):
                 streak += 1
                 if streak >= spec.success_threshold:
-                    self.ready = True
+                    self._set(True)
                     return True
             else:
                 streak = 0
+                # failing now, although this check polls on for up to 10 s
+                self._set(False)
             if loop.time() + RETRY_INTERVAL > deadline:
-                self.ready = False
+                self._set(False)
                 return False
             await asyncio.sleep(RETRY_INTERVAL)
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable
 
 import aiohttp
+import pytest
 
 from tests.integration.queue_proxy.conftest import QueueProxy, qp_env
 from tests.support.poll import eventually
@@ -105,6 +106,44 @@ async def test_http_readiness_probe_follows_the_user_app(logdir, start_qp) -> No
             qp2 = start_qp(port, SERVING_READINESS_PROBE=json.dumps(probe))
             async with s.get(qp2.url + "/", headers={"K-Network-Probe": "queue"}) as r:
                 assert (r.status, await r.text()) == (200, "queue")
+    finally:
+        stop(app)
+
+
+@pytest.mark.parametrize("period", [1, 0])
+async def test_a_pod_that_fails_readiness_ends_each_connection(  # type: ignore[no-untyped-def]
+        logdir, start_qp, period: int) -> None:
+    """Once the user container fails readiness after being ready, responses say
+    `Connection: close`: a client pooling connections to the revision's Service (the
+    gateway) must dial again, or its conntrack entry keeps it on this pod after the
+    endpoints moved to the activator (Knative's TestProbeRuntimeAfterStartup)."""
+    port = free_port()
+    app = spawn(python_module("tests.apps.userapp", "--port", str(port)),
+                log_path=logdir / f"failing-{period}.log", cwd=REPO)
+    try:
+        wait_port(port, proc=app, timeout=20)
+        probe = {"httpGet": {"path": "/healthz", "port": port}, "periodSeconds": period}
+        qp = start_qp(port, SERVING_READINESS_PROBE=json.dumps(probe))
+        kubelet = {"User-Agent": "kube-probe/1.20"}
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
+            async with s.get(qp.url + "/", headers=kubelet) as r:
+                assert (r.status, await r.text()) == (200, "queue")
+            for _ in range(2):  # ready: connections stay open
+                async with s.get(qp.url + "/") as r:
+                    assert r.status == 200 and "close" not in r.headers.get("Connection", "")
+            async with s.post(qp.url + "/start-failing") as r:
+                assert r.status == 200
+            if period:
+                async with s.get(qp.url + "/", headers=kubelet) as r:
+                    assert r.status == 503
+            else:  # aggressive: the check polls on for 10 s; its first failure counts
+                probing = asyncio.ensure_future(s.get(qp.url + "/", headers=kubelet))
+                await asyncio.sleep(0.5)
+            async with s.get(qp.url + "/") as r:  # still answered, then the connection ends
+                assert (r.status, await r.text()) == (200, "hello")
+                assert r.headers.get("Connection", "").lower() == "close"
+            if not period:
+                probing.cancel()
     finally:
         stop(app)
 

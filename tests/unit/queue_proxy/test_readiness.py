@@ -102,3 +102,26 @@ async def test_https_probe_skips_verification(self_signed: tuple[Path, Path]) ->
     plain = ProbeSpec("http", "127.0.0.1", port, "/ready", period=1, timeout=2)
     assert not await ReadinessProber(plain).check()  # plain HTTP to a TLS port fails
     srv.close()
+
+
+async def test_lost_means_ready_once_and_failing_now() -> None:
+    """Not ready yet at start is not `lost` (nothing to move away from); failing after
+    being ready is, at once even in aggressive mode, and passing again clears it."""
+    statuses = [503, 200, 503, 200]
+    srv, _ = await _http_server(statuses)
+    port = srv.sockets[0].getsockname()[1]
+    prober = ReadinessProber(ProbeSpec("http", "127.0.0.1", port, "/ready", period=1))
+    assert not await prober.check() and not prober.lost  # starting up
+    assert await prober.check() and not prober.lost
+    assert not await prober.check() and prober.lost
+    assert await prober.check() and not prober.lost
+    srv.close()
+    srv, _ = await _http_server([200, 503])
+    port = srv.sockets[0].getsockname()[1]
+    aggressive = ReadinessProber(ProbeSpec("http", "127.0.0.1", port, "/ready"))
+    assert await aggressive.check()
+    polling = asyncio.ensure_future(aggressive.check())  # 503 from now on: polls for 10 s
+    await asyncio.sleep(0.2)
+    assert aggressive.lost and not polling.done()
+    polling.cancel()
+    srv.close()
