@@ -141,3 +141,14 @@ def test_apiserversource_namespace_selector() -> None:
     msg = denied(obj("ApiServerSource", resources=res, sink=SINK, namespaceSelector={
         "matchExpressions": [{"key": "team", "operator": "In"}]}))
     assert msg.startswith("spec.namespaceSelector.matchExpressions[0].values: missing"), msg
+
+
+def test_a_pingsource_without_schedule_is_defaulted_to_every_minute() -> None:
+    """Knative's defaultSchedule: rekt's TestSmoke_PingSource creates one without a
+    schedule, which knpy's webhook used to deny (`spec.schedule: missing field(s)`)."""
+    from knpy.apis.sources.v1.pingsource_defaults import set_pingsource_defaults
+    bare = obj("PingSource", sink=SINK)
+    assert set_pingsource_defaults(bare)["spec"]["schedule"] == "* * * * *"
+    assert allowed(set_pingsource_defaults(bare))
+    given = obj("PingSource", schedule="@every 10s", sink=SINK)
+    assert set_pingsource_defaults(given)["spec"]["schedule"] == "@every 10s"
