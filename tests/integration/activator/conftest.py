@@ -68,6 +68,9 @@ class Stack:
             "knpy.activator", "--host", "127.0.0.1", "--port", str(port),
             "--metrics-port", str(self.metrics_port),
             "--pod-name", f"activator-{port}", "--log-level", "debug", *args), port, env)
+        if proc is not None and "--metrics-port" not in args:
+            # The metrics port listens just after the main one: tests read it at once.
+            wait_port(self.metrics_port, proc=proc, timeout=15)
         return port, proc
 
     def autoscaler(self, doc: dict[str, Any], *args: str, port: int = 0,
