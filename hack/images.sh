@@ -8,6 +8,7 @@
 #   hack/images.sh wheels            only the wheels (build/wheels/) for `docker build`
 #   hack/images.sh prune             drop untagged images and the kept builder stage
 #   hack/images.sh list              NAME -> image reference
+#   hack/images.sh has NAME          exit 0 if NAME is built (in buildah's storage)
 #   hack/images.sh sizes [NAME...]   uncompressed size of each built image, and above the base
 #   hack/images.sh archive DIR NAME...  release archives DIR/<name>-$KNPY_IMAGE_TAG.tar
 #                                    (hack/release.py; never imported, no cluster needed)
@@ -237,7 +238,9 @@ case "${1:-}" in
          "${BUILDAH[@]}" rmi "$BUILDER_REF" >/dev/null 2>&1 || true
          "${BUILDAH[@]}" rmi --prune >/dev/null ;;
   list) for n in $(all_names); do echo "$n $IMAGE_PREFIX/$n:$IMAGE_TAG"; done ;;
+  has) "${BUILDAH[@]}" inspect --type image "$IMAGE_PREFIX/${2:?usage: $0 has NAME}:$IMAGE_TAG" \
+         >/dev/null 2>&1 ;;
   archive) shift; cmd_archive "$@" ;;
   sizes) shift; cmd_sizes "$@" ;;
-  *) echo "usage: $0 build [NAME...] | archive DIR NAME... | import | import-system | wheels | prune | list | sizes [NAME...]" >&2; exit 2 ;;
+  *) echo "usage: $0 build [NAME...] | archive DIR NAME... | import | import-system | wheels | prune | list | has NAME | sizes [NAME...]" >&2; exit 2 ;;
 esac
