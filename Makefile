@@ -83,9 +83,10 @@ e2e: setup sysdeps cluster-prereqs images
 	$(PYTEST) tests/e2e
 
 # The unit tier on the pure twins first (a build without extensions stays tested), then one
-# pytest run over every tier, so the closing summary counts them all.
+# pytest run over every tier, so the closing summary counts them all (and lists the slowest
+# tests: where CI's time goes).
 test: setup sysdeps lint unit-pure cluster-prereqs images
-	$(PYTEST) tests
+	$(PYTEST) tests --durations=40
 
 # ---------------------------------------------------------------- local cluster
 # (owned by the local-cluster harness; docs/cluster.md). Everything is cached under
