@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from knpy.apis.networking.config_network import NetworkConfig
 from knpy.apis.networking.v1alpha1.register import VISIBILITY_EXTERNAL
@@ -24,7 +27,7 @@ from knpy.controller.serving.route_resources import Hosts, hosts_of, make_ingres
 from knpy.controller.serving.route_traffic import Target
 
 __all__ = ["BROKER_HOST", "SINK_HOST", "Ports", "check_name", "revision_of", "routes",
-           "service_host"]
+           "service_host", "write_routes"]
 
 Obj = dict[str, Any]
 
@@ -103,3 +106,17 @@ def routes(name: str, namespace: str, ports: Ports) -> list[Obj]:
             _external_name("broker-ingress", "knpy-system"),
             _kingress("event-display", "default", SINK_HOST, ports.sink),
             _external_name("event-display", "default")]
+
+
+class _NoAliases(yaml.SafeDumper):
+    """The file spelled out for people reading it (make_ingress shares one paths list
+    between the rules of a host set)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def write_routes(path: Path, name: str, namespace: str, ports: Ports) -> None:
+    """`routes` as the gateway's `--config` file."""
+    path.write_text(yaml.dump_all(routes(name, namespace, ports), Dumper=_NoAliases,
+                                  sort_keys=False))

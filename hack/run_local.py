@@ -29,15 +29,7 @@ from typing import Any
 
 import yaml
 
-from hack.local_routes import (
-    BROKER_HOST,
-    SINK_HOST,
-    Ports,
-    check_name,
-    revision_of,
-    routes,
-    service_host,
-)
+from hack import local_routes as routes
 
 # One way to start and stop processes: the helpers the integration tests use.
 from tests.support.procs import free_port, spawn, stop, wait_port
@@ -62,13 +54,6 @@ LOOPBACK = (
     "http.server.ThreadingHTTPServer = Loopback\n"
     "runpy.run_path(sys.argv[1], run_name='__main__')\n"
 )
-
-
-class _NoAliases(yaml.SafeDumper):
-    """The routing file spelled out (make_ingress shares one paths list between rules)."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
 
 
 class Stopped(Exception):
@@ -124,7 +109,7 @@ class Stack:
         if nats_bin is None:
             raise RuntimeError("nats-server not found: run `make sysdeps`")
         check_port_free(gateway_port)
-        revision = revision_of(name)
+        revision = routes.revision_of(name)
         port = {k: free_port() for k in ("nats", "sink", "broker", "autoscaler", "activator")}
 
         # ---- Eventing: nats-server, the event-display sink, the broker
@@ -173,25 +158,25 @@ class Stack:
 
         # ---- In front: the ingress gateway, routing by Host on the fixed port
         gateway_config = self.dir / "ingress.yaml"
-        gateway_config.write_text(yaml.dump_all(
-            routes(name, NAMESPACE, Ports(activator=port["activator"], broker=port["broker"],
-                                          sink=port["sink"])),
-            Dumper=_NoAliases, sort_keys=False))
+        routes.write_routes(gateway_config, name, NAMESPACE, routes.Ports(
+            activator=port["activator"], broker=port["broker"], sink=port["sink"]))
         self.start("ingress", [
             PY, "-m", "knpy.ingress", "--config", str(gateway_config), "--host", "127.0.0.1",
             "--port", str(gateway_port), "--internal-port", "0", "--probe-port", "0"],
             gateway_port)
 
         gateway = f"http://127.0.0.1:{gateway_port}"
+        host = routes.service_host(name, NAMESPACE)
         return {
             "run_dir": str(self.dir),
             "gateway": gateway,
             "service": {"name": name, "namespace": NAMESPACE, "revision": revision},
-            "hello": {"url": f"{gateway}/", "headers": {"Host": service_host(name, NAMESPACE)}},
+            "hello": {"url": f"{gateway}/", "headers": {"Host": host}},
             "autoscaler": f"http://127.0.0.1:{port['autoscaler']}/api/v1/revisions/"
                           f"{NAMESPACE}/{revision}",
-            "broker": {"url": f"{gateway}/default/default", "headers": {"Host": BROKER_HOST}},
-            "sink": {"url": f"{gateway}/events", "headers": {"Host": SINK_HOST}},
+            "broker": {"url": f"{gateway}/default/default",
+                       "headers": {"Host": routes.BROKER_HOST}},
+            "sink": {"url": f"{gateway}/events", "headers": {"Host": routes.SINK_HOST}},
             "nats": f"nats://127.0.0.1:{port['nats']}",
             "pids": {n: p.pid for n, p in self.procs.items()},
         }
@@ -280,7 +265,7 @@ def _settings() -> tuple[float | None, str, int] | str:
         seconds = float(seconds_env) if seconds_env else None
     except ValueError:
         return f"KNPY_RUN_SECONDS: want a number of seconds, got {seconds_env!r}"
-    if (why := check_name(name)) is not None:
+    if (why := routes.check_name(name)) is not None:
         return f"KNPY_RUN_NAME: {why}"
     if not port_env.isdigit() or not 0 < int(port_env) < 65536:
         return f"KNPY_RUN_PORT: want a TCP port (1-65535), got {port_env!r}"
