@@ -189,7 +189,9 @@ run: setup kube-tools
 stop: setup
 	@$(PY) -m hack.run --stop
 
-# The standalone stack on 127.0.0.1 with both samples, in the foreground, no cluster.
+# The standalone stack on 127.0.0.1 with both samples, in the foreground, no cluster; the
+# ingress gateway routes by Host on 127.0.0.1:8080 (KNPY_RUN_PORT=P for another port) to
+# the Knative Service KNPY_RUN_NAME (default helloworld-go, in default) and the broker.
 # KNPY_RUN_SECONDS=N stops it after N seconds; Ctrl-C stops it at any time.
 run-local: setup sysdeps
 	$(PY) -m hack.run_local

@@ -2,13 +2,15 @@
 """`make run-local`: the standalone knpy stack on 127.0.0.1, with both samples, in the foreground.
 
 Serving: `knpy.autoscaler` whose process scale target runs the helloworld sample behind
-`knpy.queue_proxy` (0 pods at start), and `knpy.activator` following the autoscaler's
-endpoints file, so the first request scales from zero. Eventing: nats-server (JetStream)
-and `knpy.broker --role all` with broker default/default and one trigger delivering to the
-event-display sample. Every process gets a free loopback port and logs under the run
-directory; all of them are stopped by PID on exit (Ctrl-C, SIGTERM, KNPY_RUN_SECONDS, or
-an error). A machine-readable `KNPY_RUN {json}` line is printed once everything is ready.
-See docs/run.md.
+`knpy.queue_proxy` as the first revision of a Knative Service (KNPY_RUN_NAME, default
+helloworld-go, in `default`; 0 pods at start), and `knpy.activator` following the
+autoscaler's endpoints file, so the first request scales from zero. Eventing: nats-server
+(JetStream) and `knpy.broker --role all` with broker default/default and one trigger
+delivering to the event-display sample. In front: `knpy.ingress` on a fixed port
+(KNPY_RUN_PORT, default 8080) routing by Host (hack/local_routes.py). Every other process
+gets a free loopback port and logs under the run directory; all of them are stopped by PID
+on exit (Ctrl-C, SIGTERM, KNPY_RUN_SECONDS, or an error). A machine-readable
+`KNPY_RUN {json}` line is printed once everything is ready. See docs/run.md.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from hack import local_routes as routes
+
 # One way to start and stop processes: the helpers the integration tests use.
 from tests.support.procs import free_port, spawn, stop, wait_port
 
@@ -34,7 +39,9 @@ REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
 HELLO = REPO / "hack/images/helloworld/app.py"
 DISPLAY = REPO / "hack/images/event-display/app.py"
-REVISION = {"Knative-Serving-Namespace": "default", "Knative-Serving-Revision": "hello"}
+NAMESPACE = "default"
+DEFAULT_NAME = "helloworld-go"
+DEFAULT_PORT = 8080
 READY_TIMEOUT = 30.0
 
 # The samples are the images' apps, unchanged; they bind every interface (as a container
@@ -51,6 +58,16 @@ LOOPBACK = (
 
 class Stopped(Exception):
     """SIGINT or SIGTERM arrived."""
+
+
+def check_port_free(port: int) -> None:
+    """Fail before starting anything when the gateway's fixed port is taken."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise RuntimeError(f"127.0.0.1:{port} (the gateway's port) is taken: {e.strerror}; "
+                               "pick another with KNPY_RUN_PORT=<port>") from None
 
 
 def _on_signal(signum: int, _frame: object) -> None:
@@ -87,10 +104,12 @@ class Stack:
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def up(self) -> dict[str, Any]:
+    def up(self, name: str = DEFAULT_NAME, gateway_port: int = DEFAULT_PORT) -> dict[str, Any]:
         nats_bin = shutil.which("nats-server")
         if nats_bin is None:
             raise RuntimeError("nats-server not found: run `make sysdeps`")
+        check_port_free(gateway_port)
+        revision = routes.revision_of(name)
         port = {k: free_port() for k in ("nats", "sink", "broker", "autoscaler", "activator")}
 
         # ---- Eventing: nats-server, the event-display sink, the broker
@@ -118,10 +137,10 @@ class Stack:
             "config": {"initial-scale": "0", "allow-zero-initial-scale": "true",
                        "stable-window": "6s", "scale-to-zero-grace-period": "6s"},
             "revisions": [{
-                "namespace": "default", "name": "hello",
+                "namespace": NAMESPACE, "name": revision,
                 "activatorProbeUrl": f"http://127.0.0.1:{port['activator']}/",
                 "process": {"user": [PY, "-c", LOOPBACK, str(HELLO)],
-                            "env": {"TARGET": "knpy"},
+                            "env": {"TARGET": "World"},
                             "queueProxyEnv": {"QUEUE_DRAIN_QUIET_PERIOD_SECONDS": "1"},
                             "stopTimeoutSeconds": 5, "logDir": str(self.logs / "pods")}}],
         }, sort_keys=False))
@@ -137,14 +156,29 @@ class Stack:
         wait_for(lambda: "stats stream connected" in self.log("autoscaler"),
                  "the activator's stats stream to the autoscaler", proc=autoscaler)
 
+        # ---- In front: the ingress gateway, routing by Host on the fixed port
+        gateway_config = self.dir / "ingress.yaml"
+        routes.write_routes(gateway_config, name, NAMESPACE, routes.Ports(
+            activator=port["activator"], broker=port["broker"], sink=port["sink"]))
+        self.start("ingress", [
+            PY, "-m", "knpy.ingress", "--config", str(gateway_config), "--host", "127.0.0.1",
+            "--port", str(gateway_port), "--internal-port", "0", "--probe-port", "0"],
+            gateway_port)
+
+        gateway = f"http://127.0.0.1:{gateway_port}"
+        host = routes.service_host(name, NAMESPACE)
         return {
             "run_dir": str(self.dir),
-            "hello": {"url": f"http://127.0.0.1:{port['activator']}/", "headers": REVISION},
-            "autoscaler": f"http://127.0.0.1:{port['autoscaler']}/api/v1/revisions/default/hello",
-            "broker": f"http://127.0.0.1:{port['broker']}/default/default",
-            "sink": f"http://127.0.0.1:{port['sink']}/events",
+            "gateway": gateway,
+            "service": {"name": name, "namespace": NAMESPACE, "revision": revision},
+            "hello": {"url": f"{gateway}/", "headers": {"Host": host}},
+            "autoscaler": f"http://127.0.0.1:{port['autoscaler']}/api/v1/revisions/"
+                          f"{NAMESPACE}/{revision}",
+            "broker": {"url": f"{gateway}/default/default",
+                       "headers": {"Host": routes.BROKER_HOST}},
+            "sink": {"url": f"{gateway}/events", "headers": {"Host": routes.SINK_HOST}},
             "nats": f"nats://127.0.0.1:{port['nats']}",
-            "pids": {name: p.pid for name, p in self.procs.items()},
+            "pids": {n: p.pid for n, p in self.procs.items()},
         }
 
     def watch(self, seconds: float | None) -> None:
@@ -167,36 +201,83 @@ class Stack:
                   f"{time.monotonic() - t0:.1f}s", flush=True)
 
 
+def _headers(target: dict[str, Any]) -> str:
+    return " ".join(f"-H '{k}: {v}'" for k, v in target["headers"].items())
+
+
+def commands(info: dict[str, Any]) -> dict[str, str]:
+    """The copy-pasteable commands, all through the gateway's fixed port."""
+    broker = info["broker"]
+    return {
+        "hello": f"curl {_headers(info['hello'])} {info['hello']['url']}",
+        "event": (f"curl -i -X POST {broker['url']} {_headers(broker)} "
+                  "-H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /curl' "
+                  "-H 'ce-type: com.example.hello' -H 'content-type: application/json' "
+                  """-d '{"msg": "hi"}'"""),
+        "events": f"curl {_headers(info['sink'])} {info['sink']['url']}",
+        "scale": f"curl {info['autoscaler']}",
+    }
+
+
+def _wrap(cmd: str, width: int = 88) -> str:
+    """A long command on several lines, still one shell command."""
+    first, *headers = cmd.split(" -H ")
+    lines = [first]
+    for h in headers:
+        if len(lines[-1]) + len(h) + 4 > width:
+            lines.append("     -H " + h)
+        else:
+            lines[-1] += " -H " + h
+    return " \\\n  ".join(lines)
+
+
 def describe(info: dict[str, Any]) -> str:
-    h = " ".join(f"-H '{k}: {v}'" for k, v in info["hello"]["headers"].items())
+    cmd = info["commands"]
+    svc = info["service"]
     pids = ", ".join(f"{n} {p}" for n, p in info["pids"].items())
     return f"""
 knpy local stack is up (all on 127.0.0.1). Logs: {info['run_dir']}/logs
   processes: {pids}
+  the ingress gateway routes by Host on {info['gateway']}
 
-Serving: helloworld at revision default/hello, 0 pods until the first request
-  curl {h} {info['hello']['url']}
-  curl {info['autoscaler']}      # pods, pids, desiredScale
+Serving: Knative Service {svc['namespace']}/{svc['name']}, revision {svc['revision']},
+0 pods until the first request
+  {cmd['hello']}
+  # -> Hello World!
+  {cmd['scale']}      # pods, pids, desiredScale
   (idle for ~15 s -> back to 0 pods: stable window 6 s + scale-to-zero grace 6 s)
 
 Eventing: broker default/default, trigger "display" -> event-display
-  curl -i -X POST {info['broker']} -H 'ce-specversion: 1.0' -H 'ce-id: 1' \\
-       -H 'ce-source: /curl' -H 'ce-type: com.example.hello' \\
-       -H 'content-type: application/json' -d '{{"msg": "hi"}}'
-  curl {info['sink']}      # events the sink received (also in logs/event-display.log)
+  {_wrap(cmd['event'])}
+  # -> 202; the trigger delivers it to the display (its log: logs/event-display.log):
+  {cmd['events']}
 
 Ctrl-C stops everything.
 """
 
 
-def main() -> int:
-    seconds_env = os.environ.get("KNPY_RUN_SECONDS", "")
+def _settings() -> tuple[float | None, str, int] | str:
+    """(KNPY_RUN_SECONDS, KNPY_RUN_NAME, KNPY_RUN_PORT), or what is wrong with one."""
+    env = os.environ.get
+    seconds_env, name = env("KNPY_RUN_SECONDS", ""), env("KNPY_RUN_NAME") or DEFAULT_NAME
+    port_env = env("KNPY_RUN_PORT") or str(DEFAULT_PORT)
     try:
         seconds = float(seconds_env) if seconds_env else None
     except ValueError:
-        print(f"KNPY_RUN_SECONDS: want a number of seconds, got {seconds_env!r}",
-              file=sys.stderr)
+        return f"KNPY_RUN_SECONDS: want a number of seconds, got {seconds_env!r}"
+    if (why := routes.check_name(name)) is not None:
+        return f"KNPY_RUN_NAME: {why}"
+    if not port_env.isdigit() or not 0 < int(port_env) < 65536:
+        return f"KNPY_RUN_PORT: want a TCP port (1-65535), got {port_env!r}"
+    return seconds, name, int(port_env)
+
+
+def main() -> int:
+    settings = _settings()
+    if isinstance(settings, str):
+        print(settings, file=sys.stderr)
         return 2
+    seconds, name, port = settings
     run_dir = Path(os.environ.get("KNPY_RUN_DIR") or tempfile.mkdtemp(prefix="knpy-run-"))
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
@@ -204,7 +285,8 @@ def main() -> int:
     print(f"starting the knpy local stack; logs in {stack.logs}", flush=True)
     code = 0
     try:
-        info = stack.up()
+        info = stack.up(name, port)
+        info["commands"] = commands(info)
         print(describe(info), flush=True)
         print("KNPY_RUN " + json.dumps(info), flush=True)
         stack.watch(seconds)
