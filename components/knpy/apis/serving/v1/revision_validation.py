@@ -4,7 +4,7 @@ containerConcurrency, feature-gated pod fields and the autoscaling annotations.
 
 Every function returns errors relative to what it validates; the caller prefixes the path
 (`spec.template.spec` in a Service), so users read e.g.
-`spec.template.spec.containerConcurrency: must be between 0 and 1000: got 1001`.
+`expected 0 <= 1001 <= 1000: spec.template.spec.containerConcurrency`.
 """
 
 from __future__ import annotations
