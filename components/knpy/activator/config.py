@@ -14,7 +14,7 @@ changes. The file has one of two shapes:
 or the autoscaler's endpoints view (`python -m knpy.autoscaler --endpoints-file`):
 `{"ns/name": {"containerConcurrency": 0, "pods": ["127.0.0.1:8013"], ...}}`, so the
 activator follows the pods the autoscaler's process scale target starts and stops.
-Every error names the field, e.g. `revisions[0].backends[1]: invalid value: ...`.
+Every error names the field, e.g. `invalid value: ...: revisions[0].backends[1]`.
 """
 
 from __future__ import annotations

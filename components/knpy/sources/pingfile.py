@@ -45,7 +45,7 @@ def load_pingsources(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         md = d.setdefault("metadata", {})
         md.setdefault("namespace", "default")
         if not md.get("name"):
-            bad.append(f"entry {i}: metadata.name: missing field(s)")
+            bad.append(f"entry {i}: missing field(s): metadata.name")
             continue
         errs = validate_pingsource(d)
         if errs:

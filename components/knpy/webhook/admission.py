@@ -2,10 +2,10 @@
 
 Kinds are looked up by (group, kind) in a table of handlers; each gives `default(obj)` and
 `validate(obj, old)` (old is None on CREATE). Validation errors are FieldErrors, so the API
-server shows users every problem with its path, e.g.
+server shows users every problem with its path, worded as Knative's webhook words it, e.g.
 
     admission webhook "validation.webhook.eventing.knpy.dev" denied the request:
-    spec.filters[1].cesql: invalid CESQL expression: ...
+    validation failed: missing field(s): spec.broker
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def validate_review(review: Obj, handlers: Handlers) -> Obj:
         return _response(uid, True)  # status / label-only updates are not re-validated
     errs = h.validate(obj, old)
     if errs:
-        return _response(uid, False, errs.error(), 400)
+        return _response(uid, False, f"validation failed: {errs.error()}", 400)
     return _response(uid, True)
 
 

@@ -68,14 +68,13 @@ REJECTIONS = {
          "must be at least 0.01"]),
     "containerConcurrency-1001": (
         spec(containerConcurrency=1001),
-        ["spec.template.spec.containerConcurrency", "must be between 0 and 1000"]),
+        ["expected 0 <= 1001 <= 1000: spec.template.spec.containerConcurrency"]),
     "timeoutSeconds-601": (
         spec(timeoutSeconds=601),
-        ["spec.template.spec.timeoutSeconds", "must be between 0 and 600"]),
+        ["expected 0 <= 601 <= 600: spec.template.spec.timeoutSeconds"]),
     "responseStartTimeoutSeconds-above-timeoutSeconds": (
         spec(timeoutSeconds=30, responseStartTimeoutSeconds=60),
-        ["spec.template.spec.responseStartTimeoutSeconds",
-         "must be between 0 and 30 (timeoutSeconds)"]),
+        ["expected 0 <= 60 <= 30: spec.template.spec.responseStartTimeoutSeconds"]),
     "two-containers-with-ports": (
         second_container_with_port,
         ["spec.template.spec.containers[1].ports", "only a single port is allowed"]),
@@ -87,6 +86,10 @@ REJECTIONS = {
         container(ports=[{"containerPort": 8012}]),
         ["spec.template.spec.containers[0].ports[0].containerPort",
          "8012 is a reserved port"]),
+    "serviceAccountName-not-a-subdomain": (  # Knative's TestServiceAccountValidation
+        spec(serviceAccountName="foo@bar.baz"),
+        ["invalid value: foo@bar.baz: spec.template.spec.serviceAccountName",
+         "a lowercase RFC 1123 subdomain must consist of"]),
     "invalid-annotation-value": (
         annotate(window="bogus"),
         ["spec.template.metadata.annotations[autoscaling.knative.dev/window]",

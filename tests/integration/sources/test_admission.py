@@ -43,7 +43,7 @@ async def test_sources_admission_end_to_end(kube_sources: KubeAPI, client: Clien
                                          "selector": {"matchLabels": {"a": "b"}}},
                              "sink": {"uri": "http://sink/"}}})
         assert p.returncode != 0
-        assert "spec.subject.name, spec.subject.selector: expected exactly one, got both" \
+        assert "expected exactly one, got both: spec.subject.name, spec.subject.selector" \
             in p.stderr, p.stderr
 
         # defaults: mode, service account and the sink ref's namespace

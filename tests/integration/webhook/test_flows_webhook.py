@@ -34,7 +34,7 @@ async def test_sequence_defaulted_and_flows_validated_through_kubectl(
 
         p = api.kubectl("patch", "sequences.flows.knative.dev", "s", "-n", ns, "--type=merge",
                         "-p", '{"spec":{"steps":[]}}', check=False)
-        assert p.returncode != 0 and "spec.steps: must have at least one step" in p.stderr
+        assert p.returncode != 0 and "must have at least one step: spec.steps" in p.stderr
 
         bad = {"apiVersion": FLOWS, "kind": "Parallel", "metadata": {"name": "p", "namespace": ns},
                "spec": {"branches": [{"filter": {"uri": "relative"},

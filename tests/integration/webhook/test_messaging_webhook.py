@@ -48,4 +48,5 @@ async def test_channel_defaulted_and_subscription_validated_through_kubectl(
         assert s["spec"]["subscriber"]["ref"]["namespace"] == ns  # defaulted
         p = api.kubectl("patch", SUB, "good", "-n", ns, "--type=merge", "-p",
                         '{"spec":{"channel":{"name":"other"}}}', check=False)
-        assert p.returncode != 0 and "spec.channel: immutable field changed" in p.stderr
+        assert p.returncode != 0 and "Immutable fields changed (-old +new): spec.channel" \
+            in p.stderr, p.stderr

@@ -101,17 +101,23 @@ async def _scenario(api: KubeAPI, client: Client, ns: str) -> None:
                                "1"], out
     p = await kubectl("patch", "rev", "helloworld-go-00001", "-n", ns, "--type=merge",
                       "-p", '{"spec":{"timeoutSeconds":10}}', check=False)
-    assert p.returncode != 0 and "spec: immutable field changed" in p.stderr, p.stderr
+    assert p.returncode != 0 and "Immutable fields changed (-old +new): spec" in p.stderr, \
+        p.stderr
 
     bad = json.loads(json.dumps(good))
     bad["metadata"]["name"] = "bad"
     bad["spec"]["template"]["spec"]["containerConcurrency"] = 1001
     bad["spec"]["traffic"] = [{"latestRevision": True, "percent": 90, "tag": "Bad_Tag"}]
+    bad["spec"]["template"]["spec"]["serviceAccountName"] = "foo@bar.baz"
     p = await kubectl("apply", "-f", "-", input=json.dumps(bad), check=False)
     assert p.returncode != 0
-    for want in ("spec.template.spec.containerConcurrency: must be between 0 and 1000",
-                 "spec.traffic: Traffic targets sum to 90, want 100",
-                 "spec.traffic[0].tag: invalid value: Bad_Tag"):
+    for want in ("validation failed: ",
+                 # Knative's conformance TestServiceAccountValidation looks for this
+                 "foo@bar.baz: spec.template.spec.serviceAccountName\na lowercase RFC 1123 "
+                 "subdomain must consist of lower case alphanumeric characters",
+                 "expected 0 <= 1001 <= 1000: spec.template.spec.containerConcurrency",
+                 "Traffic targets sum to 90, want 100: spec.traffic",
+                 "invalid value: Bad_Tag: spec.traffic[0].tag"):
         assert want in p.stderr, p.stderr
 
 
@@ -142,7 +148,8 @@ async def test_domainmapping_defaulted_and_rejected_through_kubectl(
         bad["spec"]["ref"]["namespace"] = "elsewhere"
         p = await kubectl("apply", "-f", "-", input=json.dumps(bad), check=False)
         assert p.returncode != 0
-        for want in ("metadata.name: invalid name 'hello'",
-                     "spec.ref.namespace: Ref namespace must be empty or equal to the domain "
-                     "mapping namespace"):
+        for want in ("invalid name 'hello': should be a domain with at least two segments "
+                     "separated by dots: metadata.name",
+                     "Ref namespace must be empty or equal to the domain mapping namespace "
+                     f"'{ns}': spec.ref.namespace"):
             assert want in p.stderr, p.stderr

@@ -63,4 +63,5 @@ async def test_webhook_admission_end_to_end(kube_crds: KubeAPI, client: Client,
         assert t["metadata"]["labels"]["eventing.knative.dev/broker"] == "default"
         p = api.kubectl("patch", "trigger", "good", "-n", ns, "--type=merge", "-p",
                         '{"spec":{"broker":"other"}}', check=False)
-        assert p.returncode != 0 and "spec.broker: immutable field changed" in p.stderr
+        assert p.returncode != 0 and ("validation failed: Immutable fields changed "
+                                      "(-old +new): spec.broker") in p.stderr, p.stderr

@@ -86,39 +86,46 @@ def test_knative_trigger_shapes_accepted() -> None:
     assert not validate_trigger(t, filters=V), str(validate_trigger(t, filters=V))
 
 
-@pytest.mark.parametrize(("spec", "want"), [
-    ({"filter": {"attributes": {"Type": "x"}}}, "spec.filter.attributes[Type]:"),
-    ({"filter": {"attributes": {"9abc": "x"}}}, "spec.filter.attributes[9abc]:"),
-    ({"filter": {"attributes": {"my-ext": "x"}}}, "spec.filter.attributes[my-ext]:"),
+@pytest.mark.parametrize(("spec", "path", "words"), [
+    ({"filter": {"attributes": {"Type": "x"}}}, "spec.filter.attributes[Type]", ""),
+    ({"filter": {"attributes": {"9abc": "x"}}}, "spec.filter.attributes[9abc]", ""),
+    ({"filter": {"attributes": {"my-ext": "x"}}}, "spec.filter.attributes[my-ext]", ""),
     ({"filters": [{"exact": {"type": "a"}}, {"exact": {"type": "a"}, "prefix": {"a": "b"}}]},
-     "spec.filters[1]:"),
-    ({"filters": [{"exact": {"type": "a"}}, {"cesql": "type = "}]}, "spec.filters[1].cesql:"),
+     "spec.filters[1]", ""),
+    ({"filters": [{"exact": {"type": "a"}}, {"cesql": "type = "}]}, "spec.filters[1].cesql",
+     ""),
     ({"filters": [{"all": [{"exact": {"type": "a"}}, {"cesql": "((("}]}]},
-     "spec.filters[0].all[1].cesql:"),
-    ({"delivery": {"retry": -1}}, "spec.delivery.retry: invalid value: -1: must be >= 0"),
-    ({"delivery": {"backoffPolicy": "fibonacci"}},
-     "spec.delivery.backoffPolicy: invalid value: fibonacci: want exponential or linear"),
-    ({"delivery": {"backoffDelay": "200ms"}}, "spec.delivery.backoffDelay: invalid value: "
-     "200ms: want an ISO-8601 duration such as PT0.2S"),
-    ({"delivery": {"timeout": "PT0S"}}, "spec.delivery.timeout: invalid value: PT0S: must be"),
+     "spec.filters[0].all[1].cesql", ""),
+    ({"delivery": {"retry": -1}}, "spec.delivery.retry",
+     "invalid value: -1: spec.delivery.retry\nmust be >= 0"),
+    ({"delivery": {"backoffPolicy": "fibonacci"}}, "spec.delivery.backoffPolicy",
+     "invalid value: fibonacci: spec.delivery.backoffPolicy\nwant exponential or linear"),
+    ({"delivery": {"backoffDelay": "200ms"}}, "spec.delivery.backoffDelay",
+     "invalid value: 200ms: spec.delivery.backoffDelay\n"
+     "want an ISO-8601 duration such as PT0.2S"),
+    ({"delivery": {"timeout": "PT0S"}}, "spec.delivery.timeout",
+     "invalid value: PT0S: spec.delivery.timeout\nmust be"),
     ({"delivery": {"deadLetterSink": {}}},
-     "spec.delivery.deadLetterSink.ref, spec.delivery.deadLetterSink.uri: expected at least "
-     "one, got none"),
-    ({"subscriber": {"uri": "/relative"}}, "spec.subscriber.uri: invalid value: /relative: "
+     "spec.delivery.deadLetterSink.ref, spec.delivery.deadLetterSink.uri",
+     "expected at least one, got none: "),
+    ({"subscriber": {"uri": "/relative"}}, "spec.subscriber.uri",
+     "invalid value: /relative: spec.subscriber.uri\n"
      "Relative URI is not allowed when Ref is absent"),
     ({"subscriber": {"ref": {"kind": "Service", "apiVersion": "v1"}}},
-     "spec.subscriber.ref.name: missing field(s)"),
+     "spec.subscriber.ref.name", "missing field(s): "),
     ({"subscriber": {"ref": {"kind": "Service", "apiVersion": "v1", "name": "s",
                              "namespace": "other"}}},
-     "spec.subscriber.ref.namespace: invalid value: other: cross-namespace"),
-    ({"broker": ""}, "spec.broker: missing field(s)"),
-    ({"delivery": {"format": "xml"}},
-     "spec.delivery.format: invalid value: xml: want json or binary"),
+     "spec.subscriber.ref.namespace",
+     "invalid value: other: spec.subscriber.ref.namespace\ncross-namespace"),
+    ({"broker": ""}, "spec.broker", "missing field(s): "),
+    ({"delivery": {"format": "xml"}}, "spec.delivery.format",
+     "invalid value: xml: spec.delivery.format\nwant json or binary"),
 ])
-def test_trigger_validation_messages(spec: dict, want: str) -> None:
+def test_trigger_validation_messages(spec: dict, path: str, words: str) -> None:
     errs = validate_trigger(trigger(**spec), filters=V)
     assert errs, f"no error for {spec}"
-    assert any(line.startswith(want) for line in errs.messages()), errs.messages()
+    assert any(m.splitlines()[0].endswith(": " + path) and words in m
+               for m in errs.messages()), errs.messages()
 
 
 def test_every_error_reported_at_once() -> None:
@@ -141,8 +148,8 @@ def test_trigger_broker_is_immutable() -> None:
     old = trigger()
     new = copy.deepcopy(old)
     new["spec"]["broker"] = "other"
-    assert "spec.broker: immutable field changed: 'default' -> 'other'" in str(
-        validate_trigger_update(old, new, filters=V))
+    assert str(validate_trigger_update(old, new, filters=V)) == \
+        'Immutable fields changed (-old +new): spec.broker\n-: "default"\n+: "other"'
     new2 = copy.deepcopy(old)
     new2["spec"]["filter"] = {"attributes": {"type": "y"}}
     assert not validate_trigger_update(old, new2, filters=V)
@@ -153,8 +160,8 @@ def test_broker_validation_and_immutability() -> None:
     bad = validate_broker(broker({"config": {"kind": "ConfigMap"},
                                   "delivery": {"retry": -3}}))
     assert bad.messages() == [
-        "spec.config.apiVersion: missing field(s)", "spec.config.name: missing field(s)",
-        "spec.delivery.retry: invalid value: -3: must be >= 0"]
+        "invalid value: -3: spec.delivery.retry\nmust be >= 0",
+        "missing field(s): spec.config.apiVersion, spec.config.name"]
     old = broker({"config": {"kind": "ConfigMap", "name": "c", "apiVersion": "v1"}}, cls="A")
     new = copy.deepcopy(old)
     new["metadata"]["annotations"]["eventing.knative.dev/broker.class"] = "B"

@@ -55,8 +55,8 @@ def test_refs_default_to_the_object_namespace() -> None:
 
 def test_sequence_needs_a_step_and_a_channel_template() -> None:
     err = v1.validate_sequence(seq(steps=[]))
-    assert err.messages() == ["spec.channelTemplate: missing field(s)",
-                              "spec.steps: must have at least one step"]
+    assert err.messages() == ["missing field(s): spec.channelTemplate",
+                              "must have at least one step: spec.steps"]
     assert v1.validate_sequence(seq(channelTemplate=IMC)).paths == ["spec.steps"]
     assert not v1.validate_sequence(seq(channelTemplate=IMC, steps=[{"uri": "http://a/"}]))
 
@@ -75,7 +75,7 @@ def test_sequence_errors_name_their_fields() -> None:
 
 def test_parallel_branches_need_a_subscriber() -> None:
     assert v1.validate_parallel(par(channelTemplate=IMC)).messages() == [
-        "spec.branches: must have at least one branch"]
+        "must have at least one branch: spec.branches"]
     err = v1.validate_parallel(par(channelTemplate=IMC, branches=[
         {"filter": {"uri": "http://f/"}},
         {"subscriber": {"uri": "http://s/"}, "filter": {"ref": {**SVC}},

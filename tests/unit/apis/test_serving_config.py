@@ -28,16 +28,17 @@ def test_every_config_map_parses_empty_to_knatives_defaults() -> None:
 
 @pytest.mark.parametrize(("name", "data", "want"), [
     ("config-defaults", {"revision-timeout-seconds": "700"},
-     "config-defaults[revision-timeout-seconds]: invalid value: 700: must not exceed "
+     "invalid value: 700: config-defaults[revision-timeout-seconds]\nmust not exceed "
      "max-revision-timeout-seconds (600)"),
     ("config-defaults", {"container-concurrency": "1001"},
-     "config-defaults[container-concurrency]: invalid value: 1001: must be between 0 and 1000"),
+     "invalid value: 1001: config-defaults[container-concurrency]\n"
+     "must be between 0 and 1000"),
     ("config-deployment", {"progress-deadline": "-1s"},
      "config-deployment[progress-deadline]"),
     ("config-features", {"multi-container": "Enable"},
-     "config-features[multi-container]: invalid value: enable"),
+     "invalid value: enable: config-features[multi-container]"),
     ("config-gc", {"min-non-active-revisions": "30", "max-non-active-revisions": "10"},
-     "config-gc[min-non-active-revisions]: invalid value: 30: must not exceed "
+     "invalid value: 30: config-gc[min-non-active-revisions]\nmust not exceed "
      "max-non-active-revisions (10)"),
     ("config-gc", {"retain-since-create-time": "soon"}, "config-gc[retain-since-create-time]"),
     ("config-network", {"domain-template": "{{.Name}}.{{.Domain}}"},
@@ -49,7 +50,8 @@ def test_every_config_map_parses_empty_to_knatives_defaults() -> None:
     ("config-domain", {"internal.example.org": "selector: [x]"},
      "config-domain[internal.example.org]"),
     ("config-observability", {"tracing-protocol": "grpc"},
-     "config-observability[tracing-endpoint]: invalid value: : required when tracing-protocol"),
+     "invalid value: : config-observability[tracing-endpoint]\n"
+     "required when tracing-protocol"),
     ("config-observability", {"tracing-sampling-rate": "2"},
      "config-observability[tracing-sampling-rate]"),
     ("config-autoscaler", {"stable-window": "1s"}, "config-autoscaler[stable-window]"),

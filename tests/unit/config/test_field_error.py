@@ -17,7 +17,7 @@ from knpy.runtime.config import (
 def test_nested_paths_render_like_knative() -> None:
     err = FieldError.invalid("a ==", "cesql", "syntax error").via_index(1).via_field(
         "spec", "filters")
-    assert str(err) == "spec.filters[1].cesql: invalid value: a ==: syntax error"
+    assert str(err) == "invalid value: a ==: spec.filters[1].cesql\nsyntax error"
     assert err.paths == ["spec.filters[1].cesql"]
 
 
@@ -26,24 +26,80 @@ def test_via_key_and_dotted_field() -> None:
     assert err.paths == ["spec.filter.attributes[Type]"]
 
 
+def test_single_error_is_message_then_path() -> None:
+    assert str(FieldError.missing("spec.broker")) == "missing field(s): spec.broker"
+
+
+def test_error_without_a_path_is_its_message() -> None:
+    assert str(FieldError("The provided original was not a Channel")) == \
+        "The provided original was not a Channel"
+
+
+def test_details_go_on_the_next_line() -> None:
+    err = FieldError.invalid(-1, "retry", "must be >= 0").via_field("spec", "delivery")
+    assert str(err) == "invalid value: -1: spec.delivery.retry\nmust be >= 0"
+
+
 def test_also_collects_and_empty_is_falsy() -> None:
     none = FieldError.none()
     assert not none and len(none) == 0 and str(none) == ""
     both = none.also(FieldError.missing("spec.broker"), None,
-                     FieldError.immutable("spec.broker").via_field("x"))
+                     FieldError.disallowed("spec.broker").via_field("x"))
     assert len(both) == 2
-    assert both.messages() == ["spec.broker: missing field(s)",
-                               "x.spec.broker: immutable field changed"]
+    assert both.messages() == ["missing field(s): spec.broker",
+                               "must not set the field(s): x.spec.broker"]
 
 
 def test_is_a_value_error_and_raisable() -> None:
-    with pytest.raises(ValueError, match=r"spec\.delivery\.retry: invalid value: -1"):
+    with pytest.raises(ValueError, match=r"invalid value: -1: spec\.delivery\.retry"):
         raise FieldError.invalid(-1, "retry").via_field("spec", "delivery")
 
 
-def test_multiple_paths_in_one_error() -> None:
+def test_multiple_paths_in_one_error_are_sorted() -> None:
     err = FieldError.one_of("uri", "ref").via_field("spec.subscriber")
-    assert str(err) == "spec.subscriber.ref, spec.subscriber.uri: expected exactly one, got both"
+    assert str(err) == "expected exactly one, got both: spec.subscriber.ref, spec.subscriber.uri"
+
+
+def test_same_message_and_details_merge_their_paths() -> None:
+    err = FieldError.missing("spec.b").also(FieldError.missing("spec.a"),
+                                            FieldError.missing("spec.b"))
+    assert str(err) == "missing field(s): spec.a, spec.b"
+
+
+def test_different_details_do_not_merge() -> None:
+    err = FieldError.invalid(1, "b", "too small").also(FieldError.invalid(1, "a", "odd"))
+    assert err.messages() == ["invalid value: 1: a\nodd", "invalid value: 1: b\ntoo small"]
+
+
+def test_errors_sort_by_message_then_details_and_join_by_newlines() -> None:
+    err = FieldError.missing("z").also(
+        FieldError.invalid("x", "b", "zzz"), FieldError.disallowed("a"),
+        FieldError.invalid("x", "c", "aaa"))
+    assert str(err) == ("invalid value: x: c\naaa\n"
+                        "invalid value: x: b\nzzz\n"
+                        "missing field(s): z\n"
+                        "must not set the field(s): a")
+
+
+def test_merged_errors_compare_equal() -> None:
+    assert FieldError.missing("a", "b") == FieldError.missing("b").also(FieldError.missing("a"))
+
+
+def test_missing_one_of_is_knatives_got_neither() -> None:
+    assert str(FieldError.missing_one_of("uri", "ref")) == \
+        "expected exactly one, got neither: ref, uri"
+
+
+def test_immutable_shows_old_and_new() -> None:
+    err = FieldError.immutable("broker", "default", "other").via_field("spec")
+    assert str(err) == ('Immutable fields changed (-old +new): spec.broker\n'
+                        '-: "default"\n+: "other"')
+
+
+def test_immutable_of_mappings_lists_only_the_changed_keys() -> None:
+    err = FieldError.immutable("spec", {"a": 1, "b": 2}, {"a": 1, "b": 3, "c": "x"})
+    assert str(err) == ('Immutable fields changed (-old +new): spec\n'
+                        'b:\n\t-: 2\n\t+: 3\nc:\n\t-: null\n\t+: "x"')
 
 
 def test_split_and_join_round_trip() -> None:
@@ -103,8 +159,7 @@ def test_configmap_reader_bounds() -> None:
     assert len(r.errors) == 2
 
 
-def test_out_of_bounds_names_the_range_and_the_value() -> None:
+def test_out_of_bounds_is_knatives_expected_lo_v_hi() -> None:
     err = FieldError.out_of_bounds(1001, 0, 1000, "containerConcurrency").via_field(
         "spec.template.spec")
-    assert err.error() == ("spec.template.spec.containerConcurrency: must be between 0 and "
-                           "1000: got 1001")
+    assert err.error() == "expected 0 <= 1001 <= 1000: spec.template.spec.containerConcurrency"

@@ -85,19 +85,34 @@ def test_last_modifier_follows_spec_changes_only() -> None:
 
 def test_rejections_come_back_with_paths() -> None:
     msg = denied(validate_review(review(ksvc(containerConcurrency=1001)), H))
-    assert "spec.template.spec.containerConcurrency: must be between 0 and 1000" in msg
+    assert msg == "validation failed: expected 0 <= 1001 <= 1000: " \
+        "spec.template.spec.containerConcurrency"
     msg = denied(validate_review(review(ksvc(timeoutSeconds=601)), H))
-    assert "spec.template.spec.timeoutSeconds: must be between 0 and 600" in msg
+    assert "expected 0 <= 601 <= 600: spec.template.spec.timeoutSeconds" in msg
     bad = ksvc()
     bad["spec"]["traffic"] = [{"latestRevision": True, "percent": 50, "tag": "-x"}]
     msg = denied(validate_review(review(bad), H))
-    assert "spec.traffic: Traffic targets sum to 50, want 100" in msg
-    assert "spec.traffic[0].tag: invalid value: -x" in msg
+    assert "Traffic targets sum to 50, want 100: spec.traffic" in msg
+    assert "invalid value: -x: spec.traffic[0].tag\n" in msg
     bad = ksvc()
     bad["spec"]["template"]["metadata"] = {"annotations": {
         "autoscaling.knative.dev/min-scale": "3", "autoscaling.knative.dev/max-scale": "1"}}
     msg = denied(validate_review(review(bad), H))
     assert "spec.template.metadata.annotations[autoscaling.knative.dev/min-scale]" in msg
+
+
+def test_invalid_service_account_name_reads_as_knatives_conformance_wants() -> None:
+    """Knative's TestServiceAccountValidation (api/v1) checks this text is in the error:
+    the value, the path, and on the next line Kubernetes' IsDNS1123Subdomain messages."""
+    dns1123_subdomain = (
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+        "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+        "'example.com', regex used for validation is "
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+    want = "foo@bar.baz: spec.template.spec.serviceAccountName" + "\n" + dns1123_subdomain
+    msg = denied(validate_review(review(ksvc(serviceAccountName="foo@bar.baz")), H))
+    assert want in msg, msg
+    assert msg == "validation failed: invalid value: " + want
 
 
 def test_revision_spec_is_immutable_but_labels_and_status_are_not() -> None:
@@ -107,7 +122,8 @@ def test_revision_spec_is_immutable_but_labels_and_status_are_not() -> None:
     new = copy.deepcopy(rev)
     new["spec"]["containers"][0]["image"] = "other"
     msg = denied(validate_review(review(new, "UPDATE", rev), H))
-    assert "spec: immutable field changed" in msg
+    assert msg.startswith("validation failed: Immutable fields changed (-old +new): spec\n")
+    assert '\t+: [{"image": "other"}]' in msg
     new = copy.deepcopy(rev)
     new["metadata"]["labels"] = {"serving.knative.dev/routingState": "active"}
     new["status"] = {"actualReplicas": 1}
@@ -151,7 +167,7 @@ def test_internal_kinds_are_validated() -> None:
            "kind": "ServerlessService", "metadata": {"name": "r", "namespace": "ns"},
            "spec": {"mode": "Sometimes", "objectRef": {"apiVersion": "apps/v1",
                                                        "kind": "Deployment", "name": "d"}}}
-    assert "spec.mode: invalid value: Sometimes" in denied(validate_review(review(sks), H))
+    assert "invalid value: Sometimes: spec.mode" in denied(validate_review(review(sks), H))
 
 
 def test_creator_cannot_be_rewritten() -> None:
@@ -159,11 +175,13 @@ def test_creator_cannot_be_rewritten() -> None:
     new = copy.deepcopy(old)
     new["metadata"]["annotations"]["serving.knative.dev/creator"] = "mallory"
     msg = denied(validate_review(review(new, "UPDATE", old), H))
-    assert "metadata.annotations[serving.knative.dev/creator]: immutable field changed" in msg
+    assert msg == ("validation failed: Immutable fields changed (-old +new): "
+                   'metadata.annotations[serving.knative.dev/creator]\n-: "alice"\n+: "mallory"')
     new = copy.deepcopy(old)
     new["metadata"]["annotations"]["serving.knative.dev/lastModifier"] = "mallory"
     msg = denied(validate_review(review(new, "UPDATE", old), H))
-    assert "annotations[serving.knative.dev/lastModifier]: immutable field changed" in msg
+    assert "Immutable fields changed (-old +new): " \
+        "metadata.annotations[serving.knative.dev/lastModifier]\n" in msg
 
 
 def test_children_of_a_service_keep_their_owners_user_annotations() -> None:

@@ -4,7 +4,13 @@ Every validator reports errors relative to itself; its caller prefixes the path 
 `via_field`, `via_index` or `via_key`, so the user sees the full location:
 
     >>> FieldError.invalid("x", "cesql", "syntax error").via_index(1).via_field("spec", "filters")
-    FieldError('spec.filters[1].cesql: invalid value: x: syntax error')
+    FieldError('invalid value: x: spec.filters[1].cesql\nsyntax error')
+
+Rendering is Knative's, so users and tooling coming from Knative read the same text: each
+error is `<message>: <path>[, <path>...]`, its details (if any) on the next line; errors
+with the same message and details are merged into one with the union of their paths
+(sorted), and the errors are sorted by message, then details, and joined by newlines.
+An error with no path (the object itself) is just `<message>`.
 
 Errors are immutable values; `also` combines them. An empty FieldError is falsy, so
 validators can write `errs = FieldError.none()` then `errs = errs.also(...)`.
@@ -12,6 +18,7 @@ validators can write `errs = FieldError.none()` then `errs = errs.also(...)`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -112,13 +119,19 @@ class FieldError(ValueError):
         return cls("expected exactly one, got both", *fields)
 
     @classmethod
-    def immutable(cls, field: str, details: str = "") -> FieldError:
-        return cls("immutable field changed", field, details=details)
+    def missing_one_of(cls, *fields: str) -> FieldError:
+        """None of mutually exclusive fields, one of which is required, was set."""
+        return cls("expected exactly one, got neither", *fields)
+
+    @classmethod
+    def immutable(cls, field: str, old: object, new: object) -> FieldError:
+        """`field` changed from `old` to `new`; the details show what differs."""
+        return cls("Immutable fields changed (-old +new)", field,
+                   details=_short_diff(old, new))
 
     @classmethod
     def out_of_bounds(cls, value: object, lo: object, hi: object, field: str) -> FieldError:
-        """`field: must be between lo and hi: got value` (Knative's ErrOutOfBoundsValue)."""
-        return cls(f"must be between {lo} and {hi}", field, details=f"got {value}")
+        return cls(f"expected {lo} <= {value} <= {hi}", field)
 
     @classmethod
     def from_exception(cls, exc: Exception, field: str) -> FieldError:
@@ -172,13 +185,18 @@ class FieldError(ValueError):
         return sorted({join_path(p) for e in self._entries for p in e.paths})
 
     def messages(self) -> list[str]:
-        """One line per error: "path[, path]: message[: details]", sorted and de-duplicated."""
-        lines = set()
+        """One text per error, in Knative's layout and order (see the module docstring);
+        a text holds a newline when its error has details."""
+        merged: dict[tuple[str, str], set[str]] = {}
         for e in self._entries:
-            where = ", ".join(sorted(join_path(p) for p in e.paths))
-            text = f"{e.message}: {e.details}" if e.details else e.message
-            lines.add(f"{where}: {text}" if where else text)
-        return sorted(lines)
+            merged.setdefault((e.message, e.details), set()).update(
+                join_path(p) for p in e.paths)
+        out = []
+        for (message, details), paths in sorted(merged.items()):
+            where = ", ".join(sorted(p for p in paths if p))
+            text = f"{message}: {where}" if where else message
+            out.append(f"{text}\n{details}" if details else text)
+        return out
 
     def error(self) -> str:
         return "\n".join(self.messages())
@@ -194,3 +212,17 @@ class FieldError(ValueError):
 
     def __hash__(self) -> int:
         return hash(tuple(self.messages()))
+
+
+def _short_diff(old: object, new: object) -> str:
+    """The changed keys of two mappings, or the two values, one `-`/`+` pair each."""
+    def show(v: object) -> str:
+        return json.dumps(v, sort_keys=True, default=str)
+
+    if isinstance(old, dict) and isinstance(new, dict):
+        lines = []
+        for k in sorted(set(old) | set(new), key=str):
+            if old.get(k) != new.get(k):
+                lines.append(f"{k}:\n\t-: {show(old.get(k))}\n\t+: {show(new.get(k))}")
+        return "\n".join(lines)
+    return f"-: {show(old)}\n+: {show(new)}"

@@ -47,7 +47,8 @@ def validate_podautoscaler(raw: dict[str, Any], cfg: AutoscalerConfig | None = N
 def validate_podautoscaler_update(old: dict[str, Any], new: dict[str, Any],
                                   cfg: AutoscalerConfig | None = None) -> FieldError:
     errs = validate_podautoscaler(new, cfg)
-    if (old.get("spec") or {}).get("scaleTargetRef") != (new.get("spec") or {}).get(
-            "scaleTargetRef"):
-        errs = errs.also(FieldError.immutable("spec.scaleTargetRef"))
+    o = (old.get("spec") or {}).get("scaleTargetRef")
+    n = (new.get("spec") or {}).get("scaleTargetRef")
+    if o != n:
+        errs = errs.also(FieldError.immutable("spec.scaleTargetRef", o, n))
     return errs

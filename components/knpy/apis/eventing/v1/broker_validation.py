@@ -36,7 +36,8 @@ def validate_broker_update(old: dict[str, Any], new: dict[str, Any]) -> FieldErr
     if o.broker_class != n.broker_class:
         errs = errs.also(FieldError.immutable(
             "metadata.annotations[eventing.knative.dev/broker.class]",
-            f"{o.broker_class!r} -> {n.broker_class!r}"))
-    if (old.get("spec") or {}).get("config") != (new.get("spec") or {}).get("config"):
-        errs = errs.also(FieldError.immutable("spec.config"))
+            o.broker_class, n.broker_class))
+    oc, nc = (old.get("spec") or {}).get("config"), (new.get("spec") or {}).get("config")
+    if oc != nc:
+        errs = errs.also(FieldError.immutable("spec.config", oc, nc))
     return errs

@@ -92,5 +92,5 @@ def validate_trigger_update(old: dict[str, Any], new: dict[str, Any], *,
     errs = validate_trigger(new, filters=filters)
     ob, nb = Trigger(old).broker, Trigger(new).broker
     if ob != nb:
-        errs = errs.also(FieldError.immutable("spec.broker", f"{ob!r} -> {nb!r}"))
+        errs = errs.also(FieldError.immutable("spec.broker", ob, nb))
     return errs

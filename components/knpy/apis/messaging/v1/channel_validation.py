@@ -38,7 +38,7 @@ def validate_channel_update(old: dict[str, Any], new: dict[str, Any]) -> FieldEr
     o = (old.get("spec") or {}).get("channelTemplate")
     n = (new.get("spec") or {}).get("channelTemplate")
     if o is not None and o != n:
-        errs = errs.also(FieldError.immutable("spec.channelTemplate"))
+        errs = errs.also(FieldError.immutable("spec.channelTemplate", o, n))
     return errs
 
 

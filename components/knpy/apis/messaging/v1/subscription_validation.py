@@ -45,6 +45,7 @@ def validate_subscription(raw: dict[str, Any]) -> FieldError:
 
 def validate_subscription_update(old: dict[str, Any], new: dict[str, Any]) -> FieldError:
     errs = validate_subscription(new)
-    if (old.get("spec") or {}).get("channel") != (new.get("spec") or {}).get("channel"):
-        errs = errs.also(FieldError.immutable("spec.channel"))
+    o, n = (old.get("spec") or {}).get("channel"), (new.get("spec") or {}).get("channel")
+    if o != n:
+        errs = errs.also(FieldError.immutable("spec.channel", o, n))
     return errs

@@ -36,6 +36,7 @@ def validate_serverlessservice(raw: dict[str, Any]) -> FieldError:
 
 def validate_serverlessservice_update(old: dict[str, Any], new: dict[str, Any]) -> FieldError:
     errs = validate_serverlessservice(new)
-    if (old.get("spec") or {}).get("objectRef") != (new.get("spec") or {}).get("objectRef"):
-        errs = errs.also(FieldError.immutable("spec.objectRef"))
+    o, n = (old.get("spec") or {}).get("objectRef"), (new.get("spec") or {}).get("objectRef")
+    if o != n:
+        errs = errs.also(FieldError.immutable("spec.objectRef", o, n))
     return errs

@@ -25,5 +25,5 @@ def validate_creator_update(old: dict[str, Any], new: dict[str, Any]) -> FieldEr
     for key in keys:
         if get(old, key) is not None and get(old, key) != get(new, key):
             errs = errs.also(FieldError.immutable(f"metadata.annotations[{key}]",
-                                                  f"{get(old, key)!r} -> {get(new, key)!r}"))
+                                                  get(old, key), get(new, key)))
     return errs

@@ -39,8 +39,7 @@ def _validate_target(t: Any, default_configuration: bool) -> FieldError:
                 f"may not set configurationName {conf!r} when latestRevision is false",
                 "latestRevision"))
     elif not (default_configuration and latest is not False):
-        errs = errs.also(FieldError("expected exactly one, got neither", "revisionName",
-                                    "configurationName"))
+        errs = errs.also(FieldError.missing_one_of("revisionName", "configurationName"))
     pct = t.get("percent")
     if pct is not None and (not isinstance(pct, int) or isinstance(pct, bool)
                             or not 0 <= pct <= 100):

@@ -58,7 +58,7 @@ def validate_subject(subj: Any, namespace: str) -> FieldError:
     if name and sel is not None:
         errs = errs.also(FieldError.one_of("name", "selector"))
     elif not name and sel is None:
-        errs = errs.also(FieldError("expected exactly one, got neither", "name", "selector"))
+        errs = errs.also(FieldError.missing_one_of("name", "selector"))
     elif sel is not None:
         errs = errs.also(_validate_selector(sel).via_field("selector"))
     return errs
@@ -80,5 +80,5 @@ def validate_sinkbinding(raw: dict[str, Any], old: dict[str, Any] | None = None)
         n = spec.get("subject") or {}
         for f in ("apiVersion", "kind"):
             if isinstance(o, dict) and isinstance(n, dict) and o.get(f) != n.get(f):
-                errs = errs.also(FieldError.immutable(f"spec.subject.{f}"))
+                errs = errs.also(FieldError.immutable(f"spec.subject.{f}", o.get(f), n.get(f)))
     return errs
