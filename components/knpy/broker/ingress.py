@@ -8,9 +8,9 @@ confirmed the write.
 
 Channels are served by the same ingress, addressed by Host as Knative's are:
 `<service>.<namespace>[.svc[.<domain>]]`, any path, where `<service>` is the channel's
-Service as its contract entry names it (`<name>-kn-channel`, hashed when the name is long;
-that Service resolves to this ingress). A Host naming no channel but carrying
-`-kn-channel.` is a 404; the broker rules apply otherwise.
+Service as its contract entry names it (`<name>-kn-channel`, hashed when the name is long,
+always ending in `-kn-channel`; that Service resolves to this ingress). A Host carrying
+`-kn-channel.` that names no channel is a 404; the broker rules apply otherwise.
 
 HTTP is served by the proxy core (`knpy.runtime.proxy.app`): llhttp on asyncio Protocols,
 so the core's head-size limit, head timeout, idle timeout, in-order pipelining and
@@ -76,11 +76,11 @@ class Ingress:
             return 200, OPTIONS_HEADERS, ""
         if method != "POST":
             return 405, _NONE, f"method {method} not allowed"
-        channel = self.channel_key(host)
-        if channel is not None:
+        if host and CHANNEL_HOST_MARK in host:  # brokers' Hosts pay no more than this
+            channel = self.channel_key(host)
+            if channel is None:
+                return 404, _NONE, f"no channel at Host {host.decode('latin-1')}"
             return channel
-        if host and CHANNEL_HOST_MARK in host:
-            return 404, _NONE, f"no channel at Host {host.decode('latin-1')}"
         if path == "/":
             return 404, _NONE, "POST /<namespace>/<broker>"
         parts = path.split("/")

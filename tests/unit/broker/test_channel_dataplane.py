@@ -111,6 +111,8 @@ def test_a_channel_entry_without_a_service_gets_knatives_short_name() -> None:
                                               LONG_SERVICE]
     with pytest.raises(FieldError, match=r"channels\[0\]\.service"):
         eventing.loads(f"channels: [{{namespace: ns, name: ch, service: {LONG}-kn-channel}}]")
+    with pytest.raises(FieldError, match=r"channels\[0\]\.service"):  # Knative's keep it
+        eventing.loads("channels: [{namespace: ns, name: ch, service: ch-svc}]")
     with pytest.raises(FieldError, match=r"brokers\[0\]\.service"):
         eventing.loads("brokers: [{namespace: ns, name: b, service: b-kn-channel}]")
 

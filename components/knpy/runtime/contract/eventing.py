@@ -43,8 +43,8 @@ one store log per channel, one durable cursor per subscription, the same dispatc
 keys carry their kind (`channel/<ns>/<name>`, `subscription/<ns>/<name>`) so a channel and
 a broker (or a subscription and a trigger) of the same name never share a log or a cursor.
 A channel is addressed by Host `<service>.<namespace>[...]`; the controller writes the name
-of the Service it made (Knative's kmeta.ChildName, hashed when the channel's name is long);
-a hand-written entry without one gets `<name>-kn-channel`.
+of the Service it made (Knative's kmeta.ChildName, hashed when the channel's name is long,
+always ending in `-kn-channel`); a hand-written entry without one gets `<name>-kn-channel`.
 """
 
 from __future__ import annotations
@@ -278,10 +278,13 @@ def _name(obj: Mapping[str, Any], key: str) -> str:
     return v
 
 
-def _label(obj: Mapping[str, Any], key: str) -> str:
+def _service(obj: Mapping[str, Any], key: str) -> str:
+    """A channel's Service: Knative's (kmeta.ChildName keeps the suffix), which is what
+    lets the ingress tell a channel's Host from a broker's at a glance."""
     v = obj.get(key)
-    if not isinstance(v, str) or not _LABEL.match(v):
-        raise FieldError.invalid(v, key, "want a DNS label (63 characters at most)")
+    if not isinstance(v, str) or not _LABEL.match(v) or not v.endswith(CHANNEL_SERVICE_SUFFIX):
+        raise FieldError.invalid(v, key, f"want a DNS label (63 characters at most) ending "
+                                 f"in {CHANNEL_SERVICE_SUFFIX}")
     return v
 
 
@@ -384,7 +387,7 @@ def _broker(obj: Any, kind: str = BROKER) -> BrokerSpec:
         service = f"{name}{CHANNEL_SERVICE_SUFFIX}"
         if b.get("service") is not None:
             try:
-                service = _label(b, "service")
+                service = _service(b, "service")
             except FieldError as e:
                 errs = errs.also(e)
     for k in sorted(set(b) - {"namespace", "name", "delivery"}
