@@ -50,7 +50,7 @@ from knpy.runtime.k8s import (
     Resource,
     SkipKey,
 )
-from knpy.runtime.k8s.naming import suffixed_name
+from knpy.runtime.k8s.naming import child_name
 from knpy.runtime.k8s.resources import Obj
 
 __all__ = ["PODAUTOSCALERS", "SERVERLESSSERVICES", "ClusterScaler", "PodAutoscalerReconciler",
@@ -82,7 +82,7 @@ def private_service_name(pa_name: str, sks: Obj | None) -> str:
         name = ServerlessService(sks).status.private_service_name
         if name:
             return name
-    return suffixed_name(pa_name, "-private")  # the SKS reconciler's name for it
+    return child_name(pa_name, "-private")  # the SKS reconciler's name for it
 
 
 def sks_mode(rev: Revision) -> str:

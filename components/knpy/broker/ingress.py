@@ -7,8 +7,10 @@ unknown broker 404, stored 202, store unavailable 503. 202 is sent only after th
 confirmed the write.
 
 Channels are served by the same ingress, addressed by Host as Knative's are:
-`<name>-kn-channel.<namespace>[.svc[.<domain>]]` (the Service the controller creates for
-each channel resolves to this ingress), any path; the broker rules apply otherwise.
+`<service>.<namespace>[.svc[.<domain>]]`, any path, where `<service>` is the channel's
+Service as its contract entry names it (`<name>-kn-channel`, hashed when the name is long,
+always ending in `-kn-channel`; that Service resolves to this ingress). A Host carrying
+`-kn-channel.` that names no channel is a 404; the broker rules apply otherwise.
 
 HTTP is served by the proxy core (`knpy.runtime.proxy.app`): llhttp on asyncio Protocols,
 so the core's head-size limit, head timeout, idle timeout, in-order pipelining and
@@ -26,7 +28,7 @@ from knpy.broker import admission, record
 from knpy.broker.metrics import BrokerMetrics
 from knpy.broker.store import EventStore, EventTooLarge, StoreUnavailable
 from knpy.runtime import cloudevents as ce
-from knpy.runtime.contract.eventing import CHANNEL, EventingContract
+from knpy.runtime.contract.eventing import CHANNEL, CHANNEL_SERVICE_SUFFIX, EventingContract
 from knpy.runtime.proxy import ProxyOptions, http
 from knpy.runtime.proxy.app import AppServer, Request
 
@@ -36,8 +38,7 @@ OPTIONS_HEADERS = (("Allow", "POST, OPTIONS"), ("WebHook-Allowed-Origin", "*"),
                    ("WebHook-Allowed-Rate", "*"))
 Reply = tuple[int, tuple[tuple[str, str], ...], str]
 _NONE: tuple[tuple[str, str], ...] = ()
-CHANNEL_HOST_SUFFIX = b"-kn-channel."  # Knative's channel Service: <name>-kn-channel
-_SUFFIX = "-kn-channel"
+CHANNEL_HOST_MARK = f"{CHANNEL_SERVICE_SUFFIX}.".encode()  # in every channel's Host
 
 
 class Ingress:
@@ -49,11 +50,24 @@ class Ingress:
         self.store = store
         self.max_event_bytes = max_event_bytes
         self.brokers: frozenset[str] = frozenset()
+        self.channels: dict[bytes, str] = {}  # b"<service>.<ns>" -> the channel's key
         self.metrics = metrics or BrokerMetrics()
         self.tracer: Any = tracer  # a broker.oteltracer.BrokerTracer; None: tracing off
 
     def set_contract(self, contract: EventingContract) -> None:
         self.brokers = frozenset(b.key for b in contract.brokers)
+        self.channels = {f"{b.service}.{b.namespace}".encode(): b.key
+                         for b in contract.brokers if b.kind == CHANNEL}
+
+    def channel_key(self, host: bytes | None) -> str | None:
+        """The store key of the channel a Host `<service>.<ns>[...][:port]` addresses."""
+        if not host:
+            return None
+        dot = host.find(b".")
+        end = host.find(b".", dot + 1) if dot > 0 else -1
+        if end < 0:
+            end = host.find(b":")
+        return self.channels.get((host if end < 0 else host[:end]).lower())
 
     def precheck(self, method: str, path: str, host: bytes | None = None) -> Reply | str:
         """Everything decided by the request line and Host alone: a reply, or the store
@@ -62,8 +76,10 @@ class Ingress:
             return 200, OPTIONS_HEADERS, ""
         if method != "POST":
             return 405, _NONE, f"method {method} not allowed"
-        channel = channel_key(host)
-        if channel is not None:
+        if host and CHANNEL_HOST_MARK in host:  # brokers' Hosts pay no more than this
+            channel = self.channel_key(host)
+            if channel is None:
+                return 404, _NONE, f"no channel at Host {host.decode('latin-1')}"
             return channel
         if path == "/":
             return 404, _NONE, "POST /<namespace>/<broker>"
@@ -127,17 +143,6 @@ class Ingress:
             req.respond_raw(_ACCEPTED)
         else:
             _send(req, reply)
-
-
-def channel_key(host: bytes | None) -> str | None:
-    """`<name>-kn-channel.<ns>...[:port]` -> the channel's store key, else None."""
-    if not host or CHANNEL_HOST_SUFFIX not in host:
-        return None
-    first, _, rest = host.decode("latin-1").split(":", 1)[0].lower().partition(".")
-    ns = rest.split(".", 1)[0]
-    if not first.endswith(_SUFFIX) or len(first) == len(_SUFFIX) or not ns:
-        return None
-    return f"{CHANNEL}/{ns}/{first[:-len(_SUFFIX)]}"
 
 
 def _send(req: Request, reply: Reply) -> None:

@@ -41,10 +41,10 @@ async def world(kube_messaging: KubeAPI, client: Client, nats: Nats, logdir: Pat
 
 
 def subscription(ns: str, name: str, subscriber: dict, channel_kind: str = "Channel",
-                 **spec: object) -> dict:
+                 channel: str = "events", **spec: object) -> dict:
     return {"apiVersion": MSG, "kind": "Subscription",
             "metadata": {"name": name, "namespace": ns},
-            "spec": {"channel": {"apiVersion": MSG, "kind": channel_kind, "name": "events"},
+            "spec": {"channel": {"apiVersion": MSG, "kind": channel_kind, "name": channel},
                      "subscriber": subscriber, **spec}}
 
 
@@ -97,6 +97,34 @@ async def test_channel_with_two_subscriptions_both_get_every_event(
         return gone and [s["uid"] for s in c["spec"].get("subscribers") or []] == [
             subs["b"]["metadata"]["uid"]]
     await eventually(left, 30, "subscription a removed from the channel, then deleted")
+
+
+async def test_a_63_character_channel_gets_knatives_hashed_service_and_delivers(
+        world, client: Client, sink: Sink) -> None:
+    """rekt's channels have 63-character names: `<name>-kn-channel` is no DNS label, so
+    the Service is named as Knative's kmeta.ChildName names it, and the ingress finds the
+    channel by that Host."""
+    dp, ns = world
+    name = "c" * 63
+    service = "ccccccccccccccccccccbc1cbc032f9b2a1fa2ae54f8576beb7e-kn-channel"
+    await client.create(CHANNELS, {
+        "apiVersion": MSG, "kind": "Channel", "metadata": {"name": name, "namespace": ns},
+        "spec": {"channelTemplate": {"apiVersion": MSG, "kind": "InMemoryChannel"}}})
+    ch = await ready(client, CHANNELS, ns, name)
+    url = f"http://{service}.{ns}.svc.cluster.local"
+    assert ch["status"]["address"]["url"] == url
+    svc = await client.get(SERVICES, ns, service)
+    assert svc["metadata"]["ownerReferences"][0]["name"] == name
+    await client.create(SUBSCRIPTIONS, subscription(ns, "a", {"uri": sink.url("/a")},
+                                                    channel=name))
+    await ready(client, SUBSCRIPTIONS, ns, "a")
+    async with aiohttp.ClientSession() as http:
+        for i in range(3):
+            status, body = await post(http, dp.url + "/", {
+                **binary_headers(id_=f"e{i}"), "Host": url.removeprefix("http://")})
+            assert status == 202, body
+    got = await sink.wait_for("/a", 3)
+    assert sorted(r.headers["ce-id"] for r in got) == ["e0", "e1", "e2"]
 
 
 async def test_missing_subscriber_ref_names_it_and_recovers(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from knpy.apis.flows import v1 as flows
 from knpy.apis.messaging import v1
 from knpy.runtime.config import FieldError
 
@@ -135,5 +136,15 @@ def test_conditions_are_knatives() -> None:
     assert {x["type"] for x in imc.status.conditions.conditions} >= {
         "Ready", "DispatcherReady", "ServiceReady", "EndpointsReady", "Addressable",
         "ChannelServiceReady", "DeadLetterSinkResolved"}
-    assert v1.channel_host("ch", "ns", "cluster.local") == \
-        "ch-kn-channel.ns.svc.cluster.local"
+
+
+@pytest.mark.parametrize(("spec", "want"), [(None, "spec: missing field(s)"),
+                                            ([], "spec: invalid value: []: want an object")])
+def test_a_subscription_or_flow_without_an_object_spec_says_so(spec, want: str) -> None:
+    for validate, kind in ((v1.validate_subscription, "Subscription"),
+                           (flows.validate_sequence, "Sequence"),
+                           (flows.validate_parallel, "Parallel")):
+        raw = {"apiVersion": MSG, "kind": kind, "metadata": {"name": "x", "namespace": "ns"}}
+        if spec is not None:
+            raw["spec"] = spec
+        assert want in str(validate(raw)), kind

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from knpy.broker import admission, jetstream, record
 from knpy.broker.dispatcher import Dispatcher
-from knpy.broker.ingress import Ingress, channel_key
+from knpy.broker.ingress import Ingress
 from knpy.broker.settings import Settings
 from knpy.runtime import cloudevents as ce
 from knpy.runtime.config import FieldError
@@ -71,18 +71,50 @@ def test_store_names_keep_brokers_and_channels_apart() -> None:
     assert jetstream.consumer_name("ns/t") == "ns_t"
 
 
+LONG = "c" * 63  # rekt's channels: <name>-kn-channel would be 74 characters
+LONG_SERVICE = "ccccccccccccccccccccbc1cbc032f9b2a1fa2ae54f8576beb7e-kn-channel"
+CONTRACT = f"""
+channels:
+  - {{namespace: ns, name: ch}}
+  - {{namespace: other, name: my-ch, service: my-ch-kn-channel}}
+  - {{namespace: ns, name: {LONG}, service: {LONG_SERVICE}}}
+"""
+
+
 @pytest.mark.parametrize(("host", "key"), [
     (b"ch-kn-channel.ns.svc.cluster.local", CHANNEL_KEY),
     (b"ch-kn-channel.ns.svc.cluster.local:80", CHANNEL_KEY),
     (b"ch-kn-channel.ns", CHANNEL_KEY),
+    (b"ch-kn-channel.ns:8080", CHANNEL_KEY),
+    (b"CH-kn-channel.NS.svc", CHANNEL_KEY),
     (b"my-ch-kn-channel.other.svc", "channel/other/my-ch"),
+    (f"{LONG_SERVICE}.ns.svc.cluster.local".encode(), f"channel/ns/{LONG}"),
+    (f"{LONG}-kn-channel.ns.svc.cluster.local".encode(), None),  # not its Service
+    (b"ch-kn-channel.other", None),  # another namespace
     (b"-kn-channel.ns", None),
     (b"ch-kn-channel", None),
+    (b"ch-kn-channel:80", None),
     (b"broker-ingress.knpy-system.svc.cluster.local", None),
+    (b"", None),
     (None, None),
 ])
-def test_channel_key_from_host(host: bytes | None, key: str | None) -> None:
-    assert channel_key(host) == key
+def test_channel_found_by_the_service_its_contract_entry_names(
+        host: bytes | None, key: str | None) -> None:
+    i = Ingress(MemoryStore(), 65536)
+    i.set_contract(eventing.loads(CONTRACT))
+    assert i.channel_key(host) == key
+
+
+def test_a_channel_entry_without_a_service_gets_knatives_short_name() -> None:
+    c = eventing.loads(CONTRACT)
+    assert [b.service for b in c.brokers] == ["ch-kn-channel", "my-ch-kn-channel",
+                                              LONG_SERVICE]
+    with pytest.raises(FieldError, match=r"channels\[0\]\.service"):
+        eventing.loads(f"channels: [{{namespace: ns, name: ch, service: {LONG}-kn-channel}}]")
+    with pytest.raises(FieldError, match=r"channels\[0\]\.service"):  # Knative's keep it
+        eventing.loads("channels: [{namespace: ns, name: ch, service: ch-svc}]")
+    with pytest.raises(FieldError, match=r"brokers\[0\]\.service"):
+        eventing.loads("brokers: [{namespace: ns, name: b, service: b-kn-channel}]")
 
 
 async def test_ingress_routes_by_host_and_404s_unknown_channels() -> None:
@@ -94,9 +126,8 @@ async def test_ingress_routes_by_host_and_404s_unknown_channels() -> None:
     key = i.precheck("POST", "/", b"ch-kn-channel.ns.svc.cluster.local")
     assert key == CHANNEL_KEY
     assert (await i.accept(key, hdrs, b"x"))[0] == 202
-    other = i.precheck("POST", "/", b"nope-kn-channel.ns.svc.cluster.local")
-    status, _, text = await i.accept(other, hdrs, b"x")  # type: ignore[arg-type]
-    assert status == 404 and "channel ns/nope" in text
+    status, _, text = i.precheck("POST", "/", b"nope-kn-channel.ns.svc.cluster.local")
+    assert status == 404 and "nope-kn-channel.ns" in text
     assert i.precheck("POST", "/", b"broker-ingress")[0] == 404  # a broker ingress rule
     assert i.precheck("GET", "/", b"ch-kn-channel.ns")[0] == 405
 

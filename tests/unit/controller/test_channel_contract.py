@@ -32,7 +32,8 @@ def test_channel_and_its_subscribers_enter_the_contract() -> None:
         {"uid": "u3", "generation": 1},  # neither URI: the data plane would refuse it
     ])
     doc = make_contract([], [], CFG, [c])
-    assert doc["channels"] == [{"namespace": "ns", "name": "events", "delivery": {
+    assert doc["channels"] == [{"namespace": "ns", "name": "events",
+                                "service": "events-kn-channel", "delivery": {
         "retry": 2, "deadLetterSink": {"uri": "http://dls/"}}}]
     assert doc["subscriptions"] == [
         {"namespace": "ns", "name": "u1", "channel": "events",
@@ -63,3 +64,14 @@ def test_channel_service_points_at_the_ingress_host() -> None:
     assert svc["metadata"]["name"] == "events-kn-channel"
     assert svc["spec"]["externalName"] == "broker-ingress.knpy-system.svc.cluster.local"
     assert svc["metadata"]["ownerReferences"][0]["uid"] == "imc-uid"
+
+
+def test_a_63_character_channel_gets_knatives_hashed_service_in_the_contract() -> None:
+    name = "c" * 63  # rekt's channel names; <name>-kn-channel is no DNS label
+    service = "ccccccccccccccccccccbc1cbc032f9b2a1fa2ae54f8576beb7e-kn-channel"
+    svc = channel_service(imc(name), "broker-ingress.knpy-system.svc.cluster.local")
+    assert svc["metadata"]["name"] == service
+    doc = make_contract([], [], CFG, [imc(name)])
+    assert doc["channels"][0]["service"] == service
+    # the ingress finds the channel by that Service's Host
+    assert eventing.parse(doc).brokers[0].service == service

@@ -24,12 +24,17 @@ from knpy.apis.messaging.v1 import InMemoryChannel
 from knpy.runtime import eventfilter
 from knpy.runtime.config import FieldError
 from knpy.runtime.contract import eventing as contract_schema
-from knpy.runtime.contract.eventing import CONTRACT_KEY, GENERATION_ANNOTATION
+from knpy.runtime.contract.eventing import (
+    CHANNEL_SERVICE_SUFFIX,
+    CONTRACT_KEY,
+    GENERATION_ANNOTATION,
+)
 from knpy.runtime.k8s import CONFIGMAPS, ApiError, Client, Lister
+from knpy.runtime.k8s.naming import child_name
 
 __all__ = ["CONTRACT_KEY", "GENERATIONS_KEY", "ContractReconciler", "broker_entry",
-           "channel_entry", "contract_generation", "entry_generation", "make_contract",
-           "subscription_entries", "trigger_entry"]
+           "channel_entry", "channel_service_name", "contract_generation", "entry_generation",
+           "make_contract", "subscription_entries", "trigger_entry"]
 
 log = logging.getLogger("knpy.controller.contract")
 
@@ -71,6 +76,8 @@ def _log_entry(kind: str, raw: dict) -> dict[str, Any] | None:
         return None
     md = raw["metadata"]
     entry: dict[str, Any] = {"namespace": md.get("namespace", ""), "name": md["name"]}
+    if kind == "channels":
+        entry["service"] = channel_service_name(md["name"])
     d = _delivery((raw.get("spec") or {}).get("delivery"),
                   (raw.get("status") or {}).get("deadLetterSinkUri"))
     if d:
@@ -105,6 +112,12 @@ def trigger_entry(raw: dict, broker_keys: set[str]) -> dict[str, Any] | None:
                     t.namespace, t.name, bad[0].field, bad[0].message)
         return None
     return entry if _valid("triggers", entry) else None
+
+
+def channel_service_name(name: str) -> str:
+    """The channel's Service, Knative's name for it (kmeta.ChildName): its address's Host
+    is `<this>.<ns>.svc.<domain>`, and the ingress finds the channel by it."""
+    return child_name(name, CHANNEL_SERVICE_SUFFIX)
 
 
 def channel_entry(raw: dict) -> dict[str, Any] | None:

@@ -1,13 +1,15 @@
-"""InMemoryChannel reconciler: dead-letter sink, the `<name>-kn-channel` Service, data-plane
+"""InMemoryChannel reconciler: dead-letter sink, the `<name>-kn-channel` Service (its name
+hashed as Knative's kmeta.ChildName when the channel's name is long), data-plane
 readiness, address, and the ready state of each of its subscribers.
 
 knpy serves InMemoryChannels from the broker data plane (docs/channels.md): the contract
 gets a `channels` entry per channel and a `subscriptions` entry per spec.subscribers item.
 The Service is an ExternalName to the broker ingress (as Knative's IMC Service points at
 its dispatcher), so the address `http://<name>-kn-channel.<ns>.svc.<domain>` reaches the
-ingress with that Host, which is how the ingress picks the channel. Ready, like a Broker's,
-waits until every ingress and dispatcher pod serves the contract generation holding the
-channel (dataplane.py); each subscriber is reported ready once its entry is served.
+ingress with that Host; the channel's contract entry carries the Service name, which is
+how the ingress picks the channel. Ready, like a Broker's, waits until every ingress and
+dispatcher pod serves the contract generation holding the channel (dataplane.py); each
+subscriber is reported ready once its entry is served.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from collections.abc import Callable
 from typing import Any
 
 from knpy.apis.eventing.config import EventingConfig
-from knpy.apis.messaging.v1 import InMemoryChannel, channel_host
-from knpy.apis.messaging.v1.register import API_VERSION, CHANNEL_SERVICE_SUFFIX
-from knpy.controller.eventing.contract import channel_entry, subscription_entries
+from knpy.apis.messaging.v1 import InMemoryChannel
+from knpy.apis.messaging.v1.register import API_VERSION
+from knpy.controller.eventing.contract import (
+    channel_entry,
+    channel_service_name,
+    subscription_entries,
+)
 from knpy.controller.eventing.dataplane import DataPlane
 from knpy.controller.eventing.resolver import URIResolver, resolve_dead_letter_sink
 from knpy.controller.eventing.resources import IN_MEMORY_CHANNELS
@@ -32,7 +38,7 @@ def channel_service(imc: dict[str, Any], ingress_host: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {
-            "name": f"{md['name']}{CHANNEL_SERVICE_SUFFIX}", "namespace": md["namespace"],
+            "name": channel_service_name(md["name"]), "namespace": md["namespace"],
             "labels": {"messaging.knative.dev/role": "in-memory-channel",
                        "app.kubernetes.io/part-of": "knpy"},
             "ownerReferences": [{"apiVersion": API_VERSION, "kind": "InMemoryChannel",
@@ -84,7 +90,8 @@ class InMemoryChannelReconciler(Reconciler[InMemoryChannel]):
         else:
             st.mark_dispatcher_not_ready(served.reason, served.message)
 
-        st.set_address(f"http://{channel_host(c.name, c.namespace, cfg.cluster_domain)}")
+        host = f"{channel_service_name(c.name)}.{c.namespace}.svc.{cfg.cluster_domain}"
+        st.set_address(f"http://{host}")
         st.set_subscribers(self._subscribers(c))
 
     def _subscribers(self, c: InMemoryChannel) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from knpy.apis.messaging.v1 import (
     set_subscription_defaults,
 )
 from knpy.runtime.k8s import owner_reference
-from knpy.runtime.k8s.naming import suffixed_name
+from knpy.runtime.k8s.naming import child_name
 
 __all__ = ["ParallelChildren", "SequenceChildren", "parallel_children", "sequence_children",
            "unsupported_template"]
@@ -92,7 +92,7 @@ class SequenceChildren:
 def sequence_children(seq: Obj) -> SequenceChildren:
     name = seq["metadata"]["name"]
     steps = _list(seq, "steps")
-    channels = [_channel(seq, suffixed_name(name, f"-kn-sequence-{i}"))
+    channels = [_channel(seq, child_name(name, f"-kn-sequence-{i}"))
                 for i in range(len(steps))]
     subs = []
     for i, step in enumerate(steps):
@@ -122,15 +122,15 @@ class ParallelChildren:
 
 def parallel_children(par: Obj) -> ParallelChildren:
     name = par["metadata"]["name"]
-    ingress = _channel(par, suffixed_name(name, "-kn-parallel"))
+    ingress = _channel(par, child_name(name, "-kn-parallel"))
     out = ParallelChildren(ingress, [], [], [])
     for i, b in enumerate(_list(par, "branches")):
-        ch = _channel(par, suffixed_name(name, f"-kn-parallel-{i}"))
+        ch = _channel(par, child_name(name, f"-kn-parallel-{i}"))
         out.branch_channels.append(ch)
         out.filter_subscriptions.append(_subscription(
-            par, suffixed_name(name, f"-kn-parallel-filter-{i}"), ingress, b.get("filter"),
+            par, child_name(name, f"-kn-parallel-filter-{i}"), ingress, b.get("filter"),
             _to(ch)))
         out.subscriptions.append(_subscription(
-            par, suffixed_name(name, f"-kn-parallel-{i}"), ch, b.get("subscriber"),
+            par, child_name(name, f"-kn-parallel-{i}"), ch, b.get("subscriber"),
             b.get("reply") or (par.get("spec") or {}).get("reply"), b.get("delivery")))
     return out

@@ -1,7 +1,7 @@
 """What the Sequence and Parallel reconcilers share: refuse a channelTemplate knpy cannot
-serve; keep each child channel and Subscription as the flow wants it (create it, correct
-drift, refuse one another owner controls) and delete the children the flow no longer wants
-(steps or branches removed).
+serve; keep each child channel and Subscription as the flow wants it (runtime.k8s.children:
+create it, correct drift, refuse one another owner controls) and delete the children the
+flow no longer wants (steps or branches removed).
 
 A channel's spec.subscribers is written by its Subscriptions, so drift of a channel is
 judged on the rest of its spec. A Subscription's spec.channel is immutable: when it must
@@ -10,7 +10,6 @@ takes it out of its old channel)."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,21 +25,22 @@ from knpy.runtime.k8s import (
     Resource,
     is_controlled_by,
 )
+from knpy.runtime.k8s.children import NotControlled, sync_child
 
-__all__ = ["ChildNotOwned", "FlowReconciler"]
+__all__ = ["FlowReconciler"]
 
 Obj = dict[str, Any]
 T = TypeVar("T", bound=Sequence | Parallel)
 
 
-class ChildNotOwned(Exception):
-    def __init__(self, kind: str, name: str) -> None:
-        super().__init__(f"{kind} {name!r} exists and is not controlled by this flow")
-        self.kind = kind
+def _same_channel(have: Obj, want: Obj) -> bool:
+    """A channel's spec.subscribers is its Subscriptions' to write."""
+    spec = {k: v for k, v in (have.get("spec") or {}).items() if k != "subscribers"}
+    return spec == want["spec"]
 
 
-def _channel_spec(obj: Obj) -> Obj:
-    return {k: v for k, v in (obj.get("spec") or {}).items() if k != "subscribers"}
+def _same_spec(have: Obj, want: Obj) -> bool:
+    return have.get("spec") == want["spec"]
 
 
 class FlowReconciler(Reconciler[T]):
@@ -59,59 +59,28 @@ class FlowReconciler(Reconciler[T]):
             return
         try:
             await self.sync_children(flow)
-        except ChildNotOwned as exc:
+        except NotControlled as exc:
             st.mark_not_owned(exc.kind, str(exc))
 
     async def sync_children(self, flow: T) -> None:
         """Sync every child, prune the unwanted ones, propagate their status."""
         raise NotImplementedError
 
-    async def _create(self, res: Resource, lister: Lister, want: Obj) -> Obj | None:
-        try:
-            return await self.client.create(res, want)
-        except ApiError as exc:
-            if not exc.already_exists:
-                raise
-            md = want["metadata"]
-            return lister.get(md["namespace"], md["name"])  # the informer brings it
-
-    async def sync_channel(self, flow: Obj, want: Obj) -> Obj | None:
-        md = want["metadata"]
-        have = self.channels.get(md["namespace"], md["name"])
-        if have is None:
-            return await self._create(IN_MEMORY_CHANNELS, self.channels, want)
-        if not is_controlled_by(have, flow):
-            raise ChildNotOwned(want["kind"], md["name"])
-        if _channel_spec(have) == want["spec"]:
-            return have
-        new = copy.deepcopy(have)
-        new["spec"] = {**copy.deepcopy(want["spec"]),
-                       **({"subscribers": have["spec"]["subscribers"]}
-                          if "subscribers" in (have.get("spec") or {}) else {})}
-        new.pop("status", None)
-        await self.client.update(IN_MEMORY_CHANNELS, new)
-        return have
+    async def sync_channel(self, flow: Obj, want: Obj) -> Obj:
+        return await sync_child(self.client, IN_MEMORY_CHANNELS, self.channels, flow, want,
+                                same=_same_channel, kept_spec=("subscribers",))
 
     async def sync_subscription(self, flow: Obj, want: Obj) -> Obj | None:
         md = want["metadata"]
         have = self.subscriptions.get(md["namespace"], md["name"])
-        if have is None:
-            return await self._create(SUBSCRIPTIONS, self.subscriptions, want)
-        if not is_controlled_by(have, flow):
-            raise ChildNotOwned("Subscription", md["name"])
-        if have["metadata"].get("deletionTimestamp"):
-            return None  # re-created when it is gone (its delete event re-queues the flow)
-        spec = have.get("spec") or {}
-        if spec == want["spec"]:
-            return have
-        if spec.get("channel") != want["spec"]["channel"]:
-            await self._delete(SUBSCRIPTIONS, have)
-            return None
-        new = copy.deepcopy(have)
-        new["spec"] = copy.deepcopy(want["spec"])
-        new.pop("status", None)
-        await self.client.update(SUBSCRIPTIONS, new)
-        return have
+        if have is not None and is_controlled_by(have, flow):
+            if have["metadata"].get("deletionTimestamp"):
+                return None  # re-created when it is gone (its delete event re-queues the flow)
+            if (have.get("spec") or {}).get("channel") != want["spec"]["channel"]:
+                await self._delete(SUBSCRIPTIONS, have)  # spec.channel is immutable
+                return None
+        return await sync_child(self.client, SUBSCRIPTIONS, self.subscriptions, flow, want,
+                                same=_same_spec)
 
     async def _delete(self, res: Resource, obj: Obj) -> None:
         try:

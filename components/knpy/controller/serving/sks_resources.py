@@ -14,7 +14,7 @@ from typing import Any
 
 from knpy.apis.networking.v1alpha1 import ServerlessService
 from knpy.runtime.k8s import Resource, owner_reference
-from knpy.runtime.k8s.naming import suffixed_name
+from knpy.runtime.k8s.naming import child_name
 
 __all__ = ["ACTIVATOR_SERVICE", "ENDPOINTS", "PRIVATE", "PUBLIC", "SERVICE_TYPE_LABEL",
            "SERVING_PORT", "private_name", "private_service", "public_endpoints",
@@ -40,7 +40,7 @@ def serving_port_name(protocol: str) -> str:
 def private_name(sks_name: str) -> str:
     """`<sks>-private`, shortened with a hash when the SKS name is long (a Service name is
     a DNS label: 63 characters)."""
-    return suffixed_name(sks_name, "-private")
+    return child_name(sks_name, "-private")
 
 
 def _meta(sks: ServerlessService, name: str, service_type: str) -> Obj:

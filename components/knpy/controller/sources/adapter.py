@@ -52,7 +52,7 @@ def apiserver_deployment(s: ApiServerSource, sink: str, image: str,
            {"name": "NAME", "value": s.name}]
     return _with_hash({
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": child_name("apiserversource-", s.name), "namespace": s.namespace,
+        "metadata": {"name": child_name(f"apiserversource-{s.name}", ""), "namespace": s.namespace,
                      "labels": dict(labels), "ownerReferences": [owner_reference(s.raw)]},
         "spec": {"replicas": 1, "selector": {"matchLabels": dict(labels)},
                  "template": {"metadata": {"labels": dict(labels)}, "spec": {
@@ -68,7 +68,7 @@ def container_deployment(s: ContainerSource) -> dict[str, Any]:
     md["labels"] = {**(md.get("labels") or {}), **labels}
     return _with_hash({
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": child_name("", s.name + "-deployment"), "namespace": s.namespace,
+        "metadata": {"name": child_name(s.name, "-deployment"), "namespace": s.namespace,
                      "labels": dict(labels), "ownerReferences": [owner_reference(s.raw)]},
         "spec": {"replicas": 1, "selector": {"matchLabels": dict(labels)}, "template": tpl}})
 
@@ -82,7 +82,7 @@ def container_sinkbinding(s: ContainerSource, deployment_name: str) -> dict[str,
         spec["ceOverrides"] = copy.deepcopy(s.spec_raw["ceOverrides"])
     return _with_hash({
         "apiVersion": "sources.knative.dev/v1", "kind": "SinkBinding",
-        "metadata": {"name": child_name("", s.name + "-sinkbinding"), "namespace": s.namespace,
+        "metadata": {"name": child_name(s.name, "-sinkbinding"), "namespace": s.namespace,
                      "labels": {SOURCE_LABEL: "containersource", SOURCE_NAME_LABEL: s.name},
                      "ownerReferences": [owner_reference(s.raw)]},
         "spec": spec})

@@ -28,6 +28,7 @@ resolved to URIs. Parsing is pure and reports every problem as a field-pathed Fi
     channels:                                   # messaging.knative.dev InMemoryChannels
       - namespace: default
         name: events
+        service: events-kn-channel              # its Service: the Host it is addressed by
         delivery: {...}                         # optional; absent -> no retries
     subscriptions:                              # one per entry of a channel's spec.subscribers
       - namespace: default
@@ -41,6 +42,9 @@ A channel is served as a broker whose subscriptions are triggers that match ever
 one store log per channel, one durable cursor per subscription, the same dispatcher. Their
 keys carry their kind (`channel/<ns>/<name>`, `subscription/<ns>/<name>`) so a channel and
 a broker (or a subscription and a trigger) of the same name never share a log or a cursor.
+A channel is addressed by Host `<service>.<namespace>[...]`; the controller writes the name
+of the Service it made (Knative's kmeta.ChildName, hashed when the channel's name is long,
+always ending in `-kn-channel`); a hand-written entry without one gets `<name>-kn-channel`.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from knpy.runtime.config import FieldError, parse_iso8601_duration
 __all__ = [
     "BROKER",
     "CHANNEL",
+    "CHANNEL_SERVICE_SUFFIX",
     "CONTRACT_KEY",
     "DEFAULT_DELIVERY",
     "GENERATION_ANNOTATION",
@@ -86,6 +91,7 @@ BACKOFF_POLICIES = ("exponential", "linear")
 FORMATS = ("json", "binary")  # delivery.format: structured or binary content mode
 ORDERINGS = ("unordered", "partitionkey")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +117,7 @@ DEFAULT_DELIVERY = DeliverySpec(retry=10, backoff_policy="exponential", backoff_
 
 
 BROKER, CHANNEL = "broker", "channel"
+CHANNEL_SERVICE_SUFFIX = "-kn-channel"  # Knative's channel Service: <name>-kn-channel
 TRIGGER, SUBSCRIPTION = "trigger", "subscription"
 
 
@@ -128,6 +135,7 @@ class BrokerSpec:
     name: str
     delivery: DeliverySpec = DEFAULT_DELIVERY
     kind: str = BROKER
+    service: str = ""  # a channel's Service name (its Host's first label); brokers: ""
 
     @property
     def key(self) -> str:
@@ -270,6 +278,16 @@ def _name(obj: Mapping[str, Any], key: str) -> str:
     return v
 
 
+def _service(obj: Mapping[str, Any], key: str) -> str:
+    """A channel's Service: Knative's (kmeta.ChildName keeps the suffix), which is what
+    lets the ingress tell a channel's Host from a broker's at a glance."""
+    v = obj.get(key)
+    if not isinstance(v, str) or not _LABEL.match(v) or not v.endswith(CHANNEL_SERVICE_SUFFIX):
+        raise FieldError.invalid(v, key, f"want a DNS label (63 characters at most) ending "
+                                 f"in {CHANNEL_SERVICE_SUFFIX}")
+    return v
+
+
 def _uri(value: Any, fname: str, *, any_scheme: bool = False) -> str:
     """A resolved Destination: either a URI string or {uri: ...}. A subscriber may have any
     scheme (Knative keeps `bad://uri`: its deliveries fail and dead-letter)."""
@@ -364,11 +382,20 @@ def _broker(obj: Any, kind: str = BROKER) -> BrokerSpec:
             delivery = _delivery(b["delivery"])
         except FieldError as e:
             errs = errs.also(e.via_field("delivery"))
-    for k in sorted(set(b) - {"namespace", "name", "delivery"}):
+    service = ""
+    if kind == CHANNEL:
+        service = f"{name}{CHANNEL_SERVICE_SUFFIX}"
+        if b.get("service") is not None:
+            try:
+                service = _service(b, "service")
+            except FieldError as e:
+                errs = errs.also(e)
+    for k in sorted(set(b) - {"namespace", "name", "delivery"}
+                    - ({"service"} if kind == CHANNEL else set())):
         errs = errs.also(FieldError("unknown field", str(k)))
     if errs:
         raise errs
-    return BrokerSpec(ns, name, delivery, kind)
+    return BrokerSpec(ns, name, delivery, kind, service)
 
 
 def _delivery_of(obj: Mapping[str, Any]) -> tuple[DeliverySpec, FieldError]:

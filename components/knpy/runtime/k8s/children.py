@@ -1,7 +1,9 @@
 """Create-or-update of a child object, knative's reconcile_resources pattern: create if
-missing, refuse if owned by someone else, update when its spec hash drifted."""
+missing, refuse if owned by someone else, update when it drifted."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from knpy.runtime.k8s.client import Client
 from knpy.runtime.k8s.errors import ApiError, PermanentError
@@ -9,15 +11,31 @@ from knpy.runtime.k8s.informer import Lister
 from knpy.runtime.k8s.ownerrefs import is_controlled_by
 from knpy.runtime.k8s.resources import Obj, Resource
 
-__all__ = ["sync_child"]
+__all__ = ["NotControlled", "sync_child"]
+
+
+class NotControlled(PermanentError):
+    """The child exists and another owner controls it (left alone)."""
+
+    def __init__(self, res: Resource, child: Obj, owner: Obj) -> None:
+        md = child["metadata"]
+        super().__init__(f"{res.kind} {md['namespace']}/{md['name']} exists and is not "
+                         f"owned by {owner['kind']} {owner['metadata']['name']}")
+        self.kind = res.kind
 
 
 async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
-                     desired: Obj, *, hash_annotation: str, own_annotations: bool = False,
+                     desired: Obj, *, hash_annotation: str | None = None,
+                     same: Callable[[Obj, Obj], bool] | None = None,
+                     kept_spec: tuple[str, ...] = (), own_annotations: bool = False,
                      own_labels: bool = False) -> Obj:
-    """desired carries its hash in `hash_annotation` (each API group its own key, so a user
-    never sees a sources.* annotation on a Configuration); whatever the hash covers is
-    what a change to triggers an update.
+    """Drift is judged one of two ways. `hash_annotation`: desired carries its hash under
+    that key (each API group its own, so a user never sees a sources.* annotation on a
+    Configuration) and whatever the hash covers is what a change to triggers an update;
+    this does not fight the API server's defaulting. `same(have, desired)`: for children
+    built already defaulted (flows' channels and Subscriptions), the live object itself is
+    compared, so a child edited by hand is put back.
+    kept_spec: spec fields others write (a channel's subscribers), kept on update.
     own_annotations / own_labels: desired's annotations / labels replace the child's
     instead of being merged in (a PodAutoscaler's annotations are its Revision's, a
     Configuration's labels and annotations its Service's: one removed there goes from the
@@ -32,11 +50,8 @@ async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
                 raise
             have = await client.get(res, md["namespace"], md["name"])
     if not is_controlled_by(have, owner):
-        raise PermanentError(f"{res.kind} {md['namespace']}/{md['name']} exists and is not "
-                             f"owned by {owner['kind']} {owner['metadata']['name']}")
-    want_hash = md["annotations"][hash_annotation]
-    if ((have.get("metadata") or {}).get("annotations") or {}).get(
-            hash_annotation) == want_hash:
+        raise NotControlled(res, desired, owner)
+    if _in_sync(have, desired, hash_annotation, same):
         return have
     fresh = dict(have)
     # desired labels and annotations win, others' stay (e.g. a Service's new lastModifier
@@ -44,7 +59,20 @@ async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
     kept = {} if own_annotations else have["metadata"].get("annotations") or {}
     kept_labels = {} if own_labels else have["metadata"].get("labels") or {}
     fresh["metadata"] = {
-        **have["metadata"], "annotations": {**kept, **md["annotations"]},
+        **have["metadata"], "annotations": {**kept, **(md.get("annotations") or {})},
         "labels": {**kept_labels, **(md.get("labels") or {})}}
     fresh["spec"] = desired["spec"]
+    spec = have.get("spec") or {}
+    if any(k in spec for k in kept_spec):
+        fresh["spec"] = {**desired["spec"], **{k: spec[k] for k in kept_spec if k in spec}}
     return await client.update(res, fresh)
+
+
+def _in_sync(have: Obj, desired: Obj, hash_annotation: str | None,
+             same: Callable[[Obj, Obj], bool] | None) -> bool:
+    if same is not None:
+        return same(have, desired)
+    if hash_annotation is None:
+        raise TypeError("sync_child needs hash_annotation or same")
+    want = desired["metadata"]["annotations"][hash_annotation]
+    return ((have.get("metadata") or {}).get("annotations") or {}).get(hash_annotation) == want

@@ -10,6 +10,7 @@ from typing import Any
 
 from knpy.apis.duck.delivery import DeliverySpec
 from knpy.apis.duck.destination import Destination
+from knpy.apis.duck.spec import required_spec
 from knpy.apis.messaging.v1.channel_validation import validate_channel_template
 from knpy.runtime.config import FieldError
 
@@ -37,10 +38,9 @@ ItemCheck = Callable[[dict[str, Any], str, str], FieldError]
 
 def _validate(raw: dict[str, Any], items: str, what: str, check: ItemCheck) -> FieldError:
     """What both kinds share, and `check(item, namespace, path)` for each step/branch."""
-    spec = raw.get("spec")
-    if not isinstance(spec, dict):
-        return (FieldError.missing("spec") if spec is None else
-                FieldError.invalid(spec, "spec", "want an object"))
+    spec, bad = required_spec(raw)
+    if bad:
+        return bad
     ns = (raw.get("metadata") or {}).get("namespace", "")
     errs = FieldError.none()
     lst = spec.get(items)

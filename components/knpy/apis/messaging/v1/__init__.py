@@ -13,7 +13,7 @@ from knpy.apis.messaging.v1.channel_lifecycle import (
     CHANNEL_CONDITIONS,
     IN_MEMORY_CHANNEL_CONDITIONS,
 )
-from knpy.apis.messaging.v1.channel_types import Channel, InMemoryChannel, channel_host
+from knpy.apis.messaging.v1.channel_types import Channel, InMemoryChannel
 from knpy.apis.messaging.v1.channel_validation import (
     validate_channel,
     validate_channel_update,
@@ -37,7 +37,7 @@ __all__ = [
     "API_VERSION", "CHANNEL_CONDITIONS", "CHANNEL_DEFAULTS_CONFIG", "GROUP",
     "IN_MEMORY_CHANNEL_CONDITIONS", "IN_MEMORY_CHANNEL_KIND", "SUBSCRIPTION_CONDITIONS",
     "VERSION", "Channel", "ChannelDefaults", "InMemoryChannel", "Subscription",
-    "channel_host", "parse_channel_defaults", "set_channel_defaults",
+    "parse_channel_defaults", "set_channel_defaults",
     "set_in_memory_channel_defaults", "set_subscription_defaults", "validate_channel",
     "validate_channel_update", "validate_in_memory_channel", "validate_subscription",
     "validate_subscription_update",

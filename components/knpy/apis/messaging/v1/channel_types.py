@@ -6,14 +6,8 @@ from typing import Any
 
 from knpy.apis.messaging.v1.channel_lifecycle import ChannelStatus, InMemoryChannelStatus
 from knpy.apis.messaging.v1.channelable import Channelable
-from knpy.apis.messaging.v1.register import CHANNEL_SERVICE_SUFFIX
 
-__all__ = ["Channel", "InMemoryChannel", "channel_host"]
-
-
-def channel_host(name: str, namespace: str, cluster_domain: str) -> str:
-    """Knative's channel address host: <name>-kn-channel.<ns>.svc.<domain>."""
-    return f"{name}{CHANNEL_SERVICE_SUFFIX}.{namespace}.svc.{cluster_domain}"
+__all__ = ["Channel", "InMemoryChannel"]
 
 
 class Channel(Channelable):

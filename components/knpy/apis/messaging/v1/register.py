@@ -11,5 +11,3 @@ IN_MEMORY_CHANNEL_KIND = "InMemoryChannel"
 # Knative marks channels with the subscribable duck version they implement.
 SUBSCRIBABLE_ANNOTATION = "messaging.knative.dev/subscribable"
 SUBSCRIBABLE_VERSION = "v1"
-# The Service in front of a channel (Knative's): <name>-kn-channel.<ns>.svc.<domain>
-CHANNEL_SERVICE_SUFFIX = "-kn-channel"

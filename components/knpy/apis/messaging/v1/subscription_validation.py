@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from knpy.apis.duck.spec import required_spec
 from knpy.apis.messaging.v1.subscription_types import Subscription
 from knpy.runtime.config import FieldError
 
@@ -13,10 +14,9 @@ __all__ = ["validate_subscription", "validate_subscription_update"]
 
 
 def validate_subscription(raw: dict[str, Any]) -> FieldError:
-    spec = raw.get("spec")
-    if not isinstance(spec, dict):
-        return FieldError.missing("spec") if spec is None else \
-            FieldError.invalid(spec, "spec", "want an object")
+    spec, bad = required_spec(raw)
+    if bad:
+        return bad
     s = Subscription(raw)
     ns = s.namespace
     errs = FieldError.none()
