@@ -7,7 +7,7 @@
 #   hack/conformance.sh fetch              extract the release tags from the git dirs below
 #   hack/conformance.sh build              serving suites + test images, then eventing (rekt)
 #   hack/conformance.sh build-serving      only serving's suites and test images
-#   hack/conformance.sh build-eventing     only rekt, eventshub and the readiness image
+#   hack/conformance.sh build-eventing     only rekt, eventshub, heartbeats and the readiness image
 #   hack/conformance.sh import             import every built image into the running cluster
 #   hack/conformance.sh run-serving [RE]   api/v1 and runtime against the cluster (-test.run RE)
 #   hack/conformance.sh run-eventing [RE]  rekt against the cluster (-test.run RE)
@@ -243,6 +243,13 @@ cmd_build_eventing() {
      ./vendor/knative.dev/reconciler-test/cmd/eventshub) || die "conformance: building eventshub failed"
   image eventshub "$root"
 
+  # the SinkBinding/PingSource features run Eventing's own heartbeats sender as the subject
+  root="$IMAGES/root/heartbeats"
+  rm -rf "$root" && mkdir -p "$root/ko-app"
+  (cd "$EVENTING_SRC" && gorun build -trimpath -o "$root/ko-app/heartbeats" ./cmd/heartbeats) \
+    || die "conformance: building heartbeats failed"
+  image heartbeats "$root"
+
   root="$IMAGES/root/readiness-curl"
   rm -rf "$root" "$CONF/curl-src" && mkdir -p "$root/bin" "$root/usr/bin" "$CONF/curl-src"
   printf '%s' "$CURL_GO" >"$CONF/curl-src/main.go"
@@ -251,8 +258,8 @@ cmd_build_eventing() {
     || die "conformance: building the curl stand-in failed"
   cp /bin/busybox "$root/bin/busybox" && ln -s busybox "$root/bin/sh"
   image readiness-curl "$root" /bin/sh
-  printf 'knative.dev/reconciler-test/cmd/eventshub: %s/eventshub:%s\n' "$TEST_REPO" "$TEST_TAG" \
-    >"$CONF/eventing-images.yaml"
+  printf 'knative.dev/reconciler-test/cmd/eventshub: %s/eventshub:%s\nknative.dev/eventing/cmd/heartbeats: %s/heartbeats:%s\n' \
+    "$TEST_REPO" "$TEST_TAG" "$TEST_REPO" "$TEST_TAG" >"$CONF/eventing-images.yaml"
 }
 
 cmd_import() {
