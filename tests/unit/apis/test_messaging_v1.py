@@ -138,8 +138,8 @@ def test_conditions_are_knatives() -> None:
         "ChannelServiceReady", "DeadLetterSinkResolved"}
 
 
-@pytest.mark.parametrize(("spec", "want"), [(None, "spec: missing field(s)"),
-                                            ([], "spec: invalid value: []: want an object")])
+@pytest.mark.parametrize(("spec", "want"), [(None, "missing field(s): spec"),
+                                            ([], "invalid value: []: spec\nwant an object")])
 def test_a_subscription_or_flow_without_an_object_spec_says_so(spec, want: str) -> None:
     for validate, kind in ((v1.validate_subscription, "Subscription"),
                            (flows.validate_sequence, "Sequence"),
