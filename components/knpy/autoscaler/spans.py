@@ -54,12 +54,13 @@ def scale_reason(to: int, result: ScaleResult | None, poked: bool) -> str:
 async def traced_scale(tracer: Any, target: ScaleTarget, namespace: str, revision: str,
                        to: int, reason: str, parent: Any = None) -> None:
     """`target.set_scale(to)` inside an INTERNAL `scale` span (child of `parent`, a poke's
-    span, if given); a failure sets `error.type` to the exception's class."""
-    span = tracer.start("scale", {
-        NAMESPACE: namespace, REVISION: revision,
-        "knpy.autoscaler.replicas.from": target.desired,
-        "knpy.autoscaler.replicas.to": to, "knpy.autoscaler.reason": reason}, "internal",
-        parent)
+    span, if given); a failure sets `error.type` to the exception's class. `replicas.from`
+    is absent while the target has no scale yet (-1: a process target never scaled)."""
+    attrs: dict[str, Any] = {NAMESPACE: namespace, REVISION: revision,
+                             "knpy.autoscaler.replicas.to": to, "knpy.autoscaler.reason": reason}
+    if target.desired >= 0:
+        attrs["knpy.autoscaler.replicas.from"] = target.desired
+    span = tracer.start("scale", attrs, "internal", parent)
     try:
         await target.set_scale(to)
     except BaseException as exc:

@@ -47,14 +47,15 @@ def start_autoscaler(tmp_path: Path, logdir: Path) -> Iterator[Callable[..., Aut
     """Start `python -m knpy.autoscaler` with a standalone YAML file; stopped by PID."""
     stack: list[Any] = []
 
-    def start(doc: dict[str, Any], *extra: str) -> AutoscalerProc:
+    def start(doc: dict[str, Any], *extra: str,
+              env: dict[str, str] | None = None) -> AutoscalerProc:
         port = free_port()
         cfg = tmp_path / f"autoscaler-{port}.yaml"
         cfg.write_text(yaml.safe_dump(doc))
         log = logdir / f"autoscaler-{port}.log"
         cm = running(python_module("knpy.autoscaler", "--host", "127.0.0.1", "--port", str(port),
                                    "--config", str(cfg), *extra),
-                     port=port, log_path=log, ready_timeout=15)
+                     port=port, env=env, log_path=log, ready_timeout=15)
         proc = cm.__enter__()
         stack.append(cm)
         return AutoscalerProc(port, proc, log)

@@ -79,7 +79,7 @@ async def test_poke_span_is_the_requests_child_and_the_scale_span_the_pokes() ->
         assert scale.parent is not None and scale.parent.span_id == pk.context.span_id
         assert dict(scale.attributes) == {
             "k8s.namespace.name": "ns", "knative.revision.name": "rev",
-            "knpy.autoscaler.replicas.from": -1, "knpy.autoscaler.replicas.to": 2,
+            "knpy.autoscaler.replicas.to": 2,  # no "from": never scaled before
             "knpy.autoscaler.reason": "poke"}
         assert scale.status.status_code == StatusCode.UNSET
 
