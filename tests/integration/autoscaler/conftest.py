@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +17,16 @@ from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, running
 
 STATPOD = [sys.executable, "-m", "tests.integration.autoscaler.statpod"]
+
+# The standalone stack's tests (autoscaler + activator + process-target pods)
+STACK = [
+    pytest.mark.slow,
+    pytest.mark.skipif(importlib.util.find_spec("knpy.queue_proxy") is None
+                       or importlib.util.find_spec("knpy.activator") is None,
+                       reason="needs knpy.queue_proxy and knpy.activator"),
+]
+KEY = "default/hello"
+ROUTE = {"Knative-Serving-Namespace": "default", "Knative-Serving-Revision": "hello"}
 
 
 class AutoscalerProc:

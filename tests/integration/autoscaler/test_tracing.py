@@ -5,42 +5,34 @@ pod) -> the queue-proxy of that pod; spans collected by an OTLP/HTTP collector r
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
-import pytest
 
+from tests.integration.autoscaler.conftest import KEY, ROUTE, STACK, AutoscalerProc
 from tests.support import otlp
 from tests.support.otlp import Collector
 from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, running
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("knpy.queue_proxy") is None
-                       or importlib.util.find_spec("knpy.activator") is None,
-                       reason="needs knpy.queue_proxy and knpy.activator"),
-]
+pytestmark = STACK
 
-KEY = "default/hello"
-ROUTE = {"Knative-Serving-Namespace": "default", "Knative-Serving-Revision": "hello"}
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"
-
-
-@pytest.fixture
-async def collector() -> AsyncIterator[Collector]:
-    async with otlp.collector() as c:
-        yield c
+Start = Callable[..., AutoscalerProc]
 
 
 async def test_cold_start_trace_runs_activator_poke_scale(
-        start_autoscaler, collector: Collector, tmp_path: Path, logdir: Path) -> None:
-    spans = collector
+        start_autoscaler: Start, tmp_path: Path, logdir: Path) -> None:
+    async with otlp.collector() as spans:
+        await cold_start(start_autoscaler, spans, tmp_path, logdir)
+
+
+async def cold_start(start_autoscaler: Start, spans: Collector, tmp_path: Path,
+                     logdir: Path) -> None:
     # Rate 0: only the client's sampled trace is exported (ParentBased), so the scale
     # changes no request caused (none here) and the readiness probes add nothing.
     env = {"OBSERVABILITY_CONFIG": json.dumps({
