@@ -35,8 +35,10 @@ def start_poke(tracer: Any, msg: WireStatMessage) -> Any:
 
 
 def end_poke(tracer: Any, span: Any, want: int | None, reason: str, error: str = "") -> None:
-    """`want`: the replicas the poke's decision wants (None: it did not decide)."""
-    attrs: dict[str, Any] = {"knpy.autoscaler.decision": reason}
+    """`want` and `reason`: what the poke's decision wants and why (None, "": it failed)."""
+    attrs: dict[str, Any] = {}
+    if reason:
+        attrs["knpy.autoscaler.decision"] = reason
     if want is not None:
         attrs["knpy.autoscaler.replicas.desired"] = want
     tracer.end(span, attrs, error)

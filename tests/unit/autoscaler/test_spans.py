@@ -135,6 +135,7 @@ async def test_a_failed_scale_write_is_an_error_span() -> None:
         for sp in (scale, pk):
             assert sp.status.status_code == StatusCode.ERROR
             assert sp.attributes["error.type"] == "ConnectionError"
+        assert "knpy.autoscaler.decision" not in pk.attributes  # it never decided
 
 
 def test_scale_reasons() -> None:
