@@ -97,6 +97,7 @@ class Revision:
             "stableAverage": stable,
             "panicAverage": panic,
             "readyPods": len(ready),
+            "notReadyPods": self.target.not_ready_count(),
             "pods": [{"name": p.name, "address": p.address, "metricsUrl": p.metrics_url}
                      for p in ready],
             "mode": (out.mode if out else Mode.SERVE).value,
