@@ -14,12 +14,15 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from knpy.autoscaler.decider import ScaleResult
+from knpy.autoscaler.deploymenttarget import DeploymentScaleTarget
 from knpy.autoscaler.multiscaler import Multiscaler, Revision
+from knpy.autoscaler.scaletarget import ScaleTarget
 from knpy.autoscaler.spans import scale_reason
 from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage
 from knpy.runtime.observability.otelops import OperationTracer
 from knpy.runtime.observability.tracing import TracingSettings
+from tests.unit.autoscaler.test_deploymenttarget import ScaleAPI
 from tests.unit.autoscaler.test_multiscaler import CONFIG, SPEC, Clock, RecordingTarget
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -35,7 +38,7 @@ class Traced:
 
 
 @asynccontextmanager
-async def traced(target: RecordingTarget) -> AsyncIterator[Traced]:
+async def traced(target: ScaleTarget) -> AsyncIterator[Traced]:
     """A multiscaler with a tracer exporting to memory, SPEC registered on `target`."""
     exporter = InMemorySpanExporter()
     clock = Clock()
@@ -118,6 +121,24 @@ async def test_no_span_while_nothing_changes_then_one_per_change() -> None:
                  s.attributes["knpy.autoscaler.replicas.to"],
                  s.attributes["knpy.autoscaler.reason"]) for s in spans] == [
             (2, 1, "stable"), (1, 0, "scale-to-zero")]
+
+
+async def test_the_scale_subresource_patch_of_a_deployment_is_the_scale_span() -> None:
+    api = ScaleAPI(replicas=0)
+    target = DeploymentScaleTarget(api, "ns", "rev-deployment")
+    assert await target.load()  # at zero, as the Deployment says
+    async with traced(target) as tr:
+        tr.ms.record_activator_stats(poke(3.0, f"00-{TRACE_ID}-{ACTIVATOR_SPAN}-01"))
+        assert tr.rev.poke is not None
+        await tr.rev.poke
+        assert api.patches == [("deployments", "ns", "rev-deployment",
+                                {"spec": {"replicas": 3}}, "scale")]
+        scale, pk = tr.exporter.get_finished_spans()
+        assert scale.parent is not None and scale.parent.span_id == pk.context.span_id
+        assert f"{scale.context.trace_id:032x}" == TRACE_ID
+        assert (scale.attributes["knpy.autoscaler.replicas.from"],
+                scale.attributes["knpy.autoscaler.replicas.to"],
+                scale.attributes["knpy.autoscaler.reason"]) == (0, 3, "poke")
 
 
 class FailingTarget(RecordingTarget):
