@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -32,10 +33,11 @@ class OperationTracer:
               parent: Mapping[str, str] | Span | None = None) -> Span:
         """A span; `parent`: the caller's W3C headers (traceparent, tracestate), or a span
         of this process, if any."""
+        ctx: Context | None = None
         if isinstance(parent, Span):
             ctx = trace.set_span_in_context(parent)
-        else:
-            ctx = _PROPAGATOR.extract(dict(parent)) if parent else None
+        elif parent:
+            ctx = _PROPAGATOR.extract(dict(parent))
         return self.tracer.start_span(name, context=ctx, kind=_KINDS[kind],
                                       attributes=dict(attributes))
 
