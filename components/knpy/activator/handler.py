@@ -72,7 +72,7 @@ class ActivatorHandler:
         rt = self._revision(ex)
         if rt is None:
             return
-        self.reporter.request_in(rt, ex.t0)
+        self.reporter.request_in(rt, ex.t0, ex)
         ex.on_done = self._done
         pick = rt.try_reserve()
         if pick is None:

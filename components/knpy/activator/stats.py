@@ -5,7 +5,9 @@ Knative's activator ConcurrencyReporter, over the shared RequestStats hot path:
 - every request the activator handles is counted for its revision (request_in/out);
 - the first request of a revision that had no entry is reported AT ONCE, as a Stat with
   concurrency 1 and one request: the revision may be at zero, and this "poke" makes the
-  autoscaler decide now instead of at its next tick;
+  autoscaler decide now instead of at its next tick. The poke carries that request's
+  `traceparent`/`tracestate` as forwarded (with tracing on, the activator's span), so the
+  autoscaler's poke and scale spans join the request's trace;
 - once a second every active revision's Stat (time-weighted average concurrency, request
   count per second, pod_name = this activator) is sent as one WireStatMessages frame; a
   revision with nothing in flight and no requests in that second is then dropped, so its
@@ -24,6 +26,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 import aiohttp
 
@@ -37,6 +40,12 @@ log = logging.getLogger("knpy.activator.stats")
 REPORT_PERIOD = 1.0
 
 
+class Headers(Protocol):
+    """What the poke reads of the request behind it (a proxy-core `Exchange`)."""
+
+    def header(self, name: bytes) -> bytes | None: ...
+
+
 class ConcurrencyReporter:
     """Counts requests per revision and produces the frames the autoscaler reads."""
 
@@ -47,13 +56,14 @@ class ConcurrencyReporter:
         self.clock = clock
         self.active: dict[str, RevisionThrottler] = {}
 
-    def request_in(self, rt: RevisionThrottler, now: float) -> None:
+    def request_in(self, rt: RevisionThrottler, now: float, req: Headers | None = None) -> None:
+        """Count a request; `req`'s trace context goes with a poke (read only then)."""
         st = rt.stats
         if st is None:
             st = rt.stats = RequestStats(now)
             rt.stats_poked = True
             self.active[rt.key] = rt
-            self.send(self._frame([(rt, 1.0, 1.0)]))
+            self.send(self._frame([(rt, 1.0, 1.0)], req))
         st.request_in(now, False)
 
     def request_out(self, rt: RevisionThrottler, now: float) -> None:
@@ -83,7 +93,8 @@ class ConcurrencyReporter:
     def forget(self, rt: RevisionThrottler) -> None:
         self.active.pop(rt.key, None)
 
-    def _frame(self, rows: list[tuple[RevisionThrottler, float, float]]) -> bytes:
+    def _frame(self, rows: list[tuple[RevisionThrottler, float, float]],
+               req: Headers | None = None) -> bytes:
         ts = int(time.time())
         msgs = []
         for rt, avg, count in rows:
@@ -91,6 +102,13 @@ class ConcurrencyReporter:
             msgs.append(WireStatMessage(ns, name, Stat(
                 pod_name=self.pod_name, average_concurrent_requests=avg,
                 request_count=count, timestamp=ts)))
+        if req is not None:
+            parent = req.header(b"traceparent")
+            if parent is not None:
+                msgs[0].traceparent = parent.decode("latin-1")
+                state = req.header(b"tracestate")
+                if state is not None:
+                    msgs[0].tracestate = state.decode("latin-1")
         return encode_wire_stats(msgs)
 
     async def run(self) -> None:

@@ -85,6 +85,7 @@ class DeploymentScaleTarget:
         self.metrics_port = metrics_port
         self._desired = -1
         self._pods: list[Pod] = []
+        self._not_ready = 0
 
     @property
     def desired(self) -> int:
@@ -93,10 +94,15 @@ class DeploymentScaleTarget:
     def ready_pods(self) -> Sequence[Pod]:
         return self._pods
 
+    def not_ready_count(self) -> int:
+        return self._not_ready
+
     def set_endpoints(self, ep: Obj | None) -> bool:
         """New private Endpoints (None: gone); True when the ready pods changed."""
         pods = pods_from_endpoints(ep, metrics_host=self.metrics_host,
                                    metrics_port=self.metrics_port)
+        self._not_ready = sum(len(s.get("notReadyAddresses") or [])
+                              for s in (ep or {}).get("subsets") or [])
         changed = pods != self._pods
         self._pods = pods
         return changed

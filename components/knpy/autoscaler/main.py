@@ -8,6 +8,10 @@ SIGHUP re-reads the file and applies it live (a bad file is logged and ignored).
 Cluster mode (`--cluster`, or `--kubeconfig FILE`; in-cluster config when no kubeconfig):
 PodAutoscalers are the revisions, Deployments the scale targets, config-autoscaler in
 --system-namespace the config (see cluster.py); one replica leads by a Lease.
+
+Tracing (off by default) is configured like every component's (OBSERVABILITY_CONFIG,
+OTEL_*): a span per activator poke and per scale change written (spans.py), and in
+cluster mode one per reconcile.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from knpy.autoscaler.registration import Registration, parse_registration
 from knpy.autoscaler.server import EndpointsPublisher, make_server
 from knpy.runtime.config import FieldError, parse_unique_list
 from knpy.runtime.k8s import EventRecorder, LeaderElector, connect
+from knpy.runtime.k8s import tracing as k8s_tracing
+from knpy.runtime.observability import tracing
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
 
@@ -150,13 +156,14 @@ async def reload(path: Path, ms: Multiscaler, publisher: EndpointsPublisher,
 
 
 async def serve(args: argparse.Namespace, config: AutoscalerConfig,
-                regs: list[Registration], stop: asyncio.Event) -> None:
+                regs: list[Registration], stop: asyncio.Event, tracer: Any = None) -> None:
     hup = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, hup.set)
     async with aiohttp.ClientSession() as session:
         ms = Multiscaler(config, session, tick_interval=args.tick_interval,
                          scrape_interval=args.scrape_interval)
+        ms.tracer = tracer
         publisher = EndpointsPublisher(ms, args.endpoints_file)
         ms.on_change = publisher.poke
         server = make_server(ms, publisher, allow_process_targets=args.allow_api_process_targets,
@@ -192,7 +199,8 @@ async def _until_done(tasks: list[asyncio.Task[None]]) -> None:
         await asyncio.Event().wait()
 
 
-async def serve_cluster(args: argparse.Namespace, stop: asyncio.Event) -> None:
+async def serve_cluster(args: argparse.Namespace, stop: asyncio.Event,
+                        tracer: Any = None) -> None:
     """Cluster mode: informers at once, deciding and writing only while leading."""
     client = await connect(args.kubeconfig, user_agent="knpy-autoscaler/0.1")
     elector: LeaderElector | None = None
@@ -200,6 +208,7 @@ async def serve_cluster(args: argparse.Namespace, stop: asyncio.Event) -> None:
         async with aiohttp.ClientSession() as session:
             ms = Multiscaler(AutoscalerConfig(), session, tick_interval=args.tick_interval,
                              scrape_interval=args.scrape_interval)
+            ms.tracer = tracer
             cs = ClusterScaler(client, ms, EventRecorder(client, "knpy-autoscaler"),
                                system_namespace=args.system_namespace,
                                metrics_host=args.metrics_host)
@@ -248,8 +257,18 @@ async def amain(argv: list[str], stop: asyncio.Event) -> int:
         except OSError as exc:
             print(f"autoscaler: cannot read --config: {exc}", file=sys.stderr)
             return 2
-    if args.cluster:
-        await serve_cluster(args, stop)
-    else:
-        await serve(args, config, regs, stop)
+    try:
+        trace_settings = tracing.settings_from_env(os.environ, "autoscaler")
+    except tracing.TracingConfigError as exc:
+        print(f"autoscaler: invalid tracing configuration: {exc}", file=sys.stderr)
+        return 2
+    tracer = tracing.operation_tracer(trace_settings, "knpy.autoscaler")
+    try:
+        if args.cluster:
+            k8s_tracing.install(tracer)  # and one span per PodAutoscaler reconcile
+            await serve_cluster(args, stop, tracer)
+        else:
+            await serve(args, config, regs, stop, tracer)
+    finally:
+        tracing.shutdown(tracer)
     return 0

@@ -5,6 +5,10 @@ the scale target. Its loops are the only I/O: scraping pods, probing the activat
 calling the scale target. Activator stats arrive through `record_activator_stats`; one that
 shows demand for a revision scaled to zero triggers a decision at once (Knative's "poke"),
 which is what makes scale-from-zero fast.
+
+With a tracer (`tracer`, an `otelops.OperationTracer`; None when tracing is off) a poke
+and each scale change written get a span (spans.py); with none, a decision checks nothing
+more than before, and only when it writes a change.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from knpy.apis.autoscaling.config import AutoscalerConfig
+from knpy.autoscaler import spans
 from knpy.autoscaler.collector import Collection
 from knpy.autoscaler.decider import TICK_INTERVAL, Decider, ScaleResult
 from knpy.autoscaler.lifecycle import Activation, Lifecycle, Mode, Outcome
@@ -92,6 +97,7 @@ class Revision:
             "stableAverage": stable,
             "panicAverage": panic,
             "readyPods": len(ready),
+            "notReadyPods": self.target.not_ready_count(),
             "pods": [{"name": p.name, "address": p.address, "metricsUrl": p.metrics_url}
                      for p in ready],
             "mode": (out.mode if out else Mode.SERVE).value,
@@ -128,6 +134,7 @@ class Multiscaler:
         # Whether requests for a revision reach the activator (before its last pod goes);
         # default: probe spec.activator_probe_url. Cluster mode reads the SKS instead.
         self.activator_check: Callable[[Revision], Awaitable[bool]] = self._probe_activator
+        self.tracer: Any = None  # an otelops.OperationTracer; None: tracing off
 
     # ---------------------------------------------------------------- registry
     async def register(self, spec: RevisionSpec, target: ScaleTarget) -> Revision:
@@ -189,7 +196,7 @@ class Multiscaler:
             idle = rev.result is None or rev.result.desired == 0 or rev.target.desired == 0
             if idle and msg.stat.average_concurrent_requests > 0 and (
                     rev.poke is None or rev.poke.done()):
-                rev.poke = asyncio.create_task(self.decide(rev), name=f"poke-{msg.key}")
+                rev.poke = asyncio.create_task(self._poke(rev, msg), name=f"poke-{msg.key}")
 
     async def scrape(self, rev: Revision) -> None:
         urls = [p.metrics_url for p in rev.target.ready_pods() if p.metrics_url]
@@ -216,8 +223,23 @@ class Multiscaler:
             return False
 
     # ---------------------------------------------------------------- decisions
-    async def decide(self, rev: Revision) -> Outcome:
-        """One decision for one revision, applied to its scale target."""
+    async def _poke(self, rev: Revision, msg: WireStatMessage) -> Outcome:
+        """The decision a poke asks for, in a span child of the poking request's."""
+        tracer = self.tracer
+        if tracer is None:
+            return await self.decide(rev)
+        span = spans.start_poke(tracer, msg)
+        try:
+            out = await self.decide(rev, span)
+        except BaseException as exc:
+            spans.end_poke(tracer, span, None, "", type(exc).__qualname__)
+            raise
+        spans.end_poke(tracer, span, out.want, out.reason)
+        return out
+
+    async def decide(self, rev: Revision, poke: Any = None) -> Outcome:
+        """One decision for one revision, applied to its scale target. `poke`: the span of
+        the poke that asked for it (tracing on), the parent of a scale change's span."""
         async with rev.lock:
             now = self._clock()
             ready = len(rev.target.ready_pods())
@@ -235,7 +257,12 @@ class Multiscaler:
                 log.info("scaling %s from %d to %d (%s; stable=%s panic=%s ready=%d)",
                          rev.spec.key, rev.target.desired, out.apply, out.reason,
                          *(rev.observed or (None, None)), ready)
-                await rev.target.set_scale(out.apply)
+                if self.tracer is None:
+                    await rev.target.set_scale(out.apply)
+                else:
+                    await spans.traced_scale(
+                        self.tracer, rev.target, rev.spec.namespace, rev.spec.name, out.apply,
+                        spans.scale_reason(out.apply, rev.result, poke is not None), poke)
             self.on_change()
             self.on_decision(rev)
             return out

@@ -150,6 +150,9 @@ class ProcessScaleTarget:
         return [self._describe(p) for p in self._pods if p.ready and not p.stopping
                 and all(proc.returncode is None for proc in p.procs)]
 
+    def not_ready_count(self) -> int:
+        return sum(1 for p in self._pods if not p.stopping) - len(self.ready_pods())
+
     def pids(self) -> list[int]:
         """Every process this target still runs (tests check cleanup with these)."""
         return [proc.pid for p in self._pods for proc in p.procs if proc.returncode is None]

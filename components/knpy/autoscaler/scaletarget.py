@@ -2,9 +2,10 @@
 
 The autoscaler only needs three things from whatever runs a revision's pods: set the
 desired replica count, list the ready pods (they are the scrape targets), and say how many
-pods are ready. `ProcessScaleTarget` (processtarget.py) runs pods as local processes;
-`StaticScaleTarget` scrapes a fixed set of pods and only records the decision. The
-control-plane plugs a Deployment-backed target in through the same protocol.
+more are started but not ready (a metric). `ProcessScaleTarget` (processtarget.py) runs
+pods as local processes; `StaticScaleTarget` scrapes a fixed set of pods and only records
+the decision. The control-plane plugs a Deployment-backed target in through the same
+protocol.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class ScaleTarget(Protocol):
         """Pods ready to serve, in a stable order."""
         ...
 
+    def not_ready_count(self) -> int:
+        """Pods started (not terminating) but not ready yet."""
+        ...
+
     async def set_scale(self, replicas: int) -> None:
         """Ask for `replicas` pods; returns once the request is recorded, not when met."""
         ...
@@ -59,6 +64,9 @@ class StaticScaleTarget:
 
     def ready_pods(self) -> Sequence[Pod]:
         return self._pods
+
+    def not_ready_count(self) -> int:
+        return 0  # every pod listed is taken as ready
 
     def set_pods(self, pods: Sequence[Pod]) -> None:
         """Replace the pod list (e.g. the controller re-registers with new endpoints)."""

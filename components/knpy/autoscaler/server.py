@@ -103,6 +103,8 @@ _GAUGES = (
     ("autoscaler_requested_pods", "Number of pods requested from the scale target",
      "appliedScale"),
     ("autoscaler_actual_pods", "Number of ready pods (Knative's name)", "readyPods"),
+    ("autoscaler_ready_pods", "Number of ready pods", "readyPods"),
+    ("autoscaler_not_ready_pods", "Number of pods started but not ready", "notReadyPods"),
     ("autoscaler_excess_burst_capacity", "Excess burst capacity over the panic window",
      "excessBurstCapacity"),
     ("autoscaler_panic_mode", "1 while the revision is in panic mode", "panicMode"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +17,16 @@ from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, running
 
 STATPOD = [sys.executable, "-m", "tests.integration.autoscaler.statpod"]
+
+# The standalone stack's tests (autoscaler + activator + process-target pods)
+STACK = [
+    pytest.mark.slow,
+    pytest.mark.skipif(importlib.util.find_spec("knpy.queue_proxy") is None
+                       or importlib.util.find_spec("knpy.activator") is None,
+                       reason="needs knpy.queue_proxy and knpy.activator"),
+]
+KEY = "default/hello"
+ROUTE = {"Knative-Serving-Namespace": "default", "Knative-Serving-Revision": "hello"}
 
 
 class AutoscalerProc:
@@ -47,14 +58,15 @@ def start_autoscaler(tmp_path: Path, logdir: Path) -> Iterator[Callable[..., Aut
     """Start `python -m knpy.autoscaler` with a standalone YAML file; stopped by PID."""
     stack: list[Any] = []
 
-    def start(doc: dict[str, Any], *extra: str) -> AutoscalerProc:
+    def start(doc: dict[str, Any], *extra: str,
+              env: dict[str, str] | None = None) -> AutoscalerProc:
         port = free_port()
         cfg = tmp_path / f"autoscaler-{port}.yaml"
         cfg.write_text(yaml.safe_dump(doc))
         log = logdir / f"autoscaler-{port}.log"
         cm = running(python_module("knpy.autoscaler", "--host", "127.0.0.1", "--port", str(port),
                                    "--config", str(cfg), *extra),
-                     port=port, log_path=log, ready_timeout=15)
+                     port=port, env=env, log_path=log, ready_timeout=15)
         proc = cm.__enter__()
         stack.append(cm)
         return AutoscalerProc(port, proc, log)

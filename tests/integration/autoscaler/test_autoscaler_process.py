@@ -42,6 +42,7 @@ async def test_scrapes_real_pods_and_exposes_the_decision(start_autoscaler, stat
         samples = await scrape(s, f"{a.base}/metrics")
         rev = {"namespace_name": "ns", "revision_name": "scraped"}
         for name, want in (("autoscaler_desired_pods", 8), ("autoscaler_actual_pods", 2),
+                           ("autoscaler_ready_pods", 2), ("autoscaler_not_ready_pods", 0),
                            ("autoscaler_panic_mode", 1),
                            ("autoscaler_stable_request_concurrency", 8),
                            ("autoscaler_panic_request_concurrency", 8),

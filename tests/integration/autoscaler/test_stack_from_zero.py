@@ -8,7 +8,6 @@ zero after the stable window and grace, only once the activator answers its prob
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import sys
@@ -16,20 +15,12 @@ import time
 from pathlib import Path
 
 import aiohttp
-import pytest
 
+from tests.integration.autoscaler.conftest import KEY, ROUTE, STACK
 from tests.support.poll import eventually
 from tests.support.procs import free_port, python_module, running
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("knpy.queue_proxy") is None
-                       or importlib.util.find_spec("knpy.activator") is None,
-                       reason="needs knpy.queue_proxy and knpy.activator"),
-]
-
-KEY = "default/hello"
-ROUTE = {"Knative-Serving-Namespace": "default", "Knative-Serving-Revision": "hello"}
+pytestmark = STACK
 
 
 def alive(pid: int) -> bool:

@@ -50,3 +50,29 @@ def test_busy_revision_keeps_reporting() -> None:
         [msg] = decode_wire_stats(rep.report(t))
         assert msg.stat.average_concurrent_requests == 1.0
     assert "ns/rev" in rep.active
+
+
+class Request:
+    """The headers of the request behind a poke (as the proxy core's Exchange has them)."""
+
+    def __init__(self, **headers: bytes) -> None:
+        self.headers = headers
+
+    def header(self, name: bytes) -> bytes | None:
+        return self.headers.get(name.decode())
+
+
+def test_the_poke_carries_the_requests_trace_context_and_reports_do_not() -> None:
+    rep, frames = reporter()
+    rt = RevisionThrottler("ns/rev")
+    parent = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    rep.request_in(rt, 0.0, Request(traceparent=parent, tracestate=b"k=v"))
+    [poke] = decode_wire_stats(frames[0])
+    assert (poke.traceparent, poke.tracestate) == (parent.decode(), "k=v")
+    rep.request_in(rt, 0.5, Request(traceparent=b"00-other"))  # not a poke: not read
+    [msg] = decode_wire_stats(rep.report(1.0))
+    assert (msg.traceparent, msg.tracestate) == ("", "")
+    rep2, frames2 = reporter()
+    rep2.request_in(RevisionThrottler("ns/rev"), 0.0, Request())  # no context: none sent
+    [bare] = decode_wire_stats(frames2[0])
+    assert (bare.traceparent, bare.tracestate) == ("", "")

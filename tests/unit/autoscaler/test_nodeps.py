@@ -17,3 +17,6 @@ def test_autoscaler_loads_no_aiohttp_server() -> None:
     loaded = json.loads(out)
     assert "knpy.runtime.proxy.app" in loaded
     assert [m for m in loaded if m == "aiohttp.web" or m.startswith("aiohttp.web_")] == []
+    # its spans (multiscaler -> spans) load OpenTelemetry only when tracing is on
+    assert "knpy.autoscaler.spans" in loaded
+    assert [m for m in loaded if m.startswith("opentelemetry")] == []

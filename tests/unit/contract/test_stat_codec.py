@@ -71,6 +71,18 @@ def test_wire_stats_absent_and_empty_stat() -> None:
     assert decode_wire_stats(bytes.fromhex("0a080a01611201621a00")) == [empty]
 
 
+def test_trace_context_rides_in_knpy_fields_100_and_101() -> None:
+    msg = WireStatMessage("a", "b", traceparent="00-ab-cd-01", tracestate="k=v")
+    data = encode_wire_stats([msg])
+    # field 100 LEN: tag varint 0xa2 0x06; field 101: 0xaa 0x06
+    assert data.hex() == ("0a1a0a0161120162" + "a2060b" + b"00-ab-cd-01".hex()
+                          + "aa0603" + b"k=v".hex())
+    assert decode_wire_stats(data) == [msg]
+    # a decoder that knows only Knative's fields (1..3) sees the message unchanged
+    plain = [WireStatMessage(m.namespace, m.name, m.stat) for m in decode_wire_stats(data)]
+    assert plain == [WireStatMessage("a", "b")]
+
+
 def test_negative_zero_is_omitted_like_go_and_nan_survives() -> None:
     assert encode_stat(Stat(request_count=-0.0)) == b""
     got = decode_stat(encode_stat(Stat(request_count=math.nan)))

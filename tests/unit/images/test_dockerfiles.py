@@ -19,7 +19,8 @@ from tests.support.extras import (
 BUILDER_END = "# The image:"
 # The components that make spans (docs/observability.md) also install knpy[tracing], so
 # config-observability can turn tracing on without another image.
-TRACED = frozenset({"activator", "broker", "controller", "ingress", "queue_proxy", "webhook"})
+TRACED = frozenset({"activator", "autoscaler", "broker", "controller", "ingress", "queue_proxy",
+                    "webhook"})
 
 
 def _dockerfile(component: str) -> str:

@@ -81,6 +81,7 @@ def test_tracing_off_never_imports_opentelemetry() -> None:
     ("knpy.broker", ["--contract", "/nonexistent.yaml"]),
     ("knpy.controller", []),
     ("knpy.webhook", ["--standalone"]),
+    ("knpy.autoscaler", ["--host", "127.0.0.1", "--port", "1"]),
 ])
 def test_a_bad_tracing_setting_stops_the_component_naming_the_key(module: str,
                                                                   args: list[str]) -> None:

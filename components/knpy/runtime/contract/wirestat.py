@@ -6,6 +6,11 @@ websocket frames.
 
 (`pkg/autoscaler/metrics/protocol` in Knative Serving.) A message whose `stat` is absent
 decodes with `stat=None`; Knative drops such messages, and so do our consumers.
+
+knpy adds two fields, `string traceparent = 100; string tracestate = 101;`: the W3C
+trace context of the request behind an activator's poke, so the autoscaler's span for it
+joins that request's trace. They are sent only when set; Knative's autoscaler skips them
+as unknown fields.
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ from knpy.runtime.contract.stat import Stat, decode_stat, write_stat
 
 __all__ = ["WireError", "WireStatMessage", "decode_wire_stats", "encode_wire_stats"]
 
+# knpy's fields, far above Knative's 1..3 so a later Knative field cannot collide
+TRACEPARENT_FIELD = 100
+TRACESTATE_FIELD = 101
+
 
 @dataclass(slots=True)
 class WireStatMessage:
@@ -27,6 +36,8 @@ class WireStatMessage:
     namespace: str = ""
     name: str = ""
     stat: Stat | None = None
+    traceparent: str = ""  # knpy extension (field 100): the poking request's trace context
+    tracestate: str = ""   # knpy extension (field 101)
 
     @property
     def key(self) -> str:
@@ -42,6 +53,10 @@ def _write_message(out: bytearray, msg: WireStatMessage) -> None:
         inner = bytearray()
         write_stat(inner, msg.stat)
         pw.put_bytes(out, 3, bytes(inner))
+    if msg.traceparent:
+        pw.put_bytes(out, TRACEPARENT_FIELD, msg.traceparent.encode("latin-1"))
+    if msg.tracestate:
+        pw.put_bytes(out, TRACESTATE_FIELD, msg.tracestate.encode("latin-1"))
 
 
 def encode_wire_stats(messages: list[WireStatMessage]) -> bytes:
@@ -74,6 +89,12 @@ def _decode_message(data: memoryview) -> WireStatMessage:
         elif number == 3:
             pw.expect("WireStatMessage", "stat", wire_type, pw.LEN)
             stat_parts.append(bytes(cast(memoryview, value)))
+        elif number == TRACEPARENT_FIELD:
+            pw.expect("WireStatMessage", "traceparent", wire_type, pw.LEN)
+            msg.traceparent = _utf8(value, "WireStatMessage.traceparent")
+        elif number == TRACESTATE_FIELD:
+            pw.expect("WireStatMessage", "tracestate", wire_type, pw.LEN)
+            msg.tracestate = _utf8(value, "WireStatMessage.tracestate")
     if stat_parts:
         # A repeated embedded message merges; decoding the concatenation does exactly that.
         msg.stat = decode_stat(b"".join(stat_parts))

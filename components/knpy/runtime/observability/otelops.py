@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -17,7 +19,8 @@ from knpy.runtime.observability import otelcore
 from knpy.runtime.observability.tracing import TracingSettings
 
 _PROPAGATOR = TraceContextTextMapPropagator()
-_KINDS = {"internal": SpanKind.INTERNAL, "server": SpanKind.SERVER}
+_KINDS = {"internal": SpanKind.INTERNAL, "server": SpanKind.SERVER,
+          "consumer": SpanKind.CONSUMER}
 
 
 class OperationTracer:
@@ -27,9 +30,14 @@ class OperationTracer:
         self.tracer = self.provider.get_tracer(scope)
 
     def start(self, name: str, attributes: Mapping[str, Any], kind: str = "internal",
-              parent: Mapping[str, str] | None = None) -> Span:
-        """A span; `parent`: the caller's W3C headers (traceparent, tracestate), if any."""
-        ctx = _PROPAGATOR.extract(dict(parent)) if parent else None
+              parent: Mapping[str, str] | Span | None = None) -> Span:
+        """A span; `parent`: the caller's W3C headers (traceparent, tracestate), or a span
+        of this process, if any."""
+        ctx: Context | None = None
+        if isinstance(parent, Span):
+            ctx = trace.set_span_in_context(parent)
+        elif parent:
+            ctx = _PROPAGATOR.extract(dict(parent))
         return self.tracer.start_span(name, context=ctx, kind=_KINDS[kind],
                                       attributes=dict(attributes))
 
