@@ -38,12 +38,33 @@ app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* policy/v1 PodDisruptionBudget where served (1.21+), else policy/v1beta1 (1.20). */}}
+{{/* policy/v1 PodDisruptionBudget where served (1.21+), else policy/v1beta1 (1.20). Offline
+     (helm template/lint without --api-versions) the Kubernetes version decides. */}}
 {{- define "knpy.pdbApiVersion" -}}
-{{- if .Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget" -}}
+{{- if or (.Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget") (semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version) -}}
 policy/v1
 {{- else -}}
 policy/v1beta1
+{{- end -}}
+{{- end -}}
+
+{{/* autoscaling/v2 HorizontalPodAutoscaler where served (1.23+), else autoscaling/v2beta2
+     (1.20; the same spec fields for a CPU target). Offline, the Kubernetes version decides. */}}
+{{- define "knpy.hpaApiVersion" -}}
+{{- if or (.Capabilities.APIVersions.Has "autoscaling/v2/HorizontalPodAutoscaler") (semverCompare ">=1.23-0" .Capabilities.KubeVersion.Version) -}}
+autoscaling/v2
+{{- else -}}
+autoscaling/v2beta2
+{{- end -}}
+{{- end -}}
+
+{{/* The fewest replicas a component runs (what gates its PodDisruptionBudget): the HPA's
+     minReplicas when it has an enabled one, else its replicas. Takes the component's values. */}}
+{{- define "knpy.replicaFloor" -}}
+{{- if and .hpa .hpa.enabled -}}
+{{- .hpa.minReplicas -}}
+{{- else -}}
+{{- .replicas -}}
 {{- end -}}
 {{- end -}}
 
