@@ -2,7 +2,7 @@
 chart installs with the local values, an upgrade with the same tree and images renders the
 very manifest the release has (so a second `make deploy` changes nothing), a rebuilt image
 or another value does not, and the capabilities come from the server (no EndpointSlice
-v1 RBAC, policy/v1beta1 PDBs on 1.20)."""
+v1 RBAC, policy/v1beta1 PDBs and autoscaling/v2beta2 HPAs on 1.20)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,12 @@ from hack.deploy import (
 from tests.support.cluster import KubeAPI
 
 # No webhook (nothing would serve it here, and its Fail policy would reach other tests in
-# this session) and no CRDs (other tests own theirs); two activators for a PDB.
+# this session) and no CRDs (other tests own theirs); two activators for a PDB, and a
+# gateway HPA with minReplicas 2 (a PDB too).
 ISOLATED = ("--set", "webhook.enabled=false", "--skip-crds",
-            "--set", "serving.activator.replicas=2")
+            "--set", "serving.activator.replicas=2",
+            "--set", "serving.ingress.hpa.enabled=true",
+            "--set", "serving.ingress.hpa.minReplicas=2", "--set", "serving.ingress.replicas=3")
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +79,19 @@ def test_capabilities_come_from_the_1_20_server(release: tuple[KubeAPI, str, lis
     rules = objs[("ClusterRole", "knpy-activator")]["rules"]
     assert not [r for r in rules if "discovery.k8s.io" in r["apiGroups"]]
     assert objs[("PodDisruptionBudget", "knpy-activator")]["apiVersion"] == "policy/v1beta1"
+    assert objs[("HorizontalPodAutoscaler", "knpy-ingress")]["apiVersion"] == \
+        "autoscaling/v2beta2"
     # and the server took them: the API objects exist
     c.kubectl("get", "-n", ns, "deployment/knpy-activator", "service/activator-service",
-          "service/autoscaler", "poddisruptionbudget/knpy-activator")
+          "service/autoscaler", "poddisruptionbudget/knpy-activator",
+          "horizontalpodautoscaler.v2beta2.autoscaling/knpy-ingress",
+          "poddisruptionbudget/knpy-ingress")
+    # the HPA owns the gateway's count: `replicas` (3) is ignored and Kubernetes defaulted
+    # the field the chart left out (no HPA controller runs here to raise it to 2)
+    hpa = json.loads(c.kubectl("get", "-n", ns, "horizontalpodautoscaler.v2beta2.autoscaling",
+                               "knpy-ingress", "-o", "json").stdout)
+    assert hpa["spec"]["metrics"][0]["resource"]["target"] == {
+        "type": "Utilization", "averageUtilization": 100}
+    gateway = json.loads(c.kubectl("get", "-n", ns, "deployment/knpy-ingress",
+                                   "-o", "json").stdout)
+    assert gateway["spec"]["replicas"] == 1
