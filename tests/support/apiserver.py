@@ -109,6 +109,17 @@ async def client(kube_apiserver: KubeAPI) -> AsyncIterator[Client]:
         await c.close()
 
 
+async def get_or_none(client: Client, res: Resource, namespace: str,
+                      name: str) -> dict[str, Any] | None:
+    """The object, or None when there is none (yet, or any more)."""
+    try:
+        return await client.get(res, namespace, name)
+    except ApiError as exc:
+        if exc.not_found:
+            return None
+        raise
+
+
 async def edit(client: Client, res: Resource, namespace: str, name: str,
                change: Callable[[dict[str, Any]], None], *, attempts: int = 5) -> dict[str, Any]:
     """Get, change and update an object, again from a fresh read on a 409: a controller

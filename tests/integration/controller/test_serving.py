@@ -20,8 +20,8 @@ from knpy.controller.serving.resources import (
     ROUTES,
     SERVERLESSSERVICES,
 )
-from knpy.runtime.k8s import CONFIGMAPS, SERVICES, ApiError, Client
-from tests.support.apiserver import CRDS, controller_app, install_crds
+from knpy.runtime.k8s import CONFIGMAPS, SERVICES, Client
+from tests.support.apiserver import CRDS, controller_app, get_or_none, install_crds
 from tests.support.cluster import KubeAPI
 from tests.support.poll import eventually
 
@@ -69,12 +69,7 @@ async def test_ksvc_to_ready_revision_and_a_second_revision(controller, client: 
     ns = namespace
 
     async def get(res, name):
-        try:
-            return await client.get(res, ns, name)
-        except ApiError as exc:
-            if exc.not_found:
-                return None
-            raise
+        return await get_or_none(client, res, ns, name)
 
     await client.create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap",
                                      "metadata": {"name": "config-deployment",

@@ -6,6 +6,7 @@ from typing import Any
 
 from knpy.controller.sources.resources import DEPLOYMENTS
 from knpy.runtime.k8s import ApiError, Client
+from tests.support.apiserver import get_or_none
 from tests.support.poll import eventually
 
 
@@ -43,12 +44,7 @@ async def make_available(client: Client, ns: str, name: str) -> None:
 
 
 async def _get(client: Client, ns: str, name: str) -> dict | None:
-    try:
-        return await client.get(DEPLOYMENTS, ns, name)
-    except ApiError as exc:
-        if exc.not_found:
-            return None
-        raise
+    return await get_or_none(client, DEPLOYMENTS, ns, name)
 
 
 def env_of(dep: dict, i: int = 0) -> dict[str, str]:

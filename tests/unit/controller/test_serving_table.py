@@ -365,6 +365,16 @@ CONFIGURATION_ROWS = [
                    "Revision creation failed with message: revisions.serving.knative.dev "
                    "'hello-v1' already exists and belongs to another Configuration or "
                    "generation."))})]),
+    Row("this generation's Revision under another name (an older knpy's name form on an "
+        "upgraded cluster) is the latest created: no second one is made",
+        key="ns/hello", objects=[(CONFIGURATIONS, config()),
+                                 (REVISIONS, revision_of("hello-0000-1a2b3c4d", "hello", 1,
+                                                         "True"))],
+        want_status_updates=[with_status(config(), cfg_status(
+            "hello-0000-1a2b3c4d", "hello-0000-1a2b3c4d", "True"))],
+        want_events=["Normal ConfigurationReady Configuration becomes ready",
+                     "Normal LatestReadyUpdate LatestReadyRevisionName updated to "
+                     "'hello-0000-1a2b3c4d'"]),
     Row("the latest ready Revision was deleted: RevisionDeleted",
         key="ns/hello", objects=[
             (CONFIGURATIONS, config(NEW_TEMPLATE, gen=2, status=cfg_status(

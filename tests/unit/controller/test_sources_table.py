@@ -337,6 +337,13 @@ CS_DEPLOYMENT = container_deployment(CS)
 CS_BINDING = container_sinkbinding(CS, CS_DEPLOYMENT["metadata"]["name"])
 
 
+def renamed(child: dict, name: str, uid: str = "cs-uid") -> dict:
+    """The child under another name (an older knpy's name form), controlled by `uid`."""
+    md = child["metadata"]
+    refs = [{**r, "uid": uid} for r in md["ownerReferences"]]
+    return {**child, "metadata": {**md, "name": name, "ownerReferences": refs}}
+
+
 def containersource_factory(world: World) -> ContainerSourceReconciler:
     return ContainerSourceReconciler(
         world.client, world.listers.setdefault("containersources", Lister(CONTAINERSOURCES)),
@@ -360,6 +367,19 @@ CONTAINERSOURCE_ROWS = [
             (CONTAINERSOURCES, containersource()),
             (DEPLOYMENTS, {**CS_DEPLOYMENT, "status": AVAILABLE}),
             (SINKBINDINGS, {**CS_BINDING, "status": BOUND})],
+        want_status_updates=[with_status(containersource(), {
+            "observedGeneration": 1, "sinkUri": SINK, "conditions": conds(
+                Ready="True", ReceiveAdapterReady="True", SinkBindingReady="True")})]),
+    Row("children it controls under an older name form are deleted, others' are not",
+        key="ns/cs", objects=[
+            (CONTAINERSOURCES, containersource()),
+            (DEPLOYMENTS, {**CS_DEPLOYMENT, "status": AVAILABLE}),
+            (SINKBINDINGS, {**CS_BINDING, "status": BOUND}),
+            (DEPLOYMENTS, renamed(CS_DEPLOYMENT, "cs-deployment-1a2b3c4d")),
+            (SINKBINDINGS, renamed(CS_BINDING, "cs-sinkbinding-1a2b3c4d")),
+            (DEPLOYMENTS, renamed(CS_DEPLOYMENT, "not-its-deployment", uid="other-uid"))],
+        want_deletes=["deployments/ns/cs-deployment-1a2b3c4d",
+                      "sinkbindings/ns/cs-sinkbinding-1a2b3c4d"],
         want_status_updates=[with_status(containersource(), {
             "observedGeneration": 1, "sinkUri": SINK, "conditions": conds(
                 Ready="True", ReceiveAdapterReady="True", SinkBindingReady="True")})]),

@@ -25,7 +25,7 @@ from knpy.runtime.k8s import (
     Resource,
     is_controlled_by,
 )
-from knpy.runtime.k8s.children import NotControlled, sync_child
+from knpy.runtime.k8s.children import NotControlled, delete_unwanted, sync_child
 
 __all__ = ["FlowReconciler"]
 
@@ -93,11 +93,7 @@ class FlowReconciler(Reconciler[T]):
     async def prune(self, flow: Obj, channels: list[Obj], subscriptions: list[Obj]) -> None:
         """Delete the children of this flow that it no longer wants (subscriptions first:
         their finalizers take them out of the channels being deleted)."""
-        ns = flow["metadata"]["namespace"]
         for res, lister, wanted in ((SUBSCRIPTIONS, self.subscriptions, subscriptions),
                                     (IN_MEMORY_CHANNELS, self.channels, channels)):
-            keep = {w["metadata"]["name"] for w in wanted}
-            for obj in lister.list(ns):
-                if obj["metadata"]["name"] not in keep and is_controlled_by(obj, flow) \
-                        and not obj["metadata"].get("deletionTimestamp"):
-                    await self._delete(res, obj)
+            await delete_unwanted(self.client, res, lister, flow,
+                                  {w["metadata"]["name"] for w in wanted})

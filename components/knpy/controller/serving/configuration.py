@@ -106,7 +106,9 @@ class ConfigurationReconciler(Reconciler[Configuration]):
     async def reconcile_kind(self, cfg: Configuration) -> None:
         st = cfg.status
         name = revision_name(cfg)
-        rev = self.revisions.get(cfg.namespace, name)
+        rev = self.revisions.get(cfg.namespace, name) or self._created_at_generation(cfg)
+        if rev is not None:
+            name = rev["metadata"]["name"]
         if rev is None:
             try:
                 rev = await self.client.create(REVISIONS, make_revision(cfg, self.clock()))
@@ -147,6 +149,16 @@ class ConfigurationReconciler(Reconciler[Configuration]):
                     raise
             await self.recorder.event(cfg.raw, NORMAL, "RevisionGarbageCollected",
                                       f"Deleted Revision {name!r} (config-gc)")
+
+    def _created_at_generation(self, cfg: Configuration) -> Obj | None:
+        """Knative's latestCreatedRevision: the Revision this Configuration made for this
+        generation whatever its name (one a knpy before kmeta.ChildName names made under
+        the sha256 form, on an upgraded cluster), so it is not made twice."""
+        gen = str(cfg.generation)
+        for rev in self.revisions.list(cfg.namespace, lambda r: is_controlled_by(r, cfg.raw)):
+            if (rev["metadata"].get("labels") or {}).get(CONFIGURATION_GENERATION_LABEL) == gen:
+                return rev
+        return None
 
     @staticmethod
     def _ours_at_generation(cfg: Configuration, rev: Obj) -> bool:

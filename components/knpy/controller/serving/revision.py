@@ -84,7 +84,7 @@ class RevisionReconciler(Reconciler[Revision]):
         if have is not None:  # the autoscaler owns the replica count once it exists
             want["spec"]["replicas"] = (have.get("spec") or {}).get("replicas")
         dep = await sync_child(self.client, DEPLOYMENTS, self.deployments, rev.raw, want,
-                               hash_annotation=SPEC_HASH_ANNOTATION)
+                               hash_annotation=SPEC_HASH_ANNOTATION, sole=True)
         dst = dep.get("status") or {}
         st.propagate_deployment_status(dst)
         if ((dep.get("spec") or {}).get("replicas") or 0) > 0 and \

@@ -55,6 +55,7 @@ from knpy.runtime.k8s import (
     Resource,
     is_controlled_by,
 )
+from knpy.runtime.k8s.children import delete_unwanted
 from knpy.runtime.k8s.ownerrefs import controller_of
 from knpy.runtime.k8s.resources import Obj
 from knpy.runtime.process import cancel_and_wait
@@ -87,6 +88,9 @@ class ServerlessServiceReconciler(Reconciler[ServerlessService]):
         st = sks.status
         try:
             await self._sync_service(sks, private_service(sks))
+            # one left under an older name form (knpy before kmeta.ChildName names)
+            await delete_unwanted(self.client, SERVICES, self.services, sks.raw,
+                                  {private_name(sks.name)}, slot=_is_private)
             await self._sync_service(sks, public_service(sks))
             st.set_service_names(sks.name, private_name(sks.name))
             pods = self.endpoints.get(sks.namespace, private_name(sks.name))
@@ -236,3 +240,7 @@ def _endpoints_keys(o: Obj) -> list[str]:
             name[:-len("-private")] if name.endswith("-private") else "")
         return [f"{md.get('namespace')}/{sks}"] if sks else []
     return _owner_keys(o)
+
+
+def _is_private(svc: Obj) -> bool:
+    return (svc["metadata"].get("labels") or {}).get(SERVICE_TYPE_LABEL) == PRIVATE

@@ -95,7 +95,7 @@ class ApiServerSourceReconciler(Reconciler[ApiServerSource]):
             return
         dep = await sync_child(self.client, DEPLOYMENTS, self.deployments, s.raw,
                                apiserver_deployment(s, uri, self.image, namespaces),
-                               hash_annotation=SPEC_HASH_ANNOTATION)
+                               hash_annotation=SPEC_HASH_ANNOTATION, sole=True)
         ok, msg = deployment_available(dep)
         if ok:
             st.mark_deployed()

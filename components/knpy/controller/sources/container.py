@@ -24,10 +24,10 @@ class ContainerSourceReconciler(Reconciler[ContainerSource]):
     async def reconcile_kind(self, s: ContainerSource) -> None:
         want = container_deployment(s)
         dep = await sync_child(self.client, DEPLOYMENTS, self.deployments, s.raw, want,
-                               hash_annotation=SPEC_HASH_ANNOTATION)
+                               hash_annotation=SPEC_HASH_ANNOTATION, sole=True)
         sb = await sync_child(self.client, SINKBINDINGS, self.sinkbindings, s.raw,
                               container_sinkbinding(s, want["metadata"]["name"]),
-                              hash_annotation=SPEC_HASH_ANNOTATION)
+                              hash_annotation=SPEC_HASH_ANNOTATION, sole=True)
         st = s.status
         st.set_ce_attributes([])
         st.propagate_binding(sb.get("status") or {})

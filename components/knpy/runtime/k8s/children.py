@@ -1,9 +1,12 @@
 """Create-or-update of a child object, knative's reconcile_resources pattern: create if
-missing, refuse if owned by someone else, update when it drifted."""
+missing, refuse if owned by someone else, update when it drifted; and deletion of the
+children an owner controls but no longer wants (a child left under an older name form, a
+flow's removed step)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Collection
 
 from knpy.runtime.k8s.client import Client
 from knpy.runtime.k8s.errors import ApiError, PermanentError
@@ -11,7 +14,11 @@ from knpy.runtime.k8s.informer import Lister
 from knpy.runtime.k8s.ownerrefs import is_controlled_by
 from knpy.runtime.k8s.resources import Obj, Resource
 
-__all__ = ["NotControlled", "sync_child"]
+__all__ = ["NotControlled", "delete_unwanted", "sync_child"]
+
+log = logging.getLogger("knpy.k8s.children")
+
+Slot = Callable[[Obj], bool]
 
 
 class NotControlled(PermanentError):
@@ -28,7 +35,7 @@ async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
                      desired: Obj, *, hash_annotation: str | None = None,
                      same: Callable[[Obj, Obj], bool] | None = None,
                      kept_spec: tuple[str, ...] = (), own_annotations: bool = False,
-                     own_labels: bool = False) -> Obj:
+                     own_labels: bool = False, sole: bool | Slot = False) -> Obj:
     """Drift is judged one of two ways. `hash_annotation`: desired carries its hash under
     that key (each API group its own, so a user never sees a sources.* annotation on a
     Configuration) and whatever the hash covers is what a change to triggers an update;
@@ -39,7 +46,48 @@ async def sync_child(client: Client, res: Resource, lister: Lister, owner: Obj,
     own_annotations / own_labels: desired's annotations / labels replace the child's
     instead of being merged in (a PodAutoscaler's annotations are its Revision's, a
     Configuration's labels and annotations its Service's: one removed there goes from the
-    child too, as Knative replaces them)."""
+    child too, as Knative replaces them).
+    sole: the owner has this one child of `res` (True), or this one among the children a
+    predicate selects (its slot: a Service among private and public ones); any other it
+    controls there (left under an older name form) is deleted once this one is synced. Off
+    by default: an owner with several children of one kind lists the names it wants
+    (delete_unwanted)."""
+    child = await _sync(client, res, lister, owner, desired, hash_annotation, same,
+                        kept_spec, own_annotations, own_labels)
+    if sole is not False:
+        await delete_unwanted(client, res, lister, owner, {desired["metadata"]["name"]},
+                              slot=None if sole is True else sole)
+    return child
+
+
+async def delete_unwanted(client: Client, res: Resource, lister: Lister, owner: Obj,
+                          keep: Collection[str], *, slot: Slot | None = None) -> list[str]:
+    """Delete each `res` in the owner's namespace that it controls, whose name is not in
+    `keep` (and that `slot` selects, when given), read from the informer's cache; returns
+    the names deleted. One already being deleted is left to finish."""
+    ns = owner["metadata"].get("namespace")
+    gone: list[str] = []
+    if not owner["metadata"].get("uid"):
+        return gone  # nothing can be told controlled by it
+    for obj in lister.list(ns, lambda o: is_controlled_by(o, owner)):
+        md = obj["metadata"]
+        if md["name"] in keep or md.get("deletionTimestamp") or \
+                (slot is not None and not slot(obj)):
+            continue
+        try:
+            await client.delete(res, ns, md["name"])
+        except ApiError as exc:
+            if not exc.not_found:  # not found: a stale cache, already gone
+                raise
+        log.info("deleted %s %s/%s: %s %s no longer wants it", res.kind, ns, md["name"],
+                 owner["kind"], owner["metadata"]["name"])
+        gone.append(md["name"])
+    return gone
+
+
+async def _sync(client: Client, res: Resource, lister: Lister, owner: Obj, desired: Obj,
+                hash_annotation: str | None, same: Callable[[Obj, Obj], bool] | None,
+                kept_spec: tuple[str, ...], own_annotations: bool, own_labels: bool) -> Obj:
     md = desired["metadata"]
     have = lister.get(md["namespace"], md["name"])
     if have is None:
