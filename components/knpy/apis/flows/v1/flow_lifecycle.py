@@ -11,6 +11,7 @@ sent to its address flows through every step."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence as Seq
 from typing import Any
 
 from knpy.apis.duck.conditions import ConditionSet, Status
@@ -91,7 +92,7 @@ Pair = tuple[Obj, Obj | None]  # (the child as the flow wants it, the child as i
 
 
 class SequenceStatus(_FlowStatus):
-    def propagate(self, channels: list[Pair], subscriptions: list[Pair]) -> None:
+    def propagate(self, channels: Seq[Pair], subscriptions: Seq[Pair]) -> None:
         ch = [child_status("channel", w, h) for w, h in channels]
         subs = [child_status("subscription", w, h) for w, h in subscriptions]
         self.raw["channelStatuses"] = [s for s, _ in ch]
@@ -105,8 +106,8 @@ class SequenceStatus(_FlowStatus):
 class ParallelStatus(_FlowStatus):
     not_ready_status = "False"
 
-    def propagate(self, ingress: Pair, branch_channels: list[Pair],
-                  filter_subscriptions: list[Pair], subscriptions: list[Pair]) -> None:
+    def propagate(self, ingress: Pair, branch_channels: Seq[Pair],
+                  filter_subscriptions: Seq[Pair], subscriptions: Seq[Pair]) -> None:
         ing, ing_ok = child_status("channel", *ingress)
         self.raw["ingressChannelStatus"] = ing
         self.set_address(_address(ingress[1]))
