@@ -142,3 +142,16 @@ def test_config_features_carries_eventings_flags_next_to_servings() -> None:
     # Serving reads the same map, unbothered by Eventing's keys
     assert parse_features(data).enabled("multi-container-probing")
     assert render()[("ConfigMap", "config-features")]["data"]["delivery-timeout"] == "enabled"
+
+
+@pytest.mark.parametrize("args,kube", [((), "1.20.2"), (CURRENT, "1.33.0")])
+def test_the_controller_may_manage_the_children_of_sources(
+        args: tuple[str, ...], kube: str) -> None:
+    """A ContainerSource's children are a Deployment and a SinkBinding, an ApiServerSource's
+    a Deployment, in the source's namespace: created, kept in shape and removed (rekt's
+    TestChannelChain found the SinkBinding's create forbidden)."""
+    objs = render(*args, kube=kube)
+    for group, resource in (("apps", "deployments"), ("sources.knative.dev", "sinkbindings")):
+        for verb in ("get", "list", "watch", *WRITE):
+            assert allowed(objs, "knpy-controller", group, resource, verb,
+                           namespace="users-ns"), (resource, verb)
