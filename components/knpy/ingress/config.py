@@ -25,6 +25,7 @@ class Settings:
     private_service: str = "knpy-ingress-internal"
     cluster_domain: str = "cluster.local"
     drain_timeout: float = 30.0
+    drain_quiet_period: float = 0.0
     log_level: str = "INFO"
 
     def domain_of(self, service: str) -> str:
@@ -52,12 +53,19 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     p.add_argument("--private-service",
                    default=env("KNPY_INGRESS_INTERNAL_SERVICE", "knpy-ingress-internal"))
     p.add_argument("--cluster-domain", default=env("KNPY_CLUSTER_DOMAIN", "cluster.local"))
-    p.add_argument("--drain-timeout", type=float, default=30.0)
+    p.add_argument("--drain-timeout", type=float, default=30.0,
+                   help="after the quiet period, how long requests in flight may finish")
+    p.add_argument("--drain-quiet-period", type=float, default=0.0,
+                   help="SIGTERM: keep accepting (readiness failing) until no request came "
+                        "for this long, so the node's Service rules drop this pod first")
     p.add_argument("--log-level", default=env("KNPY_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
+    if a.drain_quiet_period < 0 or a.drain_timeout < 0:
+        p.error("--drain-quiet-period and --drain-timeout: want seconds >= 0")
     return Settings(kubeconfig=a.kubeconfig, config=a.config, namespace=a.namespace,
                     host=a.host, port=a.port,
                     internal_port=a.internal_port, probe_port=a.probe_port,
                     ingress_class=a.ingress_class, public_service=a.public_service,
                     private_service=a.private_service, cluster_domain=a.cluster_domain,
-                    drain_timeout=a.drain_timeout, log_level=a.log_level)
+                    drain_timeout=a.drain_timeout,
+                    drain_quiet_period=a.drain_quiet_period, log_level=a.log_level)

@@ -44,8 +44,10 @@ class IngressHandler:
         self.external = external
         self.metrics = metrics
         self.routes = metrics.routes
+        self.last_request = 0.0  # loop time of the latest request (the drain's quiet period)
 
     def handle(self, ex: Exchange) -> None:
+        self.last_request = ex.t0
         ex.on_done = self.metrics.unrouted.done  # until a split is picked
         if ex.host is None:
             ex.respond_raw(_NO_HOST)

@@ -50,9 +50,10 @@ class Listeners:
         self.s = s
         self.backends = Backends(services, OPTIONS)
         self.metrics = GatewayMetrics(asyncio.get_running_loop().time)
-        self.servers = [Server(IngressHandler(router.current, self.backends, external=e,
-                                              metrics=self.metrics), OPTIONS)
-                        for e in (True, False)]
+        self.handlers = [IngressHandler(router.current, self.backends, external=e,
+                                        metrics=self.metrics) for e in (True, False)]
+        self.servers = [Server(h, OPTIONS) for h in self.handlers]
+        self.draining = False
         self.tracer = tracer
         for srv in self.servers:
             srv.tracer = tracer
@@ -65,6 +66,27 @@ class Listeners:
                  *self.ports, self.s.ingress_class)
 
     async def close(self) -> None:
+        """Drain, as the activator does: readiness fails at once and the listeners keep
+        accepting until no request came for the quiet period (a terminating pod leaves the
+        endpoints, but the node's Service rules send it new connections a moment longer:
+        closing the listener first refused them); meanwhile every response says
+        `Connection: close`, so keep-alive clients reconnect to another pod. Then the
+        listeners close and requests in flight get up to drain_timeout."""
+        self.draining = True
+        quiet = self.s.drain_quiet_period
+        if quiet > 0 and self.ports:
+            for srv in self.servers:
+                srv.closing = True  # responses from now on end their connection
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            log.info("SIGTERM: draining (quiet period %gs, then up to %gs for requests in "
+                     "flight)", quiet, self.s.drain_timeout)
+            while True:
+                last = max(started, *(h.last_request for h in self.handlers))
+                left = last + quiet - loop.time()
+                if left <= 0:
+                    break
+                await asyncio.sleep(min(left, 0.5))  # a request meanwhile pushes the end out
         await asyncio.gather(*(srv.close(grace=self.s.drain_timeout) for srv in self.servers))
         self.backends.close()
         tracing.shutdown(self.tracer)
@@ -97,6 +119,8 @@ async def run_cluster(client: Client, s: Settings, tracer: Tracer | None = None)
     services.on_change(listeners.backends.service_changed)
 
     def not_ready() -> str | None:
+        if listeners.draining:
+            return "draining"
         waiting = [str(i.resource) for i in (ingresses, services) if not i.synced.is_set()]
         return f"not synced: {', '.join(waiting)}" if waiting else None
 
@@ -127,7 +151,8 @@ async def run_file(s: Settings, path: Path, tracer: Tracer | None = None) -> Non
             await asyncio.Event().wait()
         finally:
             await listeners.close()
-    await _with_probes(s, lambda: None, body, listeners.metrics.render)
+    await _with_probes(s, lambda: "draining" if listeners.draining else None, body,
+                       listeners.metrics.render)
 
 
 async def amain(argv: list[str], stop: asyncio.Event) -> int | None:

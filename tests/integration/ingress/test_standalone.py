@@ -3,6 +3,7 @@ routing from a file with no API server."""
 
 from __future__ import annotations
 
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +15,7 @@ from threading import Thread
 
 import yaml
 
-from tests.support.procs import free_port, python_module, running
+from tests.support.procs import free_port, python_module, running, spawn, stop, wait_port
 from tests.unit.ingress.test_filesource import config
 
 
@@ -116,3 +117,45 @@ def test_path_timeout_and_retries_on_connect_failure(tmp_path: Path) -> None:
         up.shutdown()
         if late is not None:
             late.shutdown()
+
+
+def test_sigterm_keeps_accepting_through_the_quiet_period(tmp_path: Path) -> None:
+    """A terminating gateway still gets new connections for a moment (the node's Service
+    rules lag the endpoints): it answers them, each response ending its connection, and
+    /readyz fails; it exits once no request came for the quiet period."""
+    up = serve()
+    f = tmp_path / "c.yaml"
+    f.write_text(yaml.safe_dump_all(config(up.server_address[1])))
+    port, probes = free_port(), free_port()
+    proc = spawn(python_module("knpy.ingress", "--config", str(f), "--host", "127.0.0.1",
+                               "--port", str(port), "--internal-port", "0",
+                               "--probe-port", str(probes), "--drain-quiet-period", "2"),
+                 log_path=tmp_path / "gw.log")
+    try:
+        wait_port(port, timeout=30, proc=proc)
+        assert get(port, "r.ns.example.com") == (200, "hello r.ns.example.com")
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        for _ in range(6):  # 3 s of requests, each on a new connection: none refused
+            time.sleep(0.5)
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/",
+                                         headers={"Host": "r.ns.example.com"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert (r.status, r.headers["Connection"]) == (200, "close")
+        ready = get_status(f"http://127.0.0.1:{probes}/readyz")
+        assert ready == (503, "draining"), ready
+        assert proc.poll() is None, "exited while requests still came"
+        # then quiet: it exits about 2 s after the last request
+        assert proc.wait(timeout=15) == 0, (tmp_path / "gw.log").read_text()
+        assert time.monotonic() - t0 >= 3 + 2 - 0.5
+    finally:
+        stop(proc)
+        up.shutdown()
+
+
+def get_status(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode().strip()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode().strip()
