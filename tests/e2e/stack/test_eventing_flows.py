@@ -34,8 +34,8 @@ from tests.support.poll import wait_until
 pytestmark = pytest.mark.timeout(600)
 
 # what the namespace teardown deletes first, while the controller runs (finalizers)
-KNPY_KINDS = ("pingsources", "sequences", "subscriptions", "channels", "triggers", "brokers",
-              "ksvc")
+KNPY_KINDS = ("containersources", "pingsources", "sequences", "subscriptions", "channels",
+              "triggers", "brokers", "ksvc")
 INGRESS_HOST = f"broker-ingress.{SYSTEM_NS}.svc.cluster.local"
 # `kubectl get channel NAME` is ambiguous: "channel" is also a category (Knative's, which
 # the InMemoryChannel CRD carries too)
@@ -309,3 +309,47 @@ def test_pingsource_event_scales_a_knative_service_up_from_zero(knpy_stack: Even
         assert e["data"] == {"hello": "ping"}
         assert e["datacontenttype"] == "application/json"
         assert "knativearrivaltime" in e  # it came through the Broker
+
+
+# A ContainerSource's container: CloudEvents to $K_SINK (injected by its SinkBinding), one
+# a second, as rekt's heartbeats image sends them (python from the sample image).
+SENDER = """
+import os, time, urllib.request
+n = 0
+while True:
+    n += 1
+    req = urllib.request.Request(os.environ["K_SINK"], data=b'{"n": %d}' % n, headers={
+        "ce-specversion": "1.0", "ce-id": "beat-%d" % n, "ce-source": "/knpy/e2e/container",
+        "ce-type": "dev.knpy.e2e.beat", "content-type": "application/json"})
+    try:
+        urllib.request.urlopen(req, timeout=5).read()
+    except Exception as e:
+        print("send failed:", e, flush=True)
+    time.sleep(1)
+"""
+
+
+def test_container_source_sends_to_its_sink(knpy_stack: Eventing) -> None:
+    """The controller creates the source's Deployment and SinkBinding in the user's
+    namespace (its RBAC must allow both), the binding injects K_SINK, events arrive."""
+    ev = knpy_stack
+    with namespace(ev, "csrc") as ns:
+        sinks = start_apps(ev, ns, {"display": app("display")})
+        ev.cluster.apply(json.dumps({
+            "apiVersion": "sources.knative.dev/v1", "kind": "ContainerSource",
+            "metadata": {"name": "beats"},
+            "spec": {"sink": svc_ref("display"),
+                     "template": {"spec": {"containers": [{
+                         "name": "sender", "image": image_ref("helloworld"),
+                         "imagePullPolicy": "Never",
+                         "command": ["python3", "-c", SENDER]}]}}}}), namespace=ns)
+        src = ev.wait_ready("containersource", "beats", ns, timeout=180,
+                            detail=lambda: diagnostics(ev, ns) + ev.cluster.kubectl(
+                                "get", "containersources,sinkbindings", "-n", ns, "-o", "yaml",
+                                check=False).stdout[-4000:])
+        assert src["status"]["sinkUri"] == f"http://display.{ns}.svc.cluster.local"
+        got = wait_until(lambda: [e for e in sinks["display"].events()
+                                  if e["type"] == "dev.knpy.e2e.beat"] or None, 90,
+                         "a beat at the display", every=1.0,
+                         detail=lambda: diagnostics(ev, ns))
+        assert got[0]["source"] == "/knpy/e2e/container"
