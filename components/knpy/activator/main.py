@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 
 from knpy.activator.config import Settings, parse_args
@@ -33,10 +32,8 @@ async def amain(argv: list[str], stop: asyncio.Event) -> int:
 
 async def serve(s: Settings, stop: asyncio.Event) -> int:
     loop = asyncio.get_running_loop()
-    try:
-        trace_settings = tracing.settings_from_env(os.environ, "activator")
-    except tracing.TracingConfigError as exc:
-        print(f"activator: invalid tracing configuration: {exc}", file=sys.stderr)
+    trace_settings = tracing.process_settings("activator")
+    if trace_settings is None:
         return 2
     sink = StatSink(s.autoscaler_url)
     reporter = ConcurrencyReporter(s.pod_name, sink.send, loop.time)

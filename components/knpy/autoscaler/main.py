@@ -257,10 +257,8 @@ async def amain(argv: list[str], stop: asyncio.Event) -> int:
         except OSError as exc:
             print(f"autoscaler: cannot read --config: {exc}", file=sys.stderr)
             return 2
-    try:
-        trace_settings = tracing.settings_from_env(os.environ, "autoscaler")
-    except tracing.TracingConfigError as exc:
-        print(f"autoscaler: invalid tracing configuration: {exc}", file=sys.stderr)
+    trace_settings = tracing.process_settings("autoscaler")
+    if trace_settings is None:
         return 2
     tracer = tracing.operation_tracer(trace_settings, "knpy.autoscaler")
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 from pathlib import Path
 
 from knpy.broker.app import ROLES, run
@@ -105,10 +104,8 @@ async def amain(argv: list[str], stop: asyncio.Event) -> int:
     settings, roles = parse_args(argv)
     setup_logging(settings.log_level)
     name = "broker" if len(roles) > 1 else f"broker-{roles[0]}"
-    try:
-        trace_settings = tracing.settings_from_env(os.environ, name)
-    except tracing.TracingConfigError as exc:
-        print(f"broker: invalid tracing configuration: {exc}", file=sys.stderr)
+    trace_settings = tracing.process_settings(name, "broker")
+    if trace_settings is None:
         return 2
     tracer = tracing.load(trace_settings, "knpy.broker.oteltracer:BrokerTracer")
     try:

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import logging
 import os
-import sys
 from dataclasses import dataclass
 
 from knpy.apis.eventing.config import EVENTING_CONFIG, EventingConfig, parse_eventing_config
@@ -207,10 +206,8 @@ async def amain(argv: list[str], stop: asyncio.Event) -> int:
     """The controller process (knpy.runtime.process.run)."""
     a, opts = parse_args(argv)
     setup_logging(a.log_level)
-    try:
-        trace_settings = tracing.settings_from_env(os.environ, "controller")
-    except tracing.TracingConfigError as exc:
-        print(f"controller: invalid tracing configuration: {exc}", file=sys.stderr)
+    trace_settings = tracing.process_settings("controller")
+    if trace_settings is None:
         return 2
     # one span per reconcile, in every controller of the process
     k8s_tracing.install(tracing.operation_tracer(trace_settings, "knpy.runtime.k8s"))

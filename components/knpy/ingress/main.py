@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -159,10 +158,8 @@ async def amain(argv: list[str], stop: asyncio.Event) -> int | None:
     """The gateway process (knpy.runtime.process.run); flags: see config.py."""
     s = parse_args(argv)
     setup_logging(s.log_level)
-    try:
-        trace_settings = tracing.settings_from_env(os.environ, "ingress")
-    except tracing.TracingConfigError as exc:
-        print(f"ingress: invalid tracing configuration: {exc}", file=sys.stderr)
+    trace_settings = tracing.process_settings("ingress")
+    if trace_settings is None:
         return 2
     tracer = tracing.proxy_tracer(trace_settings)
     if s.config:

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import logging
 import os
-import sys
 from pathlib import Path
 
 from knpy.apis.eventing.config import BROKER_DEFAULTS_CONFIG, parse_broker_defaults
@@ -73,10 +72,8 @@ async def amain(argv: list[str], stop: asyncio.Event) -> int:
     """The webhook process (knpy.runtime.process.run)."""
     a = parse_args(argv)
     setup_logging(a.log_level)
-    try:
-        trace_settings = tracing.settings_from_env(os.environ, "webhook")
-    except tracing.TracingConfigError as exc:
-        print(f"webhook: invalid tracing configuration: {exc}", file=sys.stderr)
+    trace_settings = tracing.process_settings("webhook")
+    if trace_settings is None:
         return 2
     tracer = tracing.operation_tracer(trace_settings, "knpy.webhook")
     validating = a.validating_config or ["validation.webhook.eventing.knpy.dev"]

@@ -15,6 +15,8 @@ import importlib
 import json
 import logging
 import math
+import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +107,17 @@ def _otlp_protocol(env: Mapping[str, str], configured: str) -> str:
                                      f"http/protobuf, got {raw!r}")
         return raw
     return configured if configured in ("grpc", "http/protobuf") else "http/protobuf"
+
+
+def process_settings(service_name: str, component: str | None = None) -> TracingSettings | None:
+    """A component process's settings from its environment; None after telling stderr why
+    they are invalid (the component then exits 2, naming the bad key at start)."""
+    try:
+        return settings_from_env(os.environ, service_name)
+    except TracingConfigError as exc:
+        print(f"{component or service_name}: invalid tracing configuration: {exc}",
+              file=sys.stderr)
+        return None
 
 
 def settings_from_env(env: Mapping[str, str], service_name: str) -> TracingSettings:
