@@ -144,3 +144,13 @@ annotations:
 {{- define "knpy.queueProxyImage" -}}
 {{- include "knpy.image" (list . .Values.serving.queueProxy.image) -}}
 {{- end -}}
+
+{{/* The key pods' announcements are signed with (serving.activator.announce): for the
+     activators, which check them, and the controller, which gives each revision's pods
+     their token. */}}
+{{- define "knpy.announceKeyEnv" -}}
+{{- if and .Values.serving.enabled .Values.serving.activator.announce -}}
+- name: KNPY_ANNOUNCE_KEY
+  valueFrom: {secretKeyRef: {name: knpy-announce-key, key: key}}
+{{- end }}
+{{- end -}}

@@ -31,6 +31,7 @@ import yaml
 from knpy.activator.revisions import RevisionConfig
 from knpy.activator.throttler import DEFAULT_TIMEOUT, QUEUE_DEPTH, split_address
 from knpy.runtime.config import FieldError, parse_unique_list
+from knpy.runtime.contract import announce
 
 # --endpoints-api: "auto" picks EndpointSlices where discovery.k8s.io/v1 is served. v1beta1
 # (1.17-1.24) is only ever chosen explicitly: tests drive the slice path on the 1.20 API server.
@@ -49,6 +50,8 @@ class Settings:
     port: int = 8012
     h2c_port: int = 8013
     metrics_port: int = 9090
+    announce_port: int = 0
+    announce_key: bytes | None = None
     autoscaler_url: str = ""
     pod_name: str = "activator"
     pod_ip: str = ""
@@ -197,6 +200,9 @@ def parse_args(argv: list[str] | None = None,
     p.add_argument("--metrics-port", type=int, default=env_int("ACTIVATOR_METRICS_PORT", -1),
                    help="Prometheus /metrics; 0 = off (default: 9090, Knative's, with "
                         "--cluster; off standalone, where many processes share one host)")
+    p.add_argument("--announce-port", type=int,
+                   default=env_int("ACTIVATOR_ANNOUNCE_PORT", announce.DEFAULT_PORT),
+                   help=f"where pods announce themselves (needs ${announce.KEY_ENV}; 0 = off)")
     p.add_argument("--autoscaler-url", default=env.get("ACTIVATOR_AUTOSCALER_URL"),
                    help="websocket for stats (cluster default: "
                         "ws://autoscaler.<system-namespace>.svc.cluster.local:8080/)")
@@ -230,6 +236,13 @@ def parse_args(argv: list[str] | None = None,
     a = p.parse_args(argv)
     _port(p, "--port", a.port)
     _port(p, "--h2c-port", a.h2c_port)
+    key = announce.key_from_env(env)
+    if key is None:
+        a.announce_port = 0
+    elif a.announce_port:
+        _port(p, "--announce-port", a.announce_port)
+        if a.announce_port == a.port:
+            p.error(f"--announce-port: {a.announce_port} is already --port")
     if a.metrics_port == -1:
         a.metrics_port = 9090 if a.cluster else 0
     _port(p, "--metrics-port", a.metrics_port)
@@ -271,6 +284,7 @@ def parse_args(argv: list[str] | None = None,
         p.error(f"--autoscaler-url: want ws:// or wss://, got {url!r}")
     return Settings(host=a.host, port=a.port, h2c_port=a.h2c_port,
                     metrics_port=a.metrics_port, autoscaler_url=url,
+                    announce_port=a.announce_port, announce_key=key,
                     pod_name=a.pod_name, pod_ip=a.pod_ip, cluster=a.cluster,
                     system_namespace=a.system_namespace, kubeconfig=a.kubeconfig,
                     endpoints_api=a.endpoints_api,

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 
+from knpy.activator.announce import AnnounceHandler
 from knpy.activator.config import Settings, parse_args
 from knpy.activator.filesource import FileSource
 from knpy.activator.handler import ActivatorHandler
@@ -71,15 +72,22 @@ async def serve(s: Settings, stop: asyncio.Event) -> int:
     server.tracer = tracer = tracing.proxy_tracer(
         trace_settings, {"k8s.pod.name": s.pod_name} if s.pod_name else None)
     await server.listen(s.host, s.port)
-    metrics_server = None
+    side: list[Server] = []
+    announcements = None
+    if s.announce_port and s.announce_key:
+        announcer = AnnounceHandler(revisions, s.announce_key)
+        announcements = announcer.counts
+        side.append(Server(announcer))
+        await side[-1].listen(s.host, s.announce_port)
     if s.metrics_port:
-        metrics_server = Server(MetricsHandler(lambda: render(revisions.by_key)))
-        await metrics_server.listen(s.host, s.metrics_port)
+        side.append(Server(MetricsHandler(lambda: render(revisions.by_key, announcements))))
+        await side[-1].listen(s.host, s.metrics_port)
     sink.start()
     tasks.append(loop.create_task(reporter.run(), name="stats-reporter"))
-    log.info("activator listening on %s:%d (h2c :%d not served, metrics :%s), autoscaler %s, "
-             "%d revision(s)", s.host, s.port, s.h2c_port, s.metrics_port or "off",
-             s.autoscaler_url or "(none)", len(revisions.by_key))
+    log.info("activator listening on %s:%d (h2c :%d not served, metrics :%s, announce :%s), "
+             "autoscaler %s, %d revision(s)", s.host, s.port, s.h2c_port,
+             s.metrics_port or "off", s.announce_port or "off", s.autoscaler_url or "(none)",
+             len(revisions.by_key))
     await stop.wait()
 
     # Drain (Knative's activator drainer): kubelet probes now fail so the endpoints
@@ -96,8 +104,8 @@ async def serve(s: Settings, stop: asyncio.Event) -> int:
             break
         await asyncio.sleep(min(left, 0.5))  # a request meanwhile pushes the end out
     await server.close(grace=s.drain_timeout)
-    if metrics_server is not None:
-        await metrics_server.close()
+    for srv in side:
+        await srv.close()
     await cancel_and_wait(tasks)
     frame = reporter.report(loop.time())  # the last partial second
     if frame is not None:

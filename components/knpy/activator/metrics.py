@@ -5,7 +5,8 @@ them: `activator_request_duration_seconds` (a histogram by response code class; 
 `activator_request_latencies` in Prometheus's base unit) and `activator_request_count`
 (Knative's name: the histogram's count), and gauges for requests being handled (held or
 forwarded), requests held waiting for capacity, known and assigned pods, and this
-activator's capacity for the revision (-1 = unlimited). Rendered on demand from the
+activator's capacity for the revision (-1 = unlimited). `activator_announcements_total`
+counts pods' announcements (announce.py) by `result`. Rendered on demand from the
 throttlers, so a revision that goes away takes its series with it; the request path only
 observes one histogram per response (ActivatorHandler._done).
 """
@@ -26,7 +27,8 @@ _GAUGES = (
 )
 
 
-def render(revisions: dict[bytes, RevisionThrottler]) -> bytes:
+def render(revisions: dict[bytes, RevisionThrottler],
+           announcements: dict[str, int] | None = None) -> bytes:
     rts = sorted(revisions.values(), key=lambda r: r.key)
     keys = [tuple(rt.key.split("/", 1)) for rt in rts]
     rows = [_gauges(rt) for rt in rts]
@@ -44,6 +46,11 @@ def render(revisions: dict[bytes, RevisionThrottler]) -> bytes:
     reg.collected("activator_request_count", "counter",
                   "Requests answered (Knative's name; the histogram's _count)", _BY_CLASS,
                   counts.copy)
+    if announcements is not None:
+        results: list[Sample] = [((r,), n) for r, n in sorted(announcements.items())]
+        reg.collected("activator_announcements_total", "counter",
+                      "Pods' announcements by result (accepted, forbidden, unknown, invalid)",
+                      ("result",), results.copy)
     return reg.render()
 
 

@@ -4,6 +4,10 @@ backend source (a watched file, flags, or the Kubernetes API).
 Sources describe revisions as `RevisionConfig`s (settings plus backend addresses). New
 backends are handed to the prober; a revision that disappears fails its waiters (503) and
 closes its connections.
+
+A pod may also announce itself (announce.py) before its source lists it: it is a backend
+like a listed pod that is not ready yet (probed first), until the source lists it or, if
+that never happens, for `ANNOUNCE_TTL` seconds.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from knpy.runtime.hotpath.breaker import QueueFullError
 from knpy.runtime.proxy import Exchange
 
 log = logging.getLogger("knpy.activator.revisions")
+
+# How long an announced pod stays a backend without its source listing it. Sources list a
+# new pod about a second after it starts; this only bounds a pod that vanished unlisted.
+ANNOUNCE_TTL = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,10 @@ class Revisions:
         self.activator_index = -1
         self.activator_count = 1
         self._ready: dict[str, set[str]] = {}  # per revision: what the kubelet called ready
+        # per revision: what its source last listed (ready, not ready), and the pods that
+        # announced themselves and are not listed yet, with when each announcement expires
+        self._listed: dict[str, tuple[set[str], set[str]]] = {}
+        self._announced: dict[str, dict[str, float]] = {}
 
     def get(self, key: str) -> RevisionThrottler | None:
         return self.by_key.get(key.encode())
@@ -83,7 +95,16 @@ class Revisions:
         if rt is None:
             return
         ready, unready = set(backends), set(not_ready)
-        added, removed = rt.set_dests(ready | unready)
+        self._listed[key] = (ready, unready)
+        announced = self._announced.get(key)
+        if announced:
+            now = asyncio.get_running_loop().time()
+            for d in [d for d, until in announced.items()
+                      if d in ready or d in unready or until <= now]:
+                del announced[d]  # listed now (or never will be): the source decides
+            if not announced:
+                del self._announced[key]
+        added, removed = rt.set_dests(ready | unready | set(announced or ()))
         for t in removed:
             self.prober.forget(t)
         for t in added:
@@ -101,6 +122,26 @@ class Revisions:
         if added or removed:
             log.info("revision %s: backends %s (+%d -%d)", key, sorted(rt.trackers),
                      len(added), len(removed))
+
+    def announce(self, key: str, dest: str) -> bool:
+        """A pod of revision `key` says it serves at `dest`: a backend (probed first) until
+        the source lists it or `ANNOUNCE_TTL` passes. False if the revision is unknown."""
+        if key.encode() not in self.by_key:
+            return False
+        ready, unready = self._listed.get(key, (set(), set()))
+        if dest in ready or dest in unready:
+            return True
+        loop = asyncio.get_running_loop()
+        self._announced.setdefault(key, {})[dest] = loop.time() + ANNOUNCE_TTL
+        log.info("revision %s: pod %s announced itself", key, dest)
+        self.set_backends(key, ready, unready)
+        loop.call_later(ANNOUNCE_TTL + 0.01, self._expire, key)
+        return True
+
+    def _expire(self, key: str) -> None:
+        if key in self._announced and key.encode() in self.by_key:
+            ready, unready = self._listed.get(key, (set(), set()))
+            self.set_backends(key, ready, unready)
 
     def _dial_failed(self, rt: RevisionThrottler, t: PodTracker, ex: Exchange) -> bool:
         """A pod refused a connection: out of rotation until it passes the probe again.
@@ -150,6 +191,8 @@ class Revisions:
 
     def remove(self, key: str) -> None:
         self._ready.pop(key, None)
+        self._listed.pop(key, None)
+        self._announced.pop(key, None)
         rt = self.by_key.pop(key.encode(), None)
         if rt is None:
             return

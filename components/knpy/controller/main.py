@@ -27,9 +27,11 @@ from knpy.apis.eventing.config import EVENTING_CONFIG, EventingConfig, parse_eve
 from knpy.apis.serving.configmaps import SERVING_CONFIG_PARSERS
 from knpy.controller.eventing.wiring import EventingControllers
 from knpy.controller.flows.wiring import FlowsControllers
+from knpy.controller.serving.deployment import Announce
 from knpy.controller.serving.sks import ServerlessServiceControllers
 from knpy.controller.serving.wiring import ServingControllers
 from knpy.controller.sources.wiring import SourcesControllers
+from knpy.runtime.contract import announce
 from knpy.runtime.k8s import Client, ConfigStore, Discovery, EventRecorder, LeaderElector, connect
 from knpy.runtime.k8s import metrics as k8s_metrics
 from knpy.runtime.k8s import tracing as k8s_tracing
@@ -84,10 +86,13 @@ class ControllerApp:
                                           cluster_domain=self.cfg().cluster_domain,
                                           workers=opts.workers,
                                           watch_timeout=opts.watch_timeout)
-        self.serving = ServingControllers(client, self.discovery, recorder, self.config.get,
-                                          workers=opts.workers,
-                                          watch_timeout=opts.watch_timeout,
-                                          cluster_domain=lambda: self.cfg().cluster_domain)
+        key = announce.key_from_env(os.environ)
+        self.serving = ServingControllers(
+            client, self.discovery, recorder, self.config.get, workers=opts.workers,
+            watch_timeout=opts.watch_timeout, cluster_domain=lambda: self.cfg().cluster_domain,
+            announce=lambda: None if key is None else Announce(
+                f"{announce.SERVICE}.{ns}.svc.{self.cfg().cluster_domain}:"
+                f"{announce.DEFAULT_PORT}", key))
         # SKS: the Revision's private/public Services and the public Endpoints (pods or
         # activator); on once its CRD is served
         self.sks = ServerlessServiceControllers(client, self.discovery, recorder,

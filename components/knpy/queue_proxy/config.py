@@ -4,6 +4,8 @@ Every malformed value stops the process at start with a message naming the varia
 Ports for admin and metrics are fixed in Knative; knpy also reads QUEUE_ADMIN_PORT,
 QUEUE_METRICS_PORT and QUEUE_USER_METRICS_PORT so tests can run several on one host, and
 QUEUE_DRAIN_QUIET_PERIOD_SECONDS (Knative's is a fixed 30 s).
+knpy's own: ACTIVATOR_ANNOUNCE_ADDRESS (`host:port`) and QUEUE_ANNOUNCE_TOKEN, where and
+with what the pod announces itself to the activators once ready (announce.py).
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ class Config:
     pod: str = ""
     pod_ip: str = ""
     listen_host: str = ""  # "" = every interface, as in a pod
+    announce_host: str = ""  # "" = do not announce
+    announce_port: int = 0
+    announce_token: str = ""
     tracing: TracingSettings = field(default_factory=TracingSettings)
 
     @property
@@ -170,9 +175,21 @@ def _tracing(env: Mapping[str, str]) -> TracingSettings:
         raise ConfigError(str(e)) from None
 
 
+def _announce(env: Mapping[str, str]) -> tuple[str, int, str]:
+    raw = env.get("ACTIVATOR_ANNOUNCE_ADDRESS", "").strip()
+    tok = env.get("QUEUE_ANNOUNCE_TOKEN", "").strip()
+    if not raw or not tok:
+        return "", 0, ""
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"ACTIVATOR_ANNOUNCE_ADDRESS: want host:port, got {raw!r}")
+    return host.strip("[]"), int(port), tok
+
+
 def from_env(env: Mapping[str, str]) -> Config:
     """Read and check every variable; raises ConfigError naming the first bad one."""
     user_port = _port(env, "USER_PORT", 8080)
+    announce_host, announce_port, announce_token = _announce(env)
     cfg = Config(
         container_concurrency=_int(env, "CONTAINER_CONCURRENCY", 0, 0, 1000),
         serving_port=_port(env, "QUEUE_SERVING_PORT", 8012),
@@ -192,6 +209,9 @@ def from_env(env: Mapping[str, str]) -> Config:
         pod=env.get("SERVING_POD", ""),
         pod_ip=env.get("SERVING_POD_IP", ""),
         listen_host=env.get("QUEUE_LISTEN_HOST", ""),
+        announce_host=announce_host,
+        announce_port=announce_port,
+        announce_token=announce_token,
         tracing=_tracing(env),
     )
     ports = {"QUEUE_SERVING_PORT": cfg.serving_port, "QUEUE_ADMIN_PORT": cfg.admin_port,

@@ -52,6 +52,10 @@ async def serve(cfg: Config, stop: asyncio.Event) -> int:
         cfg.tracing, {k: v for k, v in attrs.items() if v})
     host = cfg.listen_host or None
     await main_server.listen(host, cfg.serving_port)
+    announcing = None
+    if cfg.announce_host:  # the activators learn of this pod before the API lists it
+        from knpy.queue_proxy.announce import announce
+        announcing = loop.create_task(announce(cfg, prober), name="announce")
 
     # The proxy port is up: everything below is off the path to the first response (the
     # loop serves it while these imports and listeners are set up).
@@ -71,6 +75,8 @@ async def serve(cfg: Config, stop: asyncio.Event) -> int:
              cfg.user_host, cfg.user_port, cc)
 
     await stop.wait()
+    if announcing is not None:
+        announcing.cancel()
     log.info("SIGTERM: draining (quiet period %gs)", cfg.drain_quiet_period)
     drainer.start()
     await drainer.drain()

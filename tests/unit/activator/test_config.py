@@ -75,6 +75,11 @@ def test_flags() -> None:
         == "endpoints"
     assert parse_args(["--cluster"], env={"ACTIVATOR_ENDPOINTS_API": "discovery.k8s.io/v1"}
                       ).endpoints_api == "discovery.k8s.io/v1"
+    # announcements: served on 8014 only with the key
+    assert (c.announce_port, c.announce_key) == (0, None)
+    on = parse_args(["--cluster"], env={"KNPY_ANNOUNCE_KEY": "k"})
+    assert (on.announce_port, on.announce_key) == (8014, b"k")
+    assert parse_args(["--announce-port", "0"], env={"KNPY_ANNOUNCE_KEY": "k"}).announce_port == 0
 
 
 @pytest.mark.parametrize(("argv", "env", "names"), [
@@ -88,6 +93,8 @@ def test_flags() -> None:
     (["--cluster", "--revision", "a/b"], {}, "--cluster"),
     (["--endpoints-api", "slices"], {}, "--endpoints-api"),
     ([], {"ACTIVATOR_ENDPOINTS_API": "v2"}, "ACTIVATOR_ENDPOINTS_API"),
+    (["--announce-port", "70000"], {"KNPY_ANNOUNCE_KEY": "k"}, "--announce-port"),
+    (["--announce-port", "8012"], {"KNPY_ANNOUNCE_KEY": "k"}, "--announce-port"),
 ])
 def test_bad_flags_exit_2_naming_them(argv: list[str], env: dict[str, str], names: str,
                                       capsys: pytest.CaptureFixture[str]) -> None:

@@ -41,6 +41,32 @@ def env(c: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in c.get("env") or []}
 
 
+def test_pods_announce_to_every_activator_with_one_kept_key() -> None:
+    objs = render()
+    act = container(objs, "Deployment", "knpy-activator")
+    ctl = container(objs, "Deployment", "knpy-controller")
+    ref = {"secretKeyRef": {"name": "knpy-announce-key", "key": "key"}}
+    # the activators check announcements, the controller signs each revision's token
+    assert env(act)["KNPY_ANNOUNCE_KEY"] == ref and env(ctl)["KNPY_ANNOUNCE_KEY"] == ref
+    assert "--announce-port=8014" in act["args"]
+    key = objs[("Secret", "knpy-announce-key")]["data"]["key"]
+    assert len(key) >= 64  # 48 random characters, base64
+    # headless, so its name resolves to every activator, not one ClusterIP
+    svc = objs[("Service", "activator-announce")]["spec"]
+    assert svc["clusterIP"] == "None"
+    assert svc["ports"] == [{"name": "announce", "port": 8014, "targetPort": "announce",
+                             "protocol": "TCP"}]
+    pod = objs[("Deployment", "knpy-activator")]["spec"]["template"]
+    assert svc["selector"].items() <= pod["metadata"]["labels"].items()
+
+    off = render("--set", "serving.activator.announce=false")
+    assert ("Secret", "knpy-announce-key") not in off
+    assert ("Service", "activator-announce") not in off
+    for name in ("knpy-activator", "knpy-controller"):
+        assert "KNPY_ANNOUNCE_KEY" not in env(container(off, "Deployment", name))
+    assert not any("announce" in a for a in container(off, "Deployment", "knpy-activator")["args"])
+
+
 def test_activator_runs_in_cluster_mode_behind_activator_service() -> None:
     objs = render("--set", "clusterDomain=example.org")
     pod = objs[("Deployment", "knpy-activator")]["spec"]["template"]
@@ -52,7 +78,7 @@ def test_activator_runs_in_cluster_mode_behind_activator_service() -> None:
     assert env(c)["SYSTEM_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
     assert "--system-namespace=$(SYSTEM_NAMESPACE)" in c["args"]
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
-    assert ports == {"http1": 8012, "h2c": 8013, "metrics": 9090}
+    assert ports == {"http1": 8012, "h2c": 8013, "metrics": 9090, "announce": 8014}
     # Knative's activator-service, selecting the activator pods, ports by name
     svc = objs[("Service", "activator-service")]["spec"]
     assert svc["selector"].items() <= pod["metadata"]["labels"].items()
@@ -244,7 +270,8 @@ def test_serving_or_eventing_parts_can_be_left_out() -> None:
                         "--set", "serving.activator.replicas=3")
     gone = set(full) - set(no_serving)
     assert gone == {("Deployment", "knpy-activator"), ("Deployment", "knpy-autoscaler"),
-                    ("Service", "activator-service"), ("Service", "autoscaler"),
+                    ("Service", "activator-service"), ("Service", "activator-announce"),
+                    ("Secret", "knpy-announce-key"), ("Service", "autoscaler"),
                     ("ServiceAccount", "knpy-activator"), ("ServiceAccount", "knpy-autoscaler"),
                     ("ClusterRole", "knpy-activator"), ("ClusterRole", "knpy-autoscaler"),
                     ("ClusterRoleBinding", "knpy-activator"),

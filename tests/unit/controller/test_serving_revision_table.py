@@ -20,7 +20,7 @@ from knpy.apis.serving.v1.register import (
     ROUTING_STATE_LABEL,
     SERVICE_LABEL,
 )
-from knpy.controller.serving.deployment import make_deployment
+from knpy.controller.serving.deployment import Announce, make_deployment
 from knpy.controller.serving.resources import (
     DEPLOYMENTS,
     PODAUTOSCALERS,
@@ -31,6 +31,7 @@ from knpy.controller.serving.resources import (
 )
 from knpy.controller.serving.revision import RevisionReconciler
 from knpy.controller.serving.revision_children import make_podautoscaler, make_sks
+from knpy.runtime.contract import announce
 from knpy.runtime.k8s import Lister
 from knpy.runtime.k8s.naming import spec_hash
 from knpy.runtime.k8s.testing import Row, World, run_row
@@ -447,6 +448,25 @@ def test_tracing_settings_reach_the_queue_proxy_only_when_tracing_is_on() -> Non
     assert make_deployment(Revision(revision()), DCFG, ACFG, parse_features({}),
                            parse_observability_config({})) == \
         make_deployment(Revision(revision()), DCFG, ACFG, parse_features({}))
+
+
+def test_the_queue_proxy_gets_its_revisions_announce_token() -> None:
+    rev = Revision(revision())
+    plain = make_deployment(rev, DCFG, ACFG, parse_features({}))
+    ann = Announce("activator-announce.knpy-system.svc.cluster.local:8014", b"key")
+    dep = make_deployment(rev, DCFG, ACFG, parse_features({}), announce=ann)
+    qp = next(c for c in dep["spec"]["template"]["spec"]["containers"]
+              if c["name"] == "queue-proxy")
+    env = {e["name"]: e.get("value") for e in qp["env"]}
+    assert env["ACTIVATOR_ANNOUNCE_ADDRESS"] == ann.address
+    tok = env["QUEUE_ANNOUNCE_TOKEN"]
+    assert announce.verify(b"key", rev.namespace, rev.name, tok.encode())
+    # the user's containers never see it
+    for c in dep["spec"]["template"]["spec"]["containers"]:
+        if c["name"] != "queue-proxy":
+            assert tok not in json.dumps(c)
+    # off (no key): the Deployment is what it was before announcements existed
+    assert "QUEUE_ANNOUNCE_TOKEN" not in json.dumps(plain)
 
 
 def test_initial_scale_from_config_and_annotation() -> None:

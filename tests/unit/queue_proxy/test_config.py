@@ -53,6 +53,22 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
     assert str(e.value).startswith(name + ":")
 
 
+def test_announce_needs_an_address_and_a_token() -> None:
+    assert from_env({}).announce_host == ""
+    # a token without an address (or the reverse): no announcements, not an error
+    assert from_env({"QUEUE_ANNOUNCE_TOKEN": "t"}).announce_host == ""
+    assert from_env({"ACTIVATOR_ANNOUNCE_ADDRESS": "a:1"}).announce_host == ""
+    cfg = from_env({"ACTIVATOR_ANNOUNCE_ADDRESS": "activator-announce.sys.svc.cluster.local:8014",
+                    "QUEUE_ANNOUNCE_TOKEN": "t"})
+    assert (cfg.announce_host, cfg.announce_port, cfg.announce_token) == (
+        "activator-announce.sys.svc.cluster.local", 8014, "t")
+    assert from_env({"ACTIVATOR_ANNOUNCE_ADDRESS": "[fd00::1]:8014",
+                     "QUEUE_ANNOUNCE_TOKEN": "t"}).announce_host == "fd00::1"
+    for bad in ("host", "host:", ":8014", "host:0", "host:99999", "host:x"):
+        with pytest.raises(ConfigError, match=r"^ACTIVATOR_ANNOUNCE_ADDRESS: want host:port"):
+            from_env({"ACTIVATOR_ANNOUNCE_ADDRESS": bad, "QUEUE_ANNOUNCE_TOKEN": "t"})
+
+
 def test_port_clash_and_timeout_order_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"^QUEUE_ADMIN_PORT: port 8012"):
         from_env({"QUEUE_ADMIN_PORT": "8012"})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from knpy.apis.autoscaling.annotations import parse_annotations
@@ -35,6 +36,7 @@ from knpy.apis.serving.v1.register import (
 from knpy.apis.serving.v1.revision_types import serving_container_index
 from knpy.controller.serving.resources import SPEC_HASH_ANNOTATION
 from knpy.runtime.config import FieldError, parse_go_duration
+from knpy.runtime.contract.announce import token as announce_token
 from knpy.runtime.k8s import owner_reference
 from knpy.runtime.k8s.naming import child_name, spec_hash
 
@@ -150,9 +152,24 @@ def observability_env(cfg: ObservabilityConfig | None) -> str:
                       separators=(",", ":"), sort_keys=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """Where new pods announce themselves (`host:port`, every activator behind one name)
+    and the key their tokens are made with (knpy.runtime.contract.announce)."""
+
+    address: str
+    key: bytes
+
+    def env(self, rev: Revision) -> list[dict[str, str]]:
+        return [{"name": "ACTIVATOR_ANNOUNCE_ADDRESS", "value": self.address},
+                {"name": "QUEUE_ANNOUNCE_TOKEN",
+                 "value": announce_token(self.key, rev.namespace, rev.name)}]
+
+
 def _queue_container(rev: Revision, cfg: DeploymentConfig, probe: dict[str, Any],
                      user_probe: dict[str, Any] | None, port: int,
-                     observability: ObservabilityConfig | None) -> dict[str, Any]:
+                     observability: ObservabilityConfig | None,
+                     announce: Announce | None) -> dict[str, Any]:
     spec = rev.spec
     serving_port = QUEUE_H2C_PORT if spec.port_name == "h2c" else QUEUE_HTTP_PORT
     timeout = spec.timeout_seconds or 300
@@ -202,6 +219,7 @@ def _queue_container(rev: Revision, cfg: DeploymentConfig, probe: dict[str, Any]
                                                       sort_keys=True)),
             *([env("OBSERVABILITY_CONFIG", tracing)]
               if (tracing := observability_env(observability)) else []),
+            *(announce.env(rev) if announce is not None else []),
         ],
         "resources": resources,
         "readinessProbe": readiness,
@@ -212,7 +230,8 @@ def _queue_container(rev: Revision, cfg: DeploymentConfig, probe: dict[str, Any]
 
 
 def _pod_spec(rev: Revision, cfg: DeploymentConfig, features: Features,
-              observability: ObservabilityConfig | None) -> dict[str, Any]:
+              observability: ObservabilityConfig | None,
+              announce: Announce | None) -> dict[str, Any]:
     spec = rev.spec
     pod = {k: copy.deepcopy(v) for k, v in spec.raw.items() if k not in _REVISION_ONLY}
     containers = spec.containers
@@ -222,7 +241,7 @@ def _pod_spec(rev: Revision, cfg: DeploymentConfig, features: Features,
     out = [_user_container(c, rev, serving=i == idx, port=port)
            for i, c in enumerate(containers)]
     out.append(_queue_container(rev, cfg, _queue_probe(user_probe, port), user_probe, port,
-                                observability))
+                                observability, announce))
     if not features.enabled(EMPTY_DIR):  # the webhook refuses them; never pass one through
         dropped = {v.get("name") for v in pod.get("volumes") or [] if "emptyDir" in v}
         if dropped:
@@ -246,8 +265,8 @@ def _progress_deadline(rev: Revision, cfg: DeploymentConfig) -> int:
 
 
 def make_deployment(rev: Revision, cfg: DeploymentConfig, autoscaler: AutoscalerConfig,
-                    features: Features, observability: ObservabilityConfig | None = None
-                    ) -> dict[str, Any]:
+                    features: Features, observability: ObservabilityConfig | None = None,
+                    announce: Announce | None = None) -> dict[str, Any]:
     """The Deployment; its spec hash leaves out `replicas`, which the autoscaler owns."""
     labels = revision_labels(rev)
     ann = revision_annotations(rev)
@@ -257,7 +276,7 @@ def make_deployment(rev: Revision, cfg: DeploymentConfig, autoscaler: Autoscaler
         "strategy": {"type": "RollingUpdate",
                      "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "100%"}},
         "template": {"metadata": {"labels": dict(labels), "annotations": dict(ann)},
-                     "spec": _pod_spec(rev, cfg, features, observability)},
+                     "spec": _pod_spec(rev, cfg, features, observability, announce)},
     }
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": deployment_name(rev.name), "namespace": rev.namespace,

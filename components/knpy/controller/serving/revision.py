@@ -17,7 +17,7 @@ from knpy.apis.serving.config_features import Features
 from knpy.apis.serving.config_observability import ObservabilityConfig
 from knpy.apis.serving.v1 import Revision
 from knpy.apis.serving.v1.revision_lifecycle import RESOURCES_AVAILABLE
-from knpy.controller.serving.deployment import QUEUE_CONTAINER, make_deployment
+from knpy.controller.serving.deployment import QUEUE_CONTAINER, Announce, make_deployment
 from knpy.controller.serving.resources import (
     DEPLOYMENTS,
     PODAUTOSCALERS,
@@ -55,10 +55,12 @@ class _NotOwned(Exception):
 class RevisionReconciler(Reconciler[Revision]):
     def __init__(self, client: Client, lister: Lister, recorder: Recorder, *,
                  deployments: Lister, podautoscalers: Lister, serverlessservices: Lister,
-                 config: RevisionConfig) -> None:
+                 config: RevisionConfig,
+                 announce: Callable[[], Announce | None] = lambda: None) -> None:
         super().__init__(client, lister, REVISIONS, Revision, recorder, name="revision")
         self.deployments, self.pas, self.skss = deployments, podautoscalers, serverlessservices
         self.config = config
+        self.announce = announce  # None: the pods do not announce themselves
 
     async def reconcile_kind(self, rev: Revision) -> None:
         was_ready = rev.status.is_ready()
@@ -79,7 +81,7 @@ class RevisionReconciler(Reconciler[Revision]):
                 "QueueSidecarImageMissing",
                 "config-deployment has no queue-sidecar-image: the queue-proxy cannot run")
             return
-        want = make_deployment(rev, dcfg, acfg, features, observability)
+        want = make_deployment(rev, dcfg, acfg, features, observability, self.announce())
         have = self._owned(DEPLOYMENTS, self.deployments, rev, want)
         if have is not None:  # the autoscaler owns the replica count once it exists
             want["spec"]["replicas"] = (have.get("spec") or {}).get("replicas")

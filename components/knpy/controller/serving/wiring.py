@@ -32,6 +32,7 @@ from knpy.apis.serving.config_observability import OBSERVABILITY_CONFIG
 from knpy.apis.serving.v1.register import ROUTE_LABEL
 from knpy.controller.eventing.resolver import URIResolver
 from knpy.controller.serving.configuration import ConfigurationReconciler
+from knpy.controller.serving.deployment import Announce
 from knpy.controller.serving.domainmapping import DomainMappingReconciler
 from knpy.controller.serving.resources import (
     ALL_SERVING,
@@ -78,7 +79,8 @@ class ServingControllers:
     def __init__(self, client: Client, discovery: Discovery, recorder: Recorder,
                  config: Callable[[str], Any], *, workers: int = 2,
                  watch_timeout: int = 300,
-                 cluster_domain: Callable[[], str] = lambda: "cluster.local") -> None:
+                 cluster_domain: Callable[[], str] = lambda: "cluster.local",
+                 announce: Callable[[], Announce | None] = lambda: None) -> None:
         self.discovery = discovery
         wt = watch_timeout
         self.services = Informer(client, KSERVICES, watch_timeout=wt)
@@ -106,8 +108,8 @@ class ServingControllers:
             client, self.revisions.lister, recorder, deployments=self.deployments.lister,
             podautoscalers=self.pas.lister, serverlessservices=self.skss.lister,
             config=lambda: (config(DEPLOYMENT_CONFIG), config(AUTOSCALER_CONFIG),
-                            config(FEATURES_CONFIG), config(OBSERVABILITY_CONFIG))),
-            workers=workers)
+                            config(FEATURES_CONFIG), config(OBSERVABILITY_CONFIG)),
+            announce=announce), workers=workers)
         self.route = Controller(RouteReconciler(
             client, self.routes.lister, recorder, configurations=self.configurations.lister,
             revisions=self.revisions.lister, ingresses=self.ingresses.lister,
