@@ -167,6 +167,11 @@ class PodAutoscalerReconciler(Reconciler[PodAutoscaler]):
                 rev = await self.ms.register(spec, target)
             except FieldError as exc:
                 raise PermanentError(f"{pa.key}: {exc}") from None
+        if rev.lifecycle.would_activate(len(target.ready_pods())):
+            # The pods it waited for are ready (this reconcile is their Endpoints' event):
+            # decide now rather than at the next tick, up to a tick interval later, so the
+            # PA, and with it the Revision and the Service, turn Ready as soon as the pods.
+            await self.ms.decide(rev)
         apply_status(pa, rev, sks)
         mode = sks_mode(rev)
         if sks is not None and ServerlessService(sks).mode != mode:

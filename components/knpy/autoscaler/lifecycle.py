@@ -80,6 +80,12 @@ class Lifecycle:
             self.activation = activation
             self._since = now
 
+    def would_activate(self, ready_pods: int) -> bool:
+        """An Activating revision has the pods to be Active: the next decision says so."""
+        s = self.settings
+        min_ready = max(s.min_scale, s.initial_scale if not self.initialized else 1, 1)
+        return self.activation is Activation.ACTIVATING and ready_pods >= min_ready
+
     def reconcile(self, now: float, result: ScaleResult | None, ready_pods: int,
                   activator_in_path: bool) -> Outcome:
         """One pass. `result` is None while the decider has no data.

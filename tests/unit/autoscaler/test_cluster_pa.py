@@ -102,7 +102,7 @@ async def ms() -> AsyncIterator[Multiscaler]:
 
 async def test_registers_the_pa_with_its_settings_and_deployment(ms: Multiscaler) -> None:
     w = World(ms, (PODAUTOSCALERS, pa(cc=4)), (SERVERLESSSERVICES, sks()), DEPLOYMENT,
-              (ENDPOINTS, endpoints("10.0.0.1")))
+              (ENDPOINTS, endpoints()))
     await w.rec.reconcile("ns/r")
     rev = ms.revisions["ns/r"]
     assert rev.spec.annotations == ANN and rev.spec.container_concurrency == 4
@@ -111,10 +111,10 @@ async def test_registers_the_pa_with_its_settings_and_deployment(ms: Multiscaler
     assert rev.target.deployment == "r-deployment"
     # started from the Deployment's replicas: no scale write at registration
     assert rev.target.desired == 1
-    assert [p.address for p in rev.target.ready_pods()] == ["10.0.0.1:8012"]
+    assert rev.target.ready_pods() == []
     st = w.status()
     assert (st["serviceName"], st["metricsServiceName"], st["actualScale"]) == (
-        "r", "r-private", 1)
+        "r", "r-private", 0)
     assert "desiredScale" not in st  # no decision yet
     assert w.cond("SKSReady") == ("True", "")
     assert w.cond("Active") == ("Unknown", "Queued")
@@ -122,19 +122,38 @@ async def test_registers_the_pa_with_its_settings_and_deployment(ms: Multiscaler
     assert w.patches() == [("serverlessservices", "r", {"spec": {"mode": "Proxy"}})]
 
 
-async def test_decision_with_load_serves_and_marks_active(ms: Multiscaler) -> None:
+async def test_the_pod_turning_ready_makes_the_pa_active_without_a_tick(ms: Multiscaler) -> None:
+    """The reconcile its Endpoints' change queues decides at once: the PA (and so the
+    Revision and the Service) turns Ready with its pods, not up to a tick interval later."""
     # target-burst-capacity 0: no burst headroom wanted, so pods serve directly (EBC 0)
     w = World(ms, (PODAUTOSCALERS, pa({**ANN, "autoscaling.knative.dev/target-burst-capacity":
                                        "0"})),
-              (SERVERLESSSERVICES, sks(mode="Proxy")), DEPLOYMENT,
-              (ENDPOINTS, endpoints("10.0.0.1")))
+              (SERVERLESSSERVICES, sks(mode="Proxy")), DEPLOYMENT, (ENDPOINTS, endpoints()))
     await w.rec.reconcile("ns/r")
     assert w.patches() == []  # already Proxy
+    assert w.cond("Active") == ("Unknown", "Queued")
+    w.listers["endpoints"].put(endpoints("10.0.0.1"))
+    await w.rec.reconcile("ns/r")
     rev = ms.revisions["ns/r"]
+    assert rev.decisions == 1
+    assert w.cond("Active") == ("True", "")
+    assert w.cond("ScaleTargetInitialized") == ("True", "")
+    assert w.status()["actualScale"] == 1
+    # once Active, reconciles leave decisions to the ticks
+    await w.rec.reconcile("ns/r")
+    assert rev.decisions == 1
+
+
+async def test_decision_with_load_serves_and_marks_active(ms: Multiscaler) -> None:
+    w = World(ms, (PODAUTOSCALERS, pa({**ANN, "autoscaling.knative.dev/target-burst-capacity":
+                                       "0"})),
+              (SERVERLESSSERVICES, sks(mode="Proxy")), DEPLOYMENT, (ENDPOINTS, endpoints()))
+    await w.rec.reconcile("ns/r")
+    assert w.patches() == []  # already Proxy
     # 25 concurrent requests, target 10 * 70 % = 7 per pod: 4 pods
     ms.record_activator_stats([WireStatMessage("ns", "r", Stat(
         pod_name="activator", average_concurrent_requests=25.0, request_count=25.0))])
-    await ms.decide(rev)
+    w.listers["endpoints"].put(endpoints("10.0.0.1"))
     w.client.actions.clear()
     await w.rec.reconcile("ns/r")
     st = w.status()
@@ -143,7 +162,8 @@ async def test_decision_with_load_serves_and_marks_active(ms: Multiscaler) -> No
     assert w.cond("ScaleTargetInitialized") == ("True", "")
     # the decision went to the scale subresource (FakeClient merges it into the Deployment)
     assert w.client.store[("deployments", "ns", "r-deployment")]["spec"]["replicas"] == 4
-    assert w.patches() == [("serverlessservices", "r", {"spec": {"mode": "Serve"}})]
+    assert w.patches() == [("deployments", "r-deployment", {"spec": {"replicas": 4}}),
+                           ("serverlessservices", "r", {"spec": {"mode": "Serve"}})]
 
 
 async def test_short_burst_capacity_keeps_the_activator_in_path(ms: Multiscaler) -> None:
