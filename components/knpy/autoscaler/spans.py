@@ -2,9 +2,10 @@
 
 The tracer is an `runtime.observability.otelops.OperationTracer` (None: tracing off, and
 nothing here runs). A poke's span is the child of the request behind it (the trace context
-the activator sends with the poke); the scale change a poke's decision writes is the
-child of the poke's span, so a cold start's trace reads gateway -> activator -> poke ->
-scale. Decisions that change nothing make no span.
+the activator sends with the poke) and lasts from the poke's arrival to the end of its
+decision; a scale-up written meanwhile (by that decision, or by a tick deciding the
+revision first) is the child of the poke's span, so a cold start's trace reads gateway ->
+activator -> poke -> scale. Decisions that change nothing make no span.
 """
 
 from __future__ import annotations

@@ -1,15 +1,18 @@
 """The autoscaler's spans (in-memory exporter): a poke is the child of the request behind
-it, the scale change its decision writes the poke's child; later changes are roots with
-their reason; decisions that change nothing make no span."""
+it, the scale-up written while its decision is pending (by it or by a tick first) the
+poke's child; later changes are roots with their reason; decisions that change nothing
+make no span."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import pytest
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -52,6 +55,10 @@ async def traced(target: ScaleTarget) -> AsyncIterator[Traced]:
             await ms.close()
 
 
+def attrs(span: ReadableSpan) -> dict[str, Any]:
+    return dict(span.attributes or {})
+
+
 def poke(concurrency: float, traceparent: str = "",
          tracestate: str = "") -> list[WireStatMessage]:
     return [WireStatMessage("ns", "rev", Stat("activator-0", concurrency, 0, concurrency),
@@ -72,7 +79,7 @@ async def test_poke_span_is_the_requests_child_and_the_scale_span_the_pokes() ->
         assert f"{pk.context.trace_id:032x}" == TRACE_ID
         assert pk.parent is not None and f"{pk.parent.span_id:016x}" == ACTIVATOR_SPAN
         assert pk.parent.is_remote and pk.context.trace_state.get("k") == "v"
-        assert dict(pk.attributes) == {
+        assert attrs(pk) == {
             "k8s.namespace.name": "ns", "knative.revision.name": "rev",
             "knpy.autoscaler.poke.source": "activator-0",
             "knpy.autoscaler.decision": "scale", "knpy.autoscaler.replicas.desired": 2}
@@ -80,7 +87,7 @@ async def test_poke_span_is_the_requests_child_and_the_scale_span_the_pokes() ->
         assert (scale.name, scale.kind) == ("scale", SpanKind.INTERNAL)
         assert scale.context.trace_id == pk.context.trace_id
         assert scale.parent is not None and scale.parent.span_id == pk.context.span_id
-        assert dict(scale.attributes) == {
+        assert attrs(scale) == {
             "k8s.namespace.name": "ns", "knative.revision.name": "rev",
             "knpy.autoscaler.replicas.to": 2,  # no "from": never scaled before
             "knpy.autoscaler.reason": "poke"}
@@ -98,7 +105,8 @@ async def test_no_span_while_nothing_changes_then_one_per_change() -> None:
         assert rev.poke is not None
         await rev.poke
         scale, pk = exporter.get_finished_spans()
-        assert pk.parent is None and scale.parent.span_id == pk.context.span_id
+        assert pk.parent is None
+        assert scale.parent is not None and scale.parent.span_id == pk.context.span_id
         exporter.clear()
 
         for _ in range(2):  # load holds: the same 2 pods, no span
@@ -117,9 +125,9 @@ async def test_no_span_while_nothing_changes_then_one_per_change() -> None:
         assert target.calls == [2, 1, 0]
         spans = exporter.get_finished_spans()
         assert [(s.name, s.parent) for s in spans] == [("scale", None), ("scale", None)]
-        assert [(s.attributes["knpy.autoscaler.replicas.from"],
-                 s.attributes["knpy.autoscaler.replicas.to"],
-                 s.attributes["knpy.autoscaler.reason"]) for s in spans] == [
+        assert [(attrs(s)["knpy.autoscaler.replicas.from"],
+                 attrs(s)["knpy.autoscaler.replicas.to"],
+                 attrs(s)["knpy.autoscaler.reason"]) for s in spans] == [
             (2, 1, "stable"), (1, 0, "scale-to-zero")]
 
 
@@ -136,9 +144,47 @@ async def test_the_scale_subresource_patch_of_a_deployment_is_the_scale_span() -
         scale, pk = tr.exporter.get_finished_spans()
         assert scale.parent is not None and scale.parent.span_id == pk.context.span_id
         assert f"{scale.context.trace_id:032x}" == TRACE_ID
-        assert (scale.attributes["knpy.autoscaler.replicas.from"],
-                scale.attributes["knpy.autoscaler.replicas.to"],
-                scale.attributes["knpy.autoscaler.reason"]) == (0, 3, "poke")
+        assert (attrs(scale)["knpy.autoscaler.replicas.from"],
+                attrs(scale)["knpy.autoscaler.replicas.to"],
+                attrs(scale)["knpy.autoscaler.reason"]) == (0, 3, "poke")
+
+
+async def test_a_tick_deciding_before_the_poke_writes_the_scale_up_in_the_pokes_trace() -> None:
+    target = RecordingTarget()
+    async with traced(target) as tr:
+        ms, rev, exporter, clock = tr.ms, tr.rev, tr.exporter, tr.clock
+        ms.record_activator_stats(poke(2.0, f"00-{TRACE_ID}-{ACTIVATOR_SPAN}-01"))
+        assert rev.poke is not None
+        await ms.decide(rev)  # the tick takes the revision first and scales it up
+        assert target.calls == [2]
+        await rev.poke  # its own decision then changes nothing
+        assert target.calls == [2]
+        scale, pk = exporter.get_finished_spans()
+        assert (pk.name, scale.name) == ("poke", "scale")
+        assert f"{scale.context.trace_id:032x}" == TRACE_ID
+        assert scale.parent is not None and scale.parent.span_id == pk.context.span_id
+        assert attrs(scale)["knpy.autoscaler.reason"] == "poke"
+        assert attrs(pk)["knpy.autoscaler.replicas.desired"] == 2
+        exporter.clear()
+
+        # The poke decided: the next scale-up a tick writes is its own (a root).
+        for _ in range(2):
+            clock.now += 1
+            rev.collection.record(clock.now, Stat(average_concurrent_requests=4.0))
+        await ms.decide(rev)
+        assert target.calls[-1] > 2
+        (up,) = exporter.get_finished_spans()
+        assert up.parent is None and attrs(up)["knpy.autoscaler.reason"] != "poke"
+
+
+async def test_a_poke_unregistered_before_it_ran_still_ends_its_span() -> None:
+    async with traced(RecordingTarget()) as tr:
+        tr.ms.record_activator_stats(poke(2.0))
+        assert tr.rev.poke is not None
+        await tr.ms.unregister("ns/rev")  # the poke task is cancelled before its first step
+        (pk,) = tr.exporter.get_finished_spans()
+        assert (pk.name, pk.status.status_code) == ("poke", StatusCode.ERROR)
+        assert attrs(pk)["error.type"] == "CancelledError"
 
 
 class FailingTarget(RecordingTarget):
@@ -155,8 +201,8 @@ async def test_a_failed_scale_write_is_an_error_span() -> None:
         scale, pk = tr.exporter.get_finished_spans()
         for sp in (scale, pk):
             assert sp.status.status_code == StatusCode.ERROR
-            assert sp.attributes["error.type"] == "ConnectionError"
-        assert "knpy.autoscaler.decision" not in pk.attributes  # it never decided
+            assert attrs(sp)["error.type"] == "ConnectionError"
+        assert "knpy.autoscaler.decision" not in attrs(pk)  # it never decided
 
 
 def test_scale_reasons() -> None:
