@@ -140,9 +140,13 @@ class Multiscaler:
         self.tracer: Any = None  # an otelops.OperationTracer; None: tracing off
 
     # ---------------------------------------------------------------- registry
-    async def register(self, spec: RevisionSpec, target: ScaleTarget) -> Revision:
+    async def register(self, spec: RevisionSpec, target: ScaleTarget,
+                       parent: Any = None) -> Revision:
         """Add a revision, or update it: new settings apply in place, and a different
         `target` replaces the old one (which is closed).
+
+        A new revision's initial scale is written in a `scale` span (tracing on), the child
+        of `parent` (a span, or W3C trace headers) if given, else a root.
 
         Raises FieldError for bad annotations, before anything changes.
         """
@@ -167,7 +171,12 @@ class Multiscaler:
         self.revisions[spec.key] = rev
         if target.desired < 0 and settings.initial_scale > 0:
             # Like a new Deployment: the revision starts at its initial scale.
-            await target.set_scale(max(settings.initial_scale, settings.min_scale))
+            initial = max(settings.initial_scale, settings.min_scale)
+            if self.tracer is None:
+                await target.set_scale(initial)
+            else:
+                await spans.traced_scale(self.tracer, target, spec.namespace, spec.name,
+                                         initial, "initial", parent)
         log.info("registered revision %s target=%.2f metric=%s", spec.key, settings.target,
                  settings.metric)
         return rev

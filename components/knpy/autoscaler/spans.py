@@ -1,4 +1,5 @@
-"""The autoscaler's spans: one per activator poke, one per scale change written.
+"""The autoscaler's spans: one per activator poke, one per scale change a decision writes
+and one per revision's initial scale.
 
 The tracer is an `runtime.observability.otelops.OperationTracer` (None: tracing off, and
 nothing here runs). A poke's span is the child of the request behind it (the trace context
@@ -56,8 +57,8 @@ def scale_reason(to: int, result: ScaleResult | None, poked: bool) -> str:
 
 async def traced_scale(tracer: Any, target: ScaleTarget, namespace: str, revision: str,
                        to: int, reason: str, parent: Any = None) -> None:
-    """`target.set_scale(to)` inside an INTERNAL `scale` span (child of `parent`, a poke's
-    span, if given); a failure sets `error.type` to the exception's class. `replicas.from`
+    """`target.set_scale(to)` inside an INTERNAL `scale` span (child of `parent` if given:
+    a poke's span, or a registering request's trace headers); a failure sets `error.type` to the exception's class. `replicas.from`
     is absent while the target has no scale yet (-1: a process target never scaled)."""
     attrs: dict[str, Any] = {NAMESPACE: namespace, REVISION: revision,
                              "knpy.autoscaler.replicas.to": to, "knpy.autoscaler.reason": reason}

@@ -16,10 +16,12 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from knpy.apis.autoscaling.config import AutoscalerConfig, parse_autoscaler_config
 from knpy.autoscaler.decider import ScaleResult
 from knpy.autoscaler.deploymenttarget import DeploymentScaleTarget
 from knpy.autoscaler.multiscaler import Multiscaler, Revision
 from knpy.autoscaler.scaletarget import ScaleTarget
+from knpy.autoscaler.server import EndpointsPublisher, make_server
 from knpy.autoscaler.spans import scale_reason
 from knpy.runtime.contract.stat import Stat
 from knpy.runtime.contract.wirestat import WireStatMessage
@@ -41,18 +43,27 @@ class Traced:
 
 
 @asynccontextmanager
-async def traced(target: ScaleTarget) -> AsyncIterator[Traced]:
-    """A multiscaler with a tracer exporting to memory, SPEC registered on `target`."""
+async def traced_ms(config: AutoscalerConfig,
+                    clock: Clock | None = None) -> AsyncIterator[tuple[Multiscaler,
+                                                                       InMemorySpanExporter]]:
+    """A multiscaler with a tracer exporting to memory."""
     exporter = InMemorySpanExporter()
-    clock = Clock()
     async with aiohttp.ClientSession() as session:
-        ms = Multiscaler(CONFIG, session, clock=clock)
+        ms = Multiscaler(config, session, clock=clock or Clock())
         ms.tracer = OperationTracer(TracingSettings("stdout", "", 1.0, "autoscaler"),
                                     "knpy.autoscaler", exporter)
         try:
-            yield Traced(ms, await ms.register(SPEC, target), exporter, clock)
+            yield ms, exporter
         finally:
             await ms.close()
+
+
+@asynccontextmanager
+async def traced(target: ScaleTarget) -> AsyncIterator[Traced]:
+    """`traced_ms` at initial scale 0, SPEC registered on `target`."""
+    clock = Clock()
+    async with traced_ms(CONFIG, clock) as (ms, exporter):
+        yield Traced(ms, await ms.register(SPEC, target), exporter, clock)
 
 
 def attrs(span: ReadableSpan) -> dict[str, Any]:
@@ -185,6 +196,44 @@ async def test_a_poke_unregistered_before_it_ran_still_ends_its_span() -> None:
         (pk,) = tr.exporter.get_finished_spans()
         assert (pk.name, pk.status.status_code) == ("poke", StatusCode.ERROR)
         assert attrs(pk)["error.type"] == "CancelledError"
+
+
+INITIAL_3 = parse_autoscaler_config({"initial-scale": "3"})
+
+
+async def test_the_initial_scale_at_registration_is_a_root_scale_span() -> None:
+    async with traced_ms(INITIAL_3) as (ms, exporter):
+        target = RecordingTarget()
+        await ms.register(SPEC, target)
+        assert target.calls == [3]
+        (scale,) = exporter.get_finished_spans()
+        assert (scale.name, scale.kind, scale.parent) == ("scale", SpanKind.INTERNAL, None)
+        assert attrs(scale) == {
+            "k8s.namespace.name": "ns", "knative.revision.name": "rev",
+            "knpy.autoscaler.replicas.to": 3,  # no "from": the target had no scale yet
+            "knpy.autoscaler.reason": "initial"}
+        await ms.register(SPEC, target)  # an update writes no initial scale again
+        assert target.calls == [3] and len(exporter.get_finished_spans()) == 1
+
+
+async def test_a_revision_put_with_a_trace_context_has_its_initial_scale_in_that_trace() -> None:
+    async with traced_ms(INITIAL_3) as (ms, exporter):
+        server = make_server(ms, EndpointsPublisher(ms, None))
+        port = await server.listen("127.0.0.1", 0)
+        try:
+            async with aiohttp.ClientSession() as c, c.put(
+                    f"http://127.0.0.1:{port}/api/v1/revisions/ns/r",
+                    json={"pods": ["127.0.0.1:9"]},
+                    headers={"Traceparent": f"00-{TRACE_ID}-{ACTIVATOR_SPAN}-01"},
+                    timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                assert resp.status == 201, await resp.text()
+        finally:
+            await server.close()
+        (scale,) = exporter.get_finished_spans()
+        assert f"{scale.context.trace_id:032x}" == TRACE_ID
+        assert scale.parent is not None and f"{scale.parent.span_id:016x}" == ACTIVATOR_SPAN
+        assert attrs(scale)["knpy.autoscaler.reason"] == "initial"
+        assert attrs(scale)["knative.revision.name"] == "r"
 
 
 class FailingTarget(RecordingTarget):
