@@ -42,12 +42,13 @@ async def test_each_kingress_reconcile_is_a_span(kube_apiserver: KubeAPI,
             await eventually(lambda: ready(client, ns, "r"), 30, "the KIngress Ready",
                              every=0.05)
 
-            def reconciles() -> list[dict]:
+            def succeeded() -> list[dict]:  # the reconcile that programmed it
                 return [s for s in spans.spans if s["name"] == "reconcile ingress"
-                        and s["attrs"].get("knpy.object.name") == "r"]
-            found = await eventually(reconciles, 15, "a reconcile span for the KIngress",
+                        and s["attrs"] == {"knpy.reconciler": "ingress",
+                                           "k8s.namespace.name": ns, "knpy.object.name": "r",
+                                           "knpy.reconcile.result": "success"}]
+            found = await eventually(succeeded, 15, "a reconcile span for the KIngress",
                                      detail=lambda: f"spans {spans.spans}")
     sp = found[0]
     assert (sp["service"], sp["kind"], sp["parent"]) == ("ingress", 1, "")  # INTERNAL root
-    assert sp["attrs"] == {"knpy.reconciler": "ingress", "k8s.namespace.name": ns,
-                           "knpy.object.name": "r", "knpy.reconcile.result": "success"}
+    assert sp["status"] == 0  # UNSET
