@@ -58,8 +58,9 @@ def scale_reason(to: int, result: ScaleResult | None, poked: bool) -> str:
 async def traced_scale(tracer: Any, target: ScaleTarget, namespace: str, revision: str,
                        to: int, reason: str, parent: Any = None) -> None:
     """`target.set_scale(to)` inside an INTERNAL `scale` span (child of `parent` if given:
-    a poke's span, or a registering request's trace headers); a failure sets `error.type` to the exception's class. `replicas.from`
-    is absent while the target has no scale yet (-1: a process target never scaled)."""
+    a poke's span, or a registering request's trace headers); a failure sets `error.type`
+    to the exception's class. `replicas.from` is absent while the target has no scale yet
+    (-1: a process target never scaled)."""
     attrs: dict[str, Any] = {NAMESPACE: namespace, REVISION: revision,
                              "knpy.autoscaler.replicas.to": to, "knpy.autoscaler.reason": reason}
     if target.desired >= 0:
