@@ -74,6 +74,9 @@ class Revision:
     activator_in_path: bool = False
     decisions: int = 0
     poke: asyncio.Task[Outcome] | None = None
+    # Tracing on: the span of the poke whose decision is pending (from the poke's arrival
+    # until its decision ends). A scale-up any decision writes meanwhile is its child.
+    poke_span: Any = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def status(self) -> dict[str, Any]:
@@ -137,9 +140,13 @@ class Multiscaler:
         self.tracer: Any = None  # an otelops.OperationTracer; None: tracing off
 
     # ---------------------------------------------------------------- registry
-    async def register(self, spec: RevisionSpec, target: ScaleTarget) -> Revision:
+    async def register(self, spec: RevisionSpec, target: ScaleTarget,
+                       parent: Any = None) -> Revision:
         """Add a revision, or update it: new settings apply in place, and a different
         `target` replaces the old one (which is closed).
+
+        A new revision's initial scale is written in a `scale` span (tracing on), the child
+        of `parent` (a span, or W3C trace headers) if given, else a root.
 
         Raises FieldError for bad annotations, before anything changes.
         """
@@ -164,7 +171,12 @@ class Multiscaler:
         self.revisions[spec.key] = rev
         if target.desired < 0 and settings.initial_scale > 0:
             # Like a new Deployment: the revision starts at its initial scale.
-            await target.set_scale(max(settings.initial_scale, settings.min_scale))
+            initial = max(settings.initial_scale, settings.min_scale)
+            if self.tracer is None:
+                await target.set_scale(initial)
+            else:
+                await spans.traced_scale(self.tracer, target, spec.namespace, spec.name,
+                                         initial, "initial", parent)
         log.info("registered revision %s target=%.2f metric=%s", spec.key, settings.target,
                  settings.metric)
         return rev
@@ -175,6 +187,8 @@ class Multiscaler:
             return False
         if rev.poke is not None:
             rev.poke.cancel()
+        if rev.poke_span is not None:  # the poke may never have started: end its span here
+            self._end_poke(rev, None, "CancelledError")
         await rev.target.close()
         log.info("unregistered revision %s", key)
         return True
@@ -196,7 +210,10 @@ class Multiscaler:
             idle = rev.result is None or rev.result.desired == 0 or rev.target.desired == 0
             if idle and msg.stat.average_concurrent_requests > 0 and (
                     rev.poke is None or rev.poke.done()):
-                rev.poke = asyncio.create_task(self._poke(rev, msg), name=f"poke-{msg.key}")
+                if self.tracer is not None:
+                    # from now, so a tick deciding first writes the scale-up in this trace
+                    rev.poke_span = spans.start_poke(self.tracer, msg)
+                rev.poke = asyncio.create_task(self._poke(rev), name=f"poke-{msg.key}")
 
     async def scrape(self, rev: Revision) -> None:
         urls = [p.metrics_url for p in rev.target.ready_pods() if p.metrics_url]
@@ -223,23 +240,29 @@ class Multiscaler:
             return False
 
     # ---------------------------------------------------------------- decisions
-    async def _poke(self, rev: Revision, msg: WireStatMessage) -> Outcome:
-        """The decision a poke asks for, in a span child of the poking request's."""
-        tracer = self.tracer
-        if tracer is None:
+    async def _poke(self, rev: Revision) -> Outcome:
+        """The decision a poke asks for (in `rev.poke_span`, tracing on)."""
+        if rev.poke_span is None:
             return await self.decide(rev)
-        span = spans.start_poke(tracer, msg)
         try:
-            out = await self.decide(rev, span)
+            out = await self.decide(rev)
         except BaseException as exc:
-            spans.end_poke(tracer, span, None, "", type(exc).__qualname__)
+            self._end_poke(rev, None, type(exc).__qualname__)
             raise
-        spans.end_poke(tracer, span, out.want, out.reason)
+        self._end_poke(rev, out)
         return out
 
-    async def decide(self, rev: Revision, poke: Any = None) -> Outcome:
-        """One decision for one revision, applied to its scale target. `poke`: the span of
-        the poke that asked for it (tracing on), the parent of a scale change's span."""
+    def _end_poke(self, rev: Revision, out: Outcome | None, error: str = "") -> None:
+        """End the pending poke's span once (its decision ended, or the revision went)."""
+        span, rev.poke_span = rev.poke_span, None
+        if span is not None:
+            spans.end_poke(self.tracer, span, out.want if out else None,
+                           out.reason if out else "", error)
+
+    async def decide(self, rev: Revision) -> Outcome:
+        """One decision for one revision, applied to its scale target. A scale-up written
+        while a poke's decision is pending (the poke's own, or a tick's that came first) is
+        in the poke's trace, the child of its span."""
         async with rev.lock:
             now = self._clock()
             ready = len(rev.target.ready_pods())
@@ -260,6 +283,7 @@ class Multiscaler:
                 if self.tracer is None:
                     await rev.target.set_scale(out.apply)
                 else:
+                    poke = rev.poke_span if out.apply > rev.target.desired else None
                     await spans.traced_scale(
                         self.tracer, rev.target, rev.spec.namespace, rev.spec.name, out.apply,
                         spans.scale_reason(out.apply, rev.result, poke is not None), poke)

@@ -146,6 +146,7 @@ def metrics_registry(ms: Multiscaler) -> Registry:
 _JSON = b"application/json; charset=utf-8"
 _READ = frozenset({b"GET", b"HEAD"})
 _WRITE = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE"})
+_TRACE_HEADERS = frozenset({"traceparent", "tracestate"})  # W3C trace context
 REVISIONS = "/api/v1/revisions"
 
 
@@ -194,7 +195,7 @@ class Api:
             req.respond_raw(b"HTTP/1.1 204 No Content\r\n%s\r\n"
                             % (b"Connection: close\r\n" if close else b""))
             return
-        status, body = await self._put(key, req.payload())
+        status, body = await self._put(key, req.payload(), _trace_context(req))
         if isinstance(body, str):
             req.reply(status, body.encode())
         else:
@@ -222,7 +223,8 @@ class Api:
         else:
             _json(req, {"revisions": [r.status() for _, r in sorted(ms.revisions.items())]})
 
-    async def _put(self, key: str, raw: bytes) -> tuple[int, str | dict[str, Any]]:
+    async def _put(self, key: str, raw: bytes,
+                   trace: dict[str, str]) -> tuple[int, str | dict[str, Any]]:
         try:
             body = json.loads(raw.decode())
         except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
@@ -241,7 +243,7 @@ class Api:
             reg = parse_registration(body)
             existing = ms.revisions.get(reg.spec.key)
             target = reg.target(existing.target if existing else None, self.publisher.poke)
-            rev = await ms.register(reg.spec, target)
+            rev = await ms.register(reg.spec, target, trace or None)
         except FieldError as exc:
             return 400, f"{exc}\n"
         self.publisher.poke()
@@ -265,6 +267,11 @@ class Api:
                                 "WireStatMessages", peer)
         finally:
             log.info("stats stream from %s closed", peer)
+
+
+def _trace_context(req: Request) -> dict[str, str]:
+    """The request's W3C trace context (the parent of a new revision's initial scale)."""
+    return {name: v for k, v in req.headers() if (name := k.lower()) in _TRACE_HEADERS}
 
 
 def _json(req: Request, obj: Any, status: int = 200) -> None:

@@ -1,10 +1,12 @@
-"""The autoscaler's spans: one per activator poke, one per scale change written.
+"""The autoscaler's spans: one per activator poke, one per scale change a decision writes
+and one per revision's initial scale.
 
 The tracer is an `runtime.observability.otelops.OperationTracer` (None: tracing off, and
 nothing here runs). A poke's span is the child of the request behind it (the trace context
-the activator sends with the poke); the scale change a poke's decision writes is the
-child of the poke's span, so a cold start's trace reads gateway -> activator -> poke ->
-scale. Decisions that change nothing make no span.
+the activator sends with the poke) and lasts from the poke's arrival to the end of its
+decision; a scale-up written meanwhile (by that decision, or by a tick deciding the
+revision first) is the child of the poke's span, so a cold start's trace reads gateway ->
+activator -> poke -> scale. Decisions that change nothing make no span.
 """
 
 from __future__ import annotations
@@ -55,9 +57,10 @@ def scale_reason(to: int, result: ScaleResult | None, poked: bool) -> str:
 
 async def traced_scale(tracer: Any, target: ScaleTarget, namespace: str, revision: str,
                        to: int, reason: str, parent: Any = None) -> None:
-    """`target.set_scale(to)` inside an INTERNAL `scale` span (child of `parent`, a poke's
-    span, if given); a failure sets `error.type` to the exception's class. `replicas.from`
-    is absent while the target has no scale yet (-1: a process target never scaled)."""
+    """`target.set_scale(to)` inside an INTERNAL `scale` span (child of `parent` if given:
+    a poke's span, or a registering request's trace headers); a failure sets `error.type`
+    to the exception's class. `replicas.from` is absent while the target has no scale yet
+    (-1: a process target never scaled)."""
     attrs: dict[str, Any] = {NAMESPACE: namespace, REVISION: revision,
                              "knpy.autoscaler.replicas.to": to, "knpy.autoscaler.reason": reason}
     if target.desired >= 0:

@@ -27,6 +27,7 @@ from knpy.runtime.k8s import (
     connect,
 )
 from knpy.runtime.k8s import metrics as k8s_metrics
+from knpy.runtime.k8s import tracing as k8s_tracing
 from knpy.runtime.observability import tracing
 from knpy.runtime.observability.logs import setup_logging
 from knpy.runtime.process import cancel_and_wait, run_until_stopped
@@ -170,9 +171,12 @@ async def amain(argv: list[str], stop: asyncio.Event) -> int | None:
             return 2
         await run_until_stopped(run_file(s, Path(s.config), tracer), stop)
         return 0
+    # one span per KIngress reconcile, as the controller's (the runtime's reconcile tracer)
+    k8s_tracing.install(tracing.operation_tracer(trace_settings, "knpy.runtime.k8s"))
     client = await connect(s.kubeconfig, user_agent="knpy-ingress/0.1")
     try:
         await run_until_stopped(run_cluster(client, s, tracer), stop)
     finally:
         await client.close()
+        tracing.shutdown(k8s_tracing.tracer)
     return 0

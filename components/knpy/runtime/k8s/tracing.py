@@ -1,8 +1,9 @@
 """Reconcile spans: the process's control-plane tracer, shared by every `Controller`
 (like the metrics registry: a process may run many controllers).
 
-`install` it once at start; `tracer` stays None (tracing off) otherwise, and a reconcile
-then costs one attribute read more. The tracer is a `runtime.observability.otelops.
+`install` it once at start (the controller; the gateway and the autoscaler in cluster
+mode); `tracer` stays None (tracing off) otherwise, and a reconcile then costs one
+attribute read more. The tracer is a `runtime.observability.otelops.
 OperationTracer` (from `runtime.observability.tracing.load`).
 """
 
