@@ -227,6 +227,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--no-sa-token", action="store_true",
+                    help="the namespace's default ServiceAccount mounts no token, so pods "
+                         "have no Secret volume; the RESULT names get _no_sa_token")
     ap.add_argument("--only", default=",".join(PHASES),
                     help=f"comma-separated phases to run (default all: {','.join(PHASES)})")
     args = ap.parse_args()
@@ -243,6 +246,16 @@ def main() -> int:
         return 2
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     c.kubectl("create", "namespace", ns)
+    tag = ""
+    if args.no_sa_token:
+        # Every pod start mounts the ServiceAccount token Secret unless told otherwise, and on
+        # this 1.20 kubelet the first mount of a Secret on the node races the node
+        # authorizer (docs/serving-api.md, "Where a cold start goes")
+        wait(lambda: c.kubectl("get", "serviceaccount", "default", "-n", ns,
+                               check=False).returncode == 0, 30, "the default ServiceAccount")
+        c.kubectl("patch", "serviceaccount", "default", "-n", ns, "-p",
+                  '{"automountServiceAccountToken": false}')
+        tag = "_no_sa_token"
     old_grace = set_grace(c, "6s")
     b = Bench(c, ns)
     try:
@@ -258,13 +271,13 @@ def main() -> int:
             c.kubectl("delete", "ksvc", "tput", "-n", ns, "--wait=false")
         if "cold" in only:
             cold = b.cold_starts(args.trials)
-            print(f"RESULT cold_start_p50_s {statistics.median(cold):.2f} s")
-            print(f"RESULT cold_start_p95_s {percentile(cold, 95):.2f} s")
+            print(f"RESULT cold_start{tag}_p50_s {statistics.median(cold):.2f} s")
+            print(f"RESULT cold_start{tag}_p95_s {percentile(cold, 95):.2f} s")
             c.kubectl("delete", "ksvc", "cold", "-n", ns, "--wait=false")
         if "storm" in only:
             ready = b.ksvc_storm()
-            print(f"RESULT ksvc_ready_p50_s {statistics.median(ready):.1f} s")
-            print(f"RESULT ksvc_ready_p95_s {percentile(ready, 95):.1f} s")
+            print(f"RESULT ksvc_ready{tag}_p50_s {statistics.median(ready):.1f} s")
+            print(f"RESULT ksvc_ready{tag}_p95_s {percentile(ready, 95):.1f} s")
             print(f"RESULT controller_rss_mb {b.controller_rss_mb():.0f} MB")
         if "eventing" in only:
             times, undelivered = trigger_ready_to_delivered(c, ns)
