@@ -37,7 +37,7 @@ READY_S = 300.0
 
 class Cluster:
     def __init__(self, kubeconfig: str | None, gateway: str, domain: str, node_ip: str,
-                 run_dir: Path) -> None:
+                 run_dir: Path, sa_token: bool = True) -> None:
         self.kubeconfig = (kubeconfig or os.environ.get("KUBECONFIG")
                            or str(CLUSTER_DIR / "admin.kubeconfig"))
         self.kubectl_bin = shutil.which("kubectl", path=f"{TOOLS_BIN}:{os.environ['PATH']}")
@@ -46,6 +46,7 @@ class Cluster:
         self.stack = Stack(run_dir)  # the sink, stopped by PID on exit
         self.old_grace: str | None = None
         self.grace_set = False
+        self.sa_token = sa_token
 
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 60,
                 check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -59,6 +60,12 @@ class Cluster:
 
     def __enter__(self) -> Cluster:
         self.kubectl("create", "namespace", self.ns)
+        if not self.sa_token:
+            wait(lambda: self.kubectl("get", "serviceaccount", "default", "-n", self.ns,
+                                      check=False).returncode == 0, 30,
+                 "the default ServiceAccount")
+            self.kubectl("patch", "serviceaccount", "default", "-n", self.ns, "-p",
+                         '{"automountServiceAccountToken": false}')
         return self
 
     def __exit__(self, *_exc: object) -> None:

@@ -45,7 +45,7 @@ def services_for(args: argparse.Namespace, out: Path) -> Callable[[str], Service
         from loadtests.locust.cluster import Cluster
 
         return lambda name: Cluster(args.kubeconfig, args.gateway, args.domain, args.node_ip,
-                                    out / name)
+                                    out / name, sa_token=not args.no_sa_token)
     from loadtests.locust.loopback import Loopback
 
     return lambda name: Loopback(out / name)
@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     cl.add_argument("--domain", default="example.com", help="config-domain's domain")
     cl.add_argument("--node-ip", default="10.244.0.1",
                     help="this host's address as pods reach it (the broker's sink listens there)")
+    cl.add_argument("--no-sa-token", action="store_true",
+                    help="each scenario's namespace's default ServiceAccount mounts no token "
+                         "(docs/loadtest.md: the kubelet's first Secret mount is slow)")
     args = ap.parse_args(argv)
     limits = parse_slo(args.slo)
     names = args.scenario or list(SCENARIOS)
