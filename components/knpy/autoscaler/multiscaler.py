@@ -145,8 +145,9 @@ class Multiscaler:
         """Add a revision, or update it: new settings apply in place, and a different
         `target` replaces the old one (which is closed).
 
-        A new revision's initial scale is written in a `scale` span (tracing on), the child
-        of `parent` (a span, or W3C trace headers) if given, else a root.
+        A new revision's initial scale, and the scale a new target inherits from the one it
+        replaces, are written in a `scale` span (tracing on; reason `initial` or `inherit`),
+        the child of `parent` (a span, or W3C trace headers) if given, else a root.
 
         Raises FieldError for bad annotations, before anything changes.
         """
@@ -162,8 +163,8 @@ class Multiscaler:
             if target is not rev.target:
                 old, rev.target = rev.target, target
                 await old.close()
-                if target.desired < 0 and old.desired > 0:
-                    await target.set_scale(old.desired)  # e.g. pods from a new template
+                if target.desired < 0 and old.desired > 0:  # e.g. pods from a new template
+                    await self._write_scale(spec, target, old.desired, "inherit", parent)
             return rev
         ready = len(target.ready_pods())
         rev = Revision(spec, settings, target, Collection(settings),
@@ -172,14 +173,20 @@ class Multiscaler:
         if target.desired < 0 and settings.initial_scale > 0:
             # Like a new Deployment: the revision starts at its initial scale.
             initial = max(settings.initial_scale, settings.min_scale)
-            if self.tracer is None:
-                await target.set_scale(initial)
-            else:
-                await spans.traced_scale(self.tracer, target, spec.namespace, spec.name,
-                                         initial, "initial", parent)
+            await self._write_scale(spec, target, initial, "initial", parent)
         log.info("registered revision %s target=%.2f metric=%s", spec.key, settings.target,
                  settings.metric)
         return rev
+
+    async def _write_scale(self, spec: RevisionSpec, target: ScaleTarget, to: int,
+                           reason: str, parent: Any) -> None:
+        """A scale write no decision made (`initial`, `inherit`): in a `scale` span with
+        tracing on."""
+        if self.tracer is None:
+            await target.set_scale(to)
+        else:
+            await spans.traced_scale(self.tracer, target, spec.namespace, spec.name, to,
+                                     reason, parent)
 
     async def unregister(self, key: str) -> bool:
         rev = self.revisions.pop(key, None)

@@ -216,6 +216,20 @@ async def test_the_initial_scale_at_registration_is_a_root_scale_span() -> None:
         assert target.calls == [3] and len(exporter.get_finished_spans()) == 1
 
 
+async def test_a_new_target_inheriting_the_old_ones_scale_writes_it_in_a_span() -> None:
+    async with traced_ms(INITIAL_3) as (ms, exporter):
+        await ms.register(SPEC, RecordingTarget())
+        replacement = RecordingTarget()
+        await ms.register(SPEC, replacement)  # e.g. the Deployment of a new template
+        assert replacement.calls == [3]
+        initial, inherit = exporter.get_finished_spans()
+        assert attrs(initial)["knpy.autoscaler.reason"] == "initial"
+        assert (inherit.name, inherit.kind, inherit.parent) == ("scale", SpanKind.INTERNAL, None)
+        assert attrs(inherit) == {
+            "k8s.namespace.name": "ns", "knative.revision.name": "rev",
+            "knpy.autoscaler.replicas.to": 3, "knpy.autoscaler.reason": "inherit"}
+
+
 async def test_a_revision_put_with_a_trace_context_has_its_initial_scale_in_that_trace() -> None:
     async with traced_ms(INITIAL_3) as (ms, exporter):
         server = make_server(ms, EndpointsPublisher(ms, None))
