@@ -80,11 +80,15 @@ class Lifecycle:
             self.activation = activation
             self._since = now
 
+    def _min_ready(self) -> int:
+        """Knative's activeThreshold: until the target first reaches its initial scale, that
+        many (at least min-scale) pods must be ready to count as Active; then max(min, 1)."""
+        s = self.settings
+        return max(s.min_scale, s.initial_scale if not self.initialized else 1, 1)
+
     def would_activate(self, ready_pods: int) -> bool:
         """An Activating revision has the pods to be Active: the next decision says so."""
-        s = self.settings
-        min_ready = max(s.min_scale, s.initial_scale if not self.initialized else 1, 1)
-        return self.activation is Activation.ACTIVATING and ready_pods >= min_ready
+        return self.activation is Activation.ACTIVATING and ready_pods >= self._min_ready()
 
     def reconcile(self, now: float, result: ScaleResult | None, ready_pods: int,
                   activator_in_path: bool) -> Outcome:
@@ -93,13 +97,10 @@ class Lifecycle:
         `activator_in_path` confirms (a probe the activator answered) that requests for this
         revision reach the activator, so removing the last pod is safe.
         """
-        s = self.settings
-        # Knative's activeThreshold: until the target first reaches its initial scale, that
-        # many (at least min-scale) pods must be ready to count as Active; then max(min, 1).
-        min_ready = max(s.min_scale, s.initial_scale if not self.initialized else 1, 1)
+        min_ready = self._min_ready()
         if not self.initialized and ready_pods >= min_ready:
             self.initialized = True
-            min_ready = max(s.min_scale, 1)
+            min_ready = self._min_ready()
         decided = UNKNOWN if result is None else result.desired
         ebc = 0 if result is None else result.excess_burst_capacity
 

@@ -180,8 +180,8 @@ class Multiscaler:
 
     async def _write_scale(self, spec: RevisionSpec, target: ScaleTarget, to: int,
                            reason: str, parent: Any) -> None:
-        """A scale write no decision made (`initial`, `inherit`): in a `scale` span with
-        tracing on."""
+        """Every scale write (a decision's, `initial`, `inherit`): in a `scale` span, the
+        child of `parent` if given, with tracing on."""
         if self.tracer is None:
             await target.set_scale(to)
         else:
@@ -287,13 +287,10 @@ class Multiscaler:
                 log.info("scaling %s from %d to %d (%s; stable=%s panic=%s ready=%d)",
                          rev.spec.key, rev.target.desired, out.apply, out.reason,
                          *(rev.observed or (None, None)), ready)
-                if self.tracer is None:
-                    await rev.target.set_scale(out.apply)
-                else:
-                    poke = rev.poke_span if out.apply > rev.target.desired else None
-                    await spans.traced_scale(
-                        self.tracer, rev.target, rev.spec.namespace, rev.spec.name, out.apply,
-                        spans.scale_reason(out.apply, rev.result, poke is not None), poke)
+                poke = rev.poke_span if out.apply > rev.target.desired else None
+                await self._write_scale(
+                    rev.spec, rev.target, out.apply,
+                    spans.scale_reason(out.apply, rev.result, poke is not None), poke)
             self.on_change()
             self.on_decision(rev)
             return out
