@@ -12,6 +12,7 @@ import logging
 from knpy.activator.revisions import Revisions
 from knpy.runtime.contract import announce
 from knpy.runtime.proxy import Exchange
+from knpy.runtime.proxy.address import join_address
 
 log = logging.getLogger("knpy.activator.announce")
 
@@ -46,8 +47,6 @@ class AnnounceHandler:
             log.warning("announce for %s/%s from %s: bad %s", ns, rev, ex.peer.decode(),
                         announce.TOKEN_HEADER)
             return 403, f"announce: {announce.TOKEN_HEADER} is not {ns}/{rev}'s\n"
-        ip = ex.peer.decode()
-        dest = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-        if not self.revisions.announce(f"{ns}/{rev}", dest):
+        if not self.revisions.announce(f"{ns}/{rev}", join_address(ex.peer.decode(), port)):
             return 404, f"announce: revision {ns}/{rev} is not known here\n"
         return 202, ""

@@ -26,6 +26,7 @@ from knpy.activator.throttler import DEFAULT_TIMEOUT
 from knpy.runtime.k8s import Client, Informer, Resource, connect
 from knpy.runtime.k8s.discovery import Discovery
 from knpy.runtime.process import cancel_and_wait
+from knpy.runtime.proxy.address import join_address
 
 log = logging.getLogger("knpy.activator.cluster")
 
@@ -59,8 +60,7 @@ def ready_addresses(ep: Obj, port_name: str | None = "http",
         for addr in subset.get(field) or []:
             ip = addr.get("ip")
             if ip:
-                host = f"[{ip}]" if ":" in ip else ip
-                out.append(f"{host}:{port['port']}")
+                out.append(join_address(ip, port["port"]))
     return sorted(out)
 
 
@@ -81,9 +81,9 @@ def slice_addresses(es: Obj, port_name: str = "http") -> tuple[list[str], list[s
         cond = ep.get("conditions") or {}
         if cond.get("terminating"):
             continue
-        ip = addrs[0]  # the addresses of one endpoint are fungible: use the first
-        host = f"[{ip}]" if ":" in ip else ip
-        (unready if cond.get("ready") is False else ready).append(f"{host}:{port['port']}")
+        # the addresses of one endpoint are fungible: use the first
+        (unready if cond.get("ready") is False else ready).append(
+            join_address(addrs[0], port["port"]))
     return sorted(ready), sorted(unready)
 
 

@@ -29,9 +29,10 @@ from typing import Any
 import yaml
 
 from knpy.activator.revisions import RevisionConfig
-from knpy.activator.throttler import DEFAULT_TIMEOUT, QUEUE_DEPTH, split_address
+from knpy.activator.throttler import DEFAULT_TIMEOUT, QUEUE_DEPTH
 from knpy.runtime.config import FieldError, parse_unique_list
 from knpy.runtime.contract import announce
+from knpy.runtime.proxy.address import split_address
 
 # --endpoints-api: "auto" picks EndpointSlices where discovery.k8s.io/v1 is served. v1beta1
 # (1.17-1.24) is only ever chosen explicitly: tests drive the slice path on the 1.20 API server.

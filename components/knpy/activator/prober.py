@@ -13,7 +13,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from knpy.activator.throttler import PodTracker, RevisionThrottler, split_address
+from knpy.activator.throttler import PodTracker, RevisionThrottler
+from knpy.runtime.proxy.address import split_address
 from knpy.runtime.proxy.probe import get_request, probe
 
 log = logging.getLogger("knpy.activator.prober")

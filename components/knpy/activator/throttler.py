@@ -27,6 +27,7 @@ from knpy.runtime.hotpath.breaker import Breaker, InfiniteBreaker, QueueFullErro
 from knpy.runtime.hotpath.reqstats import RequestStats
 from knpy.runtime.observability.metrics import class_histograms
 from knpy.runtime.proxy import UpstreamPool
+from knpy.runtime.proxy.address import split_address
 
 QUEUE_DEPTH = 10000  # Knative's activator breakerQueueDepth
 DEFAULT_TIMEOUT = 300.0  # revision timeoutSeconds default: the longest a request waits
@@ -54,14 +55,6 @@ async def acquire(rt: RevisionThrottler) -> tuple[PodTracker, Release]:
     except BaseException:
         rt.leave(fut)
         raise
-
-
-def split_address(dest: str) -> tuple[str, int]:
-    """"host:port" or "[v6]:port" -> (host, port); ValueError naming the address."""
-    host, sep, port = dest.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"backend address {dest!r}: want host:port")
-    return host.strip("[]"), int(port)
 
 
 def _breaker(cc: int) -> Breaker | InfiniteBreaker:

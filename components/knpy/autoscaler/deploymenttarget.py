@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from knpy.autoscaler.scaletarget import Pod
 from knpy.runtime.k8s import ApiError, Resource
+from knpy.runtime.proxy.address import url_host
 
 __all__ = [
     "DEPLOYMENTS",
@@ -67,7 +68,7 @@ def pods_from_endpoints(ep: Obj | None, *, metrics_host: str | None = None,
             ip = addr.get("ip")
             if not ip:
                 continue
-            host = f"[{ip}]" if ":" in ip else ip
+            host = url_host(ip)
             mhost = metrics_host or host
             name = (addr.get("targetRef") or {}).get("name") or f"{host}:{metrics}"
             pods.append(Pod(name, f"{host}:{serving}" if serving else host,

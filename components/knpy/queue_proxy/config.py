@@ -20,6 +20,7 @@ from knpy.runtime.observability.tracing import (
     TracingSettings,
     settings_from_env,
 )
+from knpy.runtime.proxy.address import split_address
 
 
 class ConfigError(ValueError):
@@ -180,10 +181,11 @@ def _announce(env: Mapping[str, str]) -> tuple[str, int, str]:
     tok = env.get("QUEUE_ANNOUNCE_TOKEN", "").strip()
     if not raw or not tok:
         return "", 0, ""
-    host, sep, port = raw.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"ACTIVATOR_ANNOUNCE_ADDRESS: want host:port, got {raw!r}")
-    return host.strip("[]"), int(port), tok
+    try:
+        host, port = split_address(raw)
+    except ValueError:
+        raise ConfigError(f"ACTIVATOR_ANNOUNCE_ADDRESS: want host:port, got {raw!r}") from None
+    return host, port, tok
 
 
 def from_env(env: Mapping[str, str]) -> Config:

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from knpy.activator.throttler import RevisionGone, RevisionThrottler, split_address
+from knpy.activator.throttler import RevisionGone, RevisionThrottler
+from knpy.runtime.proxy.address import split_address
 
 
 def make(cc: int, n: int = 0, *, healthy: bool = True, depth: int = 10000) -> RevisionThrottler:
