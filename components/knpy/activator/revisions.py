@@ -61,9 +61,9 @@ class Revisions:
         self.by_key: dict[bytes, RevisionThrottler] = {}  # what the handler reads
         self.activator_index = -1
         self.activator_count = 1
-        self._ready: dict[str, set[str]] = {}  # per revision: what the kubelet called ready
-        # per revision: what its source last listed (ready, not ready), and the pods that
-        # announced themselves and are not listed yet, with when each announcement expires
+        # per revision: what its source last listed (ready: what the kubelet called ready;
+        # not ready), and the pods that announced themselves and are not listed yet, with
+        # when each announcement expires
         self._listed: dict[str, tuple[set[str], set[str]]] = {}
         self._announced: dict[str, dict[str, float]] = {}
 
@@ -95,6 +95,7 @@ class Revisions:
         if rt is None:
             return
         ready, unready = set(backends), set(not_ready)
+        was_ready = self._listed.get(key, (set(), set()))[0]
         self._listed[key] = (ready, unready)
         announced = self._announced.get(key)
         if announced:
@@ -112,13 +113,9 @@ class Revisions:
             self.prober.watch(rt, t)
         # A pod the kubelet took out of the ready set: out until it passes again. (One
         # that passed our probe before the kubelet's stays in while it is not ready yet.)
-        for d in unready & self._ready.get(key, set()):
+        for d in unready & was_ready:
             rt.set_healthy(d, False)
             self.prober.watch(rt, rt.trackers[d])
-        if ready:
-            self._ready[key] = ready
-        else:
-            self._ready.pop(key, None)
         if added or removed:
             log.info("revision %s: backends %s (+%d -%d)", key, sorted(rt.trackers),
                      len(added), len(removed))
@@ -134,14 +131,18 @@ class Revisions:
         loop = asyncio.get_running_loop()
         self._announced.setdefault(key, {})[dest] = loop.time() + ANNOUNCE_TTL
         log.info("revision %s: pod %s announced itself", key, dest)
-        self.set_backends(key, ready, unready)
+        self._relist(key)
         loop.call_later(ANNOUNCE_TTL + 0.01, self._expire, key)
         return True
 
     def _expire(self, key: str) -> None:
-        if key in self._announced and key.encode() in self.by_key:
-            ready, unready = self._listed.get(key, (set(), set()))
-            self.set_backends(key, ready, unready)
+        if key in self._announced:
+            self._relist(key)
+
+    def _relist(self, key: str) -> None:
+        """The source's last list again, with the announcements merged in (expired ones
+        dropped)."""
+        self.set_backends(key, *self._listed.get(key, ((), ())))
 
     def _dial_failed(self, rt: RevisionThrottler, t: PodTracker, ex: Exchange) -> bool:
         """A pod refused a connection: out of rotation until it passes the probe again.
@@ -190,7 +191,6 @@ class Revisions:
         ex.redirect(pick[0].pool)
 
     def remove(self, key: str) -> None:
-        self._ready.pop(key, None)
         self._listed.pop(key, None)
         self._announced.pop(key, None)
         rt = self.by_key.pop(key.encode(), None)
