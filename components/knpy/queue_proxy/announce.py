@@ -16,7 +16,7 @@ import socket
 from knpy.queue_proxy.config import Config
 from knpy.queue_proxy.readiness import ReadinessProber
 from knpy.runtime.contract import announce as wire
-from knpy.runtime.proxy.probe import probe
+from knpy.runtime.proxy.probe import probe, request
 
 log = logging.getLogger("knpy.queue_proxy.announce")
 
@@ -48,8 +48,8 @@ async def announce(cfg: Config, prober: ReadinessProber) -> int:
             return 0
     finally:
         resolving.cancel()
-    req = wire.request(cfg.namespace, cfg.revision, cfg.announce_token, cfg.serving_port,
-                       cfg.announce_host)
+    req = request("POST", wire.path(cfg.namespace, cfg.revision), cfg.announce_host,
+                  wire.headers(cfg.announce_token, cfg.serving_port))
     answers = await asyncio.gather(*(probe(ip, cfg.announce_port, req, ATTEMPT_TIMEOUT)
                                      for ip in ips))
     taken = sum(1 for a in answers if a is not None and a.status == 202)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from knpy.runtime.contract import announce
+from knpy.runtime.proxy.probe import request
 
 
 def test_a_token_is_bound_to_its_key_namespace_and_revision() -> None:
@@ -24,7 +25,10 @@ def test_paths() -> None:
 
 
 def test_the_request_parses_back() -> None:
-    raw = announce.request("default", "hello", "abc", 8012, "activator-announce.sys.svc")
+    raw = request("POST", announce.path("default", "hello"), "activator-announce.sys.svc",
+                  announce.headers("abc", 8012))
+    assert announce.parse_path(announce.path("default", "hello").encode()) == (
+        "default", "hello")
     head = raw.decode().split("\r\n")
     assert head[0] == "POST /announce/default/hello HTTP/1.1"
     assert f"{announce.TOKEN_HEADER}: abc" in head and f"{announce.PORT_HEADER}: 8012" in head

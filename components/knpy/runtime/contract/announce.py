@@ -27,7 +27,7 @@ import hmac
 from collections.abc import Mapping
 
 __all__ = ["DEFAULT_PORT", "KEY_ENV", "PATH_PREFIX", "PORT_HEADER", "SERVICE",
-           "TOKEN_HEADER", "key_from_env", "parse_path", "request", "token", "verify"]
+           "TOKEN_HEADER", "headers", "key_from_env", "parse_path", "path", "token", "verify"]
 
 PATH_PREFIX = b"/announce/"
 TOKEN_HEADER = "K-Announce-Token"
@@ -64,10 +64,11 @@ def parse_path(path: bytes) -> tuple[str, str] | None:
         return None
 
 
-def request(namespace: str, revision: str, presented: str, serving_port: int,
-            host: str) -> bytes:
-    """The announcement's bytes (one request, then the connection closes)."""
-    return (f"POST {PATH_PREFIX.decode()}{namespace}/{revision} HTTP/1.1\r\n"
-            f"Host: {host}\r\n{TOKEN_HEADER}: {presented}\r\n"
-            f"{PORT_HEADER}: {serving_port}\r\n"
-            "Content-Length: 0\r\nConnection: close\r\n\r\n").encode("latin-1")
+def path(namespace: str, revision: str) -> str:
+    return f"{PATH_PREFIX.decode()}{namespace}/{revision}"
+
+
+def headers(presented: str, serving_port: int) -> tuple[tuple[str, str], ...]:
+    """The announcement's headers (it has no body)."""
+    return ((TOKEN_HEADER, presented), (PORT_HEADER, str(serving_port)),
+            ("Content-Length", "0"))

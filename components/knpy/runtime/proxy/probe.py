@@ -16,7 +16,7 @@ import ssl  # already loaded by asyncio
 from collections.abc import Iterable
 from typing import NamedTuple
 
-__all__ = ["MAX_BODY", "ProbeAnswer", "get_request", "insecure_tls", "probe"]
+__all__ = ["MAX_BODY", "ProbeAnswer", "get_request", "insecure_tls", "probe", "request"]
 
 MAX_BODY = 64 * 1024
 
@@ -26,12 +26,18 @@ class ProbeAnswer(NamedTuple):
     body: bytes  # empty unless asked for
 
 
-def get_request(path: str, host: str, headers: Iterable[tuple[str, str]] = ()) -> bytes:
-    """The bytes of a `GET path` that closes the connection after the answer."""
-    req = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n"
+def request(method: str, path: str, host: str,
+            headers: Iterable[tuple[str, str]] = ()) -> bytes:
+    """The bytes of a bodiless request that closes the connection after the answer."""
+    req = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
     for k, v in headers:
         req += f"{k}: {v}\r\n"
     return (req + "Connection: close\r\n\r\n").encode("latin-1")
+
+
+def get_request(path: str, host: str, headers: Iterable[tuple[str, str]] = ()) -> bytes:
+    """The bytes of a `GET path` that closes the connection after the answer."""
+    return request("GET", path, host, headers)
 
 
 def insecure_tls() -> ssl.SSLContext:
