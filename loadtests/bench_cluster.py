@@ -207,6 +207,16 @@ class Bench:
         return int(m.group(1)) / 1024
 
 
+def mount_no_sa_token(c: KubeCluster, ns: str) -> None:
+    """Make `ns`'s default ServiceAccount mount no token. Every pod start mounts that Secret
+    unless told otherwise, and on this 1.20 kubelet its first mount on the node races the
+    node authorizer (docs/serving-api.md, "Where a cold start goes")."""
+    wait(lambda: c.kubectl("get", "serviceaccount", "default", "-n", ns,
+                           check=False).returncode == 0, 30, "the default ServiceAccount")
+    c.kubectl("patch", "serviceaccount", "default", "-n", ns, "-p",
+              '{"automountServiceAccountToken": false}')
+
+
 def set_grace(c: KubeCluster, value: str | None) -> str | None:
     """Set (None: remove) config-autoscaler's scale-to-zero grace; the old value."""
     cm = json.loads(c.kubectl("get", "configmap", "config-autoscaler", "-n", SYSTEM_NS,
@@ -248,13 +258,7 @@ def main() -> int:
     c.kubectl("create", "namespace", ns)
     tag = ""
     if args.no_sa_token:
-        # Every pod start mounts the ServiceAccount token Secret unless told otherwise, and on
-        # this 1.20 kubelet the first mount of a Secret on the node races the node
-        # authorizer (docs/serving-api.md, "Where a cold start goes")
-        wait(lambda: c.kubectl("get", "serviceaccount", "default", "-n", ns,
-                               check=False).returncode == 0, 30, "the default ServiceAccount")
-        c.kubectl("patch", "serviceaccount", "default", "-n", ns, "-p",
-                  '{"automountServiceAccountToken": false}')
+        mount_no_sa_token(c, ns)
         tag = "_no_sa_token"
     old_grace = set_grace(c, "6s")
     b = Bench(c, ns)

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hack.run_local import Stack
-from loadtests.bench_cluster import KPA, ksvc, set_grace, wait
+from loadtests.bench_cluster import KPA, ksvc, mount_no_sa_token, set_grace, wait
 from loadtests.locust.targets import Target, wait_200
 from tests.support.cluster import CLUSTER_DIR, TOOLS_BIN
 from tests.support.procs import free_port, spawn, wait_port
@@ -61,11 +61,7 @@ class Cluster:
     def __enter__(self) -> Cluster:
         self.kubectl("create", "namespace", self.ns)
         if not self.sa_token:
-            wait(lambda: self.kubectl("get", "serviceaccount", "default", "-n", self.ns,
-                                      check=False).returncode == 0, 30,
-                 "the default ServiceAccount")
-            self.kubectl("patch", "serviceaccount", "default", "-n", self.ns, "-p",
-                         '{"automountServiceAccountToken": false}')
+            mount_no_sa_token(self, self.ns)  # type: ignore[arg-type]
         return self
 
     def __exit__(self, *_exc: object) -> None:
