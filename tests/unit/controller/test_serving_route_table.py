@@ -251,12 +251,14 @@ ROWS = [
                          {"revisionName": "r-2", "latestRevision": False, "percent": 50,
                           "tag": "canary", "url": "http://canary-r.ns.example.com"}]},
             AllTrafficAssigned="True", IngressReady=NO_INGRESS, Ready=NO_INGRESS))]),
-    Row("routed Revisions turn active, one no longer routed turns reserve, others stay",
+    Row("routed Revisions turn active, one no longer routed turns reserve, others stay "
+        "(another Route's pending Revision is that Route's to make active)",
         key="ns/r", objects=[
             (ROUTES, route([{"revisionName": "new", "percent": 100}])),
             (REVISIONS, revision("new", routes=None, state="pending")),
             (REVISIONS, revision("old")), (REVISIONS, revision("shared", routes="other,r")),
             (REVISIONS, revision("elsewhere", routes="other")),
+            (REVISIONS, revision("theirs", routes="other", state="pending")),
             (REVISIONS, revision("never", routes=None, state="pending")),
             (INGRESSES, ingress(rules("r", [split("new", 100)])))],
         want_patches=[

@@ -38,6 +38,8 @@ def routing_patches(route: str, routed: set[str], revisions: list[Obj], now: str
     for rev in revisions:
         md = rev["metadata"]
         have = _routes(rev)
+        if md["name"] not in routed and route not in have:
+            continue  # another Route's (a Configuration creates it `pending` for that one)
         want = have | {route} if md["name"] in routed else have - {route}
         state = (md.get("labels") or {}).get(ROUTING_STATE_LABEL)
         want_state = "active" if want else ("reserve" if have or state == "active" else state)
