@@ -176,8 +176,8 @@ class PodAutoscalerReconciler(Reconciler[PodAutoscaler]):
         mode = sks_mode(rev)
         if sks is not None and ServerlessService(sks).mode != mode:
             log.info("%s: SKS mode %s -> %s", pa.key, ServerlessService(sks).mode, mode)
-            await self.client.patch(SERVERLESSSERVICES, pa.namespace, pa.name,
-                                    {"spec": {"mode": mode}})
+            self.sks.observe(await self.client.patch(SERVERLESSSERVICES, pa.namespace,
+                                                     pa.name, {"spec": {"mode": mode}}))
 
 
 # ---------------------------------------------------------------- wiring

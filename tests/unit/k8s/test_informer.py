@@ -128,3 +128,54 @@ async def test_a_failing_handler_does_not_stop_others() -> None:
     inf.add_handler(bad)
     inf.on_change(lambda o: got.append(o["metadata"]["name"]))
     await run_until(inf, lambda: got == ["a"])
+
+
+async def test_an_observed_write_is_kept_until_the_watch_catches_up() -> None:
+    """A write this process made (rv 105) is cached at once; the watch's older event
+    (rv 103) does not put the stale copy back, though handlers still hear of it; rv 105 and later
+    events replace it as usual."""
+    gate = asyncio.Event()
+
+    class Gated(ScriptedAPI):
+        async def watch(self, res, ns, rv, **kw):
+            await gate.wait()
+            async for ev in super().watch(res, ns, rv, **kw):
+                yield ev
+
+    api = Gated([[cm("a", "1")]], [[
+        {"type": "MODIFIED", "object": {**cm("a", "103"), "data": {"v": "old"}}},
+        {"type": "MODIFIED", "object": {**cm("a", "105"), "data": {"v": "mine"}}},
+        {"type": "MODIFIED", "object": {**cm("a", "109"), "data": {"v": "theirs"}}},
+    ]])
+    inf = Informer(api, CONFIGMAPS)
+    seen: list[tuple[str, str]] = []
+    inf.add_handler(None, lambda old, new: seen.append(
+        (new["metadata"]["resourceVersion"], (new.get("data") or {}).get("v", ""))))
+    task = asyncio.create_task(inf.run())
+    try:
+        await inf.wait_synced(2)
+        written = {**cm("a", "105"), "data": {"v": "mine"}}
+        inf.lister.observe(written)
+        written["data"]["v"] = "mutated by the caller later"
+        assert inf.lister.get("default", "a")["data"] == {"v": "mine"}, "a copy is kept"
+        gate.set()
+        await eventually(lambda: len(seen) == 3, 2)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert seen == [("105", "mine"), ("105", "mine"), ("109", "theirs")]
+    assert inf.lister.get("default", "a")["data"] == {"v": "theirs"}
+
+
+def test_observe_ignores_what_the_watch_passed_what_it_does_not_hold_and_odd_versions() -> None:
+    lister = Informer(ScriptedAPI([[]], []), CONFIGMAPS).lister
+    lister.put(cm("a", "4"))
+    lister.saw("6")
+    lister.observe(cm("a", "5"))  # the watch is past it: that event came (or a delete did)
+    assert lister.get("default", "a")["metadata"]["resourceVersion"] == "4"
+    lister.observe(cm("b", "7"))  # not cached: maybe outside the informer's selector
+    assert lister.get("default", "b") is None
+    lister.observe(cm("a", "x7"))  # not etcd's numbers: no order to trust
+    assert lister.get("default", "a")["metadata"]["resourceVersion"] == "4"
+    lister.observe(cm("a", "7"))
+    assert lister.get("default", "a")["metadata"]["resourceVersion"] == "7"

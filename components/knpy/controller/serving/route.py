@@ -86,7 +86,8 @@ class RouteReconciler(Reconciler[Route]):
         now = self.clock()
         for name, patch in routing_patches(rt.name, {t.revision for t in targets},
                                            self.revisions.list(rt.namespace), now):
-            await self.client.patch(REVISIONS, rt.namespace, name, patch)
+            self.revisions.observe(await self.client.patch(REVISIONS, rt.namespace, name,
+                                                           patch))
         try:
             ing = await sync_child(self.client, INGRESSES, self.ingresses, rt.raw,
                                    make_ingress(rt, hosts, targets, network, cluster_domain,
@@ -136,4 +137,4 @@ class RouteReconciler(Reconciler[Route]):
         fresh["spec"] = {**spec, **want["spec"]}
         fresh["spec"].pop("clusterIP", None)
         fresh["spec"].pop("clusterIPs", None)
-        await self.client.update(SERVICES, fresh)
+        self.services.observe(await self.client.update(SERVICES, fresh))

@@ -144,7 +144,7 @@ class ServerlessServiceReconciler(Reconciler[ServerlessService]):
             fresh["spec"]["selector"] = want["spec"]["selector"]
         else:
             fresh["spec"].pop("selector", None)
-        await self.client.update(SERVICES, fresh)
+        self.services.observe(await self.client.update(SERVICES, fresh))
 
     async def _sync_endpoints(self, sks: ServerlessService, want: Obj) -> None:
         have = await self._existing(ENDPOINTS, self.endpoints, sks, want)
@@ -156,7 +156,7 @@ class ServerlessServiceReconciler(Reconciler[ServerlessService]):
         fresh = copy.deepcopy(have)
         fresh["metadata"]["labels"] = want["metadata"]["labels"]
         fresh["subsets"] = want["subsets"]
-        await self.client.update(ENDPOINTS, fresh)
+        self.endpoints.observe(await self.client.update(ENDPOINTS, fresh))
 
 
 class ServerlessServiceControllers:

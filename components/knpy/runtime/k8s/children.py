@@ -113,7 +113,9 @@ async def _sync(client: Client, res: Resource, lister: Lister, owner: Obj, desir
     spec = have.get("spec") or {}
     if any(k in spec for k in kept_spec):
         fresh["spec"] = {**desired["spec"], **{k: spec[k] for k in kept_spec if k in spec}}
-    return await client.update(res, fresh)
+    updated = await client.update(res, fresh)
+    lister.observe(updated)
+    return updated
 
 
 def _in_sync(have: Obj, desired: Obj, hash_annotation: str | None,

@@ -11,12 +11,19 @@ any other failure backs off exponentially and relists.
 Handlers are plain synchronous callables (they only enqueue keys): on_add(obj),
 on_update(old, new), on_delete(obj). Objects in the cache are shared: never mutate them
 (Reconciler deep-copies before reconcile_kind).
+
+A process that writes an object tells the lister what the API server answered
+(`Lister.observe`), so its next reconcile reads its own write instead of the version before
+it: without that, a reconcile that runs before the watch event arrives writes again from the
+stale copy, a 409 and a retry for a status, the same patch twice for a label. The cache
+keeps the newer of the two, by resourceVersion, until the watch catches up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import copy
 import logging
 import random
 from collections.abc import Callable, Iterable
@@ -39,6 +46,9 @@ class Lister:
     def __init__(self, resource: Resource | None = None) -> None:
         self.resource = resource
         self._items: dict[str, Obj] = {}
+        # the newest resourceVersion the informer has applied; an observed write at or
+        # below it has already come through the watch (or was deleted since)
+        self.seen = 0
 
     def get(self, namespace: str | None, name: str) -> Obj | None:
         return self._items.get(f"{namespace}/{name}" if namespace else name)
@@ -62,6 +72,34 @@ class Lister:
     def __len__(self) -> int:
         return len(self._items)
 
+    def observe(self, obj: Obj) -> None:
+        """Cache an object as the API server returned it from this process's own update or
+        patch, unless the watch has already got that far. Only an object already cached is
+        replaced: one outside the informer's namespace or selector must not get in, and a
+        create is left to the watch. Versions that are not numbers (any server but etcd's)
+        are left to the watch too."""
+        rv = _number(resource_version(obj))
+        if rv is None or rv <= self.seen:
+            return
+        have = self._items.get(key_of(obj))
+        if have is None or (_number(resource_version(have)) or 0) >= rv:
+            return
+        self._items[key_of(obj)] = copy.deepcopy(obj)  # the caller may go on to mutate it
+
+    def newer_than(self, obj: Obj) -> Obj | None:
+        """The cached object, if an observed write made it newer than `obj` (a watch
+        event the write has overtaken)."""
+        have = self._items.get(key_of(obj))
+        if have is None:
+            return None
+        mine, theirs = _number(resource_version(have)), _number(resource_version(obj))
+        return have if mine is not None and theirs is not None and mine > theirs else None
+
+    def saw(self, rv: str) -> None:
+        n = _number(rv)
+        if n is not None and n > self.seen:
+            self.seen = n
+
     # Mutators are for the informer (and for tests that seed a world).
     def put(self, obj: Obj) -> Obj | None:
         key = key_of(obj)
@@ -76,6 +114,10 @@ class Lister:
         old = self._items
         self._items = {key_of(o): o for o in objs}
         return old
+
+
+def _number(rv: str) -> int | None:
+    return int(rv) if rv.isdigit() else None
 
 
 @dataclass(slots=True)
@@ -182,6 +224,7 @@ class Informer:
                 self.resource_version = page["metadata"]["resourceVersion"]
                 break
         old = self.lister.replace(items)
+        self.lister.saw(self.resource_version)
         for key, obj in self.lister._items.items():
             prev = old.pop(key, None)
             if prev is None:
@@ -214,10 +257,15 @@ class Informer:
         if typ == "BOOKMARK":
             self.bookmarks += 1
             self.resource_version = rv or self.resource_version
+            self.lister.saw(rv)
             return
         obj.setdefault("apiVersion", self.resource.api_version)
         obj.setdefault("kind", self.resource.kind)
-        if typ in ("ADDED", "MODIFIED"):
+        self.lister.saw(rv)
+        ahead = self.lister.newer_than(obj) if typ in ("ADDED", "MODIFIED") else None
+        if ahead is not None:  # this process's own later write is cached: keep it
+            self._fire_update(ahead, ahead)
+        elif typ in ("ADDED", "MODIFIED"):
             old = self.lister.put(obj)
             if old is None:
                 self._fire_add(obj)

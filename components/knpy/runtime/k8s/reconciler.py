@@ -116,6 +116,7 @@ class Reconciler(Generic[T]):
             if attempt:
                 ns = existing["metadata"].get("namespace")
                 existing = await self.client.get(self.resource, ns, existing["metadata"]["name"])
+                self.lister.observe(existing)
             if existing.get("status") == want:
                 return
             fresh = copy.deepcopy(existing)
@@ -123,7 +124,7 @@ class Reconciler(Generic[T]):
             fresh.setdefault("apiVersion", self.resource.api_version)
             fresh.setdefault("kind", self.resource.kind)
             try:
-                await self.client.update_status(self.resource, fresh)
+                self.lister.observe(await self.client.update_status(self.resource, fresh))
                 return
             except ApiError as exc:
                 if not exc.conflict or attempt == STATUS_CONFLICT_RETRIES - 1:
