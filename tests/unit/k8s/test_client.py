@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from knpy.runtime.k8s import CONFIGMAPS, CRDS, ApiError, Resource, connect
+from knpy.runtime.k8s.client import env_proxy
 from tests.support.procs import free_port
 
 WIDGETS = Resource("example.dev", "v1", "widgets", "Widget")
@@ -21,6 +22,83 @@ def test_paths() -> None:
     assert WIDGETS.path("ns", "w", "status") == \
         "/apis/example.dev/v1/namespaces/ns/widgets/w/status"
     assert CRDS.path(None, "x") == "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x"
+
+
+async def stand_in(tmp_path: Path, handle=None, name: str = "kubeconfig"):
+    """An aiohttp stand-in for the API server and a kubeconfig naming it (token t0k):
+    (kubeconfig path, port, requests seen as (method, url, headers), cleanup). `handle`
+    answers; by default every request gets {"ok": true}."""
+    seen: list[tuple[str, str, dict]] = []
+
+    async def record(request: web.Request) -> web.StreamResponse:
+        seen.append((request.method, str(request.url), dict(request.headers)))
+        return await handle(request) if handle else web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    path = tmp_path / name
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "k", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+        "users": [{"name": "u", "user": {"token": "t0k"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}]}))
+    return path, port, seen, runner.cleanup
+
+
+async def test_a_netrc_entry_for_the_server_does_not_touch_requests(tmp_path, monkeypatch
+                                                                   ) -> None:
+    """The environment is read once at connect: aiohttp would otherwise look up ~/.netrc
+    on every request, and with an entry for the API server add Basic auth next to the
+    bearer token (a request it refuses to send)."""
+    kubeconfig, _, seen, cleanup = await stand_in(tmp_path)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    client = await connect(str(kubeconfig))
+    try:
+        assert (await client.get(CONFIGMAPS, "ns", "a"))["ok"]
+    finally:
+        await client.close()
+        await cleanup()
+    assert seen[0][2]["Authorization"] == "Bearer t0k"
+
+
+async def test_the_proxy_comes_from_the_environment_read_once(tmp_path, monkeypatch) -> None:
+    kubeconfig, api_port, api_seen, api_cleanup = await stand_in(tmp_path)
+    _, proxy_port, proxied, proxy_cleanup = await stand_in(tmp_path, name="unused")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = await connect(str(kubeconfig))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # too late: read at connect
+    try:
+        assert (await client.get(CONFIGMAPS, "ns", "a"))["ok"]
+    finally:
+        await client.close()
+        await api_cleanup()
+        await proxy_cleanup()
+    assert [url for _, url, *_ in proxied] == [
+        f"http://127.0.0.1:{api_port}/api/v1/namespaces/ns/configmaps/a"]
+    assert api_seen == []
+
+
+def test_env_proxy(monkeypatch) -> None:
+    for k in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY",
+              "no_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    assert env_proxy("https://10.96.0.1:443") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert env_proxy("https://10.96.0.1:443") == "http://proxy.example:3128"
+    assert env_proxy("http://10.96.0.1") is None, "HTTPS_PROXY is for https only"
+    monkeypatch.setenv("NO_PROXY", "10.96.0.1,.cluster.local")
+    assert env_proxy("https://10.96.0.1:443") is None
+    assert env_proxy("https://kubernetes.default.svc.cluster.local") is None
+    assert env_proxy("https://api.example.com:6443") == "http://proxy.example:3128"
 
 
 @pytest.fixture
@@ -49,22 +127,11 @@ async def server(tmp_path: Path):
                                      status=410)
         return web.json_response({"ok": True, "echo": body})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "k", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
-        "users": [{"name": "u", "user": {"token": "t0k"}}],
-        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}]}))
+    kubeconfig, _, _, cleanup = await stand_in(tmp_path, handle)
     client = await connect(str(kubeconfig), user_agent="knpy-test/1")
     yield client, seen
     await client.close()
-    await runner.cleanup()
+    await cleanup()
 
 
 async def test_verbs_and_errors(server) -> None:
