@@ -53,6 +53,8 @@ STORM = 20
 GRACE_KEY = "scale-to-zero-grace-period"
 KPA = "autoscaling.knative.dev/"
 KSERVICES = Resource("serving.knative.dev", "v1", "services", "Service")
+PODS = Resource("", "v1", "pods", "Pod")
+SERVICE_LABEL = "serving.knative.dev/service"
 PHASES = ("throughput", "cold", "storm", "eventing")
 
 
@@ -65,39 +67,60 @@ def ksvc(name: str, annotations: dict[str, str]) -> dict[str, Any]:
 
 
 async def create_and_time_ready(kubeconfig: str, ns: str, objs: list[dict[str, Any]],
-                                limit: float) -> tuple[float, dict[str, float]]:
+                                limit: float) -> tuple[float, dict[str, float], dict[str, float]]:
     """POST every Knative Service concurrently (`kubectl apply` of a List creates them one
     after another, about 0.2 s each through the webhook here: 4 s of a 20-ksvc storm), then
-    watch them: seconds from the first POST to each one's first Ready True. Returns (the
-    seconds the POSTs took, name -> seconds). One watch, not polling: a `kubectl get` every
-    quarter second took CPU from the two cores the storm is measured on."""
+    watch them and their pods: seconds from the first POST to each ksvc's first Ready True,
+    and to its first pod's Ready True (what the node took; the rest is the control plane).
+    Returns (the seconds the POSTs took, ksvc -> seconds, ksvc -> seconds to its pod). One
+    watch per kind, not polling: a `kubectl get` every quarter second took CPU from the two
+    cores the storm is measured on."""
     client = await connect(kubeconfig, user_agent="knpy-bench")
     names = {o["metadata"]["name"] for o in objs}
     ready: dict[str, float] = {}
+    pods: dict[str, float] = {}
+
+    async def follow(res: Resource, rv: str, record: Callable[[dict[str, Any]], None],
+                     done: Callable[[], bool]) -> None:
+        while not done():
+            async for ev in client.watch(res, ns, rv, timeout_seconds=60):
+                obj = ev.get("object") or {}
+                rv = (obj.get("metadata") or {}).get("resourceVersion") or rv
+                record(obj)
+                if done():
+                    return
+
+    def is_ready(obj: dict[str, Any]) -> bool:
+        return any(c.get("type") == "Ready" and c.get("status") == "True"
+                   for c in (obj.get("status") or {}).get("conditions") or [])
+
+    def ksvc_seen(obj: dict[str, Any]) -> None:
+        name = (obj.get("metadata") or {}).get("name")
+        if name in names and name not in ready and is_ready(obj):
+            ready[name] = time.monotonic() - t0
+
+    def pod_seen(obj: dict[str, Any]) -> None:
+        name = ((obj.get("metadata") or {}).get("labels") or {}).get(SERVICE_LABEL)
+        if name in names and name not in pods and is_ready(obj):
+            pods[name] = time.monotonic() - t0
+
     try:
-        rv = (await client.list(KSERVICES, ns))["metadata"]["resourceVersion"]
+        ksvc_rv = (await client.list(KSERVICES, ns))["metadata"]["resourceVersion"]
+        pod_rv = (await client.list(PODS, ns))["metadata"]["resourceVersion"]
         t0 = time.monotonic()
         await asyncio.gather(*(client.create(KSERVICES, {**o, "metadata": {
             **o["metadata"], "namespace": ns}}) for o in objs))
         created = time.monotonic() - t0
         async with asyncio.timeout(limit):
-            while len(ready) < len(names):
-                async for ev in client.watch(KSERVICES, ns, rv, timeout_seconds=60):
-                    obj = ev.get("object") or {}
-                    rv = (obj.get("metadata") or {}).get("resourceVersion") or rv
-                    name = (obj.get("metadata") or {}).get("name")
-                    conds = {c.get("type"): c.get("status")
-                             for c in (obj.get("status") or {}).get("conditions") or []}
-                    if name in names and name not in ready and conds.get("Ready") == "True":
-                        ready[name] = time.monotonic() - t0
-                    if len(ready) == len(names):
-                        break
+            await asyncio.gather(
+                follow(KSERVICES, ksvc_rv, ksvc_seen, lambda: len(ready) == len(names)),
+                follow(PODS, pod_rv, pod_seen, lambda: len(pods) == len(names)))
     except TimeoutError:
         raise RuntimeError(f"only {len(ready)} of {len(names)} ksvcs Ready within "
                            f"{limit:g}s") from None
     finally:
         await client.close()
-    return created, ready
+    return created, ready, pods
 
 
 def wait(cond: Callable[[], Any], timeout: float, what: str, every: float = 0.5) -> Any:
@@ -190,12 +213,14 @@ class Bench:
             print(f"cold start {i + 1}: {took:.2f}s", flush=True)
         return times
 
-    def ksvc_storm(self) -> list[float]:
+    def ksvc_storm(self) -> tuple[list[float], list[float]]:
+        """Seconds to each ksvc's Ready, and from its pod's Ready to its own."""
         items = [ksvc(f"storm-{i:02d}", {f"{KPA}window": "6s"}) for i in range(STORM)]
-        created, ready = asyncio.run(create_and_time_ready(self.c.kubeconfig, self.ns, items,
-                                                           300))
+        created, ready, pods = asyncio.run(create_and_time_ready(
+            self.c.kubeconfig, self.ns, items, 300))
         print(f"{STORM} ksvcs created in {created:.2f}s", flush=True)
-        return sorted(ready.values())
+        lag = [ready[n] - pods[n] for n in ready if n in pods]
+        return sorted(ready.values()), sorted(lag)
 
     def controller_rss_mb(self) -> float:
         out = self.c.kubectl("exec", "-n", SYSTEM_NS, "deployment/knpy-controller", "--",
@@ -279,9 +304,12 @@ def main() -> int:
             print(f"RESULT cold_start{tag}_p95_s {percentile(cold, 95):.2f} s")
             c.kubectl("delete", "ksvc", "cold", "-n", ns, "--wait=false")
         if "storm" in only:
-            ready = b.ksvc_storm()
+            ready, lag = b.ksvc_storm()
             print(f"RESULT ksvc_ready{tag}_p50_s {statistics.median(ready):.1f} s")
             print(f"RESULT ksvc_ready{tag}_p95_s {percentile(ready, 95):.1f} s")
+            # the control plane's part: from a ksvc's pod Ready to the ksvc Ready
+            print(f"RESULT ksvc_ready_after_pod{tag}_p50_s {statistics.median(lag):.2f} s")
+            print(f"RESULT ksvc_ready_after_pod{tag}_p95_s {percentile(lag, 95):.2f} s")
             print(f"RESULT controller_rss_mb {b.controller_rss_mb():.0f} MB")
         if "eventing" in only:
             times, undelivered = trigger_ready_to_delivered(c, ns)
