@@ -82,18 +82,14 @@ class Lister:
         if rv is None or rv <= self.seen:
             return
         have = self._items.get(key_of(obj))
-        if have is None or (_number(resource_version(have)) or 0) >= rv:
-            return
-        self._items[key_of(obj)] = copy.deepcopy(obj)  # the caller may go on to mutate it
+        if have is not None and _newer(obj, have):
+            self._items[key_of(obj)] = copy.deepcopy(obj)  # the caller may go on to mutate it
 
     def newer_than(self, obj: Obj) -> Obj | None:
         """The cached object, if an observed write made it newer than `obj` (a watch
         event the write has overtaken)."""
         have = self._items.get(key_of(obj))
-        if have is None:
-            return None
-        mine, theirs = _number(resource_version(have)), _number(resource_version(obj))
-        return have if mine is not None and theirs is not None and mine > theirs else None
+        return have if have is not None and _newer(have, obj) else None
 
     def saw(self, rv: str) -> None:
         n = _number(rv)
@@ -118,6 +114,12 @@ class Lister:
 
 def _number(rv: str) -> int | None:
     return int(rv) if rv.isdigit() else None
+
+
+def _newer(a: Obj, b: Obj) -> bool:
+    """a's resourceVersion is past b's; False unless both are etcd's numbers."""
+    x, y = _number(resource_version(a)), _number(resource_version(b))
+    return x is not None and y is not None and x > y
 
 
 @dataclass(slots=True)
@@ -262,12 +264,11 @@ class Informer:
         obj.setdefault("apiVersion", self.resource.api_version)
         obj.setdefault("kind", self.resource.kind)
         self.lister.saw(rv)
-        ahead = self.lister.newer_than(obj) if typ in ("ADDED", "MODIFIED") else None
-        if ahead is not None:  # this process's own later write is cached: keep it
-            self._fire_update(ahead, ahead)
-        elif typ in ("ADDED", "MODIFIED"):
-            old = self.lister.put(obj)
-            if old is None:
+        if typ in ("ADDED", "MODIFIED"):
+            ahead = self.lister.newer_than(obj)
+            if ahead is not None:  # this process's own later write is cached: keep it
+                self._fire_update(ahead, ahead)
+            elif (old := self.lister.put(obj)) is None:
                 self._fire_add(obj)
             else:
                 self._fire_update(old, obj)
