@@ -39,7 +39,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from knpy.runtime.k8s import Resource, connect
 from loadtests.bench_cluster_eventing import trigger_ready_to_delivered
@@ -56,6 +56,14 @@ KSERVICES = Resource("serving.knative.dev", "v1", "services", "Service")
 PODS = Resource("", "v1", "pods", "Pod")
 SERVICE_LABEL = "serving.knative.dev/service"
 PHASES = ("throughput", "cold", "storm", "eventing")
+
+
+class Kubectl(Protocol):
+    """What the helpers below need of a cluster: the harness's KubeCluster, or the Locust
+    run's Cluster."""
+
+    def kubectl(self, *args: str, input: str | None = None, timeout: float = 60,
+                check: bool = True) -> subprocess.CompletedProcess[str]: ...
 
 
 def ksvc(name: str, annotations: dict[str, str]) -> dict[str, Any]:
@@ -94,15 +102,16 @@ async def create_and_time_ready(kubeconfig: str, ns: str, objs: list[dict[str, A
         return any(c.get("type") == "Ready" and c.get("status") == "True"
                    for c in (obj.get("status") or {}).get("conditions") or [])
 
+    def first_ready(into: dict[str, float], name: str, obj: dict[str, Any]) -> None:
+        if name in names and name not in into and is_ready(obj):
+            into[name] = time.monotonic() - t0
+
     def ksvc_seen(obj: dict[str, Any]) -> None:
-        name = (obj.get("metadata") or {}).get("name")
-        if name in names and name not in ready and is_ready(obj):
-            ready[name] = time.monotonic() - t0
+        first_ready(ready, (obj.get("metadata") or {}).get("name") or "", obj)
 
     def pod_seen(obj: dict[str, Any]) -> None:
-        name = ((obj.get("metadata") or {}).get("labels") or {}).get(SERVICE_LABEL)
-        if name in names and name not in pods and is_ready(obj):
-            pods[name] = time.monotonic() - t0
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        first_ready(pods, labels.get(SERVICE_LABEL) or "", obj)
 
     try:
         ksvc_rv = (await client.list(KSERVICES, ns))["metadata"]["resourceVersion"]
@@ -232,7 +241,7 @@ class Bench:
         return int(m.group(1)) / 1024
 
 
-def mount_no_sa_token(c: KubeCluster, ns: str) -> None:
+def mount_no_sa_token(c: Kubectl, ns: str) -> None:
     """Make `ns`'s default ServiceAccount mount no token. Every pod start mounts that Secret
     unless told otherwise, and on this 1.20 kubelet its first mount on the node races the
     node authorizer (docs/serving-api.md, "Where a cold start goes")."""
@@ -242,7 +251,7 @@ def mount_no_sa_token(c: KubeCluster, ns: str) -> None:
               '{"automountServiceAccountToken": false}')
 
 
-def set_grace(c: KubeCluster, value: str | None) -> str | None:
+def set_grace(c: Kubectl, value: str | None) -> str | None:
     """Set (None: remove) config-autoscaler's scale-to-zero grace; the old value."""
     cm = json.loads(c.kubectl("get", "configmap", "config-autoscaler", "-n", SYSTEM_NS,
                               "-o", "json").stdout)

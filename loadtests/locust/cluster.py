@@ -61,13 +61,13 @@ class Cluster:
     def __enter__(self) -> Cluster:
         self.kubectl("create", "namespace", self.ns)
         if not self.sa_token:
-            mount_no_sa_token(self, self.ns)  # type: ignore[arg-type]
+            mount_no_sa_token(self, self.ns)
         return self
 
     def __exit__(self, *_exc: object) -> None:
         try:
             if self.grace_set:
-                set_grace(self, self.old_grace)  # type: ignore[arg-type]
+                set_grace(self, self.old_grace)
             self.kubectl("delete", "namespace", self.ns, "--wait=false", check=False)
         finally:
             self.stack.down()
@@ -110,7 +110,7 @@ class Cluster:
         return targets
 
     def at_zero(self, names: list[str]) -> list[Target]:
-        self.old_grace, self.grace_set = set_grace(self, "6s"), True  # type: ignore[arg-type]
+        self.old_grace, self.grace_set = set_grace(self, "6s"), True
         self._services(names, {})
         for n in names:
             wait(lambda n=n: not self._pods(n), READY_S, f"{n} at zero pods", every=1.0)
