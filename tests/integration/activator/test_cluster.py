@@ -208,6 +208,9 @@ async def test_cluster_mode_process(world: tuple[KubeAPI, str, str], stack: Stac
         "spec": {"containerConcurrency": 0, "timeoutSeconds": 1, "containers": []}})
     # one pod, not ready yet: nothing to send to
     kubectl_json(api, "create", private_endpoints(ns, "hello-00001", [], ["10.0.0.7"]))
+    # the API server is shared with other test modules: the activator learns theirs too
+    known = len(json.loads(api.kubectl("get", "revisions.serving.knative.dev", "-A",
+                                       "-o", "json").stdout)["items"])
     port, _ = stack.activator("--cluster", "--kubeconfig", api.kubeconfig,
                               "--system-namespace", system, "--pod-ip", "10.1.0.1",
                               "--autoscaler-url", "")
@@ -217,7 +220,7 @@ async def test_cluster_mode_process(world: tuple[KubeAPI, str, str], stack: Stac
         assert await get(s, base + "/", route) == (503, "context deadline exceeded\n")
         status, body = await get(s, base + "/", {**route, "Knative-Serving-Revision": "nope"})
         assert status == 404 and '"nope" not found' in body
-    assert "informers synced: 1 revision(s)" in stack.log("activator-")
+    assert f"informers synced: {known} revision(s)" in stack.log("activator-")
 
 
 def test_cluster_mode_without_an_api_server_fails_clearly(tmp_path: Path) -> None:
