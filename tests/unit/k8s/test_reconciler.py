@@ -165,3 +165,31 @@ async def test_controller_requeue_after() -> None:
 async def test_controller_success_forgets_backoff() -> None:
     ctl, r = await _drive(None, lambda ctl, r: r.calls == 1 and idle(ctl))
     assert r.calls == 1 and ctl.queue.retries("ns/w") == 0
+
+
+async def test_a_condition_flipped_and_back_in_memory_keeps_its_stored_time() -> None:
+    stored = {"seen": 7, "observedGeneration": 3, "conditions": [
+        {"type": "Ready", "status": "Unknown", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+    c, lister, _ = world(stored)
+
+    def flip(v: View) -> None:  # what a reconcile's in-memory True-then-Unknown leaves
+        v.raw["status"]["conditions"] = [
+            {"type": "Ready", "status": "Unknown", "lastTransitionTime": "2026-06-01T00:00:00Z"}]
+
+    await WidgetReconciler(c, lister, flip).reconcile("ns/w")
+    assert c.writes() == []
+
+
+async def test_a_condition_that_changes_status_gets_its_new_time() -> None:
+    stored = {"seen": 7, "observedGeneration": 3, "conditions": [
+        {"type": "Ready", "status": "Unknown", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+    c, lister, _ = world(stored)
+
+    def ready(v: View) -> None:
+        v.raw["status"]["conditions"] = [
+            {"type": "Ready", "status": "True", "lastTransitionTime": "2026-06-01T00:00:00Z"}]
+
+    await WidgetReconciler(c, lister, ready).reconcile("ns/w")
+    [w] = c.writes()
+    assert w.obj["status"]["conditions"] == [
+        {"type": "Ready", "status": "True", "lastTransitionTime": "2026-06-01T00:00:00Z"}]

@@ -117,6 +117,7 @@ class Reconciler(Generic[T]):
                 ns = existing["metadata"].get("namespace")
                 existing = await self.client.get(self.resource, ns, existing["metadata"]["name"])
                 self.lister.observe(existing)
+            _keep_transition_times(existing.get("status"), want)
             if existing.get("status") == want:
                 return
             fresh = copy.deepcopy(existing)
@@ -129,6 +130,21 @@ class Reconciler(Generic[T]):
             except ApiError as exc:
                 if not exc.conflict or attempt == STATUS_CONFLICT_RETRIES - 1:
                     raise
+
+
+def _keep_transition_times(stored: Obj | None, want: Obj | None) -> None:
+    """A condition that ends a reconcile with the status it had stored keeps the stored
+    lastTransitionTime: a reconcile may flip it and back in memory (a Revision's
+    ResourcesAvailable goes True from the Deployment, then Unknown from its PodAutoscaler),
+    and a new time alone would cost a status write for no change."""
+    if not stored or not want:
+        return
+    before = {c.get("type"): c for c in stored.get("conditions") or []}
+    for cond in want.get("conditions") or []:
+        old = before.get(cond.get("type"))
+        if old is not None and old.get("status") == cond.get("status") \
+                and "lastTransitionTime" in old:
+            cond["lastTransitionTime"] = old["lastTransitionTime"]
 
 
 class Controller:
