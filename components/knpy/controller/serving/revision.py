@@ -106,9 +106,6 @@ class RevisionReconciler(Reconciler[Revision]):
                               hash_annotation=SPEC_HASH_ANNOTATION, own_annotations=True)
         pst = pa.get("status") or {}
         st.propagate_autoscaler_status(pst)
-        service = pst.get("serviceName") or (sks.get("status") or {}).get("serviceName")
-        if service:
-            st.raw["serviceName"] = service
 
     async def _inspect_pod(self, rev: Revision, dep: Obj) -> None:
         """Replicas wanted, none available: why, from one pod (they all fail alike), as
