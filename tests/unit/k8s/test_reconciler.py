@@ -193,3 +193,20 @@ async def test_a_condition_that_changes_status_gets_its_new_time() -> None:
     [w] = c.writes()
     assert w.obj["status"]["conditions"] == [
         {"type": "Ready", "status": "True", "lastTransitionTime": "2026-06-01T00:00:00Z"}]
+
+
+async def test_a_status_field_the_server_drops_is_named_once(caplog) -> None:
+    from knpy.runtime.k8s import reconciler  # its once-per-kind memory
+
+    reconciler._WARNED.discard("Widget")
+    c, lister, _ = world({"observedGeneration": 3})
+    # what a structural schema without `seen` does: the object comes back unchanged
+    c.react("update_status", "widgets", lambda a: c.store[("widgets", "ns", "w")])
+    with caplog.at_level("WARNING", logger="knpy.k8s.reconciler"):
+        await WidgetReconciler(c, lister).reconcile("ns/w")
+        await WidgetReconciler(c, lister).reconcile("ns/w")
+    warned = [r.getMessage() for r in caplog.records]
+    assert warned == ["Widget status write changed nothing on the server (it dropped status "
+                      "seen: fields the CRD schema does not name), so every reconcile will "
+                      "write it again"]
+    assert len(c.writes("update_status")) == 2, "the cache still differs: it writes again"

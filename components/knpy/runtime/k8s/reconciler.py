@@ -43,6 +43,7 @@ class Wrapped(Protocol):
 T = TypeVar("T", bound=Wrapped)
 
 STATUS_CONFLICT_RETRIES = 5
+_WARNED: set[str] = set()  # kinds whose status writes the server answered unchanged
 
 
 class Reconciler(Generic[T]):
@@ -125,11 +126,29 @@ class Reconciler(Generic[T]):
             fresh.setdefault("apiVersion", self.resource.api_version)
             fresh.setdefault("kind", self.resource.kind)
             try:
-                self.lister.observe(await self.client.update_status(self.resource, fresh))
-                return
+                answer = await self.client.update_status(self.resource, fresh)
             except ApiError as exc:
                 if not exc.conflict or attempt == STATUS_CONFLICT_RETRIES - 1:
                     raise
+                continue
+            self.lister.observe(answer)
+            self._warn_if_dropped(fresh, answer)
+            return
+
+    def _warn_if_dropped(self, sent: Obj, answer: Obj) -> None:
+        """The server kept the same resourceVersion for a status that differed: it dropped
+        what differed (fields its schema does not name), and every reconcile will write it
+        again. Said once per kind, naming the fields."""
+        if answer.get("metadata", {}).get("resourceVersion") != \
+                sent["metadata"].get("resourceVersion") or self.resource.kind in _WARNED:
+            return
+        have = answer.get("status") or {}
+        dropped = sorted(k for k, v in (sent.get("status") or {}).items() if have.get(k) != v)
+        _WARNED.add(self.resource.kind)
+        why = (f"it dropped status {', '.join(dropped)}: fields the CRD schema does not name"
+               if dropped else "the cached copy differed from the server's")
+        log.warning("%s status write changed nothing on the server (%s), so every reconcile "
+                    "will write it again", self.resource.kind, why)
 
 
 def _keep_transition_times(stored: Obj | None, want: Obj | None) -> None:

@@ -147,8 +147,8 @@ class FakeClient:
 
     async def _put(self, verb: str, res: Resource, obj: Obj) -> Obj:
         md = obj["metadata"]
-        self.actions.append(Action(verb, res.plural, md.get("namespace"), md["name"],
-                                   copy.deepcopy(obj)))
+        action = Action(verb, res.plural, md.get("namespace"), md["name"], copy.deepcopy(obj))
+        self.actions.append(action)
         self._check(verb, res)
         k = (res.plural, md.get("namespace"), md["name"])
         cur = self.store.get(k)
@@ -158,6 +158,9 @@ class FakeClient:
                 cur["metadata"]["resourceVersion"]:
             raise ApiError(409, "Conflict", {"reason": "Conflict",
                                              "message": "the object has been modified"})
+        reply = self._reaction(action)
+        if reply is not None:
+            return reply
         new = copy.deepcopy(cur)
         if verb == "update_status":
             new["status"] = copy.deepcopy(obj.get("status"))
