@@ -17,9 +17,8 @@ import pytest
 
 from knpy.runtime.k8s import ApiError, Client, Resource, connect
 from tests.support.cluster import KubeAPI, KubeError
-from tests.support.procs import REPO
+from tests.support.crd_schema import CRDS
 
-CRDS = REPO / "charts" / "knpy" / "crds"
 EVENTING_CRDS = CRDS / "eventing.yaml"
 SOURCES_CRDS = CRDS / "sources.yaml"
 MESSAGING_CRDS = CRDS / "messaging.yaml"

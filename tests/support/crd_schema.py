@@ -9,19 +9,20 @@ again: a PUT per reconcile for nothing. Tests use `pruned` to catch that before 
 from __future__ import annotations
 
 import functools
-import pathlib
 from typing import Any
 
 import yaml
 
-CRD_DIR = pathlib.Path(__file__).resolve().parents[2] / "charts" / "knpy" / "crds"
+from tests.support.procs import REPO
+
+CRDS = REPO / "charts" / "knpy" / "crds"
 
 
 @functools.cache
 def schemas() -> dict[tuple[str, str, str], dict[str, Any]]:
     """(group, version, kind) -> openAPIV3Schema, for every CRD in the chart."""
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for path in sorted(CRD_DIR.glob("*.yaml")):
+    for path in sorted(CRDS.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
                 continue

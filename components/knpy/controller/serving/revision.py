@@ -96,7 +96,7 @@ class RevisionReconciler(Reconciler[Revision]):
             st.mark_container_healthy_true()
 
         sks = make_sks(rev, acfg)
-        sks = self._owned(SERVERLESSSERVICES, self.skss, rev, sks) or \
+        if self._owned(SERVERLESSSERVICES, self.skss, rev, sks) is None:
             await self._create(SERVERLESSSERVICES, sks)
 
         ra = st.conditions.get(RESOURCES_AVAILABLE) or {}
