@@ -20,6 +20,10 @@ per trigger with explicit acks.
   acks of the last ACK_REPLAY seconds and publishes them again after a reconnect; acking a
   settled record again is a no-op for JetStream. That costs nothing per event, unlike a
   synchronous (double) ack.
+- The server must be 2.10.14 or newer. Older ones (Debian's 2.9.10 among them) can take a
+  redelivery off their queue, meet only an expired pull request, and forget the record
+  until ack_wait (nats-server #5305): a `Retry-After: 1` retry then came 15+ s late. The
+  store logs a warning when it connects to one (docs/broker.md, "The store's server").
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import re
 import time
 
 import nats
@@ -51,6 +56,17 @@ _STORE_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
 _ACK = b"+ACK"
 _HEADER_ROOM = 256  # bytes kept free below max_payload for the NATS header block
 ACK_REPLAY = 5.0  # seconds of acks sent before a disconnect that are sent again after it
+REDELIVERY_FIXED = (2, 10, 14)  # the first nats-server with nats-server #5305's fix
+
+
+def old_server_warning(version: str) -> str | None:
+    """What to tell the operator about nats-server `version` ("2.9.10"), or None."""
+    m = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
+    if m is None or tuple(int(g) for g in m.groups()) >= REDELIVERY_FIXED:
+        return None
+    return (f"nats-server {version} can hold a NAKed or expired record back until the "
+            f"trigger's ack_wait (nats-server #5305, fixed in 2.10.14): retries may come "
+            f"late; the chart runs 2.15.1")
 
 
 def _parts(key: str, default_kind: str) -> tuple[str, str, str]:
@@ -171,6 +187,7 @@ class JetStreamStore(EventStore):
             self._js = nc.jetstream(timeout=self.publish_timeout)
             self._connected.set()
             log.info("connected to nats %s", nc.connected_url)
+            self._check_server()
             return
 
     async def _on_disconnect(self) -> None:
@@ -178,7 +195,20 @@ class JetStreamStore(EventStore):
         if self._acks.down_since is None:
             self._acks.down_since = time.monotonic()
 
+    def _check_server(self) -> None:
+        if self._nc is None:
+            return
+        v = self._nc.connected_server_version
+        try:
+            version = f"{v.major}.{v.minor}.{v.patch}"
+        except ValueError:  # not semver: nothing to say
+            return
+        warning = old_server_warning(version)
+        if warning:
+            log.warning("%s", warning)
+
     async def _on_reconnect(self) -> None:
+        self._check_server()  # perhaps another server of the cluster
         replay = self._acks.to_replay()
         log.info("reconnected to nats; sending the last %d acks again", len(replay))
         nc = self._nc
