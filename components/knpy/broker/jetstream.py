@@ -66,7 +66,7 @@ def old_server_warning(version: str) -> str | None:
         return None
     return (f"nats-server {version} can hold a NAKed or expired record back until the "
             f"trigger's ack_wait (nats-server #5305, fixed in 2.10.14): retries may come "
-            f"late; the chart runs 2.15.1")
+            f"late; use 2.10.14 or newer, as the chart's nats-server image does")
 
 
 def _parts(key: str, default_kind: str) -> tuple[str, str, str]:
