@@ -108,7 +108,7 @@ class Broker:
         proc = spawn(python_module("knpy.broker", *args), env=self.env,
                      log_path=self.log_path(role))
         self.procs[role] = proc
-        if role == "ingress":
+        if role in ("ingress", "all"):  # "all" serves the ingress too, once its contract is applied
             wait_port(self.port, proc=proc, timeout=15)
 
     def kill(self, role: str, sig: int = signal.SIGKILL) -> None:
