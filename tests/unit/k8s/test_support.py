@@ -137,3 +137,20 @@ def test_configstore_applies_keeps_last_good_and_resets_on_delete() -> None:
     store._deleted(cm)
     assert store.get("config-x") == Cfg("default.host", 2)
     assert [c for _, c in changes] == [Cfg("h", 4), Cfg("default.host", 2)]
+
+
+async def test_a_cancel_that_lands_as_a_lease_call_completes_still_stops_the_elector() -> None:
+    """On 3.11, asyncio.wait_for returns the inner result when the cancel and the
+    completion meet, swallowing the cancel: the elector then contended forever."""
+    c = FakeClient()
+    b = LeaderElector(c, "sys", "ctl", identity="b", lease_duration=1.0,
+                      renew_deadline=0.5, retry_period=0.05)
+    task = asyncio.create_task(b.run())
+    real_get = c.get
+
+    async def get(*args: object, **kwargs: object) -> object:
+        task.cancel()  # the stop arrives while the API call completes
+        return await real_get(*args, **kwargs)
+    c.get = get  # type: ignore[method-assign]
+    await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 5)
+    assert task.cancelled()

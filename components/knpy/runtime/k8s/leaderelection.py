@@ -98,7 +98,11 @@ class LeaderElector:
         failed attempt, never an exception: a replica that lost the Lease in an API outage
         keeps contending (and its process keeps serving) until the server is back."""
         try:
-            return await asyncio.wait_for(self._try_acquire_or_renew(), self.renew_deadline)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for returns the result when a
+            # cancel arrives as the call completes, swallowing the cancel, and run() then
+            # contended forever (a unit test hung 300 s on `ta.cancel()` under load).
+            async with asyncio.timeout(self.renew_deadline):
+                return await self._try_acquire_or_renew()
         except Exception as exc:
             log.warning("lease %s failed: %s",
                         "renew" if self.is_leader else "acquire", exc)
