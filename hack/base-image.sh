@@ -34,7 +34,7 @@ if [ "$(cat "$DIR/STAMP" 2>/dev/null)" != "$RECIPE" ] || [ ! -f "$TARBALL" ]; th
 fi
 
 if "${BUILDAH[@]}" inspect --type image "$BASE_IMAGE" >/dev/null 2>&1 \
-   && [ "$(cat "$CACHE/buildah/base.stamp" 2>/dev/null)" = "$RECIPE" ]; then
+   && [ "$(cat "$BUILDAH_STORE/base.stamp" 2>/dev/null)" = "$RECIPE" ]; then
   exit 0
 fi
 log "base-image: committing $BASE_IMAGE"
@@ -49,4 +49,4 @@ CMD ["python3"]
 CF
 timeout 600 "${BUILDAH[@]}" bud --isolation chroot --pull=never --layers=false -q \
   -t "$BASE_IMAGE" -f "$ctx/Containerfile" "$ctx" >/dev/null
-mkdir -p "$CACHE/buildah" && echo "$RECIPE" >"$CACHE/buildah/base.stamp"
+mkdir -p "$BUILDAH_STORE" && echo "$RECIPE" >"$BUILDAH_STORE/base.stamp"

@@ -40,7 +40,8 @@ TEST_REPO=dev.local/knative
 TEST_TAG=conformance
 READINESS_IMAGE="$TEST_REPO/readiness-curl:$TEST_TAG"
 # Own buildah storage: hack/images.sh's `buildah rm --all` must not hit a build of ours.
-BUILDAH_CONF=(buildah --root "$CONF/buildah/root" --runroot "$CONF/buildah/run" --storage-driver vfs)
+BUILDAH_CONF=(buildah --root "$CONF/buildah/$KNPY_BUILDAH_DRIVER/root"
+              --runroot "$CONF/buildah/$KNPY_BUILDAH_DRIVER/run" --storage-driver "$KNPY_BUILDAH_DRIVER")
 KNPY_NS="${KNPY_NAMESPACE:-knpy-system}"
 export KUBECONFIG="${KUBECONFIG:-$CACHE/cluster/admin.kubeconfig}"
 KUBECTL="$TOOLS_BIN/kubectl"

@@ -169,7 +169,7 @@ build_one() {
              .dockerignore; sha256sum "$dockerfile") | sha256sum | cut -c1-32)"
       ;;
   esac
-  inputs="$h $(cat "$CACHE/buildah/base.stamp" 2>/dev/null)"
+  inputs="$h $(cat "$BUILDAH_STORE/base.stamp" 2>/dev/null)"
   if [ -f "$OCI/$name.tar" ] && [ "$(cat "$OCI/$name.inputs" 2>/dev/null)" = "$inputs" ] \
      && "${BUILDAH[@]}" inspect --type image "$ref" >/dev/null 2>&1; then
     return 0
@@ -193,8 +193,8 @@ archive_one() {
   "${BUILDAH[@]}" rmi "$ref" >/dev/null
 }
 
-# The images a run replaced are now untagged; vfs keeps full copies, so drop them (once per
-# run, after every build: the builder stage's cached layers serve all images of the run).
+# The images a run replaced are now untagged; drop their layers (under vfs, full copies)
+# once per run, after every build: the builder stage's cached layers serve all of its images.
 prune() { "${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true; }
 
 import_one() {
