@@ -31,7 +31,7 @@ import yaml
 from hack import local_routes as routes
 
 # One way to start and stop processes: the helpers the integration tests use.
-from tests.support.procs import free_port, nats_server, spawn, stop, wait_port
+from tests.support.procs import free_port, nats_server_argv, spawn, stop, wait_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -104,16 +104,13 @@ class Stack:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def up(self, name: str = DEFAULT_NAME, gateway_port: int = DEFAULT_PORT) -> dict[str, Any]:
-        nats_bin = nats_server()
-        if nats_bin is None:
-            raise RuntimeError("nats-server not found: run `make setup`")
         check_port_free(gateway_port)
         revision = routes.revision_of(name)
         port = {k: free_port() for k in ("nats", "sink", "broker", "autoscaler", "activator")}
 
         # ---- Eventing: nats-server, the event-display sink, the broker
-        self.start("nats-server", [nats_bin, "-js", "-sd", str(self.dir / "jetstream"),
-                                   "-a", "127.0.0.1", "-p", str(port["nats"])], port["nats"])
+        self.start("nats-server", nats_server_argv(self.dir / "jetstream", port["nats"]),
+                   port["nats"])
         self.start("event-display", [PY, "-c", LOOPBACK, str(DISPLAY)], port["sink"],
                    env={"PORT": str(port["sink"])})
         contract = self.dir / "broker-contract.yaml"

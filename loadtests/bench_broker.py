@@ -22,7 +22,15 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tests.support.procs import free_port, nats_server, python_module, spawn, stop, wait_port
+from tests.support.procs import (
+    free_port,
+    nats_server,
+    nats_server_argv,
+    python_module,
+    spawn,
+    stop,
+    wait_port,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -261,15 +269,13 @@ def run_stack(contract_of: Callable[[int], dict],
               bench_fn: Callable[[int, int], Awaitable[None]]) -> None:
     """nats-server, the sink, the broker's dispatcher and ingress as processes, with the
     contract `contract_of(sink_port)`; then `bench_fn(sink_port, ingress_port)`."""
-    nats_bin = nats_server()
-    if not nats_bin:
-        sys.exit("nats-server not installed (make setup)")
+    if nats_server() is None:
+        sys.exit("nats-server not found: run `make setup` or set KNPY_NATS_SERVER")
     tmp = Path(tempfile.mkdtemp(prefix="bench-broker-"))
     procs = []
     try:
         nats_port, sink_port, ingress_port = free_port(), free_port(), free_port()
-        nats = spawn([nats_bin, "-js", "-sd", str(tmp / "js"), "-a", "127.0.0.1",
-                      "-p", str(nats_port)], log_path=tmp / "nats.log")
+        nats = spawn(nats_server_argv(tmp / "js", nats_port), log_path=tmp / "nats.log")
         procs.append(nats)
         wait_port(nats_port, proc=nats)
         sink = spawn([sys.executable, "-m", "loadtests.bench_broker", "--sink", str(sink_port)],

@@ -11,7 +11,7 @@ import yaml
 
 from hack.run_local import HELLO, LOOPBACK, PY, Stack, wait_for
 from loadtests.locust.targets import Target, wait_200
-from tests.support.procs import free_port, nats_server, python_module
+from tests.support.procs import free_port, nats_server_argv, python_module
 
 NS = "loadtest"
 
@@ -105,12 +105,8 @@ class Loopback:
         """nats-server, the counting sink, `knpy.broker --role all` with broker
         loadtest/default and a trigger to the sink: (the broker's ingress, the broker's
         path there, the sink's stats URL)."""
-        nats_bin = nats_server()
-        if nats_bin is None:
-            raise RuntimeError("nats-server not found: run `make setup`")
         nats, sink, broker = free_port(), free_port(), free_port()
-        self.stack.start("nats-server", [nats_bin, "-js", "-sd", str(self.dir / "jetstream"),
-                                         "-a", "127.0.0.1", "-p", str(nats)], nats)
+        self.stack.start("nats-server", nats_server_argv(self.dir / "jetstream", nats), nats)
         self.stack.start("sink", [sys.executable, "-m", "loadtests.locust.sink", "--port",
                                   str(sink)], sink)
         contract = self.dir / "broker-contract.yaml"

@@ -70,6 +70,15 @@ def nats_server() -> str | None:
     return chosen if chosen and os.access(chosen, os.X_OK) else None
 
 
+def nats_server_argv(store_dir: Path | str, port: int) -> list[str]:
+    """argv for a JetStream nats-server (the one nats_server() finds) that stores in
+    store_dir and listens on 127.0.0.1:port only; RuntimeError when there is none."""
+    binary = nats_server()
+    if binary is None:
+        raise RuntimeError("nats-server not found: run `make setup` or set KNPY_NATS_SERVER")
+    return [binary, "-js", "-sd", str(store_dir), "-a", "127.0.0.1", "-p", str(port)]
+
+
 def python_module(module: str, *args: str) -> list[str]:
     """argv for `python -m module args...` with this interpreter."""
     return [sys.executable, "-m", module, *args]

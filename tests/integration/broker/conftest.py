@@ -19,7 +19,15 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from tests.support.poll import eventually
-from tests.support.procs import free_port, nats_server, python_module, spawn, stop, wait_port
+from tests.support.procs import (
+    free_port,
+    nats_server,
+    nats_server_argv,
+    python_module,
+    spawn,
+    stop,
+    wait_port,
+)
 
 NATS = nats_server()
 
@@ -37,10 +45,8 @@ class Nats:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        assert NATS
         self.starts += 1
-        self.proc = spawn([NATS, "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
-                           "-p", str(self.port)],
+        self.proc = spawn(nats_server_argv(self.store_dir, self.port),
                           log_path=self.logdir / f"nats-{self.starts}.log")
         wait_port(self.port, proc=self.proc)
 
