@@ -246,7 +246,8 @@ class ProcessScaleTarget:
                     os.killpg(proc.pid, signal.SIGTERM)
         for proc in reversed(p.procs):
             try:
-                await asyncio.wait_for(proc.wait(), grace)
+                async with asyncio.timeout(grace):
+                    await proc.wait()
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -291,4 +292,5 @@ class ProcessScaleTarget:
             starting = any(not p.ready and not p.stopping for p in self._pods)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), PROBE_INTERVAL if starting else 1.0)
+                async with asyncio.timeout(PROBE_INTERVAL if starting else 1.0):
+                    await self._wake.wait()

@@ -121,7 +121,8 @@ async def run(settings: Settings, roles: tuple[str, ...], stop: asyncio.Event,
                 await report.serving(unreported.generation, unreported.uid):
             unreported = None
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_either(stop, source.wake), settings.reload_interval)
+            async with asyncio.timeout(settings.reload_interval):
+                await _either(stop, source.wake)
 
     log.info("shutting down")
     if http is not None:

@@ -58,5 +58,6 @@ class Drainer:
             if self._reset_count != resets:
                 return False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.finished.wait(), 0.5)
+                async with asyncio.timeout(0.5):
+                    await self.finished.wait()
         return True

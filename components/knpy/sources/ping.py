@@ -14,6 +14,7 @@ fires each source at its next time, without a burst for what the old leader sent
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import datetime as dt
 import logging
@@ -132,10 +133,9 @@ class PingScheduler:
             wait = MAX_SLEEP
             if nxt is not None:
                 wait = min(MAX_SLEEP, max(0.0, (nxt - self.now()).total_seconds()))
-            try:
-                await asyncio.wait_for(self._wake.wait(), wait + 0.001)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait + 0.001):
+                    await self._wake.wait()
 
     async def drain(self, within: float = 5.0) -> None:
         if self._sends:

@@ -161,7 +161,8 @@ class Informer:
         self.add_handler(fn, lambda _old, new: fn(new), fn)
 
     async def wait_synced(self, within: float | None = None) -> None:
-        await asyncio.wait_for(self.synced.wait(), within)
+        async with asyncio.timeout(within):
+            await self.synced.wait()
 
     # ------------------------------------------------------------------ loop
     async def run(self) -> None:

@@ -583,7 +583,8 @@ class Server:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._idle_waiters.append(fut)
         try:
-            await asyncio.wait_for(fut, limit)
+            async with asyncio.timeout(limit):
+                await fut
         except TimeoutError:
             return False
         return True
