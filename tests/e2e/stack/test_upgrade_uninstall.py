@@ -7,8 +7,9 @@
    charts/knpy/README.md documents: the CRDs, the Knative Services and Brokers, and what
    the controller made for them (a Revision's Deployment) stay.
 
-Destructive, so this module's name sorts last in the package: the uninstall is the last
-thing done to the shared install. With KNPY_REUSE_CLUSTER=1 (a stack installed by
+Destructive, so it is marked stack_teardown (tests/e2e/conftest.py): it runs after every
+other test of the package, the uninstall being the last thing done to the shared install.
+With KNPY_REUSE_CLUSTER=1 (a stack installed by
 `make deploy`, to be left installed) it deploys the stack again afterwards."""
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tests.support.cluster import reuse_requested
 from tests.support.httpload import Load
 from tests.support.poll import wait_until
 
+pytestmark = pytest.mark.stack_teardown
 NAME = "upgraded"
 ROLLED = ("knpy-ingress", "knpy-activator")  # what the changed values concern
 BROKER = """
