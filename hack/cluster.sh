@@ -23,6 +23,10 @@ PIDS="$DIR/pids"
 LOGS="$DIR/logs"
 KUBECONFIG_FILE="$DIR/admin.kubeconfig"
 KUBECTL="$TOOLS_BIN/kubectl"
+# KNPY_APISERVER_PROFILING=true serves kube-apiserver's /debug/pprof (e.g. with
+# `restart-apiserver`) to profile it under a benchmark; off by default, as upstream advises.
+PROFILING="${KNPY_APISERVER_PROFILING:-false}"
+case "$PROFILING" in true|false) ;; *) die "KNPY_APISERVER_PROFILING must be true or false" ;; esac
 
 # Full-cluster network plan (private ranges unused on these machines).
 BRIDGE=cni0
@@ -167,7 +171,7 @@ up_control_plane() {
     --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
     --authorization-mode Node,RBAC --allow-privileged=true \
     --kubelet-preferred-address-types InternalIP,Hostname \
-    --service-cluster-ip-range "$SERVICE_CIDR" --profiling=false "${extra[@]}" --v=1
+    --service-cluster-ip-range "$SERVICE_CIDR" --profiling="$PROFILING" "${extra[@]}" --v=1
   wait_for kube-apiserver 90 curl -sf --max-time 2 --cacert "$pki/ca.crt" \
     --cert "$pki/admin.crt" --key "$pki/admin.key" "$server/readyz"
 }
