@@ -6,6 +6,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/lib/common.sh"
+use_buildah
 DIR="$CACHE/images/base"
 TARBALL="$DIR/rootfs.tar"
 # Bump when the root filesystem recipe below changes (forces a new debootstrap).

@@ -20,6 +20,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/lib/common.sh"
+use_buildah
 . "$HERE/lib/containerd.sh"
 
 CONF="$CACHE/conformance"

@@ -29,6 +29,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 . "$HERE/lib/common.sh"
+use_buildah
 . "$HERE/lib/containerd.sh"
 OCI="$CACHE/images/oci"
 IMPORTED="$CACHE/containerd/imported"   # lives and dies with containerd's root

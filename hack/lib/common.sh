@@ -9,6 +9,7 @@ TOOLS_BIN="$CACHE/tools/bin"
 # filesystem (as root here: ~9x faster builds, docs/cluster.md), else vfs, which works
 # anywhere but copies the whole root filesystem at every step. KNPY_BUILDAH_DRIVER=vfs or
 # overlay skips the probe; its result is exported, so the scripts a script runs reuse it.
+# Only the scripts that build call use_buildah: the others have no reason to mount.
 overlay_mounts() {  # overlay_mounts DIR: can the kernel mount overlayfs with its dirs in DIR?
   local t ok=1
   mkdir -p "$1" && t="$(mktemp -d "$1/probe.XXXXXX")" || return 1
@@ -20,19 +21,21 @@ overlay_mounts() {  # overlay_mounts DIR: can the kernel mount overlayfs with it
   rm -rf "$t"
   return $ok
 }
-if [ -z "${KNPY_BUILDAH_DRIVER:-}" ]; then
-  if [ "$(id -u)" = 0 ] && overlay_mounts "$CACHE/buildah"; then KNPY_BUILDAH_DRIVER=overlay
-  else KNPY_BUILDAH_DRIVER=vfs; fi
-fi
-case "$KNPY_BUILDAH_DRIVER" in
-  overlay|vfs) export KNPY_BUILDAH_DRIVER ;;
-  *) echo "error: KNPY_BUILDAH_DRIVER must be overlay or vfs, not '$KNPY_BUILDAH_DRIVER'" >&2
-     exit 2 ;;
-esac
-# One storage root per driver: containers/storage refuses a root another driver made.
-BUILDAH_STORE="$CACHE/buildah/$KNPY_BUILDAH_DRIVER"
-BUILDAH=(buildah --root "$BUILDAH_STORE/root" --runroot "$BUILDAH_STORE/run"
-         --storage-driver "$KNPY_BUILDAH_DRIVER")
+use_buildah() {  # sets KNPY_BUILDAH_DRIVER, BUILDAH_STORE and the BUILDAH command
+  if [ -z "${KNPY_BUILDAH_DRIVER:-}" ]; then
+    if [ "$(id -u)" = 0 ] && overlay_mounts "$CACHE/buildah"; then KNPY_BUILDAH_DRIVER=overlay
+    else KNPY_BUILDAH_DRIVER=vfs; fi
+  fi
+  case "$KNPY_BUILDAH_DRIVER" in
+    overlay|vfs) export KNPY_BUILDAH_DRIVER ;;
+    *) echo "error: KNPY_BUILDAH_DRIVER must be overlay or vfs, not '$KNPY_BUILDAH_DRIVER'" >&2
+       exit 2 ;;
+  esac
+  # One storage root per driver: containers/storage refuses a root another driver made.
+  BUILDAH_STORE="$CACHE/buildah/$KNPY_BUILDAH_DRIVER"
+  BUILDAH=(buildah --root "$BUILDAH_STORE/root" --runroot "$BUILDAH_STORE/run"
+           --storage-driver "$KNPY_BUILDAH_DRIVER")
+}
 # Image names: dev.local is a registry Knative never resolves or pulls from, and a non-latest
 # tag makes Kubernetes default to imagePullPolicy IfNotPresent.
 IMAGE_PREFIX="${KNPY_IMAGE_PREFIX:-dev.local/knpy}"

@@ -9,14 +9,22 @@ from pathlib import Path
 
 from tests.support.procs import REPO
 
-SHOW = '. hack/lib/common.sh && echo "$KNPY_BUILDAH_DRIVER" && echo "${BUILDAH[*]}"'
+SHOW = ('. hack/lib/common.sh && use_buildah && echo "$KNPY_BUILDAH_DRIVER" '
+        '&& echo "${BUILDAH[*]}"')
 
 
-def source_common(cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def source_common(cache: Path, script: str = SHOW, **env: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if k != "KNPY_BUILDAH_DRIVER"}
     full.update(KNPY_CACHE=str(cache), **env)
-    return subprocess.run(["bash", "-c", SHOW], cwd=REPO, env=full, capture_output=True,
+    return subprocess.run(["bash", "-c", script], cwd=REPO, env=full, capture_output=True,
                           text=True, timeout=30)
+
+
+def test_scripts_that_do_not_build_never_probe(tmp_path: Path) -> None:
+    p = source_common(tmp_path, '. hack/lib/common.sh && echo "${KNPY_BUILDAH_DRIVER:-}"')
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == ""
+    assert not (tmp_path / "buildah").exists()
 
 
 def test_the_override_chooses_the_driver_and_its_own_storage_root(tmp_path: Path) -> None:
