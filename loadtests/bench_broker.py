@@ -22,15 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tests.support.procs import (
-    free_port,
-    nats_server,
-    nats_server_argv,
-    python_module,
-    spawn,
-    stop,
-    wait_port,
-)
+from tests.support.procs import free_port, nats_server_argv, python_module, spawn, stop, wait_port
 
 HERE = Path(__file__).resolve().parent
 
@@ -269,13 +261,15 @@ def run_stack(contract_of: Callable[[int], dict],
               bench_fn: Callable[[int, int], Awaitable[None]]) -> None:
     """nats-server, the sink, the broker's dispatcher and ingress as processes, with the
     contract `contract_of(sink_port)`; then `bench_fn(sink_port, ingress_port)`."""
-    if nats_server() is None:
-        sys.exit("nats-server not found: run `make setup` or set KNPY_NATS_SERVER")
     tmp = Path(tempfile.mkdtemp(prefix="bench-broker-"))
     procs = []
     try:
         nats_port, sink_port, ingress_port = free_port(), free_port(), free_port()
-        nats = spawn(nats_server_argv(tmp / "js", nats_port), log_path=tmp / "nats.log")
+        try:
+            nats_argv = nats_server_argv(tmp / "js", nats_port)
+        except RuntimeError as e:
+            sys.exit(str(e))  # the finally below still removes tmp
+        nats = spawn(nats_argv, log_path=tmp / "nats.log")
         procs.append(nats)
         wait_port(nats_port, proc=nats)
         sink = spawn([sys.executable, "-m", "loadtests.bench_broker", "--sink", str(sink_port)],
